@@ -1,0 +1,7 @@
+//! drover: a fast, agentless, Ansible-compatible configuration-management engine.
+//!
+//! Data flows inventory → playbook → variables/templates → graph → executor → module →
+//! connection → output, and the module tree follows that order.
+
+pub mod diagnostics;
+pub mod yaml;

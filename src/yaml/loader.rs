@@ -1,0 +1,414 @@
+//! Builds [`Node`] trees from yaml-rust2's marked events.
+
+use super::node::{Node, NodeKind};
+use super::scalar::resolve_plain;
+use crate::diagnostics::{Error, Result, Span};
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser, Tag};
+use yaml_rust2::scanner::{Marker, TScalarStyle};
+
+/// Files larger than this are refused: playbooks and vars files are small, and a huge
+/// file is almost always a mistake (a binary, a log) that would only waste memory.
+const MAX_FILE_BYTES: u64 = 32 * 1024 * 1024;
+/// Nodes created through aliases are counted so that "billion laughs" documents fail fast.
+const MAX_NODES: usize = 2_000_000;
+/// Deeper nesting than this is refused, so later recursive walks cannot overflow the stack.
+const MAX_DEPTH: usize = 256;
+
+/// Read and parse a YAML file; every document in it is returned.
+pub fn load_file(path: &Path) -> Result<Vec<Node>> {
+    let meta = std::fs::metadata(path).map_err(|e| Error::io_at(path, &e))?;
+    if meta.is_dir() {
+        return Err(Error::not_found(format!(
+            "{} is a directory, expected a YAML file",
+            path.display()
+        )));
+    }
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(Error::syntax(
+            format!(
+                "file is {} bytes, larger than the {} MiB drover reads",
+                meta.len(),
+                MAX_FILE_BYTES / 1024 / 1024
+            ),
+            Span::file(path),
+        ));
+    }
+    let bytes = std::fs::read(path).map_err(|e| Error::io_at(path, &e))?;
+    let text = decode_utf8(&bytes, path)?;
+    load_str(&text, path)
+}
+
+/// Decode UTF-8 (with or without BOM); an invalid byte is reported with its line.
+pub fn decode_utf8(bytes: &[u8], path: &Path) -> Result<String> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    match std::str::from_utf8(bytes) {
+        Ok(s) => {
+            if s.contains('\0') {
+                let line = s[..s.find('\0').unwrap_or(0)].matches('\n').count() + 1;
+                return Err(Error::syntax(
+                    "file contains a NUL byte: it looks binary, not YAML",
+                    Span::new(Arc::from(path), line as u32, 1),
+                ));
+            }
+            Ok(s.to_string())
+        }
+        Err(e) => {
+            let good = &bytes[..e.valid_up_to()];
+            let line = good.iter().filter(|b| **b == b'\n').count() + 1;
+            let col = good.iter().rev().take_while(|b| **b != b'\n').count() + 1;
+            Err(Error::syntax(
+                "file is not valid UTF-8",
+                Span::new(Arc::from(path), line as u32, col as u32),
+            )
+            .with_help("save the file as UTF-8"))
+        }
+    }
+}
+
+/// Parse YAML text; `path` is used for spans only.
+pub fn load_str(text: &str, path: &Path) -> Result<Vec<Node>> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let file: Arc<Path> = Arc::from(path);
+    let mut builder = Builder {
+        file: file.clone(),
+        stack: Vec::new(),
+        docs: Vec::new(),
+        anchors: HashMap::new(),
+        nodes: 0,
+        error: None,
+    };
+    let mut parser = Parser::new_from_str(text);
+    let parsed = parser.load(&mut builder, true);
+    if let Some(err) = builder.error {
+        return Err(err);
+    }
+    if let Err(e) = parsed {
+        let m = e.marker();
+        return Err(Error::syntax(
+            format!("YAML syntax error: {}", e.info()),
+            Span::new(file, m.line() as u32, m.col() as u32 + 1),
+        )
+        .with_help("check indentation and quoting near this position"));
+    }
+    Ok(builder.docs)
+}
+
+enum Frame {
+    Seq {
+        anchor: usize,
+        span: Span,
+        items: Vec<Node>,
+    },
+    Map {
+        anchor: usize,
+        span: Span,
+        entries: Vec<(Node, Node)>,
+        pending_key: Option<Node>,
+        /// Keys that came from `<<` merges: explicit keys may override them.
+        merged: Vec<String>,
+    },
+}
+
+struct Builder {
+    file: Arc<Path>,
+    stack: Vec<Frame>,
+    docs: Vec<Node>,
+    anchors: HashMap<usize, Node>,
+    nodes: usize,
+    error: Option<Error>,
+}
+
+impl Builder {
+    fn span(&self, mark: Marker) -> Span {
+        Span::new(self.file.clone(), mark.line() as u32, mark.col() as u32 + 1)
+    }
+
+    fn fail(&mut self, err: Error) {
+        if self.error.is_none() {
+            self.error = Some(err);
+        }
+    }
+
+    fn scalar(&mut self, text: String, style: TScalarStyle, tag: Option<Tag>, span: Span) -> Result<Node> {
+        let quoted = style != TScalarStyle::Plain;
+        let kind = match tag {
+            None if quoted => NodeKind::Str(text),
+            None => resolve_plain(&text),
+            Some(tag) => match (tag.handle.as_str(), tag.suffix.as_str()) {
+                ("!!", "str") | ("tag:yaml.org,2002:", "str") => NodeKind::Str(text),
+                ("!!", "int") => NodeKind::Int(crate::yaml::scalar::parse_int(&text).ok_or_else(
+                    || Error::syntax(format!("'{text}' is not an integer (tagged !!int)"), span.clone()),
+                )?),
+                ("!!", "float") => NodeKind::Float(text.parse().map_err(|_| {
+                    Error::syntax(format!("'{text}' is not a float (tagged !!float)"), span.clone())
+                })?),
+                ("!!", "bool") => match resolve_plain(&text) {
+                    NodeKind::Bool(b) => NodeKind::Bool(b),
+                    _ => {
+                        return Err(Error::syntax(
+                            format!("'{text}' is not a boolean (tagged !!bool)"),
+                            span,
+                        ))
+                    }
+                },
+                ("!!", "null") => NodeKind::Null,
+                ("!", "vault") => NodeKind::Vault(text),
+                // `!unsafe` marks a string that must never be templated: wrapping it in a
+                // raw block gives exactly that under lazy templating.
+                ("!", "unsafe") => NodeKind::Str(format!("{{% raw %}}{text}{{% endraw %}}")),
+                (h, s) => {
+                    return Err(Error::syntax(format!("unsupported YAML tag '{h}{s}'"), span)
+                        .with_help("drover understands !vault, !unsafe and the !!str/!!int/!!float/!!bool/!!null tags"))
+                }
+            },
+        };
+        let mut node = Node::new(kind, span);
+        node.quoted = quoted;
+        Ok(node)
+    }
+
+    fn push_value(&mut self, node: Node) -> Result<()> {
+        self.nodes += 1;
+        if self.nodes > MAX_NODES {
+            return Err(Error::syntax(
+                format!("document expands to more than {MAX_NODES} nodes (alias bomb?)"),
+                node.span,
+            ));
+        }
+        match self.stack.last_mut() {
+            None => {
+                self.docs.push(node);
+                Ok(())
+            }
+            Some(Frame::Seq { items, .. }) => {
+                items.push(node);
+                Ok(())
+            }
+            Some(Frame::Map {
+                entries,
+                pending_key,
+                merged,
+                ..
+            }) => match pending_key.take() {
+                None => {
+                    *pending_key = Some(node);
+                    Ok(())
+                }
+                Some(key) => {
+                    if key.as_str() == Some("<<") && !key.quoted {
+                        return merge_into(entries, merged, node);
+                    }
+                    insert_entry(entries, merged, key, node)
+                }
+            },
+        }
+    }
+}
+
+fn insert_entry(entries: &mut Vec<(Node, Node)>, merged: &mut Vec<String>, key: Node, value: Node) -> Result<()> {
+    if let Some(text) = key.key_text() {
+        if let Some(pos) = entries.iter().position(|(k, _)| k.key_text().as_deref() == Some(&text)) {
+            if let Some(m) = merged.iter().position(|m| m == &text) {
+                // An explicit key overrides one that came from a `<<` merge.
+                merged.remove(m);
+                entries[pos] = (key, value);
+                return Ok(());
+            }
+            let first = entries[pos].0.span.line;
+            return Err(Error::syntax(
+                format!("duplicate key '{text}' (first defined on line {first})"),
+                key.span,
+            )
+            .with_help("remove one of the two; Ansible would silently keep only the last"));
+        }
+    }
+    entries.push((key, value));
+    Ok(())
+}
+
+fn merge_into(entries: &mut Vec<(Node, Node)>, merged: &mut Vec<String>, value: Node) -> Result<()> {
+    let sources: Vec<Node> = match value.kind {
+        NodeKind::Map(_) => vec![value],
+        NodeKind::Seq(items) => items,
+        _ => {
+            return Err(Error::syntax(
+                "a '<<' merge key needs a mapping or a list of mappings",
+                value.span,
+            ))
+        }
+    };
+    for src in sources {
+        let NodeKind::Map(src_entries) = src.kind else {
+            return Err(Error::syntax("a '<<' merge key needs mappings", src.span));
+        };
+        for (k, v) in src_entries {
+            let text = k.key_text();
+            let exists = entries.iter().any(|(ek, _)| ek.key_text() == text);
+            if !exists {
+                if let Some(t) = text {
+                    merged.push(t);
+                }
+                entries.push((k, v));
+            }
+        }
+    }
+    Ok(())
+}
+
+impl MarkedEventReceiver for Builder {
+    fn on_event(&mut self, ev: Event, mark: Marker) {
+        if self.error.is_some() {
+            return;
+        }
+        let span = self.span(mark);
+        let result = match ev {
+            Event::Scalar(text, style, anchor, tag) => self.scalar(text, style, tag, span).and_then(|node| {
+                if anchor > 0 {
+                    self.anchors.insert(anchor, node.clone());
+                }
+                self.push_value(node)
+            }),
+            Event::Alias(id) => match self.anchors.get(&id).cloned() {
+                Some(node) => {
+                    self.nodes += count_nodes(&node);
+                    self.push_value(node)
+                }
+                None => Err(Error::syntax("alias refers to an unknown anchor", span)),
+            },
+            Event::SequenceStart(anchor, tag) | Event::MappingStart(anchor, tag)
+                if tag.as_ref().is_some_and(|t| !(t.handle == "!!" && (t.suffix == "seq" || t.suffix == "map"))) =>
+            {
+                let t = tag.unwrap_or_else(|| Tag { handle: String::new(), suffix: String::new() });
+                let _ = anchor;
+                Err(Error::syntax(format!("unsupported YAML tag '{}{}' on a collection", t.handle, t.suffix), span))
+            }
+            Event::SequenceStart(anchor, _) => self.open(Frame::Seq {
+                anchor,
+                span,
+                items: Vec::new(),
+            }),
+            Event::MappingStart(anchor, _) => self.open(Frame::Map {
+                anchor,
+                span,
+                entries: Vec::new(),
+                pending_key: None,
+                merged: Vec::new(),
+            }),
+            Event::SequenceEnd | Event::MappingEnd => self.close(),
+            _ => Ok(()),
+        };
+        if let Err(e) = result {
+            self.fail(e);
+        }
+    }
+}
+
+impl Builder {
+    fn open(&mut self, frame: Frame) -> Result<()> {
+        if self.stack.len() >= MAX_DEPTH {
+            let span = match &frame {
+                Frame::Seq { span, .. } | Frame::Map { span, .. } => span.clone(),
+            };
+            return Err(Error::syntax(format!("nesting deeper than {MAX_DEPTH} levels"), span));
+        }
+        self.stack.push(frame);
+        Ok(())
+    }
+
+    fn close(&mut self) -> Result<()> {
+        let Some(frame) = self.stack.pop() else {
+            return Ok(());
+        };
+        let (anchor, node) = match frame {
+            Frame::Seq { anchor, span, items } => (anchor, Node::new(NodeKind::Seq(items), span)),
+            Frame::Map {
+                anchor,
+                span,
+                entries,
+                ..
+            } => (anchor, Node::new(NodeKind::Map(entries), span)),
+        };
+        if anchor > 0 {
+            self.anchors.insert(anchor, node.clone());
+        }
+        self.push_value(node)
+    }
+}
+
+fn count_nodes(node: &Node) -> usize {
+    match &node.kind {
+        NodeKind::Seq(items) => 1 + items.iter().map(count_nodes).sum::<usize>(),
+        NodeKind::Map(entries) => 1 + entries.iter().map(|(k, v)| count_nodes(k) + count_nodes(v)).sum::<usize>(),
+        _ => 1,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Node> {
+        load_str(text, Path::new("t.yml")).map(|mut d| d.remove(0))
+    }
+
+    #[test]
+    fn spans_are_one_based() {
+        let doc = parse("a: 1\nb:\n  c: yes\n").unwrap();
+        let b = doc.get("b").unwrap();
+        let c = b.get("c").unwrap();
+        assert_eq!((c.span.line, c.span.col), (3, 6));
+        assert_eq!(c.kind, NodeKind::Bool(true));
+    }
+
+    #[test]
+    fn quoted_scalars_stay_strings() {
+        let doc = parse("a: 'yes'\nb: \"0644\"\nc: 0644\n").unwrap();
+        assert_eq!(doc.get("a").unwrap().kind, NodeKind::Str("yes".into()));
+        assert_eq!(doc.get("b").unwrap().kind, NodeKind::Str("0644".into()));
+        assert_eq!(doc.get("c").unwrap().kind, NodeKind::Int(420));
+    }
+
+    #[test]
+    fn duplicate_keys_are_refused_with_location() {
+        let err = parse("a: 1\nb: 2\na: 3\n").unwrap_err();
+        assert!(err.message.contains("duplicate key 'a'"), "{}", err.message);
+        let span = err.span.unwrap();
+        assert_eq!((span.line, span.col), (3, 1));
+    }
+
+    #[test]
+    fn merge_keys_and_aliases() {
+        let doc = parse("base: &b {x: 1, y: 2}\nd:\n  <<: *b\n  y: 3\n").unwrap();
+        let d = doc.get("d").unwrap();
+        assert_eq!(d.get("x").unwrap().kind, NodeKind::Int(1));
+        assert_eq!(d.get("y").unwrap().kind, NodeKind::Int(3));
+    }
+
+    #[test]
+    fn syntax_errors_are_located() {
+        let err = parse("a: [1, 2\nb: 3\n").unwrap_err();
+        assert!(err.span.is_some());
+        assert!(err.message.starts_with("YAML syntax error"));
+    }
+
+    #[test]
+    fn vault_and_unsafe_tags() {
+        let doc = parse("s: !vault |\n  $ANSIBLE_VAULT;1.1;AES256\n  6162\nu: !unsafe '{{ x }}'\n").unwrap();
+        assert!(matches!(doc.get("s").unwrap().kind, NodeKind::Vault(_)));
+        assert_eq!(doc.get("u").unwrap().as_str(), Some("{% raw %}{{ x }}{% endraw %}"));
+    }
+
+    #[test]
+    fn alias_bombs_fail_fast() {
+        let mut text = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..9 {
+            let p = i - 1;
+            text.push_str(&format!("a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"));
+        }
+        let err = parse(&text).unwrap_err();
+        assert!(err.message.contains("alias bomb"), "{}", err.message);
+    }
+}
