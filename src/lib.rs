@@ -5,3 +5,10 @@
 
 pub mod diagnostics;
 pub mod yaml;
+pub mod inventory;
+pub mod vars;
+pub mod connection;
+pub mod template;
+pub mod clock;
+pub mod modules;
+pub mod playbook;

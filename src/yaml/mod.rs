@@ -5,8 +5,8 @@
 //! tree ([`Node`]) and resolve plain scalars ourselves (see [`scalar`]).
 
 mod loader;
-mod node;
+pub mod node;
 pub mod scalar;
 
-pub use loader::{load_file, load_str};
+pub use loader::{decode_utf8 as loader_decode, load_file, load_str};
 pub use node::{Node, NodeKind};

@@ -1,0 +1,207 @@
+//! File primitives built on `exec`: atomic put, read, stat. One round trip each.
+
+use super::quote::quote;
+use super::{exec_as, Become, Connection};
+use crate::diagnostics::{Error, Result};
+
+/// Attributes applied to the temp file before it is renamed into place.
+#[derive(Clone, Debug, Default)]
+pub struct PutAttrs {
+    /// Octal mode string such as `0644`, or a symbolic mode for `chmod`.
+    pub mode: Option<String>,
+    pub owner: Option<String>,
+    pub group: Option<String>,
+    /// Keep a timestamped copy of the old file (`backup: yes`); its path is printed.
+    pub backup: bool,
+    /// A validation command with `%s`, run on the temp file before the rename.
+    pub validate: Option<String>,
+}
+
+/// Exit codes of the put script that mean a specific failure.
+const RC_NO_DIR: i32 = 71;
+const RC_SHORT_WRITE: i32 = 72;
+const RC_VALIDATE: i32 = 73;
+
+pub fn put_file(
+    conn: &mut (impl Connection + ?Sized),
+    dest: &str,
+    content: &[u8],
+    attrs: &PutAttrs,
+    become_: Option<&Become>,
+) -> Result<()> {
+    let dir = match dest.rfind('/') {
+        Some(0) => "/".to_string(),
+        Some(i) => dest[..i].to_string(),
+        None => ".".to_string(),
+    };
+    let mut s = String::new();
+    s.push_str(&format!("f={}; d={}\n", quote(dest), quote(&dir)));
+    // The temp name marks it as drover's, so a later run can clean up after a crash.
+    s.push_str(&format!(
+        "[ -d \"$d\" ] || exit {RC_NO_DIR}\n\
+         t=$(mktemp \"$d/.drover-tmp.XXXXXXXXXX\") || exit 70\n\
+         trap 'rm -f \"$t\"' EXIT HUP INT TERM\n\
+         cat > \"$t\" || exit 70\n\
+         [ \"$(wc -c < \"$t\")\" -eq {} ] || exit {RC_SHORT_WRITE}\n\
+         if [ -e \"$f\" ]; then chmod --reference=\"$f\" \"$t\" && chown --reference=\"$f\" \"$t\" 2>/dev/null; else chmod 0644 \"$t\" 2>/dev/null; fi\n",
+        content.len()
+    ));
+    if let Some(mode) = &attrs.mode {
+        s.push_str(&format!("chmod {} \"$t\" || exit 70\n", quote(mode)));
+    }
+    match (&attrs.owner, &attrs.group) {
+        (Some(o), Some(g)) => s.push_str(&format!("chown {}:{} \"$t\" || exit 70\n", quote(o), quote(g))),
+        (Some(o), None) => s.push_str(&format!("chown {} \"$t\" || exit 70\n", quote(o))),
+        (None, Some(g)) => s.push_str(&format!("chgrp {} \"$t\" || exit 70\n", quote(g))),
+        (None, None) => {}
+    }
+    if let Some(v) = &attrs.validate {
+        let cmd = v.replace("%s", "\"$t\"");
+        s.push_str(&format!("( {cmd} ) >&2 || exit {RC_VALIDATE}\n"));
+    }
+    if attrs.backup {
+        s.push_str("if [ -f \"$f\" ]; then b=\"$f.$(date +%Y-%m-%d@%H:%M:%S~)\"; cp -p \"$f\" \"$b\" && echo \"backup=$b\"; fi\n");
+    }
+    s.push_str("mv -f \"$t\" \"$f\" || exit 70\ntrap - EXIT\n");
+    let out = exec_as(conn, &s, Some(content), become_)?;
+    match out.rc {
+        0 => Ok(()),
+        RC_NO_DIR => Err(Error::module(format!("cannot write {dest}: directory {dir} does not exist"))
+            .with_help("create the directory first (file: state=directory)")),
+        RC_SHORT_WRITE => Err(Error::module(format!(
+            "writing {dest} was cut short (disk full or connection lost); the old file was kept"
+        ))),
+        RC_VALIDATE => Err(Error::module(format!(
+            "validation failed for {dest}, the file was not changed: {}",
+            out.stderr_str().trim()
+        ))),
+        _ => Err(Error::module(format!("cannot write {dest}: {}", out.stderr_str().trim()))),
+    }
+}
+
+/// Exit code the read script uses for "no such file".
+const RC_MISSING: i32 = 3;
+
+pub fn read_file(conn: &mut (impl Connection + ?Sized), path: &str, become_: Option<&Become>) -> Result<Option<Vec<u8>>> {
+    let q = quote(path);
+    let script = format!("if [ -e {q} ]; then cat -- {q}; else exit {RC_MISSING}; fi");
+    let out = exec_as(conn, &script, None, become_)?;
+    match out.rc {
+        0 => Ok(Some(out.stdout)),
+        RC_MISSING => Ok(None),
+        _ => Err(Error::module(format!("cannot read {path}: {}", out.stderr_str().trim()))),
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FileKind {
+    Missing,
+    File,
+    Directory,
+    Link,
+    Other,
+}
+
+/// What `stat` says about a path.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FileState {
+    pub kind: FileKind,
+    pub mode: u32,
+    pub owner: String,
+    pub group: String,
+    pub uid: u32,
+    pub gid: u32,
+    pub size: u64,
+    pub mtime: i64,
+    pub sha1: Option<String>,
+    pub link_target: Option<String>,
+}
+
+impl FileState {
+    pub fn missing() -> Self {
+        FileState {
+            kind: FileKind::Missing,
+            mode: 0,
+            owner: String::new(),
+            group: String::new(),
+            uid: 0,
+            gid: 0,
+            size: 0,
+            mtime: 0,
+            sha1: None,
+            link_target: None,
+        }
+    }
+
+    pub fn exists(&self) -> bool {
+        self.kind != FileKind::Missing
+    }
+
+    pub fn mode_string(&self) -> String {
+        format!("{:04o}", self.mode)
+    }
+}
+
+/// The shell fragment that prints a path's state; `{p}` must be a quoted path.
+pub fn stat_script(quoted_path: &str, follow: bool, checksum: bool) -> String {
+    let l = if follow { "-L " } else { "" };
+    let mut s = format!(
+        "p={quoted_path}; if [ -e \"$p\" ] || [ -L \"$p\" ]; then stat {l}-c '%F|%a|%U|%G|%u|%g|%s|%Y' -- \"$p\";"
+    );
+    if checksum {
+        let test = if follow { "[ -f \"$p\" ]" } else { "[ -f \"$p\" ] && [ ! -L \"$p\" ]" };
+        s.push_str(&format!(
+            " if {test} && [ -r \"$p\" ]; then sha1sum -- \"$p\" | cut -d' ' -f1; else echo -; fi;"
+        ));
+    } else {
+        s.push_str(" echo -;");
+    }
+    s.push_str(" if [ -L \"$p\" ]; then readlink -- \"$p\"; fi; else echo missing; fi");
+    s
+}
+
+/// Parse the output of [`stat_script`].
+pub fn parse_stat(out: &str) -> Result<FileState> {
+    let mut lines = out.splitn(3, '\n');
+    let first = lines.next().unwrap_or("");
+    if first == "missing" {
+        return Ok(FileState::missing());
+    }
+    let f: Vec<&str> = first.split('|').collect();
+    if f.len() != 8 {
+        return Err(Error::module(format!("unexpected stat output: {first:?}")));
+    }
+    let kind = match f[0] {
+        "regular file" | "regular empty file" => FileKind::File,
+        "directory" => FileKind::Directory,
+        "symbolic link" => FileKind::Link,
+        _ => FileKind::Other,
+    };
+    let sha1 = lines.next().filter(|s| *s != "-" && !s.is_empty()).map(str::to_string);
+    let link_target = lines
+        .next()
+        .map(|s| s.strip_suffix('\n').unwrap_or(s).to_string())
+        .filter(|s| !s.is_empty());
+    let num = |s: &str| s.parse::<u64>().unwrap_or(0);
+    Ok(FileState {
+        kind,
+        mode: u32::from_str_radix(f[1], 8).unwrap_or(0),
+        owner: f[2].to_string(),
+        group: f[3].to_string(),
+        uid: num(f[4]) as u32,
+        gid: num(f[5]) as u32,
+        size: num(f[6]),
+        mtime: f[7].parse().unwrap_or(0),
+        sha1,
+        link_target: if kind == FileKind::Link { link_target } else { None },
+    })
+}
+
+/// Stat a path on the host (one round trip).
+pub fn stat(conn: &mut (impl Connection + ?Sized), path: &str, follow: bool, checksum: bool, become_: Option<&Become>) -> Result<FileState> {
+    let out = exec_as(conn, &stat_script(&quote(path), follow, checksum), None, become_)?;
+    if out.rc != 0 {
+        return Err(Error::module(format!("cannot stat {path}: {}", out.stderr_str().trim())));
+    }
+    parse_stat(&out.stdout_str())
+}

@@ -1,0 +1,105 @@
+//! Connections to hosts. Everything a module does on a host is a POSIX `sh` script run
+//! through [`Connection::exec`], so the local and SSH transports behave the same, and the
+//! file primitives (atomic put, read, stat) are built once on top of it.
+
+mod files;
+mod local;
+pub mod quote;
+pub mod ssh;
+
+pub use files::{parse_stat, stat, stat_script, FileKind, FileState};
+pub use local::LocalConnection;
+pub use quote::quote;
+
+use crate::diagnostics::{Error, ErrorKind, Result};
+
+/// The result of one remote command: stdout and stderr kept apart, and the exit code.
+#[derive(Clone, Debug, Default)]
+pub struct Output {
+    pub rc: i32,
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+}
+
+impl Output {
+    pub fn stdout_str(&self) -> String {
+        String::from_utf8_lossy(&self.stdout).into_owned()
+    }
+    pub fn stderr_str(&self) -> String {
+        String::from_utf8_lossy(&self.stderr).into_owned()
+    }
+}
+
+/// Counters the benchmark and `-v` output read.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ConnStats {
+    /// Remote commands run (each one is a round trip).
+    pub round_trips: u64,
+    /// SSH channels opened (equal to round trips for now: one channel per command).
+    pub channels: u64,
+    /// Connection set-ups (handshakes).
+    pub connects: u64,
+}
+
+/// How to become another user for a command.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Become {
+    pub user: String,
+    pub method: BecomeMethod,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BecomeMethod {
+    Sudo,
+    Su,
+}
+
+/// A transport to one host. Implementations own their session; one per host per run.
+pub trait Connection: Send {
+    /// Run a `sh` script with optional stdin. Err only when the transport failed (the
+    /// host is unreachable or the session died); a failing command is `Ok` with its rc.
+    fn exec(&mut self, script: &str, stdin: Option<&[u8]>) -> Result<Output>;
+
+    /// The login user on the host (used to skip `sudo` when it is already that user).
+    fn login_user(&self) -> &str;
+
+    fn stats(&self) -> ConnStats;
+
+    /// Write `content` to `dest` atomically: a temp file in the same directory, mode and
+    /// owner set, size verified, then renamed over the destination.
+    fn put_file(&mut self, dest: &str, content: &[u8], attrs: &files::PutAttrs, become_: Option<&Become>) -> Result<()> {
+        files::put_file(self, dest, content, attrs, become_)
+    }
+
+    /// Read a whole file; `Ok(None)` when it does not exist.
+    fn read_file(&mut self, path: &str, become_: Option<&Become>) -> Result<Option<Vec<u8>>> {
+        files::read_file(self, path, become_)
+    }
+}
+
+pub use files::PutAttrs;
+
+/// Wrap a script so that it runs as the `become` user, if it must.
+pub fn wrap_become(script: &str, become_: Option<&Become>, login_user: &str) -> String {
+    match become_ {
+        Some(b) if b.user != login_user => match b.method {
+            BecomeMethod::Sudo => format!("sudo -H -n -u {} -- /bin/sh -c {}", quote(&b.user), quote(script)),
+            BecomeMethod::Su => format!("su -s /bin/sh -c {} {}", quote(script), quote(&b.user)),
+        },
+        _ => script.to_string(),
+    }
+}
+
+/// Run a script as the become user through any connection.
+pub fn exec_as(conn: &mut (impl Connection + ?Sized), script: &str, stdin: Option<&[u8]>, become_: Option<&Become>) -> Result<Output> {
+    let wrapped = wrap_become(script, become_, conn.login_user());
+    let out = conn.exec(&wrapped, stdin)?;
+    if become_.is_some() && out.rc == 1 && out.stderr_str().contains("sudo: a password is required") {
+        return Err(Error::new(
+            ErrorKind::Module,
+            "become failed: sudo needs a password for this user",
+        )
+        .with_help("allow NOPASSWD sudo for the login user, or pass --ask-become-pass"));
+    }
+    Ok(out)
+}

@@ -1,0 +1,1 @@
+//! SSH transport (see issue: SSH transport).

@@ -1,0 +1,13 @@
+//! Inventories: Ansible's YAML and INI formats, directories of them, `group_vars/` and
+//! `host_vars/`, and host patterns.
+
+mod ini;
+mod loader;
+mod model;
+pub mod pattern;
+mod vars_dirs;
+mod yaml;
+
+pub use loader::load_sources;
+pub use model::{Group, Host, Inventory, VarLayer, Vars};
+pub use vars_dirs::{load_vars_dirs, VarsDirScope};

@@ -1,0 +1,417 @@
+//! Module arguments: checked against the spec up front, read with typed getters at run
+//! time (after templating), with Ansible's type coercions.
+
+use super::spec::{ArgType, FreeForm, ModuleSpec};
+use crate::diagnostics::{did_you_mean, Error, Result, Span};
+use crate::inventory::Vars;
+use crate::vars::scope::needs_templating;
+use crate::yaml::node::parse_bool_str;
+use minijinja::value::{Value, ValueKind};
+
+/// Templated arguments of one module call, keyed by canonical argument name.
+pub struct Args {
+    pub module: &'static str,
+    values: Vars,
+}
+
+impl Args {
+    /// Normalise aliases; unknown names were refused up front but are checked again here
+    /// because include_tasks files are loaded at run time.
+    pub fn new(spec: &'static ModuleSpec, raw: Vars) -> Result<Args> {
+        let mut values = Vars::new();
+        for (k, v) in raw {
+            let name = if k.starts_with('_') || spec.any_keys {
+                k.clone()
+            } else {
+                match spec.canonical_arg(&k) {
+                    Some(a) => a.name.to_string(),
+                    None => return Err(unknown_arg(spec, &k, None)),
+                }
+            };
+            values.insert(name, v);
+        }
+        Ok(Args { module: spec.name, values })
+    }
+
+    pub fn raw(&self) -> &Vars {
+        &self.values
+    }
+
+    pub fn has(&self, name: &str) -> bool {
+        self.values.get(name).is_some_and(|v| !v.is_none() && !v.is_undefined())
+    }
+
+    pub fn value(&self, name: &str) -> Option<&Value> {
+        self.values.get(name).filter(|v| !v.is_none() && !v.is_undefined())
+    }
+
+    fn bad(&self, name: &str, want: &str, got: &Value) -> Error {
+        Error::module(format!(
+            "argument '{name}' of {} must be {want}, got {} '{}'",
+            self.module,
+            got.kind(),
+            got
+        ))
+    }
+
+    pub fn str(&self, name: &str) -> Result<Option<String>> {
+        match self.value(name) {
+            None => Ok(None),
+            Some(v) => match v.kind() {
+                ValueKind::String => Ok(v.as_str().map(str::to_string)),
+                ValueKind::Number | ValueKind::Bool => Ok(Some(python_str(v))),
+                _ => Err(self.bad(name, "a string", v)),
+            },
+        }
+    }
+
+    pub fn req_str(&self, name: &str) -> Result<String> {
+        self.str(name)?
+            .ok_or_else(|| Error::module(format!("{} needs the argument '{name}'", self.module)))
+    }
+
+    pub fn bool(&self, name: &str, default: bool) -> Result<bool> {
+        match self.value(name) {
+            None => Ok(default),
+            Some(v) => to_bool(v).ok_or_else(|| self.bad(name, "a boolean", v)),
+        }
+    }
+
+    pub fn int(&self, name: &str) -> Result<Option<i64>> {
+        match self.value(name) {
+            None => Ok(None),
+            Some(v) => to_int(v).map(Some).ok_or_else(|| self.bad(name, "an integer", v)),
+        }
+    }
+
+    pub fn float(&self, name: &str) -> Result<Option<f64>> {
+        match self.value(name) {
+            None => Ok(None),
+            Some(v) => {
+                if let Ok(f) = f64::try_from(v.clone()) {
+                    return Ok(Some(f));
+                }
+                v.as_str()
+                    .and_then(|s| s.trim().parse().ok())
+                    .map(Some)
+                    .ok_or_else(|| self.bad(name, "a number", v))
+            }
+        }
+    }
+
+    /// A list; a string is split on commas, as Ansible's `type='list'` does.
+    pub fn list(&self, name: &str) -> Result<Vec<Value>> {
+        match self.value(name) {
+            None => Ok(Vec::new()),
+            Some(v) if v.kind() == ValueKind::Seq => Ok(v.try_iter().map(|i| i.collect()).unwrap_or_default()),
+            Some(v) if v.kind() == ValueKind::String => Ok(v
+                .as_str()
+                .unwrap_or("")
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(Value::from)
+                .collect()),
+            Some(v) => Ok(vec![v.clone()]),
+        }
+    }
+
+    pub fn str_list(&self, name: &str) -> Result<Vec<String>> {
+        Ok(self.list(name)?.iter().map(python_str).collect())
+    }
+
+    /// A file mode, normalised for `chmod`: octal digits, or a symbolic mode as given.
+    pub fn mode(&self, name: &str) -> Result<Option<String>> {
+        match self.value(name) {
+            None => Ok(None),
+            Some(v) => parse_mode(v).map(Some).map_err(|m| Error::module(format!("argument '{name}' of {}: {m}", self.module))),
+        }
+    }
+}
+
+/// Python's `str()` of a scalar (True/False, not true/false).
+pub fn python_str(v: &Value) -> String {
+    match v.kind() {
+        ValueKind::Bool => if v.is_true() { "True" } else { "False" }.to_string(),
+        ValueKind::None => "None".to_string(),
+        _ => v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()),
+    }
+}
+
+pub fn to_bool(v: &Value) -> Option<bool> {
+    match v.kind() {
+        ValueKind::Bool => Some(v.is_true()),
+        ValueKind::Number => i64::try_from(v.clone()).ok().and_then(|i| match i {
+            0 => Some(false),
+            1 => Some(true),
+            _ => None,
+        }),
+        ValueKind::String => parse_bool_str(v.as_str().unwrap_or("")),
+        _ => None,
+    }
+}
+
+pub fn to_int(v: &Value) -> Option<i64> {
+    if v.kind() == ValueKind::Number {
+        if let Ok(i) = i64::try_from(v.clone()) {
+            return Some(i);
+        }
+    }
+    v.as_str().and_then(|s| s.trim().parse().ok())
+}
+
+/// Modes as Ansible reads them: an integer is taken as the number it is (YAML already
+/// read `0644` as octal); a string is octal digits or a symbolic mode.
+fn parse_mode(v: &Value) -> std::result::Result<String, String> {
+    if v.kind() == ValueKind::Number {
+        let i = i64::try_from(v.clone()).map_err(|_| format!("'{v}' is not a valid mode"))?;
+        if !(0..=0o7777).contains(&i) {
+            return Err(format!("{i} is out of range for a mode"));
+        }
+        return Ok(format!("{i:04o}"));
+    }
+    let s = v.as_str().ok_or_else(|| format!("'{v}' is not a valid mode"))?.trim();
+    if s == "preserve" {
+        return Ok(s.to_string());
+    }
+    if !s.is_empty() && s.len() <= 5 && s.chars().all(|c| ('0'..='7').contains(&c)) {
+        let n = u32::from_str_radix(s, 8).map_err(|_| format!("'{s}' is not a valid mode"))?;
+        return Ok(format!("{n:04o}"));
+    }
+    let symbolic = regex_lite_symbolic(s);
+    if symbolic {
+        return Ok(s.to_string());
+    }
+    Err(format!("'{s}' is not a valid mode; use octal like '0644' or symbolic like 'u=rw,g=r,o=r'"))
+}
+
+fn regex_lite_symbolic(s: &str) -> bool {
+    !s.is_empty()
+        && s.split(',').all(|clause| {
+            let ops = clause.find(['=', '+', '-']);
+            match ops {
+                Some(i) => {
+                    clause[..i].chars().all(|c| "ugoa".contains(c))
+                        && clause[i..].chars().all(|c| "=+-rwxXstugo".contains(c))
+                }
+                None => false,
+            }
+        })
+}
+
+fn unknown_arg(spec: &ModuleSpec, name: &str, span: Option<&Span>) -> Error {
+    let mut e = Error::new(
+        crate::diagnostics::ErrorKind::Invalid,
+        format!("unsupported argument '{name}' for module {}", spec.name),
+    );
+    if let Some(s) = span {
+        e = e.at(s.clone());
+    }
+    let names: Vec<&str> = spec.arg_names().collect();
+    match did_you_mean(name, names.iter().copied()) {
+        Some(s) => e.with_help(format!("did you mean '{s}'?")),
+        None => e.with_help(format!("{} accepts: {}", spec.name, names.join(", "))),
+    }
+}
+
+/// Split Ansible's `key=value key2="value two"` free-form arguments. With
+/// [`FreeForm::RawParams`], words that are not known `key=value` arguments stay in
+/// `_raw_params` verbatim.
+pub fn parse_free_form(spec: &ModuleSpec, text: &str, span: &Span) -> Result<Vars> {
+    let tokens = split_args(text).map_err(|m| Error::invalid(m, span))?;
+    let mut vars = Vars::new();
+    let mut raw: Vec<String> = Vec::new();
+    for tok in tokens {
+        let kv = tok.split_once('=').filter(|(k, _)| {
+            !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        });
+        match (spec.free_form, kv) {
+            (FreeForm::RawParams, Some((k, v))) if spec.canonical_arg(k).is_some() && k != "cmd" => {
+                vars.insert(k.to_string(), Value::from(unquote(v)));
+            }
+            (FreeForm::RawParams, _) => raw.push(tok),
+            (FreeForm::KeyValue, Some((k, v))) => {
+                vars.insert(k.to_string(), Value::from(unquote(v)));
+            }
+            (FreeForm::KeyValue, None) => {
+                return Err(Error::invalid(
+                    format!("'{tok}' is not a key=value argument for {}", spec.name),
+                    span,
+                )
+                .with_help("write arguments as key=value, or as a YAML mapping under the module name"))
+            }
+        }
+    }
+    if !raw.is_empty() {
+        vars.insert("_raw_params".into(), Value::from(raw.join(" ")));
+    }
+    Ok(vars)
+}
+
+fn unquote(v: &str) -> String {
+    if v.len() >= 2 && ((v.starts_with('"') && v.ends_with('"')) || (v.starts_with('\'') && v.ends_with('\''))) {
+        v[1..v.len() - 1].to_string()
+    } else {
+        v.to_string()
+    }
+}
+
+/// Split on whitespace outside quotes and outside `{{ }}` / `{% %}`, keeping quotes.
+fn split_args(text: &str) -> std::result::Result<Vec<String>, String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut quote: Option<char> = None;
+    let mut depth = 0i32;
+    let chars: Vec<char> = text.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        let next = chars.get(i + 1).copied();
+        if quote.is_none() && c == '{' && matches!(next, Some('{') | Some('%')) {
+            depth += 1;
+            cur.push(c);
+            cur.push(next.unwrap_or('{'));
+            i += 2;
+            continue;
+        }
+        if quote.is_none() && depth > 0 && matches!(c, '}' | '%') && next == Some('}') {
+            depth -= 1;
+            cur.push(c);
+            cur.push('}');
+            i += 2;
+            continue;
+        }
+        match quote {
+            Some(q) if c == q && chars.get(i.wrapping_sub(1)) != Some(&'\\') => {
+                quote = None;
+                cur.push(c);
+            }
+            Some(_) => cur.push(c),
+            None if (c == '"' || c == '\'') && depth == 0 => {
+                quote = Some(c);
+                cur.push(c);
+            }
+            None if c.is_whitespace() && depth == 0 => {
+                if !cur.is_empty() {
+                    out.push(std::mem::take(&mut cur));
+                }
+            }
+            None => cur.push(c),
+        }
+        i += 1;
+    }
+    if quote.is_some() {
+        return Err(format!("unbalanced quotes in '{text}'"));
+    }
+    if depth != 0 {
+        return Err(format!("unbalanced Jinja braces in '{text}'"));
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    Ok(out)
+}
+
+/// Check arguments before any host is touched: names, required ones, literal types and
+/// choices. Templated values are checked at run time.
+pub fn validate(spec: &'static ModuleSpec, args: &Vars, span: &Span, key_spans: &[(String, Span)]) -> Result<()> {
+    let span_of = |k: &str| key_spans.iter().find(|(n, _)| n == k).map(|(_, s)| s.clone()).unwrap_or_else(|| span.clone());
+    let mut present: Vec<&'static str> = Vec::new();
+    for (k, v) in args {
+        if k == "_raw_params" {
+            if spec.free_form != FreeForm::RawParams {
+                return Err(Error::invalid(format!("{} does not take free-form text", spec.name), span));
+            }
+            continue;
+        }
+        if spec.any_keys {
+            crate::vars::file::check_var_name(k, &span_of(k))?;
+            continue;
+        }
+        let Some(a) = spec.canonical_arg(k) else {
+            return Err(unknown_arg(spec, k, Some(&span_of(k))));
+        };
+        present.push(a.name);
+        if needs_templating(v) || v.is_none() {
+            continue;
+        }
+        let type_ok = match a.ty {
+            ArgType::Str => matches!(v.kind(), ValueKind::String | ValueKind::Number | ValueKind::Bool),
+            ArgType::Bool => to_bool(v).is_some(),
+            ArgType::Int => to_int(v).is_some(),
+            ArgType::Float => to_int(v).is_some() || f64::try_from(v.clone()).is_ok() || v.as_str().is_some_and(|s| s.trim().parse::<f64>().is_ok()),
+            ArgType::Mode => parse_mode(v).is_ok(),
+            ArgType::List => true,
+            ArgType::Dict => v.kind() == ValueKind::Map,
+            ArgType::Any => true,
+        };
+        if !type_ok {
+            let detail = if a.ty == ArgType::Mode { parse_mode(v).err().unwrap_or_default() } else { String::new() };
+            return Err(Error::invalid(
+                format!("argument '{k}' of {} must be {}, got {} '{}'{}", spec.name, a.ty.describe(), v.kind(), v, if detail.is_empty() { String::new() } else { format!(" ({detail})") }),
+                &span_of(k),
+            ));
+        }
+        if !a.choices.is_empty() {
+            let s = python_str(v);
+            if !a.choices.contains(&s.as_str()) {
+                return Err(Error::invalid(
+                    format!("argument '{k}' of {} must be one of {}, got '{s}'", spec.name, a.choices.join(", ")),
+                    &span_of(k),
+                ));
+            }
+        }
+    }
+    let has_raw = args.contains_key("_raw_params");
+    for a in spec.args.iter().filter(|a| a.required) {
+        if !present.contains(&a.name) && !(has_raw && matches!(a.name, "cmd" | "_raw_params")) {
+            return Err(Error::invalid(format!("{} needs the argument '{}'", spec.name, a.name), span));
+        }
+    }
+    for group in spec.required_one_of {
+        let any = group.iter().any(|g| present.contains(g) || (has_raw && matches!(*g, "cmd" | "argv")));
+        if !any {
+            return Err(Error::invalid(format!("{} needs one of: {}", spec.name, group.join(", ")), span));
+        }
+    }
+    for group in spec.mutually_exclusive {
+        let given: Vec<&&str> = group.iter().filter(|g| present.contains(g)).collect();
+        if given.len() > 1 {
+            return Err(Error::invalid(
+                format!("{} arguments {} are mutually exclusive", spec.name, given.iter().map(|g| format!("'{g}'")).collect::<Vec<_>>().join(" and ")),
+                span,
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_free_form_respecting_quotes_and_jinja() {
+        assert_eq!(split_args("a=1 b='x y' c={{ foo | default('a b') }}").unwrap(), ["a=1", "b='x y'", "c={{ foo | default('a b') }}"]);
+        assert!(split_args("a='x").is_err());
+    }
+
+    #[test]
+    fn modes() {
+        assert_eq!(parse_mode(&Value::from(420)).unwrap(), "0644");
+        assert_eq!(parse_mode(&Value::from("0755")).unwrap(), "0755");
+        assert_eq!(parse_mode(&Value::from("644")).unwrap(), "0644");
+        assert_eq!(parse_mode(&Value::from("u=rw,g=r,o=r")).unwrap(), "u=rw,g=r,o=r");
+        assert!(parse_mode(&Value::from("rwxr")).is_err());
+        assert!(parse_mode(&Value::from("0999")).is_err());
+    }
+
+    #[test]
+    fn booleans_like_ansible() {
+        for t in ["yes", "on", "true", "True", "1"] {
+            assert_eq!(to_bool(&Value::from(t)), Some(true));
+        }
+        assert_eq!(to_bool(&Value::from("maybe")), None);
+        assert_eq!(to_bool(&Value::from(0)), Some(false));
+    }
+}

@@ -1,0 +1,229 @@
+//! command, shell and raw.
+
+use super::spec::{arg, ArgType::*, FreeForm, ModuleSpec};
+use super::{result, Args, Change, Module, ModuleCtx, Plan};
+use crate::clock::{format_delta, format_timestamp};
+use crate::connection::quote;
+use crate::diagnostics::{Error, Result};
+use crate::inventory::Vars;
+use minijinja::Value;
+use std::time::{Instant, SystemTime};
+
+pub struct Command;
+pub struct Shell;
+pub struct Raw;
+
+static COMMAND: ModuleSpec = ModuleSpec {
+    name: "command",
+    aliases: &[],
+    args: &[
+        arg("cmd", Str),
+        arg("argv", List),
+        arg("chdir", Str),
+        arg("creates", Str),
+        arg("removes", Str),
+        arg("stdin", Str),
+        arg("stdin_add_newline", Bool),
+        arg("strip_empty_ends", Bool),
+        arg("expand_argument_vars", Bool),
+    ],
+    free_form: FreeForm::RawParams,
+    required_one_of: &[&["cmd", "argv"]],
+    mutually_exclusive: &[&["cmd", "argv"]],
+    controller_only: false,
+    any_keys: false,
+};
+
+static SHELL: ModuleSpec = ModuleSpec {
+    name: "shell",
+    aliases: &[],
+    args: &[
+        arg("cmd", Str),
+        arg("chdir", Str),
+        arg("creates", Str),
+        arg("removes", Str),
+        arg("stdin", Str),
+        arg("stdin_add_newline", Bool),
+        arg("strip_empty_ends", Bool),
+        arg("executable", Str),
+    ],
+    free_form: FreeForm::RawParams,
+    required_one_of: &[&["cmd"]],
+    mutually_exclusive: &[],
+    controller_only: false,
+    any_keys: false,
+};
+
+static RAW: ModuleSpec = ModuleSpec {
+    name: "raw",
+    aliases: &[],
+    args: &[arg("executable", Str)],
+    free_form: FreeForm::RawParams,
+    required_one_of: &[],
+    mutually_exclusive: &[],
+    controller_only: false,
+    any_keys: false,
+};
+
+#[derive(Clone, Copy, PartialEq)]
+enum Flavor {
+    Command,
+    Shell,
+    Raw,
+}
+
+impl Module for Command {
+    fn spec(&self) -> &'static ModuleSpec {
+        &COMMAND
+    }
+    fn plan(&self, ctx: &mut ModuleCtx<'_>, args: &Args) -> Result<Plan> {
+        plan_command(ctx, args, Flavor::Command)
+    }
+}
+
+impl Module for Shell {
+    fn spec(&self) -> &'static ModuleSpec {
+        &SHELL
+    }
+    fn plan(&self, ctx: &mut ModuleCtx<'_>, args: &Args) -> Result<Plan> {
+        plan_command(ctx, args, Flavor::Shell)
+    }
+}
+
+impl Module for Raw {
+    fn spec(&self) -> &'static ModuleSpec {
+        &RAW
+    }
+    fn plan(&self, ctx: &mut ModuleCtx<'_>, args: &Args) -> Result<Plan> {
+        plan_command(ctx, args, Flavor::Raw)
+    }
+}
+
+/// The script that runs the command, and the `cmd` shown in the result.
+fn build_script(args: &Args, flavor: Flavor) -> Result<(String, Value)> {
+    let text = match args.str("cmd")? {
+        Some(c) => Some(c),
+        None => args.str("_raw_params")?,
+    };
+    match flavor {
+        Flavor::Command => {
+            let argv: Vec<String> = if args.has("argv") {
+                args.str_list("argv")?
+            } else {
+                let t = text.ok_or_else(|| Error::module("command needs a command line (cmd, argv or free-form text)"))?;
+                shlex::split(&t).ok_or_else(|| Error::module(format!("cannot split command line '{t}': unbalanced quotes")))?
+            };
+            if argv.is_empty() {
+                return Err(Error::module("command: the command line is empty"));
+            }
+            let script = format!("exec {}", argv.iter().map(|a| quote(a)).collect::<Vec<_>>().join(" "));
+            Ok((script, Value::from(argv)))
+        }
+        Flavor::Shell | Flavor::Raw => {
+            let t = text.ok_or_else(|| Error::module("shell needs a command (cmd or free-form text)"))?;
+            let exe = args.str("executable")?.unwrap_or_else(|| "/bin/sh".to_string());
+            let script = format!("exec {} -c {}", quote(&exe), quote(&t));
+            Ok((script, Value::from(t)))
+        }
+    }
+}
+
+fn plan_command(ctx: &mut ModuleCtx<'_>, args: &Args, flavor: Flavor) -> Result<Plan> {
+    let (script, cmd) = build_script(args, flavor)?;
+    let chdir = args.str("chdir")?;
+    let mut probe = String::new();
+    if let Some(c) = args.str("creates")? {
+        probe.push_str(&format!("for p in {}; do [ -e \"$p\" ] && {{ echo creates; exit 0; }}; done; ", glob_word(&c)));
+    }
+    if let Some(r) = args.str("removes")? {
+        probe.push_str(&format!("found=; for p in {}; do [ -e \"$p\" ] && found=1; done; [ -z \"$found\" ] && {{ echo removes; exit 0; }}; ", glob_word(&r)));
+    }
+    if !probe.is_empty() {
+        if let Some(c) = &chdir {
+            probe = format!("cd {} 2>/dev/null; {probe}", quote(c));
+        }
+        let out = ctx.sh(&probe, None)?;
+        let said = out.stdout_str();
+        let reason = match said.trim() {
+            "creates" => Some(format!("Did not run command since '{}' exists", args.str("creates")?.unwrap_or_default())),
+            "removes" => Some(format!("Did not run command since '{}' does not exist", args.str("removes")?.unwrap_or_default())),
+            _ => None,
+        };
+        if let Some(msg) = reason {
+            return Ok(Plan::no_change(result(&[
+                ("cmd", cmd),
+                ("rc", Value::from(0)),
+                ("stdout", Value::from(format!("skipped, since {}", msg.trim_start_matches("Did not run command since ")))),
+                ("stderr", Value::from("")),
+                ("stdout_lines", Value::from(Vec::<Value>::new())),
+                ("stderr_lines", Value::from(Vec::<Value>::new())),
+                ("msg", Value::from(msg)),
+            ])));
+        }
+    }
+    let stdin = args.str("stdin")?.map(|s| {
+        let mut data = s.into_bytes();
+        if args.bool("stdin_add_newline", true).unwrap_or(true) {
+            data.push(b'\n');
+        }
+        data
+    });
+    let strip = args.bool("strip_empty_ends", true)?;
+    let full = match &chdir {
+        Some(c) => format!("cd {} || exit 1\n{script}", quote(c)),
+        None => script,
+    };
+    let mut plan = Plan::change(
+        Change::Run,
+        Vars::new(),
+        Box::new(move |ctx: &mut ModuleCtx<'_>| run(ctx, &full, stdin.as_deref(), cmd, strip)),
+    );
+    if ctx.check {
+        plan.skipped = true;
+        plan.result.insert("msg".into(), Value::from("Command would have run if not in check mode"));
+    }
+    Ok(plan)
+}
+
+/// A `creates`/`removes` path may be a glob: keep the glob characters live, quote the rest.
+fn glob_word(p: &str) -> String {
+    let mut out = String::new();
+    for c in p.chars() {
+        if matches!(c, '*' | '?' | '[' | ']') {
+            out.push(c);
+        } else {
+            out.push_str(&quote(&c.to_string()));
+        }
+    }
+    out
+}
+
+fn run(ctx: &mut ModuleCtx<'_>, script: &str, stdin: Option<&[u8]>, cmd: Value, strip: bool) -> Result<Vars> {
+    let start = SystemTime::now();
+    let t0 = Instant::now();
+    let out = ctx.sh(script, stdin)?;
+    let end = SystemTime::now();
+    let mut stdout = out.stdout_str();
+    let mut stderr = out.stderr_str();
+    if strip {
+        stdout = stdout.trim_end_matches(['\n', '\r']).to_string();
+        stderr = stderr.trim_end_matches(['\n', '\r']).to_string();
+    }
+    let lines = |s: &str| Value::from(s.lines().map(Value::from).collect::<Vec<_>>());
+    let mut r = result(&[
+        ("cmd", cmd),
+        ("rc", Value::from(out.rc)),
+        ("stdout", Value::from(stdout.as_str())),
+        ("stderr", Value::from(stderr.as_str())),
+        ("stdout_lines", lines(&stdout)),
+        ("stderr_lines", lines(&stderr)),
+        ("start", Value::from(format_timestamp(start))),
+        ("end", Value::from(format_timestamp(end))),
+        ("delta", Value::from(format_delta(t0.elapsed()))),
+        ("msg", Value::from(if out.rc == 0 { "" } else { "non-zero return code" })),
+    ]);
+    if out.rc != 0 {
+        r.insert("failed".into(), Value::from(true));
+    }
+    Ok(r)
+}

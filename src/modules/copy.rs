@@ -1,0 +1,100 @@
+//! copy: a file from the controller, or inline `content`, written atomically.
+
+use super::attrs::Attrs;
+use super::spec::{arg, ArgType::*, FreeForm, ModuleSpec};
+use super::write::{plan_write, WriteRequest};
+use super::{Args, Module, ModuleCtx, Plan};
+use crate::connection::FileKind;
+use crate::diagnostics::{Error, Result};
+
+pub struct Copy;
+
+static SPEC: ModuleSpec = ModuleSpec {
+    name: "copy",
+    aliases: &[],
+    args: &[
+        arg("src", Str),
+        arg("content", Any),
+        arg("dest", Str).required(),
+        arg("mode", Mode),
+        arg("owner", Str),
+        arg("group", Str),
+        arg("backup", Bool),
+        arg("force", Bool).aliases(&["thirsty"]),
+        arg("validate", Str),
+        arg("remote_src", Bool),
+        arg("directory_mode", Mode),
+        arg("follow", Bool),
+        arg("unsafe_writes", Bool),
+    ],
+    free_form: FreeForm::KeyValue,
+    required_one_of: &[&["src", "content"]],
+    mutually_exclusive: &[&["src", "content"]],
+    controller_only: false,
+    any_keys: false,
+};
+
+impl Module for Copy {
+    fn spec(&self) -> &'static ModuleSpec {
+        &SPEC
+    }
+
+    fn plan(&self, ctx: &mut ModuleCtx<'_>, args: &Args) -> Result<Plan> {
+        let mut dest = args.req_str("dest")?;
+        if args.bool("remote_src", false)? {
+            return Err(Error::module("copy with remote_src is not supported yet; use command: cp -a SRC DEST with creates"));
+        }
+        let (content, src_name) = match args.value("content") {
+            Some(v) => {
+                // Ansible writes non-string content as JSON.
+                let text = match v.as_str() {
+                    Some(s) => s.to_string(),
+                    None => serde_json::to_string(v).map_err(|e| Error::module(format!("cannot serialise content: {e}")))?,
+                };
+                (text.into_bytes(), None)
+            }
+            None => {
+                let src = args.req_str("src")?;
+                let path = ctx.find_src("files", &src)?;
+                if path.is_dir() {
+                    return Err(Error::module(format!(
+                        "copy of a directory ({}) is not supported yet; copy its files one by one (with_fileglob) or use synchronize-like tooling",
+                        path.display()
+                    )));
+                }
+                let data = std::fs::read(&path).map_err(|e| Error::module(format!("cannot read {}: {e}", path.display())))?;
+                (data, Some(src))
+            }
+        };
+        if dest.ends_with('/') {
+            let name = src_name
+                .as_deref()
+                .and_then(|s| std::path::Path::new(s).file_name())
+                .and_then(|n| n.to_str())
+                .ok_or_else(|| Error::module("dest ends with '/' but there is no src file name to put there"))?;
+            dest = format!("{dest}{name}");
+        } else if let Some(name) = src_name.as_deref().and_then(|s| std::path::Path::new(s).file_name()).and_then(|n| n.to_str()) {
+            // A dest that is an existing directory receives the file inside it.
+            let cur = ctx.stat(&dest, true, false)?;
+            if cur.kind == FileKind::Directory {
+                dest = format!("{}/{name}", dest.trim_end_matches('/'));
+            }
+        }
+        let mut plan = plan_write(
+            ctx,
+            WriteRequest {
+                dest,
+                content,
+                attrs: Attrs::from_args(args)?,
+                backup: args.bool("backup", false)?,
+                validate: args.str("validate")?,
+                force: args.bool("force", true)?,
+                current: None,
+            },
+        )?;
+        if let Some(s) = src_name {
+            plan.result.insert("src".into(), minijinja::Value::from(s));
+        }
+        Ok(plan)
+    }
+}

@@ -1,0 +1,264 @@
+//! file: files, directories, symlinks, hard links, absence, touch; attributes, recurse.
+
+use super::attrs::Attrs;
+use super::spec::{arg, ArgType::*, FreeForm, ModuleSpec};
+use super::write::{attr_diff, state_name};
+use super::{Args, Change, Diff, Module, ModuleCtx, Plan};
+use crate::connection::{quote, FileKind, FileState};
+use crate::diagnostics::{Error, Result};
+use crate::inventory::Vars;
+use minijinja::Value;
+
+pub struct File;
+
+static SPEC: ModuleSpec = ModuleSpec {
+    name: "file",
+    aliases: &[],
+    args: &[
+        arg("path", Str).required().aliases(&["dest", "name"]),
+        arg("state", Str).choices(&["file", "directory", "link", "hard", "absent", "touch"]),
+        arg("src", Str),
+        arg("mode", Mode),
+        arg("owner", Str),
+        arg("group", Str),
+        arg("recurse", Bool),
+        arg("force", Bool),
+        arg("follow", Bool),
+        arg("access_time", Str),
+        arg("modification_time", Str),
+        arg("access_time_format", Str),
+        arg("modification_time_format", Str),
+        arg("unsafe_writes", Bool),
+    ],
+    free_form: FreeForm::KeyValue,
+    required_one_of: &[],
+    mutually_exclusive: &[],
+    controller_only: false,
+    any_keys: false,
+};
+
+impl Module for File {
+    fn spec(&self) -> &'static ModuleSpec {
+        &SPEC
+    }
+
+    fn plan(&self, ctx: &mut ModuleCtx<'_>, args: &Args) -> Result<Plan> {
+        let path = args.req_str("path")?;
+        let attrs = Attrs::from_args(args)?;
+        let follow = args.bool("follow", true)?;
+        let cur = ctx.stat(&path, false, false)?;
+        // Attributes of a symlink's target when following it.
+        let effective = if follow && cur.kind == FileKind::Link { ctx.stat(&path, true, false)? } else { cur.clone() };
+        let recurse = args.bool("recurse", false)?;
+        let state = match args.str("state")? {
+            Some(s) => s,
+            None if recurse => "directory".to_string(),
+            None if cur.exists() => match effective.kind {
+                FileKind::Directory => "directory".to_string(),
+                FileKind::Link => "link".to_string(),
+                _ => "file".to_string(),
+            },
+            None => "file".to_string(),
+        };
+        let mut result = Vars::new();
+        result.insert("path".into(), Value::from(path.as_str()));
+        let q = quote(&path);
+        match state.as_str() {
+            "absent" => {
+                result.insert("state".into(), Value::from("absent"));
+                if !cur.exists() {
+                    return Ok(Plan::no_change(result));
+                }
+                let diff = Diff {
+                    before_header: path.clone(),
+                    after_header: path.clone(),
+                    before: format!("path: {path}\nstate: {}\n", state_name(cur.kind)),
+                    after: format!("path: {path}\nstate: absent\n"),
+                };
+                let script = format!("rm -rf -- {q}");
+                Ok(Plan::change(Change::Remove, result, run_script(script, path.clone())).with_diff(Some(diff)))
+            }
+            "directory" => plan_directory(&path, &cur, &effective, &attrs, recurse, ctx, result),
+            "file" => {
+                if !cur.exists() {
+                    return Err(Error::module(format!("file ({path}) is absent, cannot continue"))
+                        .with_help("use state: touch to create an empty file, or copy/template to write one"));
+                }
+                if effective.kind == FileKind::Directory {
+                    return Err(Error::module(format!("{path} is a directory, not a file (state: file)")));
+                }
+                plan_attrs(&path, &effective, &attrs, result, "file")
+            }
+            "touch" => {
+                result.insert("state".into(), Value::from("file"));
+                let change = if cur.exists() { Change::Modify(vec!["times".into()]) } else { Change::Create };
+                let mut script = format!("touch -- {q} || exit 1\n");
+                script.push_str(&attrs.script(&q, false));
+                let diff = Diff {
+                    before_header: path.clone(),
+                    after_header: path.clone(),
+                    before: format!("path: {path}\nstate: {}\n", state_name(cur.kind)),
+                    after: format!("path: {path}\nstate: {}\n", if cur.exists() { "touch" } else { "file" }),
+                };
+                Ok(Plan::change(change, result, run_script(script, path.clone())).with_diff(Some(diff)))
+            }
+            "link" | "hard" => plan_link(&state, &path, &cur, &attrs, args, ctx, result),
+            other => Err(Error::module(format!("unknown state '{other}'"))),
+        }
+    }
+}
+
+fn run_script(script: String, path: String) -> super::ApplyFn {
+    Box::new(move |ctx: &mut ModuleCtx<'_>| {
+        let out = ctx.sh(&script, None)?;
+        if out.rc != 0 {
+            return Err(Error::module(format!("changing {path} failed: {}", out.stderr_str().trim())));
+        }
+        Ok(Vars::new())
+    })
+}
+
+fn plan_attrs(path: &str, cur: &FileState, attrs: &Attrs, mut result: Vars, state: &str) -> Result<Plan> {
+    result.insert("state".into(), Value::from(state));
+    add_state(&mut result, cur, attrs);
+    let diffs = attrs.differences(cur);
+    if diffs.is_empty() {
+        return Ok(Plan::no_change(result));
+    }
+    let diff = attr_diff(path, cur, attrs, &diffs);
+    let script = attrs.script(&quote(path), false);
+    Ok(Plan::change(Change::Modify(diffs), result, run_script(script, path.to_string())).with_diff(Some(diff)))
+}
+
+fn add_state(result: &mut Vars, cur: &FileState, attrs: &Attrs) {
+    result.insert("mode".into(), Value::from(attrs.mode.clone().unwrap_or_else(|| cur.mode_string())));
+    result.insert("owner".into(), Value::from(attrs.owner.clone().unwrap_or_else(|| cur.owner.clone())));
+    result.insert("group".into(), Value::from(attrs.group.clone().unwrap_or_else(|| cur.group.clone())));
+    result.insert("uid".into(), Value::from(cur.uid));
+    result.insert("gid".into(), Value::from(cur.gid));
+    result.insert("size".into(), Value::from(cur.size));
+}
+
+fn plan_directory(path: &str, cur: &FileState, effective: &FileState, attrs: &Attrs, recurse: bool, ctx: &mut ModuleCtx<'_>, mut result: Vars) -> Result<Plan> {
+    result.insert("state".into(), Value::from("directory"));
+    let q = quote(path);
+    if cur.exists() && effective.kind != FileKind::Directory {
+        return Err(Error::module(format!("{path} already exists as a {}", state_name(effective.kind)))
+            .with_help("remove it first (state: absent) if it should be a directory"));
+    }
+    if !cur.exists() {
+        // Like Ansible, apply the attributes to every directory that gets created.
+        let script = format!(
+            "p={q}; missing=; while [ ! -e \"$p\" ]; do missing=\"$p\n$missing\"; p=$(dirname -- \"$p\"); done\n\
+             mkdir -p -- {q} || exit 1\n\
+             printf '%s' \"$missing\" | while IFS= read -r d; do [ -n \"$d\" ] || continue\n{}done\n{}",
+            attrs.script("\"$d\"", false),
+            if recurse { attrs.script(&q, true) } else { String::new() }
+        );
+        let diff = Diff {
+            before_header: path.to_string(),
+            after_header: path.to_string(),
+            before: format!("path: {path}\nstate: absent\n"),
+            after: format!("path: {path}\nstate: directory\n"),
+        };
+        if let Some(m) = &attrs.mode {
+            result.insert("mode".into(), Value::from(m.as_str()));
+        }
+        return Ok(Plan::change(Change::Create, result, run_script(script, path.to_string())).with_diff(Some(diff)));
+    }
+    add_state(&mut result, effective, attrs);
+    let mut diffs = attrs.differences(effective);
+    if recurse && (attrs.mode.is_some() || attrs.owner.is_some() || attrs.group.is_some()) {
+        // Anything below that differs? One `find` answers it.
+        let mut conds = Vec::new();
+        if let Some(o) = &attrs.owner {
+            conds.push(format!("! -user {}", quote(o)));
+        }
+        if let Some(g) = &attrs.group {
+            conds.push(format!("! -group {}", quote(g)));
+        }
+        if let Some(m) = &attrs.mode {
+            if m.chars().all(|c| c.is_ascii_digit()) {
+                conds.push(format!("! -perm {}", quote(m)));
+            } else {
+                // Symbolic recursive modes: let chmod decide, report a change.
+                conds.push("-true".to_string());
+            }
+        }
+        let script = format!("find {q} -mindepth 1 \\( {} \\) -print -quit 2>/dev/null", conds.join(" -o "));
+        let out = ctx.sh(&script, None)?;
+        if !out.stdout.is_empty() && !diffs.contains(&"recurse".to_string()) {
+            diffs.push("recurse".to_string());
+        }
+    }
+    if diffs.is_empty() {
+        return Ok(Plan::no_change(result));
+    }
+    let diff = attr_diff(path, effective, attrs, &diffs);
+    let script = attrs.script(&q, recurse);
+    Ok(Plan::change(Change::Modify(diffs), result, run_script(script, path.to_string())).with_diff(Some(diff)))
+}
+
+fn plan_link(state: &str, path: &str, cur: &FileState, attrs: &Attrs, args: &Args, ctx: &mut ModuleCtx<'_>, mut result: Vars) -> Result<Plan> {
+    let src = args
+        .str("src")?
+        .ok_or_else(|| Error::module(format!("state: {state} needs src (what the link points to)")))?;
+    let force = args.bool("force", false)?;
+    result.insert("state".into(), Value::from(state));
+    result.insert("src".into(), Value::from(src.as_str()));
+    let (q, qs) = (quote(path), quote(&src));
+    let up_to_date = if state == "link" {
+        cur.kind == FileKind::Link && cur.link_target.as_deref() == Some(src.as_str())
+    } else {
+        let out = ctx.sh(&format!("[ {q} -ef {qs} ] && [ ! -L {q} ] && echo same"), None)?;
+        out.stdout_str().trim() == "same"
+    };
+    if up_to_date {
+        if state == "link" {
+            // Attributes of the link's target, as Ansible applies them by default.
+            let target = ctx.stat(path, true, false)?;
+            if target.exists() {
+                return plan_attrs(path, &target, attrs, result, state);
+            }
+        }
+        return Ok(Plan::no_change(result));
+    }
+    if cur.exists() && cur.kind != FileKind::Link && !force {
+        let is_empty_dir = cur.kind == FileKind::Directory
+            && ctx.sh(&format!("[ -z \"$(ls -A -- {q})\" ] && echo empty"), None)?.stdout_str().trim() == "empty";
+        if !(state == "link" && is_empty_dir) && !(state == "hard" && cur.kind == FileKind::File) {
+            return Err(Error::module(format!(
+                "refusing to convert {path} from {} to a {state} link",
+                state_name(cur.kind)
+            ))
+            .with_help("set force: yes to replace it"));
+        }
+    }
+    if state == "hard" {
+        let out = ctx.sh(&format!("[ -e {qs} ] && echo ok"), None)?;
+        if out.stdout_str().trim() != "ok" {
+            return Err(Error::module(format!("src file does not exist, use \"force=yes\" if you really want to create the link: {src}")));
+        }
+    }
+    let script = if state == "link" {
+        // Atomic replacement: make the link beside it, then rename over the old one.
+        format!(
+            "d=$(dirname -- {q}); t=\"$d/.drover-tmp.$$\"; {} ln -s -- {qs} \"$t\" || exit 1; mv -Tf -- \"$t\" {q} || {{ rm -f -- \"$t\"; exit 1; }}\n{}",
+            if cur.kind == FileKind::Directory { format!("rmdir -- {q} || exit 1;") } else { String::new() },
+            attrs.script(&q, false)
+        )
+    } else {
+        format!("d=$(dirname -- {q}); t=\"$d/.drover-tmp.$$\"; ln -f -- {qs} \"$t\" || exit 1; mv -Tf -- \"$t\" {q} || {{ rm -f -- \"$t\"; exit 1; }}\n{}", attrs.script(&q, false))
+    };
+    let diff = Diff {
+        before_header: path.to_string(),
+        after_header: path.to_string(),
+        before: match &cur.link_target {
+            Some(t) => format!("path: {path}\nstate: link\nsrc: {t}\n"),
+            None => format!("path: {path}\nstate: {}\n", state_name(cur.kind)),
+        },
+        after: format!("path: {path}\nstate: {state}\nsrc: {src}\n"),
+    };
+    let change = if cur.exists() { Change::Modify(vec!["src".into()]) } else { Change::Create };
+    Ok(Plan::change(change, result, run_script(script, path.to_string())).with_diff(Some(diff)))
+}

@@ -1,0 +1,259 @@
+//! Modules: one file per Ansible module, all behind one trait.
+//!
+//! The engine owns the state machine: a module reads the host's current state and returns
+//! a [`Plan`] (no change, or a change with its differences and diff); in check mode the
+//! engine stops there, otherwise it runs the plan's `apply` step. A module never decides
+//! on its own whether to skip work for check mode.
+
+mod args;
+mod blockinfile;
+mod command;
+mod control;
+mod copy;
+mod file;
+mod lineinfile;
+mod replace;
+pub mod spec;
+mod stat;
+mod write;
+mod attrs;
+mod template;
+
+pub use args::Args;
+pub use spec::{ArgSpec, ArgType, FreeForm, ModuleSpec};
+
+use crate::connection::{exec_as, Become, Connection, Output};
+use crate::diagnostics::{Error, Result};
+use crate::inventory::Vars;
+use crate::playbook::Task;
+use minijinja::Value;
+use std::sync::Arc;
+
+/// What a plan will change.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Change {
+    None,
+    Create,
+    /// The attributes or contents that differ.
+    Modify(Vec<String>),
+    Remove,
+    /// A command that will be run (command/shell always "change" when they run).
+    Run,
+}
+
+/// A unified diff (or before/after of attributes) to show with `--diff`.
+#[derive(Clone, Debug, Default)]
+pub struct Diff {
+    pub before_header: String,
+    pub after_header: String,
+    pub before: String,
+    pub after: String,
+}
+
+/// Effects on the engine rather than the host (set_fact, include_vars, meta).
+#[derive(Clone, Debug)]
+pub enum Effect {
+    SetFacts(Vars),
+    IncludeVars(Vars),
+    Meta(MetaAction),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MetaAction {
+    FlushHandlers,
+    EndPlay,
+    EndHost,
+    Noop,
+    ClearHostErrors,
+}
+
+pub type ApplyFn = Box<dyn FnOnce(&mut ModuleCtx<'_>) -> Result<Vars> + Send>;
+
+/// The result of the query step.
+pub struct Plan {
+    pub change: Change,
+    pub diff: Vec<Diff>,
+    /// Keys for the registered result, valid whether or not the plan is applied.
+    pub result: Vars,
+    /// The work; `None` when there is nothing to do.
+    pub apply: Option<ApplyFn>,
+    pub effects: Vec<Effect>,
+    /// True when the module reports `skipped` (command in check mode).
+    pub skipped: bool,
+    /// A module that fails after looking (assert, fail, command with rc != 0 …).
+    pub failed: bool,
+}
+
+impl Plan {
+    pub fn no_change(result: Vars) -> Self {
+        Plan {
+            change: Change::None,
+            diff: Vec::new(),
+            result,
+            apply: None,
+            effects: Vec::new(),
+            skipped: false,
+            failed: false,
+        }
+    }
+
+    pub fn change(change: Change, result: Vars, apply: ApplyFn) -> Self {
+        Plan {
+            change,
+            diff: Vec::new(),
+            result,
+            apply: Some(apply),
+            effects: Vec::new(),
+            skipped: false,
+            failed: false,
+        }
+    }
+
+    pub fn with_diff(mut self, diff: Option<Diff>) -> Self {
+        self.diff.extend(diff);
+        self
+    }
+
+    pub fn is_change(&self) -> bool {
+        self.change != Change::None
+    }
+}
+
+/// Evaluates templates and conditions in the task's scope (debug, assert, template).
+pub trait Evaluator {
+    fn render_text(&self, name: &str, text: &str) -> Result<String>;
+    fn eval_expr(&self, expr: &str) -> Result<Value>;
+    fn eval_cond(&self, cond: &Value) -> Result<bool>;
+    fn verbosity(&self) -> u8;
+}
+
+/// Everything a module may use while it runs on one host.
+pub struct ModuleCtx<'a> {
+    pub host: &'a str,
+    pub conn: &'a mut dyn Connection,
+    pub become_: Option<Become>,
+    /// `environment:` of the task, exported before every command.
+    pub environment: Vec<(String, String)>,
+    pub check: bool,
+    pub diff: bool,
+    pub task: &'a Task,
+    pub eval: &'a dyn Evaluator,
+}
+
+impl ModuleCtx<'_> {
+    /// Run a `sh` script on the host as the become user, with the task's environment.
+    pub fn sh(&mut self, script: &str, stdin: Option<&[u8]>) -> Result<Output> {
+        let mut full = String::new();
+        for (k, v) in &self.environment {
+            full.push_str(&format!("export {}={}\n", k, crate::connection::quote(v)));
+        }
+        full.push_str(script);
+        exec_as(self.conn, &full, stdin, self.become_.as_ref())
+    }
+
+    pub fn stat(&mut self, path: &str, follow: bool, checksum: bool) -> Result<crate::connection::FileState> {
+        crate::connection::stat(self.conn, path, follow, checksum, self.become_.as_ref())
+    }
+
+    pub fn read_file(&mut self, path: &str) -> Result<Option<Vec<u8>>> {
+        self.conn.read_file(path, self.become_.as_ref())
+    }
+
+    pub fn put_file(&mut self, dest: &str, content: &[u8], attrs: &crate::connection::PutAttrs) -> Result<()> {
+        let b = self.become_.clone();
+        self.conn.put_file(dest, content, attrs, b.as_ref())
+    }
+
+    /// Find a controller file for `src` (copy's `files/`, template's `templates/`).
+    pub fn find_src(&self, sub: &str, src: &str) -> Result<std::path::PathBuf> {
+        let p = std::path::Path::new(src);
+        if p.is_absolute() {
+            if p.exists() {
+                return Ok(p.to_path_buf());
+            }
+        } else {
+            for base in self.task.search_dirs.iter() {
+                for c in [base.join(sub).join(src), base.join(src)] {
+                    if c.exists() {
+                        return Ok(c);
+                    }
+                }
+            }
+        }
+        let searched: Vec<String> = self
+            .task
+            .search_dirs
+            .iter()
+            .map(|b| b.join(sub).display().to_string())
+            .collect();
+        Err(Error::not_found(format!("could not find '{src}' (searched {})", searched.join(", ")))
+            .with_help(format!("put the file in a {sub}/ directory beside the role or playbook")))
+    }
+}
+
+/// A module: Ansible's name and arguments, drover's query → plan → apply contract.
+pub trait Module: Sync + Send {
+    fn spec(&self) -> &'static ModuleSpec;
+    /// Read the host's state and decide what to do. Must not change anything.
+    fn plan(&self, ctx: &mut ModuleCtx<'_>, args: &Args) -> Result<Plan>;
+}
+
+/// Modules drover knows, and the Ansible modules it refuses with a reason.
+pub fn registry() -> &'static [&'static dyn Module] {
+    static MODULES: &[&dyn Module] = &[
+        &command::Command,
+        &command::Shell,
+        &command::Raw,
+        &copy::Copy,
+        &template::Template,
+        &file::File,
+        &lineinfile::LineInFile,
+        &blockinfile::BlockInFile,
+        &replace::Replace,
+        &stat::Stat,
+        &stat::Slurp,
+        &control::Debug,
+        &control::Assert,
+        &control::Fail,
+        &control::SetFact,
+        &control::Meta,
+        &control::IncludeVars,
+        &control::Ping,
+    ];
+    MODULES
+}
+
+/// Find a module by short name, FQCN (`ansible.builtin.copy`) or alias.
+pub fn find(name: &str) -> Option<&'static dyn Module> {
+    let short = name
+        .strip_prefix("ansible.builtin.")
+        .or_else(|| name.strip_prefix("ansible.legacy."))
+        .unwrap_or(name);
+    registry()
+        .iter()
+        .copied()
+        .find(|m| m.spec().name == short || m.spec().aliases.contains(&name) || m.spec().aliases.contains(&short))
+}
+
+/// Names handled by the engine itself rather than a module.
+pub const ENGINE_ACTIONS: &[&str] = &[
+    "include_tasks",
+    "import_tasks",
+    "include_role",
+    "import_role",
+    "import_playbook",
+    "block",
+];
+
+pub fn all_names() -> Vec<&'static str> {
+    registry().iter().map(|m| m.spec().name).chain(ENGINE_ACTIONS.iter().copied()).collect()
+}
+
+/// Result keys common to every module.
+pub fn result(pairs: &[(&str, Value)]) -> Vars {
+    pairs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect()
+}
+
+pub fn shared<T>(t: T) -> Arc<T> {
+    Arc::new(t)
+}

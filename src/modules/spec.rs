@@ -1,0 +1,107 @@
+//! Declarative argument specs: checked up front (names, types, choices, required) and
+//! read at run time through [`Args`](super::Args).
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ArgType {
+    Str,
+    Bool,
+    Int,
+    Float,
+    /// A file mode: octal string, integer, symbolic (`u=rw,g=r`) or `preserve`.
+    Mode,
+    /// A list, or a comma-separated string.
+    List,
+    Dict,
+    /// Anything (free-form data such as `debug: msg`).
+    Any,
+}
+
+impl ArgType {
+    pub fn describe(self) -> &'static str {
+        match self {
+            ArgType::Str => "a string",
+            ArgType::Bool => "a boolean",
+            ArgType::Int => "an integer",
+            ArgType::Float => "a number",
+            ArgType::Mode => "a file mode like '0644' or 'u=rw,g=r'",
+            ArgType::List => "a list",
+            ArgType::Dict => "a mapping",
+            ArgType::Any => "any value",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct ArgSpec {
+    pub name: &'static str,
+    pub ty: ArgType,
+    pub required: bool,
+    pub aliases: &'static [&'static str],
+    pub choices: &'static [&'static str],
+}
+
+pub const fn arg(name: &'static str, ty: ArgType) -> ArgSpec {
+    ArgSpec {
+        name,
+        ty,
+        required: false,
+        aliases: &[],
+        choices: &[],
+    }
+}
+
+impl ArgSpec {
+    pub const fn required(mut self) -> Self {
+        self.required = true;
+        self
+    }
+    pub const fn aliases(mut self, aliases: &'static [&'static str]) -> Self {
+        self.aliases = aliases;
+        self
+    }
+    pub const fn choices(mut self, choices: &'static [&'static str]) -> Self {
+        self.choices = choices;
+        self
+    }
+}
+
+/// How a module reads a plain string given instead of a mapping.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FreeForm {
+    /// `copy: src=a dest=b` — only key=value pairs.
+    KeyValue,
+    /// `command: ls -l chdir=/tmp` — the text is `_raw_params`, key=value pairs for known
+    /// arguments are taken out of it.
+    RawParams,
+}
+
+#[derive(Debug)]
+pub struct ModuleSpec {
+    pub name: &'static str,
+    /// Other accepted names besides `ansible.builtin.NAME` / `ansible.legacy.NAME`.
+    pub aliases: &'static [&'static str],
+    pub args: &'static [ArgSpec],
+    pub free_form: FreeForm,
+    /// Groups of which at least one argument is required.
+    pub required_one_of: &'static [&'static [&'static str]],
+    pub mutually_exclusive: &'static [&'static [&'static str]],
+    /// Modules that run on the controller only and never touch the host.
+    pub controller_only: bool,
+    /// Arguments are free names (set_fact): only their names are checked.
+    pub any_keys: bool,
+}
+
+impl ModuleSpec {
+    /// The canonical name of an argument given under any of its names.
+    pub fn canonical_arg(&self, name: &str) -> Option<&'static ArgSpec> {
+        self.args
+            .iter()
+            .find(|a| a.name == name || a.aliases.contains(&name))
+    }
+
+    pub fn arg_names(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.args
+            .iter()
+            .flat_map(|a| std::iter::once(a.name).chain(a.aliases.iter().copied()))
+    }
+}

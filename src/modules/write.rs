@@ -1,0 +1,245 @@
+//! The plan shared by every module that writes a whole file (copy, template,
+//! lineinfile, blockinfile, replace): compare checksums and attributes, show a diff,
+//! and write atomically only when something differs.
+
+use super::attrs::Attrs;
+use super::{Change, Diff, ModuleCtx, Plan};
+use crate::connection::{FileKind, FileState, PutAttrs};
+use crate::diagnostics::{Error, Result};
+use crate::inventory::Vars;
+use minijinja::Value;
+use sha1::{Digest, Sha1};
+
+/// Files larger than this are not shown in diffs.
+const MAX_DIFF_BYTES: u64 = 256 * 1024;
+
+pub struct WriteRequest {
+    pub dest: String,
+    pub content: Vec<u8>,
+    pub attrs: Attrs,
+    pub backup: bool,
+    pub validate: Option<String>,
+    /// `force: no` — never replace an existing file.
+    pub force: bool,
+    /// Already-known current state and content (line editors read the file anyway).
+    pub current: Option<(FileState, Option<Vec<u8>>)>,
+}
+
+pub fn sha1_hex(data: &[u8]) -> String {
+    hex::encode(Sha1::digest(data))
+}
+
+pub fn plan_write(ctx: &mut ModuleCtx<'_>, req: WriteRequest) -> Result<Plan> {
+    let (cur, known_content) = match req.current.clone() {
+        Some(c) => c,
+        None => (ctx.stat(&req.dest, true, true)?, None),
+    };
+    if cur.kind == FileKind::Directory {
+        return Err(Error::module(format!("{} is a directory, not a file", req.dest)));
+    }
+    let new_sum = sha1_hex(&req.content);
+    let content_same = cur.exists() && cur.sha1.as_deref() == Some(new_sum.as_str());
+    let attr_diffs = if cur.exists() { req.attrs.differences(&cur) } else { Vec::new() };
+    let mut result = base_result(&req.dest, &cur, &new_sum, req.content.len());
+    if let Some(m) = &req.attrs.mode {
+        result.insert("mode".into(), Value::from(m.as_str()));
+    }
+    if content_same || (cur.exists() && !req.force) {
+        if attr_diffs.is_empty() {
+            return Ok(Plan::no_change(result));
+        }
+        let attrs = req.attrs.clone();
+        let dest = req.dest.clone();
+        let diff = attr_diff(&req.dest, &cur, &req.attrs, &attr_diffs);
+        return Ok(Plan::change(
+            Change::Modify(attr_diffs),
+            result,
+            Box::new(move |ctx: &mut ModuleCtx<'_>| {
+                attrs.apply(ctx, &dest)?;
+                Ok(Vars::new())
+            }),
+        )
+        .with_diff(Some(diff)));
+    }
+    let change = if cur.exists() {
+        let mut what = vec!["content".to_string()];
+        what.extend(attr_diffs);
+        Change::Modify(what)
+    } else {
+        Change::Create
+    };
+    let diff = if ctx.diff {
+        let before = if !cur.exists() {
+            String::new()
+        } else if let Some(c) = &known_content {
+            text_or_note(c)
+        } else if cur.size <= MAX_DIFF_BYTES {
+            ctx.read_file(&req.dest)?.map(|c| text_or_note(&c)).unwrap_or_default()
+        } else {
+            format!("(file of {} bytes not shown)\n", cur.size)
+        };
+        Some(Diff {
+            before_header: req.dest.clone(),
+            after_header: req.dest.clone(),
+            before,
+            after: text_or_note(&req.content),
+        })
+    } else {
+        None
+    };
+    let put = PutAttrs {
+        mode: req.attrs.mode.clone(),
+        owner: req.attrs.owner.clone(),
+        group: req.attrs.group.clone(),
+        backup: req.backup,
+        validate: req.validate.clone(),
+    };
+    let dest = req.dest.clone();
+    let content = req.content;
+    Ok(Plan::change(
+        change,
+        result,
+        Box::new(move |ctx: &mut ModuleCtx<'_>| {
+            ctx.put_file(&dest, &content, &put)?;
+            Ok(Vars::new())
+        }),
+    )
+    .with_diff(diff))
+}
+
+fn text_or_note(data: &[u8]) -> String {
+    if data.len() as u64 > MAX_DIFF_BYTES {
+        return format!("(content of {} bytes not shown)\n", data.len());
+    }
+    match std::str::from_utf8(data) {
+        Ok(s) if !s.contains('\0') => s.to_string(),
+        _ => format!("(binary content, {} bytes)\n", data.len()),
+    }
+}
+
+fn base_result(dest: &str, cur: &FileState, checksum: &str, size: usize) -> Vars {
+    let mut r = Vars::new();
+    r.insert("dest".into(), Value::from(dest));
+    r.insert("checksum".into(), Value::from(checksum));
+    r.insert("size".into(), Value::from(size));
+    r.insert("state".into(), Value::from("file"));
+    if cur.exists() {
+        r.insert("mode".into(), Value::from(cur.mode_string()));
+        r.insert("owner".into(), Value::from(cur.owner.as_str()));
+        r.insert("group".into(), Value::from(cur.group.as_str()));
+        r.insert("uid".into(), Value::from(cur.uid));
+        r.insert("gid".into(), Value::from(cur.gid));
+    }
+    r
+}
+
+/// Before/after of attributes, in the shape Ansible's diff shows them.
+pub fn attr_diff(path: &str, cur: &FileState, attrs: &Attrs, which: &[String]) -> Diff {
+    let mut before = String::new();
+    let mut after = String::new();
+    for w in which {
+        let (b, a) = match w.as_str() {
+            "mode" => (cur.mode_string(), attrs.mode.clone().unwrap_or_default()),
+            "owner" => (cur.owner.clone(), attrs.owner.clone().unwrap_or_default()),
+            "group" => (cur.group.clone(), attrs.group.clone().unwrap_or_default()),
+            "state" => (state_name(cur.kind).to_string(), String::new()),
+            _ => continue,
+        };
+        before.push_str(&format!("{w}: {b}\n"));
+        after.push_str(&format!("{w}: {a}\n"));
+    }
+    Diff {
+        before_header: format!("{path} (attributes)"),
+        after_header: format!("{path} (attributes)"),
+        before,
+        after,
+    }
+}
+
+pub fn state_name(kind: FileKind) -> &'static str {
+    match kind {
+        FileKind::Missing => "absent",
+        FileKind::File => "file",
+        FileKind::Directory => "directory",
+        FileKind::Link => "link",
+        FileKind::Other => "other",
+    }
+}
+
+/// Stat a file and read its content in one round trip (the line editors need both).
+pub fn read_with_state(ctx: &mut ModuleCtx<'_>, path: &str) -> Result<(FileState, Option<Vec<u8>>)> {
+    let q = crate::connection::quote(path);
+    let script = format!(
+        "{}\nprintf '\\000'\nif [ -f {q} ]; then cat -- {q} || exit 1; fi",
+        crate::connection::stat_script(&q, true, true)
+    );
+    let out = ctx.sh(&script, None)?;
+    if out.rc != 0 {
+        return Err(Error::module(format!("cannot read {path}: {}", out.stderr_str().trim())));
+    }
+    let nul = out.stdout.iter().position(|b| *b == 0).ok_or_else(|| Error::module(format!("cannot read {path}: unexpected output")))?;
+    let state = crate::connection::parse_stat(&String::from_utf8_lossy(&out.stdout[..nul]))?;
+    let content = if state.kind == FileKind::File { Some(out.stdout[nul + 1..].to_vec()) } else { None };
+    Ok((state, content))
+}
+
+/// Translate a Python regex replacement (`\1`, `\g<name>`) to Rust's (`${1}`, `${name}`).
+pub fn python_replacement(rep: &str) -> String {
+    let mut out = String::new();
+    let chars: Vec<char> = rep.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if c == '$' {
+            out.push_str("$$");
+        } else if c == '\\' && i + 1 < chars.len() {
+            let n = chars[i + 1];
+            if n.is_ascii_digit() {
+                let mut j = i + 1;
+                let mut num = String::new();
+                while j < chars.len() && chars[j].is_ascii_digit() && num.len() < 2 {
+                    num.push(chars[j]);
+                    j += 1;
+                }
+                out.push_str(&format!("${{{num}}}"));
+                i = j;
+                continue;
+            } else if n == 'g' && chars.get(i + 2) == Some(&'<') {
+                if let Some(end) = chars[i + 3..].iter().position(|c| *c == '>') {
+                    let name: String = chars[i + 3..i + 3 + end].iter().collect();
+                    out.push_str(&format!("${{{name}}}"));
+                    i += 4 + end;
+                    continue;
+                }
+            } else if n == 'n' {
+                out.push('\n');
+                i += 2;
+                continue;
+            } else if n == 't' {
+                out.push('\t');
+                i += 2;
+                continue;
+            } else if n == '\\' {
+                out.push('\\');
+                i += 2;
+                continue;
+            }
+            out.push(c);
+        } else {
+            out.push(c);
+        }
+        i += 1;
+    }
+    out
+}
+
+/// Compile a Python-style regular expression, with a message that says what to change.
+pub fn compile_regex(pattern: &str, arg: &str, multiline: bool) -> Result<regex::Regex> {
+    regex::RegexBuilder::new(pattern)
+        .multi_line(multiline)
+        .build()
+        .map_err(|e| {
+            Error::module(format!("{arg} '{pattern}' is not a valid regular expression: {e}"))
+                .with_help("drover uses Rust's regex syntax: no look-around or backreferences inside the pattern")
+        })
+}

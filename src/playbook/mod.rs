@@ -1,0 +1,5 @@
+//! Playbooks, plays, blocks, tasks and roles.
+
+pub mod model;
+
+pub use model::*;

@@ -1,0 +1,223 @@
+//! The playbook model: plays, blocks, tasks and roles, each with the span it came from.
+//!
+//! Keywords that Ansible inherits from blocks, roles, imports and plays (`when`, `tags`,
+//! `become`, `vars`, `environment` …) are resolved by the loader, so every task carries
+//! its effective settings and the executor does not walk parents at run time.
+
+use crate::diagnostics::Span;
+use crate::inventory::Vars;
+use minijinja::Value;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// A condition (`when`, `changed_when`, `failed_when`, `until`): a Jinja expression or a
+/// literal boolean.
+#[derive(Clone, Debug)]
+pub struct Cond {
+    pub expr: Value,
+    pub span: Span,
+}
+
+/// Keywords that pass from a parent (play, role, block, import) to the tasks below it.
+#[derive(Clone, Debug, Default)]
+pub struct Inherited {
+    pub when: Vec<Cond>,
+    pub tags: Vec<String>,
+    pub become_: Option<bool>,
+    pub become_user: Option<Value>,
+    pub become_method: Option<String>,
+    /// Block and task vars, outermost first.
+    pub vars: Vars,
+    /// Role parameters and include parameters (precedence above set_fact).
+    pub params: Vars,
+    pub environment: Vec<Value>,
+    pub ignore_errors: Option<Value>,
+    pub check_mode: Option<bool>,
+    pub diff: Option<bool>,
+    pub no_log: Option<bool>,
+    pub any_errors_fatal: Option<bool>,
+    pub delegate_to: Option<Value>,
+    pub run_once: Option<bool>,
+    pub role: Option<Arc<Role>>,
+}
+
+#[derive(Clone, Debug)]
+pub enum LoopKind {
+    /// `loop:` (no flattening)
+    Loop,
+    /// `with_items:` (flattens one level)
+    Items,
+    /// `with_list:`
+    List,
+    /// `with_dict:` (items are {key, value})
+    Dict,
+    /// `with_indexed_items:`
+    IndexedItems,
+    /// `with_together:`
+    Together,
+    /// `with_sequence:`
+    Sequence,
+    /// `with_fileglob:` (controller paths)
+    Fileglob,
+    /// `with_nested:` / `with_cartesian:`
+    Nested,
+    /// `with_subelements:`
+    Subelements,
+}
+
+#[derive(Clone, Debug)]
+pub struct Loop {
+    pub kind: LoopKind,
+    pub items: Value,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct LoopControl {
+    pub loop_var: Option<String>,
+    pub index_var: Option<String>,
+    pub label: Option<Value>,
+    pub pause: Option<f64>,
+    pub extended: bool,
+}
+
+/// A module call.
+#[derive(Debug)]
+pub struct Task {
+    pub id: usize,
+    pub name: Option<String>,
+    /// The module's canonical short name (`copy` for `ansible.builtin.copy`).
+    pub module: &'static str,
+    pub module_span: Span,
+    pub args: Vars,
+    pub args_span: Span,
+    pub kw: Inherited,
+    pub loop_: Option<Loop>,
+    pub loop_control: LoopControl,
+    pub register: Option<String>,
+    pub notify: Vec<String>,
+    pub listen: Vec<String>,
+    pub changed_when: Option<Vec<Cond>>,
+    pub failed_when: Option<Vec<Cond>>,
+    pub until: Option<Vec<Cond>>,
+    pub retries: Option<Value>,
+    pub delay: Option<Value>,
+    pub span: Span,
+    /// Directories searched for `src` files and templates (role dir, task file dir,
+    /// playbook dir), most specific first.
+    pub search_dirs: Arc<Vec<PathBuf>>,
+}
+
+impl Task {
+    /// The name shown in output: `role : name`, or the module and its first argument.
+    pub fn display_name(&self) -> String {
+        let base = match &self.name {
+            Some(n) => n.clone(),
+            None => self.module.to_string(),
+        };
+        match &self.kw.role {
+            Some(r) => format!("{} : {base}", r.name),
+            None => base,
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct Block {
+    pub name: Option<String>,
+    pub block: Vec<Item>,
+    pub rescue: Vec<Item>,
+    pub always: Vec<Item>,
+    pub span: Span,
+}
+
+/// `include_tasks` / `include_role`: loaded when reached, per host.
+#[derive(Debug)]
+pub struct Include {
+    pub id: usize,
+    pub kind: IncludeKind,
+    pub name: Option<String>,
+    pub file: Value,
+    pub kw: Inherited,
+    /// Keywords the included tasks inherit (the include's own `when` and `tags` excluded).
+    pub child_kw: Inherited,
+    pub loop_: Option<Loop>,
+    pub loop_control: LoopControl,
+    pub span: Span,
+    pub search_dirs: Arc<Vec<PathBuf>>,
+    pub role_opts: RoleOpts,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IncludeKind {
+    Tasks,
+    Role,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct RoleOpts {
+    pub tasks_from: Option<String>,
+    pub vars_from: Option<String>,
+    pub defaults_from: Option<String>,
+    pub handlers_from: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub enum Item {
+    Task(Arc<Task>),
+    Block(Arc<Block>),
+    Include(Arc<Include>),
+}
+
+/// A role as used in a play (one instance per distinct set of parameters).
+#[derive(Debug)]
+pub struct Role {
+    pub name: String,
+    pub path: PathBuf,
+    pub defaults: Vars,
+    pub vars: Vars,
+    pub params: Vars,
+}
+
+/// A handler: a task that runs when notified.
+#[derive(Debug, Clone)]
+pub struct Handler {
+    pub task: Arc<Task>,
+    /// The names it answers to: its name, `role : name`, and its `listen` topics.
+    pub topics: Vec<String>,
+}
+
+#[derive(Clone, Debug)]
+pub enum Serial {
+    Count(usize),
+    Percent(f64),
+}
+
+#[derive(Debug)]
+pub struct Play {
+    pub name: String,
+    pub hosts: Value,
+    pub hosts_span: Span,
+    pub span: Span,
+    pub vars: Vars,
+    pub vars_files: Vec<(Value, Span)>,
+    /// Defaults and vars of every role in the play: Ansible exposes them play-wide.
+    pub role_defaults: Vec<Arc<Role>>,
+    pub pre_tasks: Vec<Item>,
+    /// `roles:` followed by `tasks:` — one section for handler flushing.
+    pub tasks: Vec<Item>,
+    pub post_tasks: Vec<Item>,
+    pub handlers: Vec<Handler>,
+    pub gather_facts: bool,
+    pub serial: Vec<Serial>,
+    pub max_fail_percentage: Option<f64>,
+    pub any_errors_fatal: bool,
+    pub force_handlers: bool,
+    pub base_dir: PathBuf,
+}
+
+#[derive(Debug, Default)]
+pub struct Playbook {
+    pub path: PathBuf,
+    pub plays: Vec<Play>,
+}

@@ -1,0 +1,178 @@
+//! `lookup()` and `query()`/`q()`: env, file, pipe, template, vars, items/list,
+//! first_found, fileglob. They run on the controller, as in Ansible.
+
+use minijinja::value::{Kwargs, Rest, Value};
+use minijinja::{Environment, Error, ErrorKind, State};
+use std::path::{Path, PathBuf};
+
+pub fn register(env: &mut Environment<'static>) {
+    env.add_function("lookup", lookup);
+    env.add_function("query", query);
+    env.add_function("q", query);
+}
+
+fn err(msg: impl Into<String>) -> Error {
+    Error::new(ErrorKind::InvalidOperation, msg.into())
+}
+
+fn lookup(state: &State, name: String, args: Rest<Value>, kwargs: Kwargs) -> Result<Value, Error> {
+    let wantlist: Option<bool> = kwargs.get("wantlist")?;
+    let items = run(state, &name, &args, &kwargs)?;
+    if wantlist == Some(true) {
+        return Ok(Value::from(items));
+    }
+    // lookup() joins several results with commas, as Ansible does.
+    Ok(match items.len() {
+        1 => items.into_iter().next().unwrap_or_default(),
+        _ if items.iter().all(|v| v.as_str().is_some()) => {
+            Value::from(items.iter().filter_map(|v| v.as_str()).collect::<Vec<_>>().join(","))
+        }
+        _ => Value::from(items),
+    })
+}
+
+fn query(state: &State, name: String, args: Rest<Value>, kwargs: Kwargs) -> Result<Value, Error> {
+    Ok(Value::from(run(state, &name, &args, &kwargs)?))
+}
+
+fn run(state: &State, name: &str, args: &[Value], kwargs: &Kwargs) -> Result<Vec<Value>, Error> {
+    let name = name
+        .strip_prefix("ansible.builtin.")
+        .or_else(|| name.strip_prefix("ansible.legacy."))
+        .unwrap_or(name);
+    let default: Option<Value> = kwargs.get("default")?;
+    let errors: Option<String> = kwargs.get("errors")?;
+    let terms: Vec<String> = args.iter().map(|a| a.as_str().map(str::to_string).unwrap_or_else(|| a.to_string())).collect();
+    let mut out = Vec::new();
+    match name {
+        "env" => {
+            for t in &terms {
+                match std::env::var(t) {
+                    Ok(v) => out.push(Value::from(v)),
+                    Err(_) => out.push(default.clone().unwrap_or_else(|| Value::from(""))),
+                }
+            }
+        }
+        "file" => {
+            for t in &terms {
+                let path = find_file(state, "files", t);
+                match path.and_then(|p| std::fs::read_to_string(&p).ok()) {
+                    Some(text) => {
+                        let rstrip: Option<bool> = kwargs.get("rstrip")?;
+                        let text = if rstrip.unwrap_or(true) { text.trim_end().to_string() } else { text };
+                        out.push(Value::from(text));
+                    }
+                    None if errors.as_deref() == Some("ignore") => {}
+                    None => return Err(err(format!("lookup('file'): could not find or read '{t}' (searched files/ of the role and playbook)"))),
+                }
+            }
+        }
+        "template" => {
+            for t in &terms {
+                let Some(path) = find_file(state, "templates", t) else {
+                    return Err(err(format!("lookup('template'): could not find template '{t}'")));
+                };
+                let text = std::fs::read_to_string(&path).map_err(|e| err(format!("lookup('template'): cannot read {}: {e}", path.display())))?;
+                let tmpl = state.env().template_from_str(&text)?;
+                let ctx = state.lookup("vars").unwrap_or_default();
+                out.push(Value::from(tmpl.render(ctx)?));
+            }
+        }
+        "pipe" => {
+            for t in &terms {
+                let o = std::process::Command::new("/bin/sh")
+                    .arg("-c")
+                    .arg(t)
+                    .output()
+                    .map_err(|e| err(format!("lookup('pipe'): cannot run '{t}': {e}")))?;
+                if !o.status.success() {
+                    return Err(err(format!("lookup('pipe'): '{t}' exited with {}", o.status.code().unwrap_or(-1))));
+                }
+                out.push(Value::from(String::from_utf8_lossy(&o.stdout).trim_end().to_string()));
+            }
+        }
+        "vars" => {
+            for t in &terms {
+                let v = state.lookup(t).filter(|v| !v.is_undefined());
+                match (v, &default) {
+                    (Some(v), _) => out.push(v),
+                    (None, Some(d)) => out.push(d.clone()),
+                    (None, None) => return Err(Error::new(ErrorKind::UndefinedError, format!("lookup('vars'): '{t}' is undefined"))),
+                }
+            }
+        }
+        "items" | "list" | "flattened" => {
+            for a in args {
+                match a.try_iter() {
+                    Ok(it) if a.as_str().is_none() => out.extend(it),
+                    _ => out.push(a.clone()),
+                }
+            }
+        }
+        "first_found" => {
+            let mut candidates: Vec<String> = Vec::new();
+            for a in args {
+                if let Some(s) = a.as_str() {
+                    candidates.push(s.to_string());
+                } else if let Ok(it) = a.try_iter() {
+                    candidates.extend(it.filter_map(|v| v.as_str().map(str::to_string)));
+                }
+            }
+            let found = candidates.iter().find_map(|c| find_file(state, "files", c));
+            match found {
+                Some(p) => out.push(Value::from(p.display().to_string())),
+                None if kwargs.get::<Option<bool>>("skip")?.unwrap_or(false) => {}
+                None => return Err(err(format!("lookup('first_found'): none of {candidates:?} exists"))),
+            }
+        }
+        "fileglob" => {
+            for t in &terms {
+                let base = find_base(state);
+                let pattern = if Path::new(t).is_absolute() { PathBuf::from(t) } else { base.join("files").join(t) };
+                let glob = globset::Glob::new(&pattern.display().to_string()).map_err(|e| err(format!("lookup('fileglob'): {e}")))?.compile_matcher();
+                if let Some(dir) = pattern.parent() {
+                    let mut found: Vec<String> = std::fs::read_dir(dir)
+                        .map(|rd| rd.filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| p.is_file() && glob.is_match(p)).map(|p| p.display().to_string()).collect())
+                        .unwrap_or_default();
+                    found.sort();
+                    out.extend(found.into_iter().map(Value::from));
+                }
+            }
+        }
+        other => {
+            return Err(err(format!(
+                "lookup plugin '{other}' is not supported by drover (supported: env, file, template, pipe, vars, items, list, first_found, fileglob)"
+            )))
+        }
+    }
+    kwargs.assert_all_used().ok();
+    Ok(out)
+}
+
+fn find_base(state: &State) -> PathBuf {
+    state
+        .lookup("playbook_dir")
+        .and_then(|v| v.as_str().map(PathBuf::from))
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+/// Search `role_path/SUB`, `role_path`, `playbook_dir/SUB`, `playbook_dir` for `name`.
+fn find_file(state: &State, sub: &str, name: &str) -> Option<PathBuf> {
+    let p = Path::new(name);
+    if p.is_absolute() {
+        return p.exists().then(|| p.to_path_buf());
+    }
+    let mut bases = Vec::new();
+    if let Some(r) = state.lookup("role_path").and_then(|v| v.as_str().map(PathBuf::from)) {
+        bases.push(r);
+    }
+    bases.push(find_base(state));
+    for b in bases {
+        for candidate in [b.join(sub).join(name), b.join(name)] {
+            if candidate.exists() {
+                return Some(candidate);
+            }
+        }
+    }
+    None
+}

@@ -1,0 +1,197 @@
+//! Templating: minijinja configured as Ansible configures Jinja2 (strict undefined,
+//! `trim_blocks`, trailing newlines kept), with Ansible's filters, tests and lookups.
+//!
+//! A string that is exactly one `{{ expression }}` keeps its native type (a list stays a
+//! list, `{{ 1 + 1 }}` is 2), as ansible-core 2.19+ does; anything else renders to text.
+
+mod lookups;
+
+use crate::diagnostics::{Error, Result};
+use crate::vars::Scope;
+use minijinja::value::{Value, ValueKind};
+use minijinja::{Environment, ErrorKind, UndefinedBehavior};
+use std::sync::Arc;
+
+/// Build the shared template environment.
+pub fn environment() -> Arc<Environment<'static>> {
+    let mut env = Environment::new();
+    env.set_undefined_behavior(UndefinedBehavior::Strict);
+    env.set_trim_blocks(true);
+    env.set_keep_trailing_newline(true);
+    env.set_recursion_limit(200);
+    crate::template::ansible::register(&mut env);
+    lookups::register(&mut env);
+    Arc::new(env)
+}
+
+/// If `s` is a single `{{ expr }}` and nothing else, the expression.
+fn single_expression(s: &str) -> Option<&str> {
+    let t = s.trim();
+    let inner = t.strip_prefix("{{")?.strip_suffix("}}")?;
+    if inner.contains("{{") || inner.contains("}}") || inner.contains("{%") {
+        return None;
+    }
+    Some(inner.trim_start_matches('-').trim_end_matches('-'))
+}
+
+/// Template a value: strings are rendered, lists and mappings recursively.
+pub fn render_value(env: &Environment<'static>, v: &Value, ctx: &Value) -> Result<Value> {
+    if let Some(s) = v.as_str() {
+        return render_str(env, s, ctx);
+    }
+    match v.kind() {
+        ValueKind::Seq => {
+            let mut out = Vec::new();
+            for item in v.try_iter().map_err(|e| Error::template(e.to_string()))? {
+                out.push(render_value(env, &item, ctx)?);
+            }
+            Ok(Value::from(out))
+        }
+        ValueKind::Map => {
+            let mut out = indexmap::IndexMap::new();
+            for key in v.try_iter().map_err(|e| Error::template(e.to_string()))? {
+                let item = v.get_item(&key).unwrap_or_default();
+                let k = render_value(env, &key, ctx)?;
+                out.insert(k, render_value(env, &item, ctx)?);
+            }
+            Ok(Value::from_iter(out))
+        }
+        _ => Ok(v.clone()),
+    }
+}
+
+/// Render one string; see the module docs for when the result keeps its native type.
+pub fn render_str(env: &Environment<'static>, s: &str, ctx: &Value) -> Result<Value> {
+    if !(s.contains("{{") || s.contains("{%") || s.contains("{#")) {
+        return Ok(Value::from(s));
+    }
+    if let Some(expr) = single_expression(s) {
+        let compiled = env
+            .compile_expression(expr)
+            .map_err(|e| template_error(&e, s, ctx, None))?;
+        return compiled
+            .eval(ctx)
+            .map_err(|e| template_error(&e, s, ctx, Some(&compiled.undeclared_variables(true))));
+    }
+    let tmpl = env.template_from_str(s).map_err(|e| template_error(&e, s, ctx, None))?;
+    tmpl.render(ctx)
+        .map(Value::from)
+        .map_err(|e| template_error(&e, s, ctx, Some(&tmpl.undeclared_variables(true))))
+}
+
+/// Render a whole template file's text to a string (the template module and lookups).
+pub fn render_text(env: &Environment<'static>, name: &str, text: &str, ctx: &Value) -> Result<String> {
+    let tmpl = env
+        .template_from_named_str(name, text)
+        .map_err(|e| template_error(&e, text, ctx, None))?;
+    tmpl.render(ctx)
+        .map_err(|e| template_error(&e, text, ctx, Some(&tmpl.undeclared_variables(true))))
+}
+
+/// Evaluate a condition (`when`, `failed_when` …). A literal boolean is itself; a string
+/// is a Jinja expression (surrounding `{{ }}` tolerated). The result must be a boolean,
+/// as ansible-core 2.19+ requires.
+pub fn eval_condition(env: &Environment<'static>, cond: &Value, ctx: &Value) -> Result<bool> {
+    if let Some(b) = as_bool(cond) {
+        return Ok(b);
+    }
+    let Some(text) = cond.as_str() else {
+        return Err(Error::template(format!(
+            "a condition must be a string or a boolean, found {}",
+            cond.kind()
+        )));
+    };
+    let expr = single_expression(text).unwrap_or(text).trim();
+    let value = if expr.contains("{{") || expr.contains("{%") {
+        render_str(env, expr, ctx)?
+    } else {
+        let compiled = env
+            .compile_expression(expr)
+            .map_err(|e| template_error(&e, expr, ctx, None))?;
+        compiled
+            .eval(ctx)
+            .map_err(|e| template_error(&e, expr, ctx, Some(&compiled.undeclared_variables(true))))?
+    };
+    match as_bool(&value) {
+        Some(b) => Ok(b),
+        None if value.as_str().is_some_and(|s| matches!(s, "True" | "False" | "true" | "false")) => {
+            Ok(matches!(value.as_str(), Some("True" | "true")))
+        }
+        None => Err(Error::template(format!(
+            "conditional '{expr}' gave {} ({}), not a boolean",
+            short(&value),
+            value.kind()
+        ))
+        .with_help("compare explicitly (`x | length > 0`) or convert with `| bool`")),
+    }
+}
+
+fn as_bool(v: &Value) -> Option<bool> {
+    if v.kind() == ValueKind::Bool {
+        return Some(v.is_true());
+    }
+    None
+}
+
+fn short(v: &Value) -> String {
+    let s = v.to_string();
+    if s.chars().count() > 60 {
+        format!("{}…", s.chars().take(60).collect::<String>())
+    } else {
+        s
+    }
+}
+
+/// Turn a minijinja error into a drover error that names the undefined variable, when
+/// that is what went wrong.
+fn template_error(e: &minijinja::Error, source: &str, ctx: &Value, undeclared: Option<&std::collections::HashSet<String>>) -> Error {
+    let scope_err = ctx.downcast_object_ref::<Scope>().and_then(|s| s.take_error());
+    if let Some(msg) = scope_err {
+        return Error::template(msg);
+    }
+    let line = e.line().map(|l| format!(" (line {l} of the template)")).unwrap_or_default();
+    let snippet = if source.len() > 120 {
+        format!("{}…", &source[..source.char_indices().nth(117).map(|(i, _)| i).unwrap_or(source.len())])
+    } else {
+        source.to_string()
+    };
+    match e.kind() {
+        ErrorKind::UndefinedError => {
+            let name = undeclared.and_then(|u| first_undefined(u, ctx));
+            let what = match name {
+                Some(n) => format!("'{n}' is undefined"),
+                None => "undefined variable or attribute".to_string(),
+            };
+            Error::template(format!("{what} in '{snippet}'{line}"))
+                .with_help("define it (vars, group_vars, -e) or guard it with `| default(...)` / `is defined`")
+        }
+        ErrorKind::SyntaxError => Error::template(format!(
+            "template syntax error in '{snippet}'{line}: {}",
+            e.detail().unwrap_or("invalid syntax")
+        )),
+        _ => {
+            let detail = e.detail().map(str::to_string).unwrap_or_else(|| e.kind().to_string());
+            Error::template(format!("template error in '{snippet}'{line}: {detail}"))
+        }
+    }
+}
+
+/// The first name (or dotted path) in `names` that the context cannot resolve.
+fn first_undefined(names: &std::collections::HashSet<String>, ctx: &Value) -> Option<String> {
+    let mut sorted: Vec<&String> = names.iter().collect();
+    sorted.sort();
+    for path in sorted {
+        let mut cur = ctx.clone();
+        let mut walked = Vec::new();
+        for part in path.split('.') {
+            walked.push(part);
+            match cur.get_attr(part) {
+                Ok(v) if !v.is_undefined() => cur = v,
+                _ => return Some(walked.join(".")),
+            }
+        }
+    }
+    None
+}
+
+pub mod ansible;

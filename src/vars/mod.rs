@@ -1,0 +1,7 @@
+//! Variables: files, precedence, lazy templating and facts.
+
+pub mod file;
+pub mod precedence;
+pub mod scope;
+
+pub use scope::Scope;

@@ -1,0 +1,141 @@
+//! The variables a template sees, templated lazily: a variable whose value holds
+//! `{{ … }}` is rendered when it is first read, in the same scope, as Ansible does.
+//! Reading a variable while it is being rendered is a loop and is reported as such.
+
+use crate::inventory::Vars;
+use minijinja::value::{Enumerator, Object, ObjectRepr, Value};
+use minijinja::Environment;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+pub struct Scope {
+    env: Arc<Environment<'static>>,
+    vars: Vars,
+    cache: Mutex<HashMap<String, Value>>,
+    resolving: Mutex<Vec<String>>,
+    /// The first error met while resolving lazily (minijinja's lookup cannot fail, so
+    /// the renderer reports this one instead of a bare "undefined").
+    error: Mutex<Option<String>>,
+}
+
+impl std::fmt::Debug for Scope {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Scope").field("vars", &self.vars.len()).finish()
+    }
+}
+
+impl Scope {
+    pub fn new(env: Arc<Environment<'static>>, vars: Vars) -> Arc<Scope> {
+        Arc::new(Scope {
+            env,
+            vars,
+            cache: Mutex::new(HashMap::new()),
+            resolving: Mutex::new(Vec::new()),
+            error: Mutex::new(None),
+        })
+    }
+
+    pub fn raw(&self) -> &Vars {
+        &self.vars
+    }
+
+    pub fn contains(&self, name: &str) -> bool {
+        self.vars.contains_key(name)
+    }
+
+    pub fn take_error(&self) -> Option<String> {
+        self.error.lock().ok().and_then(|mut e| e.take())
+    }
+
+    fn record_error(&self, msg: String) {
+        if let Ok(mut e) = self.error.lock() {
+            if e.is_none() {
+                *e = Some(msg);
+            }
+        }
+    }
+
+    /// The fully templated value of a variable.
+    pub fn resolve(self: &Arc<Self>, name: &str) -> Option<Value> {
+        if let Some(v) = self.cache.lock().ok()?.get(name) {
+            return Some(v.clone());
+        }
+        let raw = self.vars.get(name)?.clone();
+        if !needs_templating(&raw) {
+            return Some(raw);
+        }
+        {
+            let mut stack = self.resolving.lock().ok()?;
+            if stack.iter().any(|n| n == name) {
+                let mut chain = stack.clone();
+                chain.push(name.to_string());
+                drop(stack);
+                self.record_error(format!(
+                    "recursive loop detected in variable '{name}': {}",
+                    chain.join(" -> ")
+                ));
+                return None;
+            }
+            stack.push(name.to_string());
+        }
+        let ctx = Value::from_dyn_object(self.clone());
+        let result = crate::template::render_value(&self.env, &raw, &ctx);
+        if let Ok(mut stack) = self.resolving.lock() {
+            stack.retain(|n| n != name);
+        }
+        match result {
+            Ok(v) => {
+                if let Ok(mut c) = self.cache.lock() {
+                    c.insert(name.to_string(), v.clone());
+                }
+                Some(v)
+            }
+            Err(e) => {
+                self.record_error(format!("while templating variable '{name}': {e}"));
+                None
+            }
+        }
+    }
+}
+
+/// Does a value hold any template syntax (anywhere inside it)?
+pub fn needs_templating(v: &Value) -> bool {
+    if let Some(s) = v.as_str() {
+        return s.contains("{{") || s.contains("{%") || s.contains("{#");
+    }
+    match v.kind() {
+        minijinja::value::ValueKind::Seq | minijinja::value::ValueKind::Map => {
+            v.try_iter().map(|it| {
+                it.into_iter().any(|k| {
+                    if v.kind() == minijinja::value::ValueKind::Map {
+                        v.get_item(&k).map(|x| needs_templating(&x)).unwrap_or(false)
+                    } else {
+                        needs_templating(&k)
+                    }
+                })
+            })
+            .unwrap_or(false)
+        }
+        _ => false,
+    }
+}
+
+impl Object for Scope {
+    fn repr(self: &Arc<Self>) -> ObjectRepr {
+        ObjectRepr::Map
+    }
+
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        let name = key.as_str()?;
+        if name == "vars" {
+            // `vars['name']` and `vars[dynamic]`: the same lazy lookup.
+            return Some(Value::from_dyn_object(self.clone()));
+        }
+        self.resolve(name)
+    }
+
+    fn enumerate(self: &Arc<Self>) -> Enumerator {
+        let keys: Vec<Value> = self.vars.keys().map(|k| Value::from(k.as_str())).collect();
+        Enumerator::Values(keys)
+    }
+}
