@@ -12,3 +12,6 @@ pub mod template;
 pub mod clock;
 pub mod modules;
 pub mod playbook;
+pub mod exec;
+pub mod output;
+pub mod cli;

@@ -1,1 +1,137 @@
-fn main() {}
+//! The `drover` command line: parse arguments, call one function per verb.
+
+use clap::{Parser, Subcommand};
+use drover::cli;
+use drover::diagnostics::render;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(name = "drover", version, about = "Fast, agentless, Ansible-compatible configuration management")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(clap::Args)]
+struct Common {
+    /// Inventory file, directory or comma list (repeatable)
+    #[arg(short = 'i', long = "inventory")]
+    inventory: Vec<String>,
+    /// Extra variables: key=value, @file.yml or JSON (repeatable)
+    #[arg(short = 'e', long = "extra-vars")]
+    extra_vars: Vec<String>,
+    /// Extra directories to search for roles
+    #[arg(long = "roles-path")]
+    roles_path: Vec<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Converge hosts to the playbooks
+    Apply {
+        #[arg(required = true)]
+        playbooks: Vec<PathBuf>,
+        #[command(flatten)]
+        common: Common,
+        /// Change nothing; report what would change
+        #[arg(short = 'C', long)]
+        check: bool,
+        /// Show diffs of what changes
+        #[arg(short = 'D', long)]
+        diff: bool,
+        /// Only hosts matching this pattern
+        #[arg(short = 'l', long)]
+        limit: Option<String>,
+        /// Only tasks with these tags
+        #[arg(short = 't', long)]
+        tags: Vec<String>,
+        /// Skip tasks with these tags
+        #[arg(long = "skip-tags")]
+        skip_tags: Vec<String>,
+        /// Hosts in flight at once
+        #[arg(short = 'f', long, default_value_t = 50)]
+        forks: usize,
+        /// More output (-v, -vv, -vvv)
+        #[arg(short = 'v', action = clap::ArgAction::Count)]
+        verbose: u8,
+        /// Output format
+        #[arg(long, value_parser = ["human", "json"], default_value = "human")]
+        format: String,
+        /// Colours: auto, always, never (NO_COLOR is honoured)
+        #[arg(long, value_parser = ["auto", "always", "never"], default_value = "auto")]
+        color: String,
+        /// With --check: exit 0 when nothing would change, 2 when changes are pending, 1 on error
+        #[arg(long = "detailed-exitcode")]
+        detailed_exitcode: bool,
+    },
+    /// Parse and check playbooks, roles and inventory without touching any host
+    Validate {
+        #[arg(required = true)]
+        playbooks: Vec<PathBuf>,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Show the inventory
+    Inventory {
+        #[command(flatten)]
+        common: Common,
+        /// All hosts and groups, as ansible-inventory --list prints them
+        #[arg(long, group = "mode")]
+        list: bool,
+        /// The group tree
+        #[arg(long, group = "mode")]
+        graph: bool,
+        /// One host's variables
+        #[arg(long, group = "mode")]
+        host: Option<String>,
+    },
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let result = match cli.command {
+        Command::Apply { playbooks, common, check, diff, limit, tags, skip_tags, forks, verbose, format, color: c, detailed_exitcode } => {
+            let color_out = match c.as_str() {
+                "always" => true,
+                "never" => false,
+                _ => std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+            };
+            cli::apply::apply(cli::apply::ApplyArgs {
+                playbooks,
+                inventory: common.inventory,
+                check,
+                diff,
+                limit,
+                tags,
+                skip_tags,
+                extra_vars: common.extra_vars,
+                forks,
+                verbosity: verbose,
+                roles_path: common.roles_path,
+                json: format == "json",
+                color: color_out,
+                detailed_exitcode,
+            })
+        }
+        Command::Validate { playbooks, common } => cli::apply::validate(&playbooks, &common.inventory, &common.extra_vars, &common.roles_path).map(|msg| {
+            println!("{msg}");
+            0
+        }),
+        Command::Inventory { common, list, graph, host } => {
+            let mode = if graph { "graph" } else if host.is_some() { "host" } else { let _ = list; "list" };
+            cli::inventory::run(&common.inventory, mode, host.as_deref()).map(|out| {
+                println!("{out}");
+                0
+            })
+        }
+    };
+    match result {
+        Ok(code) => std::process::exit(code),
+        Err(e) => {
+            eprint!("{}", render(&e, color));
+            std::process::exit(1);
+        }
+    }
+}

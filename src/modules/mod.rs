@@ -5,7 +5,7 @@
 //! engine stops there, otherwise it runs the plan's `apply` step. A module never decides
 //! on its own whether to skip work for check mode.
 
-mod args;
+pub mod args;
 mod blockinfile;
 mod command;
 mod control;

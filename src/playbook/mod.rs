@@ -1,5 +1,12 @@
 //! Playbooks, plays, blocks, tasks and roles.
 
+mod keywords;
+mod loader;
 pub mod model;
+pub mod roles;
+mod tasks;
 
+pub use loader::{load_playbook, Loader};
 pub use model::*;
+pub use roles::LoadedRole;
+pub use tasks::ListCtx;

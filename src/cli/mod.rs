@@ -1,0 +1,7 @@
+//! The command line: one file per verb.
+
+pub mod apply;
+pub mod inventory;
+pub mod load;
+
+pub use load::{load_run, LoadedRun};

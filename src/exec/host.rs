@@ -1,0 +1,373 @@
+//! One host's walk through a play: tasks in order, blocks with rescue/always, includes
+//! loaded when reached, handlers flushed at section ends and on `meta: flush_handlers`.
+
+use super::loops;
+use super::play::PlayRun;
+use super::task::TaskRunner;
+use crate::connection::Connection;
+use crate::diagnostics::{Error, ErrorKind, Result};
+use crate::inventory::Vars;
+use crate::modules::{Effect, MetaAction};
+use crate::output::{Event, Status};
+use crate::playbook::{Block, Handler, Include, IncludeKind, Inherited, Item, ListCtx, Loader, Task};
+use minijinja::Value;
+use std::sync::Arc;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    Continue,
+    Failed,
+    Unreachable,
+    EndHost,
+    EndPlay,
+}
+
+pub struct HostWalker<'a> {
+    pub run: &'a PlayRun<'a>,
+    pub host: String,
+    pub conn: Box<dyn Connection>,
+    pub local: Option<Box<dyn Connection>>,
+    pub vars_files: Vars,
+    pub inventory_vars: Vars,
+    notified: Vec<String>,
+    extra_handlers: Vec<Handler>,
+    failed_task: Option<(Value, Value)>,
+}
+
+impl<'a> HostWalker<'a> {
+    pub fn new(run: &'a PlayRun<'a>, host: String, conn: Box<dyn Connection>) -> Self {
+        let inventory_vars = run.shared.inventory.host_vars(&host);
+        HostWalker {
+            run,
+            host,
+            conn,
+            local: None,
+            vars_files: Vars::new(),
+            inventory_vars,
+            notified: Vec::new(),
+            extra_handlers: Vec::new(),
+            failed_task: None,
+        }
+    }
+
+    /// Walk the whole play on this host.
+    pub fn walk(&mut self) -> Flow {
+        let play = self.run.play;
+        if play.gather_facts {
+            match super::facts::gather(self.conn.as_mut()) {
+                Ok(f) => self.run.shared.with_host(&self.host, |s| s.facts = f),
+                Err(e) => return self.unreachable(&e),
+            }
+        }
+        if let Err(e) = self.load_vars_files() {
+            self.report_error("vars_files", &play.span, &e);
+            return Flow::Failed;
+        }
+        for section in [&play.pre_tasks, &play.tasks, &play.post_tasks] {
+            let flow = self.run_items(section);
+            match flow {
+                Flow::Continue => {
+                    let f = self.flush_handlers();
+                    if f != Flow::Continue {
+                        return f;
+                    }
+                }
+                Flow::Failed if play.force_handlers => {
+                    self.flush_handlers();
+                    return flow;
+                }
+                Flow::EndHost => return Flow::Continue,
+                _ => return flow,
+            }
+        }
+        Flow::Continue
+    }
+
+    fn load_vars_files(&mut self) -> Result<()> {
+        for (file, span) in &self.run.play.vars_files {
+            let vars = self.base_vars(&Inherited::default());
+            let name = self.run.render(file, vars)?;
+            let name = name.as_str().unwrap_or_default().to_string();
+            let path = self.run.play.base_dir.join(&name);
+            let loaded = crate::vars::file::load_vars_file(&path).map_err(|e| e.at(span.clone()))?;
+            self.vars_files.extend(loaded);
+        }
+        Ok(())
+    }
+
+    pub fn unreachable(&mut self, e: &Error) -> Flow {
+        self.run.shared.with_host(&self.host, |s| {
+            s.unreachable = true;
+            s.stats.unreachable += 1;
+        });
+        let mut r = Vars::new();
+        r.insert("msg".into(), Value::from(e.message.clone()));
+        r.insert("unreachable".into(), Value::from(true));
+        self.run.sink.event(&Event::Task(crate::output::TaskEvent {
+            host: &self.host,
+            task: "connect",
+            source: &self.run.play.span,
+            status: Status::Unreachable,
+            changed: false,
+            result: &r,
+            diffs: &[],
+            duration: Default::default(),
+            item: None,
+            handler: false,
+            no_log: false,
+        }));
+        Flow::Unreachable
+    }
+
+    fn report_error(&mut self, what: &str, span: &crate::diagnostics::Span, e: &Error) {
+        self.run.shared.with_host(&self.host, |s| {
+            s.failed = true;
+            s.stats.failed += 1;
+        });
+        let mut r = Vars::new();
+        r.insert("msg".into(), Value::from(e.to_string()));
+        self.run.sink.event(&Event::Task(crate::output::TaskEvent {
+            host: &self.host,
+            task: what,
+            source: span,
+            status: Status::Failed,
+            changed: false,
+            result: &r,
+            diffs: &[],
+            duration: Default::default(),
+            item: None,
+            handler: false,
+            no_log: false,
+        }));
+    }
+
+    pub fn run_items(&mut self, items: &[Item]) -> Flow {
+        for item in items {
+            if self.run.aborted() {
+                return Flow::Failed;
+            }
+            let flow = match item {
+                Item::Task(t) => self.run_task(t, false),
+                Item::Block(b) => self.run_block(b),
+                Item::Include(i) => self.run_include(i),
+            };
+            if flow != Flow::Continue {
+                return flow;
+            }
+        }
+        Flow::Continue
+    }
+
+    fn run_block(&mut self, b: &Block) -> Flow {
+        let mut flow = self.run_items(&b.block);
+        if flow == Flow::Failed && !b.rescue.is_empty() {
+            self.run.shared.with_host(&self.host, |s| {
+                s.failed = false;
+                s.stats.failed = s.stats.failed.saturating_sub(1);
+                s.stats.rescued += 1;
+            });
+            flow = self.run_items(&b.rescue);
+        }
+        if !b.always.is_empty() && flow != Flow::Unreachable && flow != Flow::EndPlay {
+            let was_failed = flow == Flow::Failed;
+            if was_failed {
+                self.run.shared.with_host(&self.host, |s| s.failed = false);
+            }
+            let af = self.run_items(&b.always);
+            if af != Flow::Continue {
+                flow = af;
+            } else if was_failed {
+                self.run.shared.with_host(&self.host, |s| s.failed = true);
+            }
+        }
+        flow
+    }
+
+    /// Vars of the play for this host, below block/task level (for vars_files, includes).
+    pub fn base_vars(&self, kw: &Inherited) -> Vars {
+        self.run.task_vars(self, kw)
+    }
+
+    pub fn failed_context(&self) -> Option<&(Value, Value)> {
+        self.failed_task.as_ref()
+    }
+
+    pub fn run_task(&mut self, task: &Arc<Task>, handler: bool) -> Flow {
+        if !handler && !self.run.tags_match(&task.kw.tags) {
+            return Flow::Continue;
+        }
+        let outcome = TaskRunner::new(self, task, handler).run();
+        let failed = outcome.status == Status::Failed;
+        if let Some(e) = &outcome.unreachable {
+            let e = e.clone();
+            return self.unreachable(&e);
+        }
+        self.run.shared.with_host(&self.host, |s| {
+            let st = &mut s.stats;
+            match outcome.status {
+                Status::Ok => st.ok += 1,
+                Status::Changed => {
+                    st.ok += 1;
+                    st.changed += 1;
+                }
+                Status::Skipped => st.skipped += 1,
+                Status::Failed => st.failed += 1,
+                Status::Ignored => {
+                    st.ok += 1;
+                    st.ignored += 1;
+                }
+                _ => {}
+            }
+            if let Some(name) = &task.register {
+                s.set_facts.insert(name.clone(), outcome.registered.clone());
+            }
+            for e in &outcome.effects {
+                match e {
+                    Effect::SetFacts(f) => s.set_facts.extend(f.clone()),
+                    Effect::IncludeVars(v) => s.include_vars.extend(v.clone()),
+                    Effect::Meta(_) => {}
+                }
+            }
+            if failed {
+                s.failed = true;
+            }
+        });
+        if outcome.status == Status::Changed {
+            for n in &outcome.notify {
+                if !self.notified.contains(n) {
+                    self.notified.push(n.clone());
+                }
+            }
+        }
+        if failed {
+            self.failed_task = Some((
+                Value::from_iter([("name", Value::from(task.display_name())), ("action", Value::from(task.module))]),
+                outcome.registered.clone(),
+            ));
+            if task.kw.any_errors_fatal.unwrap_or(self.run.play.any_errors_fatal) {
+                self.run.abort();
+            }
+            return Flow::Failed;
+        }
+        for e in &outcome.effects {
+            if let Effect::Meta(m) = e {
+                match m {
+                    MetaAction::FlushHandlers => {
+                        let f = self.flush_handlers();
+                        if f != Flow::Continue {
+                            return f;
+                        }
+                    }
+                    MetaAction::EndHost => return Flow::EndHost,
+                    MetaAction::EndPlay => {
+                        self.run.end_play();
+                        return Flow::EndPlay;
+                    }
+                    MetaAction::ClearHostErrors | MetaAction::Noop => {}
+                }
+            }
+        }
+        Flow::Continue
+    }
+
+    fn flush_handlers(&mut self) -> Flow {
+        if self.notified.is_empty() {
+            return Flow::Continue;
+        }
+        let handlers: Vec<Handler> = self.run.play.handlers.iter().chain(self.extra_handlers.iter()).cloned().collect();
+        for h in handlers {
+            let hit = h.topics.iter().any(|t| self.notified.contains(t));
+            if !hit {
+                continue;
+            }
+            self.notified.retain(|n| !h.topics.contains(n));
+            let flow = self.run_task(&h.task, true);
+            if flow != Flow::Continue {
+                self.notified.clear();
+                return flow;
+            }
+        }
+        self.notified.clear();
+        Flow::Continue
+    }
+
+    fn run_include(&mut self, inc: &Include) -> Flow {
+        if !self.run.tags_match(&inc.kw.tags) {
+            return Flow::Continue;
+        }
+        let result = self.expand_include(inc);
+        match result {
+            Ok(batches) => {
+                for (items, label) in batches {
+                    self.run.sink.event(&Event::Included { host: &self.host, file: &label });
+                    let flow = self.run_items(&items);
+                    if flow != Flow::Continue {
+                        return flow;
+                    }
+                }
+                Flow::Continue
+            }
+            Err(e) if e.kind == ErrorKind::Unreachable => self.unreachable(&e),
+            Err(e) => {
+                self.report_error(inc.name.as_deref().unwrap_or("include"), &inc.span, &e);
+                Flow::Failed
+            }
+        }
+    }
+
+    /// The task lists an include expands to on this host (one per loop item).
+    fn expand_include(&mut self, inc: &Include) -> Result<Vec<(Vec<Item>, String)>> {
+        let base = self.base_vars(&inc.kw);
+        let mut iterations: Vec<Vars> = Vec::new();
+        match &inc.loop_ {
+            Some(l) => {
+                let items_val = self.run.render(&l.items, base.clone()).map_err(|e| e.at(l.span.clone()))?;
+                let items = loops::items(&l.kind, &items_val).map_err(|e| e.at(l.span.clone()))?;
+                let var = inc.loop_control.loop_var.clone().unwrap_or_else(|| "item".into());
+                for (i, item) in items.into_iter().enumerate() {
+                    let mut p = Vars::new();
+                    p.insert(var.clone(), item);
+                    if let Some(iv) = &inc.loop_control.index_var {
+                        p.insert(iv.clone(), Value::from(i));
+                    }
+                    iterations.push(p);
+                }
+            }
+            None => iterations.push(Vars::new()),
+        }
+        let mut out = Vec::new();
+        for params in iterations {
+            let mut vars = base.clone();
+            vars.extend(params.clone());
+            let mut skip = false;
+            for c in &inc.kw.when {
+                if !self.run.eval_cond(&c.expr, vars.clone()).map_err(|e| e.at(c.span.clone()))? {
+                    skip = true;
+                    break;
+                }
+            }
+            if skip {
+                continue;
+            }
+            let target = self.run.render(&inc.file, vars.clone()).map_err(|e| e.at(inc.span.clone()))?;
+            let target = target.as_str().unwrap_or_default().to_string();
+            let mut child = inc.child_kw.clone();
+            child.params.extend(params);
+            let mut loader = Loader::new(self.run.play.base_dir.clone(), self.run.roles_path.clone());
+            let lc = ListCtx { file: inc.span.file.to_path_buf(), inh: child.clone(), search_dirs: inc.search_dirs.clone(), handler: false };
+            let items = match inc.kind {
+                IncludeKind::Tasks => {
+                    let path = loader.find_task_file(&target, &lc, &inc.span)?;
+                    loader.load_task_file(&path, &lc)?
+                }
+                IncludeKind::Role => {
+                    let loaded = loader.load_role(&target, &inc.span, child, Vars::new(), &inc.role_opts, false)?;
+                    self.extra_handlers.extend(loader.take_handlers());
+                    loaded.tasks
+                }
+            };
+            out.push((items, target));
+        }
+        Ok(out)
+    }
+}

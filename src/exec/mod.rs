@@ -1,0 +1,204 @@
+//! The executor: plays in order; within a play every host walks its tasks on its own
+//! thread (bounded by `--forks`), batched by `serial`; a failed or unreachable host
+//! stops only itself unless `any_errors_fatal` or `max_fail_percentage` say otherwise.
+
+mod facts;
+mod host;
+mod loops;
+mod play;
+pub mod state;
+mod task;
+
+pub use play::tags_selected;
+
+use crate::connection::{Connection, LocalConnection};
+use crate::diagnostics::{Error, ErrorKind, Result};
+use crate::inventory::{pattern, Inventory, Vars};
+use crate::output::{Event, HostStats, Sink};
+use crate::playbook::{Playbook, Serial};
+use host::{Flow, HostWalker};
+use play::PlayRun;
+use state::Shared;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::Instant;
+
+/// The Ansible version drover answers to in `ansible_version` (its language level).
+pub const ANSIBLE_COMPAT_VERSION: &str = "2.17.0";
+
+#[derive(Clone, Debug, Default)]
+pub struct RunOptions {
+    pub check: bool,
+    pub diff: bool,
+    pub limit: Option<String>,
+    pub tags: Vec<String>,
+    pub skip_tags: Vec<String>,
+    pub extra_vars: Vars,
+    pub forks: usize,
+    pub verbosity: u8,
+    pub roles_path: Vec<PathBuf>,
+}
+
+/// The outcome of a run, for the recap and the exit code.
+pub struct RunSummary {
+    pub stats: Vec<(String, HostStats)>,
+}
+
+impl RunSummary {
+    /// ansible-playbook's exit codes: 0 ok, 2 a host failed, 4 a host unreachable (bits).
+    pub fn exit_code(&self) -> i32 {
+        let mut code = 0;
+        if self.stats.iter().any(|(_, s)| s.failed > 0) {
+            code |= 2;
+        }
+        if self.stats.iter().any(|(_, s)| s.unreachable > 0) {
+            code |= 4;
+        }
+        code
+    }
+
+    pub fn changed(&self) -> bool {
+        self.stats.iter().any(|(_, s)| s.changed > 0)
+    }
+}
+
+/// Choose the transport for a host from its inventory variables.
+fn connect(inv: &Inventory, host: &str) -> Result<Box<dyn Connection>> {
+    let vars = inv.host_vars(host);
+    let conn = vars.get("ansible_connection").and_then(|v| v.as_str().map(str::to_string));
+    let is_local_name = matches!(host, "localhost" | "127.0.0.1");
+    match conn.as_deref() {
+        Some("local") => Ok(Box::new(LocalConnection::new())),
+        None if is_local_name && !vars.contains_key("ansible_host") => Ok(Box::new(LocalConnection::new())),
+        Some("ssh") | Some("paramiko") | Some("smart") | None => crate::connection::ssh::connect(host, &vars),
+        Some(other) => Err(Error::new(ErrorKind::Unreachable, format!("connection type '{other}' is not supported (use ssh or local)"))),
+    }
+}
+
+/// Run every play of the playbooks.
+pub fn run(playbooks: &[Playbook], inventory: Arc<Inventory>, opts: &RunOptions, sink: &dyn Sink) -> Result<RunSummary> {
+    let started = Instant::now();
+    let env = crate::template::environment();
+    let shared = Arc::new(Shared { inventory: inventory.clone(), hosts: RwLock::new(Default::default()), extra_vars: opts.extra_vars.clone() });
+    let limit: Option<Vec<String>> = match &opts.limit {
+        Some(l) => Some(pattern::select(&inventory, l).map_err(|e| Error::invalid(format!("--limit: {}", e.0), &crate::diagnostics::Span::file(std::path::Path::new("--limit"))).with_help(e.1.unwrap_or_default()))?),
+        None => None,
+    };
+    let round_trips = AtomicUsize::new(0);
+    let mut seen_hosts: Vec<String> = Vec::new();
+    for pb in playbooks {
+        for play in &pb.plays {
+            let pattern_text = play.hosts.as_str().unwrap_or("").to_string();
+            let pattern_text = if pattern_text.contains("{{") {
+                let ctx = minijinja::Value::from_iter(opts.extra_vars.clone());
+                crate::template::render_str(&env, &pattern_text, &ctx)?.to_string()
+            } else {
+                pattern_text
+            };
+            let mut hosts = pattern::select(&inventory, &pattern_text)
+                .map_err(|e| Error::invalid(e.0, &play.hosts_span).with_help(e.1.unwrap_or_default()))?;
+            if let Some(l) = &limit {
+                hosts.retain(|h| l.contains(h));
+            }
+            // Hosts that failed earlier in the run take no part in later plays.
+            hosts.retain(|h| {
+                let st = shared.snapshot(h);
+                !st.failed && !st.unreachable
+            });
+            for h in &hosts {
+                if !seen_hosts.contains(h) {
+                    seen_hosts.push(h.clone());
+                }
+            }
+            sink.event(&Event::PlayStart { name: &play.name, hosts: &hosts });
+            if hosts.is_empty() {
+                sink.event(&Event::Warning { host: None, message: "no hosts matched, skipping play" });
+                continue;
+            }
+            let batches = batches(&hosts, &play.serial);
+            let mut failed_total = 0usize;
+            for batch in batches {
+                let run = PlayRun::new(play, opts, shared.clone(), env.clone(), sink, hosts.clone(), batch.clone());
+                let queue = AtomicUsize::new(0);
+                let workers = opts.forks.max(1).min(batch.len());
+                std::thread::scope(|s| {
+                    for _ in 0..workers {
+                        s.spawn(|| loop {
+                            let i = queue.fetch_add(1, Ordering::SeqCst);
+                            let Some(h) = batch.get(i) else { break };
+                            let flow = match connect(&inventory, h) {
+                                Ok(conn) => {
+                                    let mut w = HostWalker::new(&run, h.clone(), conn);
+                                    let f = w.walk();
+                                    round_trips.fetch_add(w.conn.stats().round_trips as usize, Ordering::Relaxed);
+                                    f
+                                }
+                                Err(e) => {
+                                    let mut w = HostWalker::new(&run, h.clone(), Box::new(LocalConnection::new()));
+                                    w.unreachable(&e)
+                                }
+                            };
+                            let _ = flow == Flow::Continue;
+                        });
+                    }
+                });
+                let failed_now = batch.iter().filter(|h| {
+                    let st = shared.snapshot(h);
+                    st.failed || st.unreachable
+                }).count();
+                failed_total += failed_now;
+                if run.aborted() && play.any_errors_fatal {
+                    break;
+                }
+                if let Some(max) = play.max_fail_percentage {
+                    if failed_now as f64 * 100.0 / batch.len() as f64 > max {
+                        break;
+                    }
+                }
+                if failed_total == hosts.len() {
+                    break;
+                }
+            }
+        }
+    }
+    let stats: Vec<(String, HostStats)> = seen_hosts.iter().map(|h| (h.clone(), shared.snapshot(h).stats)).collect();
+    sink.event(&Event::Recap { stats: &stats, duration: started.elapsed(), round_trips: round_trips.load(Ordering::Relaxed) as u64 });
+    Ok(RunSummary { stats })
+}
+
+/// Split hosts into `serial` batches (the last size repeats).
+fn batches(hosts: &[String], serial: &[Serial]) -> Vec<Vec<String>> {
+    if serial.is_empty() {
+        return vec![hosts.to_vec()];
+    }
+    let mut out = Vec::new();
+    let mut i = 0;
+    let mut step = 0;
+    while i < hosts.len() {
+        let s = &serial[step.min(serial.len() - 1)];
+        let n = match s {
+            Serial::Count(n) => *n,
+            Serial::Percent(p) => ((hosts.len() as f64 * p / 100.0).floor() as usize).max(1),
+        };
+        let end = (i + n).min(hosts.len());
+        out.push(hosts[i..end].to_vec());
+        i = end;
+        step += 1;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serial_batches() {
+        let hosts: Vec<String> = (1..=5).map(|i| format!("h{i}")).collect();
+        let b = batches(&hosts, &[Serial::Count(1), Serial::Count(2)]);
+        assert_eq!(b.iter().map(Vec::len).collect::<Vec<_>>(), [1, 2, 2]);
+        let b = batches(&hosts, &[Serial::Percent(40.0)]);
+        assert_eq!(b.iter().map(Vec::len).collect::<Vec<_>>(), [2, 2, 1]);
+    }
+}

@@ -1,0 +1,243 @@
+//! A play in progress: what every host's walker shares (options, variables, tags,
+//! run_once results, the abort flag).
+
+use super::host::HostWalker;
+use super::state::{HostVars, Shared};
+use super::RunOptions;
+use crate::diagnostics::Result;
+use crate::inventory::Vars;
+use crate::output::{Sink, Status};
+use crate::playbook::{Inherited, Play};
+use crate::vars::Scope;
+use minijinja::{Environment, Value};
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+
+pub struct PlayRun<'a> {
+    pub play: &'a Play,
+    pub opts: &'a RunOptions,
+    pub shared: Arc<Shared>,
+    pub env: Arc<Environment<'static>>,
+    pub sink: &'a dyn Sink,
+    pub roles_path: Vec<PathBuf>,
+    /// Hosts of the current batch, in inventory order.
+    pub batch: Vec<String>,
+    pub play_hosts: Vec<String>,
+    pub hostvars: Value,
+    pub groups: Value,
+    abort: AtomicBool,
+    run_once: Mutex<HashMap<usize, (Status, Value)>>,
+    run_once_cv: Condvar,
+}
+
+impl<'a> PlayRun<'a> {
+    pub fn new(play: &'a Play, opts: &'a RunOptions, shared: Arc<Shared>, env: Arc<Environment<'static>>, sink: &'a dyn Sink, play_hosts: Vec<String>, batch: Vec<String>) -> Self {
+        let inv = &shared.inventory;
+        let groups: Value = inv.groups.keys().map(|g| (g.clone(), Value::from(inv.group_hosts(g)))).collect();
+        let hostvars = Value::from_object(HostVars { shared: shared.clone(), env: env.clone(), cache: Mutex::new(HashMap::new()) });
+        PlayRun {
+            play,
+            opts,
+            shared,
+            env,
+            sink,
+            roles_path: opts.roles_path.clone(),
+            batch,
+            play_hosts,
+            hostvars,
+            groups,
+            abort: AtomicBool::new(false),
+            run_once: Mutex::new(HashMap::new()),
+            run_once_cv: Condvar::new(),
+        }
+    }
+
+    pub fn abort(&self) {
+        self.abort.store(true, Ordering::SeqCst);
+    }
+
+    pub fn end_play(&self) {
+        self.abort.store(true, Ordering::SeqCst);
+    }
+
+    pub fn aborted(&self) -> bool {
+        self.abort.load(Ordering::SeqCst)
+    }
+
+    /// The template context for a set of variables.
+    pub fn ctx(&self, vars: Vars) -> Value {
+        Value::from_dyn_object(Scope::new(self.env.clone(), vars))
+    }
+
+    pub fn render(&self, v: &Value, vars: Vars) -> Result<Value> {
+        let ctx = self.ctx(vars);
+        crate::template::render_value(&self.env, v, &ctx)
+    }
+
+    pub fn eval_cond(&self, cond: &Value, vars: Vars) -> Result<bool> {
+        let ctx = self.ctx(vars);
+        crate::template::eval_condition(&self.env, cond, &ctx)
+    }
+
+    /// Does a task with these (effective) tags run under --tags/--skip-tags?
+    pub fn tags_match(&self, tags: &[String]) -> bool {
+        tags_selected(tags, &self.opts.tags, &self.opts.skip_tags)
+    }
+
+    /// The first host of the batch that has not failed (run_once runs there).
+    pub fn first_active_host(&self) -> Option<String> {
+        self.batch.iter().find(|h| {
+            let st = self.shared.snapshot(h);
+            !st.failed && !st.unreachable
+        }).cloned()
+    }
+
+    /// Wait for the run_once result of a task (the first host publishes it).
+    pub fn run_once_result(&self, task: usize) -> Option<(Status, Value)> {
+        let mut map = self.run_once.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            if let Some(r) = map.get(&task) {
+                return Some(r.clone());
+            }
+            if self.aborted() {
+                return None;
+            }
+            let (m, timeout) = self
+                .run_once_cv
+                .wait_timeout(map, std::time::Duration::from_millis(200))
+                .unwrap_or_else(|e| e.into_inner());
+            map = m;
+            if timeout.timed_out() && self.first_active_host().is_none() {
+                return None;
+            }
+        }
+    }
+
+    pub fn set_run_once_result(&self, task: usize, status: Status, registered: Value) {
+        let mut map = self.run_once.lock().unwrap_or_else(|e| e.into_inner());
+        map.entry(task).or_insert((status, registered));
+        self.run_once_cv.notify_all();
+    }
+
+    /// Variables for a task on a host, lowest precedence first (see the README table).
+    pub fn task_vars(&self, w: &HostWalker<'_>, kw: &Inherited) -> Vars {
+        let host = w.host.as_str();
+        let st = self.shared.snapshot(host);
+        let mut v = Vars::new();
+        for r in &self.play.role_defaults {
+            v.extend(r.defaults.clone());
+        }
+        if let Some(r) = &kw.role {
+            v.extend(r.defaults.clone());
+        }
+        v.extend(w.inventory_vars.clone());
+        if !st.facts.is_empty() {
+            v.insert("ansible_facts".into(), Value::from_iter(st.facts.clone()));
+            for (k, f) in &st.facts {
+                v.insert(format!("ansible_{k}"), f.clone());
+            }
+        }
+        v.extend(self.play.vars.clone());
+        v.extend(w.vars_files.clone());
+        for r in &self.play.role_defaults {
+            v.extend(r.vars.clone());
+        }
+        if let Some(r) = &kw.role {
+            v.extend(r.vars.clone());
+        }
+        v.extend(kw.vars.clone());
+        v.extend(st.include_vars);
+        v.extend(st.set_facts);
+        v.extend(kw.params.clone());
+        v.extend(self.shared.extra_vars.clone());
+        self.magic(&mut v, host, kw);
+        v
+    }
+
+    fn magic(&self, v: &mut Vars, host: &str, kw: &Inherited) {
+        let inv = &self.shared.inventory;
+        let mut put = |k: &str, val: Value| {
+            v.insert(k.to_string(), val);
+        };
+        put("inventory_hostname", Value::from(host));
+        put("inventory_hostname_short", Value::from(host.split('.').next().unwrap_or(host)));
+        put("group_names", Value::from(inv.group_names(host)));
+        put("groups", self.groups.clone());
+        put("hostvars", self.hostvars.clone());
+        let active: Vec<String> = self.batch.iter().filter(|h| !self.shared.snapshot(h).failed).cloned().collect();
+        put("ansible_play_hosts", Value::from(active.clone()));
+        put("play_hosts", Value::from(active.clone()));
+        put("ansible_play_batch", Value::from(active));
+        put("ansible_play_hosts_all", Value::from(self.play_hosts.clone()));
+        put("ansible_play_name", Value::from(self.play.name.as_str()));
+        put("ansible_check_mode", Value::from(self.opts.check));
+        put("ansible_diff_mode", Value::from(self.opts.diff));
+        put("ansible_verbosity", Value::from(self.opts.verbosity));
+        put("ansible_run_tags", Value::from(if self.opts.tags.is_empty() { vec!["all".to_string()] } else { self.opts.tags.clone() }));
+        put("ansible_skip_tags", Value::from(self.opts.skip_tags.clone()));
+        let dir = std::fs::canonicalize(&self.play.base_dir).unwrap_or_else(|_| self.play.base_dir.clone());
+        put("playbook_dir", Value::from(dir.display().to_string()));
+        put("omit", Value::from(super::task::OMIT));
+        put(
+            "ansible_version",
+            Value::from_iter([
+                ("full", Value::from(super::ANSIBLE_COMPAT_VERSION)),
+                ("string", Value::from(super::ANSIBLE_COMPAT_VERSION)),
+                ("major", Value::from(2)),
+                ("minor", Value::from(17)),
+                ("revision", Value::from(0)),
+            ]),
+        );
+        put("drover_version", Value::from(env!("CARGO_PKG_VERSION")));
+        if let Some(r) = &kw.role {
+            put("role_name", Value::from(r.name.as_str()));
+            put("role_path", Value::from(r.path.display().to_string()));
+        }
+    }
+}
+
+/// Tag selection as Ansible does it: `always` runs unless skipped, `never` only when
+/// asked for by name; `all`, `tagged`, `untagged` are special.
+pub fn tags_selected(tags: &[String], only: &[String], skip: &[String]) -> bool {
+    let has = |t: &str| tags.iter().any(|x| x == t);
+    let selected = if only.is_empty() || only.iter().any(|t| t == "all") {
+        !has("never") || only.iter().any(|t| tags.contains(t) && t != "never" && t != "all")
+    } else {
+        only.iter().any(|t| {
+            (t == "tagged" && !tags.is_empty())
+                || (t == "untagged" && tags.is_empty())
+                || tags.contains(t)
+        }) || has("always")
+    };
+    if !selected {
+        return false;
+    }
+    let skipped = skip.iter().any(|t| {
+        (t == "tagged" && !tags.is_empty()) || (t == "untagged" && tags.is_empty()) || tags.contains(t)
+    });
+    !skipped
+}
+
+#[cfg(test)]
+mod tests {
+    use super::tags_selected;
+
+    fn v(s: &[&str]) -> Vec<String> {
+        s.iter().map(|x| x.to_string()).collect()
+    }
+
+    #[test]
+    fn tag_rules() {
+        assert!(tags_selected(&v(&[]), &v(&[]), &v(&[])));
+        assert!(!tags_selected(&v(&["never"]), &v(&[]), &v(&[])));
+        assert!(tags_selected(&v(&["never", "debug"]), &v(&["debug"]), &v(&[])));
+        assert!(tags_selected(&v(&["always"]), &v(&["web"]), &v(&[])));
+        assert!(!tags_selected(&v(&["always"]), &v(&["web"]), &v(&["always"])));
+        assert!(!tags_selected(&v(&["db"]), &v(&["web"]), &v(&[])));
+        assert!(tags_selected(&v(&["web"]), &v(&["tagged"]), &v(&[])));
+        assert!(tags_selected(&v(&[]), &v(&["untagged"]), &v(&[])));
+        assert!(!tags_selected(&v(&["web"]), &v(&[]), &v(&["web"])));
+    }
+}

@@ -1,0 +1,450 @@
+//! One task on one host: loop, `when`, templated arguments, the module's plan, check
+//! mode, apply, retries/until, changed_when/failed_when, and the registered result.
+
+use super::host::HostWalker;
+use super::loops;
+use crate::connection::{Become, BecomeMethod, LocalConnection};
+use crate::diagnostics::{Error, ErrorKind, Result};
+use crate::inventory::Vars;
+use crate::modules::{self, Args, Diff, Effect, Evaluator, ModuleCtx};
+use crate::output::{Event, Status, TaskEvent};
+use crate::playbook::Task;
+use minijinja::Value;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+pub const OMIT: &str = "__omit_place_holder__drover__";
+
+/// What the host walker needs from a finished task.
+pub struct ItemOutcome {
+    pub status: Status,
+    pub registered: Value,
+    pub effects: Vec<Effect>,
+    pub notify: Vec<String>,
+    pub unreachable: Option<Error>,
+}
+
+struct One {
+    result: Vars,
+    status: Status,
+    diffs: Vec<Diff>,
+    effects: Vec<Effect>,
+}
+
+pub struct TaskRunner<'w, 'a> {
+    w: &'w mut HostWalker<'a>,
+    task: &'w Arc<Task>,
+    handler: bool,
+}
+
+/// Template evaluation for modules, bound to one task's variables.
+struct TaskEval<'r> {
+    run: &'r super::play::PlayRun<'r>,
+    vars: Vars,
+}
+
+impl Evaluator for TaskEval<'_> {
+    fn render_text(&self, name: &str, text: &str) -> Result<String> {
+        let mut vars = self.vars.clone();
+        vars.insert("template_path".into(), Value::from(name));
+        vars.entry("ansible_managed".into()).or_insert(Value::from("Ansible managed"));
+        let ctx = self.run.ctx(vars);
+        crate::template::render_text(&self.run.env, name, text, &ctx).map_err(|e| Error { message: format!("{} (in template {name})", e.message), ..e })
+    }
+    fn eval_expr(&self, expr: &str) -> Result<Value> {
+        let ctx = self.run.ctx(self.vars.clone());
+        crate::template::render_str(&self.run.env, &format!("{{{{ {expr} }}}}"), &ctx)
+    }
+    fn eval_cond(&self, cond: &Value) -> Result<bool> {
+        self.run.eval_cond(cond, self.vars.clone())
+    }
+    fn verbosity(&self) -> u8 {
+        self.run.opts.verbosity
+    }
+}
+
+impl<'w, 'a> TaskRunner<'w, 'a> {
+    pub fn new(w: &'w mut HostWalker<'a>, task: &'w Arc<Task>, handler: bool) -> Self {
+        TaskRunner { w, task, handler }
+    }
+
+    pub fn run(mut self) -> ItemOutcome {
+        let run = self.w.run;
+        let task = self.task.clone();
+        if task.kw.run_once == Some(true) {
+            if let Some(first) = run.first_active_host() {
+                if first != self.w.host {
+                    // Another host runs it; this one gets the same result, as in Ansible.
+                    let shared = run.run_once_result(task.id);
+                    return match shared {
+                        Some((status, registered)) => ItemOutcome { status, registered, effects: Vec::new(), notify: Vec::new(), unreachable: None },
+                        None => ItemOutcome { status: Status::Skipped, registered: Value::from(()), effects: Vec::new(), notify: Vec::new(), unreachable: None },
+                    };
+                }
+            }
+        }
+        let started = Instant::now();
+        let mut base = self.w.base_vars(&task.kw);
+        if let Some((t, r)) = self.w.failed_context() {
+            base.insert("ansible_failed_task".into(), t.clone());
+            base.insert("ansible_failed_result".into(), r.clone());
+        }
+        let outcome = match &task.loop_ {
+            None => self.one(base, None, started),
+            Some(l) => self.looped(base, l, started),
+        };
+        if task.kw.run_once == Some(true) {
+            run.set_run_once_result(task.id, outcome.status, outcome.registered.clone());
+        }
+        outcome
+    }
+
+    fn looped(&mut self, base: Vars, l: &crate::playbook::Loop, started: Instant) -> ItemOutcome {
+        let run = self.w.run;
+        let task = self.task.clone();
+        let items = run
+            .render(&l.items, base.clone())
+            .and_then(|v| loops::items(&l.kind, &v))
+            .map_err(|e| e.at(l.span.clone()));
+        let items = match items {
+            Ok(i) => i,
+            Err(e) => return self.failure(e, started),
+        };
+        let var = task.loop_control.loop_var.clone().unwrap_or_else(|| "item".into());
+        let n = items.len();
+        let mut results = Vec::new();
+        let mut effects = Vec::new();
+        let (mut any_changed, mut any_failed, mut all_skipped) = (false, false, true);
+        for (i, item) in items.into_iter().enumerate() {
+            let mut vars = base.clone();
+            vars.insert(var.clone(), item.clone());
+            vars.insert("ansible_loop_var".into(), Value::from(var.as_str()));
+            if let Some(iv) = &task.loop_control.index_var {
+                vars.insert(iv.clone(), Value::from(i));
+                vars.insert("ansible_index_var".into(), Value::from(iv.as_str()));
+            }
+            vars.insert(
+                "ansible_loop".into(),
+                Value::from_iter([
+                    ("index", Value::from(i + 1)),
+                    ("index0", Value::from(i)),
+                    ("first", Value::from(i == 0)),
+                    ("last", Value::from(i + 1 == n)),
+                    ("length", Value::from(n)),
+                    ("revindex", Value::from(n - i)),
+                    ("revindex0", Value::from(n - i - 1)),
+                ]),
+            );
+            let label = match &task.loop_control.label {
+                Some(l) => run.render(l, vars.clone()).map(|v| display(&v)).unwrap_or_else(|_| display(&item)),
+                None => display(&item),
+            };
+            let t0 = Instant::now();
+            let one = match self.execute(vars) {
+                Ok(o) => o,
+                Err(e) if e.kind == ErrorKind::Unreachable => return self.unreachable(e),
+                Err(e) => fail_one(e),
+            };
+            self.emit(&one, Some(label), t0.elapsed());
+            any_changed |= one.result.get("changed").is_some_and(|v| v.is_true());
+            any_failed |= matches!(one.status, Status::Failed | Status::Ignored);
+            all_skipped &= one.status == Status::Skipped;
+            let mut r = one.result;
+            r.insert(var.clone(), item);
+            r.insert("ansible_loop_var".into(), Value::from(var.as_str()));
+            results.push(Value::from_iter(r));
+            effects.extend(one.effects);
+            if let Some(p) = task.loop_control.pause {
+                std::thread::sleep(Duration::from_secs_f64(p.max(0.0)));
+            }
+        }
+        let mut reg = Vars::new();
+        reg.insert("changed".into(), Value::from(any_changed));
+        reg.insert("msg".into(), Value::from(if any_failed { "One or more items failed" } else { "All items completed" }));
+        reg.insert("results".into(), Value::from(results));
+        reg.insert("skipped".into(), Value::from(n > 0 && all_skipped));
+        if any_failed {
+            reg.insert("failed".into(), Value::from(true));
+        }
+        let ignore = any_failed && self.ignore_errors(&base);
+        let status = if any_failed && !ignore {
+            Status::Failed
+        } else if any_failed {
+            Status::Ignored
+        } else if n > 0 && all_skipped || n == 0 {
+            Status::Skipped
+        } else if any_changed {
+            Status::Changed
+        } else {
+            Status::Ok
+        };
+        if n == 0 {
+            reg.insert("skipped_reason".into(), Value::from("No items in the list"));
+            self.emit(&One { result: reg.clone(), status, diffs: Vec::new(), effects: Vec::new() }, None, started.elapsed());
+        }
+        ItemOutcome { status, registered: Value::from_iter(reg), effects, notify: self.notify_names(any_changed, &base), unreachable: None }
+    }
+
+    fn one(&mut self, vars: Vars, item: Option<String>, started: Instant) -> ItemOutcome {
+        let one = match self.execute(vars.clone()) {
+            Ok(o) => o,
+            Err(e) if e.kind == ErrorKind::Unreachable => return self.unreachable(e),
+            Err(e) => fail_one(e),
+        };
+        let mut one = one;
+        if one.status == Status::Failed && self.ignore_errors(&vars) {
+            one.status = Status::Ignored;
+        }
+        self.emit(&one, item, started.elapsed());
+        let changed = one.status == Status::Changed;
+        ItemOutcome { status: one.status, registered: Value::from_iter(one.result), effects: one.effects, notify: self.notify_names(changed, &vars), unreachable: None }
+    }
+
+    fn failure(&mut self, e: Error, started: Instant) -> ItemOutcome {
+        let one = fail_one(e);
+        self.emit(&one, None, started.elapsed());
+        ItemOutcome { status: Status::Failed, registered: Value::from_iter(one.result), effects: Vec::new(), notify: Vec::new(), unreachable: None }
+    }
+
+    fn unreachable(&mut self, e: Error) -> ItemOutcome {
+        ItemOutcome { status: Status::Unreachable, registered: Value::from(()), effects: Vec::new(), notify: Vec::new(), unreachable: Some(e) }
+    }
+
+    fn ignore_errors(&self, vars: &Vars) -> bool {
+        match &self.task.kw.ignore_errors {
+            None => false,
+            Some(v) => self.w.run.eval_cond(v, vars.clone()).unwrap_or(false),
+        }
+    }
+
+    fn notify_names(&self, changed: bool, vars: &Vars) -> Vec<String> {
+        if !changed {
+            return Vec::new();
+        }
+        self.task
+            .notify
+            .iter()
+            .map(|n| self.w.run.render(&Value::from(n.as_str()), vars.clone()).map(|v| display(&v)).unwrap_or_else(|_| n.clone()))
+            .collect()
+    }
+
+    fn emit(&self, one: &One, item: Option<String>, duration: Duration) {
+        let name = self.task.display_name();
+        self.w.run.sink.event(&Event::Task(TaskEvent {
+            host: &self.w.host,
+            task: &name,
+            source: &self.task.span,
+            status: one.status,
+            changed: one.result.get("changed").is_some_and(|v| v.is_true()),
+            result: &one.result,
+            diffs: &one.diffs,
+            duration,
+            item,
+            handler: self.handler,
+            no_log: self.task.kw.no_log == Some(true),
+        }));
+    }
+
+    /// Conditions, arguments, plan, apply: one item of one task.
+    fn execute(&mut self, vars: Vars) -> Result<One> {
+        let run = self.w.run;
+        let task = self.task.clone();
+        for c in &task.kw.when {
+            let ok = run.eval_cond(&c.expr, vars.clone()).map_err(|e| e.at(c.span.clone()))?;
+            if !ok {
+                let mut r = Vars::new();
+                r.insert("changed".into(), Value::from(false));
+                r.insert("skipped".into(), Value::from(true));
+                r.insert("skip_reason".into(), Value::from("Conditional result was False"));
+                r.insert("false_condition".into(), c.expr.clone());
+                return Ok(One { result: r, status: Status::Skipped, diffs: Vec::new(), effects: Vec::new() });
+            }
+        }
+        let module = modules::find(task.module).ok_or_else(|| Error::module(format!("unknown module {}", task.module)))?;
+        let mut rendered = Vars::new();
+        for (k, v) in &task.args {
+            let value = run.render(v, vars.clone()).map_err(|e| e.at(task.args_span.clone()))?;
+            if value.as_str() == Some(OMIT) {
+                continue;
+            }
+            rendered.insert(k.clone(), value);
+        }
+        let args = Args::new(module.spec(), rendered).map_err(|e| e.at(task.args_span.clone()))?;
+        let become_ = self.become_for(&vars)?;
+        let environment = self.environment(&vars)?;
+        let check = task.kw.check_mode.unwrap_or(run.opts.check);
+        let diff = task.kw.diff.unwrap_or(run.opts.diff);
+        let delegate_local = task.kw.delegate_to.is_some() || module.spec().controller_only;
+        let retries = match &task.retries {
+            Some(v) => run.render(v, vars.clone())?.as_str().and_then(|s| s.parse().ok()).or_else(|| i64::try_from(run.render(v, vars.clone()).ok()?).ok()).unwrap_or(3).max(0) as u32,
+            None => 0,
+        };
+        let delay = match &task.delay {
+            Some(v) => {
+                let d = run.render(v, vars.clone())?;
+                f64::try_from(d.clone()).ok().or_else(|| d.as_str().and_then(|s| s.parse().ok())).unwrap_or(5.0)
+            }
+            None => 5.0,
+        };
+        let eval = TaskEval { run, vars: vars.clone() };
+        let mut attempt = 0u32;
+        loop {
+            attempt += 1;
+            let conn: &mut dyn crate::connection::Connection = if delegate_local {
+                if self.w.local.is_none() {
+                    self.w.local = Some(Box::new(LocalConnection::new()));
+                }
+                match self.w.local.as_mut() {
+                    Some(c) => c.as_mut(),
+                    None => return Err(Error::io("no local connection")),
+                }
+            } else {
+                self.w.conn.as_mut()
+            };
+            let mut ctx = ModuleCtx { host: &self.w.host, conn, become_: become_.clone(), environment: environment.clone(), check, diff, task: &task, eval: &eval };
+            let mut one = plan_and_apply(module, &mut ctx, &args, check, diff)?;
+            // changed_when / failed_when / until see the result under the register name.
+            let mut cvars = vars.clone();
+            let result_value = Value::from_iter(one.result.clone());
+            if let Some(r) = &task.register {
+                cvars.insert(r.clone(), result_value.clone());
+            }
+            cvars.extend(one.result.iter().map(|(k, v)| (k.clone(), v.clone())));
+            if let Some(conds) = &task.changed_when {
+                let mut changed = true;
+                for c in conds {
+                    changed &= run.eval_cond(&c.expr, cvars.clone()).map_err(|e| e.at(c.span.clone()))?;
+                }
+                one.result.insert("changed".into(), Value::from(changed));
+                if one.status != Status::Failed && one.status != Status::Skipped {
+                    one.status = if changed { Status::Changed } else { Status::Ok };
+                }
+            }
+            if let Some(conds) = &task.failed_when {
+                let mut failed = true;
+                for c in conds {
+                    failed &= run.eval_cond(&c.expr, cvars.clone()).map_err(|e| e.at(c.span.clone()))?;
+                }
+                one.result.insert("failed_when_result".into(), Value::from(failed));
+                one.result.insert("failed".into(), Value::from(failed));
+                if failed {
+                    one.status = Status::Failed;
+                } else if one.status == Status::Failed {
+                    one.status = if one.result.get("changed").is_some_and(|v| v.is_true()) { Status::Changed } else { Status::Ok };
+                }
+            }
+            if let Some(conds) = &task.until {
+                let mut done = true;
+                for c in conds {
+                    done &= run.eval_cond(&c.expr, cvars.clone()).map_err(|e| e.at(c.span.clone()))?;
+                }
+                one.result.insert("attempts".into(), Value::from(attempt));
+                if !done {
+                    if attempt <= retries {
+                        std::thread::sleep(Duration::from_secs_f64(delay.max(0.0)));
+                        continue;
+                    }
+                    one.status = Status::Failed;
+                    one.result.insert("failed".into(), Value::from(true));
+                    one.result.entry("msg".into()).or_insert(Value::from("Retries exhausted"));
+                }
+            }
+            return Ok(one);
+        }
+    }
+
+    fn become_for(&self, vars: &Vars) -> Result<Option<Become>> {
+        let kw = &self.task.kw;
+        let inv_become = vars.get("ansible_become").and_then(crate::modules::args::to_bool);
+        if !kw.become_.or(inv_become).unwrap_or(false) {
+            return Ok(None);
+        }
+        let user = match &kw.become_user {
+            Some(u) => display(&self.w.run.render(u, vars.clone())?),
+            None => vars.get("ansible_become_user").map(display).unwrap_or_else(|| "root".into()),
+        };
+        let method = match kw.become_method.as_deref().or_else(|| vars.get("ansible_become_method").and_then(|v| v.as_str())) {
+            Some("su") => BecomeMethod::Su,
+            _ => BecomeMethod::Sudo,
+        };
+        Ok(Some(Become { user, method }))
+    }
+
+    fn environment(&self, vars: &Vars) -> Result<Vec<(String, String)>> {
+        let mut env = Vec::new();
+        for e in &self.task.kw.environment {
+            let v = self.w.run.render(e, vars.clone())?;
+            let Ok(keys) = v.try_iter() else {
+                return Err(Error::template("environment must be a mapping of names to values"));
+            };
+            for k in keys {
+                let val = v.get_item(&k).unwrap_or_default();
+                env.retain(|(n, _): &(String, String)| n != &display(&k));
+                env.push((display(&k), display(&val)));
+            }
+        }
+        Ok(env)
+    }
+}
+
+/// The engine-owned state machine: plan, stop in check mode, otherwise apply.
+fn plan_and_apply(module: &dyn modules::Module, ctx: &mut ModuleCtx<'_>, args: &Args, check: bool, diff: bool) -> Result<One> {
+    let plan = match module.plan(ctx, args) {
+        Ok(p) => p,
+        Err(e) if e.kind == ErrorKind::Unreachable => return Err(e),
+        Err(e) => return Ok(fail_one(e)),
+    };
+    let mut result = plan.result;
+    let diffs = if diff { plan.diff } else { Vec::new() };
+    if plan.failed {
+        result.insert("changed".into(), Value::from(false));
+        result.insert("failed".into(), Value::from(true));
+        return Ok(One { result, status: Status::Failed, diffs, effects: plan.effects });
+    }
+    if plan.skipped {
+        result.insert("changed".into(), Value::from(false));
+        result.insert("skipped".into(), Value::from(true));
+        return Ok(One { result, status: Status::Skipped, diffs, effects: plan.effects });
+    }
+    let will_change = plan.change != modules::Change::None;
+    if will_change && !check {
+        if let Some(apply) = plan.apply {
+            match apply(ctx) {
+                Ok(extra) => result.extend(extra),
+                Err(e) if e.kind == ErrorKind::Unreachable => return Err(e),
+                Err(e) => return Ok(fail_one(e)),
+            }
+        }
+    }
+    let failed = result.get("failed").is_some_and(|v| v.is_true());
+    result.insert("changed".into(), Value::from(will_change));
+    result.insert("failed".into(), Value::from(failed));
+    let status = if failed {
+        Status::Failed
+    } else if will_change {
+        Status::Changed
+    } else {
+        Status::Ok
+    };
+    Ok(One { result, status, diffs, effects: plan.effects })
+}
+
+fn fail_one(e: Error) -> One {
+    let mut r = Vars::new();
+    r.insert("changed".into(), Value::from(false));
+    r.insert("failed".into(), Value::from(true));
+    let mut msg = e.message.clone();
+    if let Some(h) = &e.help {
+        msg.push_str(&format!(" (help: {h})"));
+    }
+    if let Some(s) = &e.span {
+        msg = format!("{s}: {msg}");
+    }
+    r.insert("msg".into(), Value::from(msg));
+    One { result: r, status: Status::Failed, diffs: Vec::new(), effects: Vec::new() }
+}
+
+/// A value as text, the way Python's str() shows scalars.
+pub fn display(v: &Value) -> String {
+    crate::modules::args::python_str(v)
+}

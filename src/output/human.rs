@@ -1,0 +1,128 @@
+//! Line output for terminals and logs: one line per task per host, diffs, PLAY RECAP.
+
+use super::{result_msg, unified, Event, Sink, Status};
+use std::io::Write;
+use std::sync::Mutex;
+
+pub struct HumanSink {
+    out: Mutex<Box<dyn Write + Send>>,
+    color: bool,
+    verbosity: u8,
+}
+
+impl HumanSink {
+    pub fn new(out: Box<dyn Write + Send>, color: bool, verbosity: u8) -> Self {
+        HumanSink { out: Mutex::new(out), color, verbosity }
+    }
+
+    fn paint(&self, code: &str, text: &str) -> String {
+        if self.color {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    }
+
+    fn write(&self, text: &str) {
+        if let Ok(mut o) = self.out.lock() {
+            let _ = o.write_all(text.as_bytes());
+            let _ = o.flush();
+        }
+    }
+}
+
+fn color_of(s: Status) -> &'static str {
+    match s {
+        Status::Ok => "32",
+        Status::Changed => "33",
+        Status::Skipped => "36",
+        Status::Failed | Status::Unreachable => "31",
+        Status::Ignored | Status::Rescued => "35",
+    }
+}
+
+impl Sink for HumanSink {
+    fn event(&self, e: &Event<'_>) {
+        match e {
+            Event::RunStart { .. } => {}
+            Event::PlayStart { name, hosts } => {
+                self.write(&format!("\nPLAY [{name}] ({} host{}) {}\n", hosts.len(), if hosts.len() == 1 { "" } else { "s" }, "*".repeat(40)));
+            }
+            Event::Task(t) => {
+                let status = if t.status == Status::Ignored { "failed (ignored)" } else { t.status.as_str() };
+                let mut line = format!(
+                    "{}: [{}] {}{}{}",
+                    self.paint(color_of(t.status), status),
+                    t.host,
+                    if t.handler { "HANDLER " } else { "" },
+                    t.task,
+                    t.item.as_ref().map(|i| format!(" => (item={i})")).unwrap_or_default()
+                );
+                if self.verbosity > 0 {
+                    line.push_str(&format!(" ({:.2}s)", t.duration.as_secs_f64()));
+                }
+                line.push('\n');
+                if matches!(t.status, Status::Failed | Status::Ignored | Status::Unreachable) {
+                    let msg = if t.no_log {
+                        "the output has been hidden due to the fact that 'no_log: true' was specified for this result".to_string()
+                    } else {
+                        result_msg(t.result).unwrap_or_else(|| "failed".into())
+                    };
+                    line.push_str(&format!("  {} {msg}\n", self.paint("31", "=>")));
+                    if !t.no_log {
+                        if let Some(stderr) = t.result.get("stderr").and_then(|s| s.as_str()).filter(|s| !s.is_empty()) {
+                            line.push_str(&format!("  stderr: {}\n", stderr.trim_end()));
+                        }
+                    }
+                } else if t.task.starts_with("debug") || t.result.contains_key("msg") && self.verbosity > 0 {
+                    if let Some(msg) = result_msg(t.result) {
+                        if !t.no_log {
+                            line.push_str(&format!("  => {msg}\n"));
+                        }
+                    }
+                }
+                for d in t.diffs {
+                    if t.no_log {
+                        line.push_str("  (diff hidden: no_log)\n");
+                        continue;
+                    }
+                    for l in unified(d).lines() {
+                        let colored = if !self.color {
+                            l.to_string()
+                        } else if l.starts_with('+') && !l.starts_with("+++") {
+                            self.paint("32", l)
+                        } else if l.starts_with('-') && !l.starts_with("---") {
+                            self.paint("31", l)
+                        } else if l.starts_with("@@") {
+                            self.paint("36", l)
+                        } else {
+                            l.to_string()
+                        };
+                        line.push_str(&format!("  {colored}\n"));
+                    }
+                }
+                self.write(&line);
+            }
+            Event::Included { host, file } => self.write(&format!("included: {file} for {host}\n")),
+            Event::Warning { host, message } => {
+                let h = host.map(|h| format!("[{h}] ")).unwrap_or_default();
+                self.write(&format!("{}: {h}{message}\n", self.paint("35", "[WARNING]")));
+            }
+            Event::Recap { stats, duration, round_trips } => {
+                let mut s = format!("\nPLAY RECAP {}\n", "*".repeat(60));
+                for (host, st) in stats.iter() {
+                    let bad = st.failed > 0 || st.unreachable > 0;
+                    let name = self.paint(if bad { "31" } else if st.changed > 0 { "33" } else { "32" }, &format!("{host:<26}"));
+                    s.push_str(&format!(
+                        "{name}: ok={:<4} changed={:<4} unreachable={:<4} failed={:<4} skipped={:<4} rescued={:<4} ignored={}\n",
+                        st.ok, st.changed, st.unreachable, st.failed, st.skipped, st.rescued, st.ignored
+                    ));
+                }
+                if self.verbosity > 0 {
+                    s.push_str(&format!("\n{:.2}s, {round_trips} remote round trips\n", duration.as_secs_f64()));
+                }
+                self.write(&s);
+            }
+        }
+    }
+}

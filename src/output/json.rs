@@ -1,0 +1,64 @@
+//! `--format json`: one JSON object per line (schema version 1).
+
+use super::{unified, Event, Sink};
+use serde_json::{json, Value as J};
+use std::io::Write;
+use std::sync::Mutex;
+
+pub struct JsonSink {
+    out: Mutex<Box<dyn Write + Send>>,
+}
+
+impl JsonSink {
+    pub fn new(out: Box<dyn Write + Send>) -> Self {
+        JsonSink { out: Mutex::new(out) }
+    }
+
+    fn emit(&self, v: J) {
+        if let Ok(mut o) = self.out.lock() {
+            let _ = writeln!(o, "{v}");
+            let _ = o.flush();
+        }
+    }
+}
+
+impl Sink for JsonSink {
+    fn event(&self, e: &Event<'_>) {
+        let v = match e {
+            Event::RunStart { playbooks, check } => json!({"event": "run_start", "version": 1, "playbooks": playbooks, "check": check}),
+            Event::PlayStart { name, hosts } => json!({"event": "play_start", "name": name, "hosts": hosts}),
+            Event::Task(t) => {
+                let result = if t.no_log {
+                    json!({"censored": "the output has been hidden due to the fact that 'no_log: true' was specified for this result"})
+                } else {
+                    serde_json::to_value(t.result).unwrap_or(J::Null)
+                };
+                json!({
+                    "event": if t.handler { "handler_result" } else { "task_result" },
+                    "host": t.host,
+                    "task": t.task,
+                    "file": t.source.file.display().to_string(),
+                    "line": t.source.line,
+                    "status": t.status.as_str(),
+                    "changed": t.changed,
+                    "item": t.item,
+                    "duration_ms": t.duration.as_millis() as u64,
+                    "diff": if t.no_log { vec![] } else { t.diffs.iter().map(unified).collect::<Vec<_>>() },
+                    "result": result,
+                })
+            }
+            Event::Included { host, file } => json!({"event": "included", "host": host, "file": file}),
+            Event::Warning { host, message } => json!({"event": "warning", "host": host, "message": message}),
+            Event::Recap { stats, duration, round_trips } => {
+                let hosts: serde_json::Map<String, J> = stats
+                    .iter()
+                    .map(|(h, s)| {
+                        (h.clone(), json!({"ok": s.ok, "changed": s.changed, "unreachable": s.unreachable, "failed": s.failed, "skipped": s.skipped, "rescued": s.rescued, "ignored": s.ignored}))
+                    })
+                    .collect();
+                json!({"event": "recap", "hosts": hosts, "duration_ms": duration.as_millis() as u64, "round_trips": round_trips})
+            }
+        };
+        self.emit(v);
+    }
+}

@@ -1,0 +1,90 @@
+//! Output: events from the executor, rendered for people (human) or programs (json).
+
+mod human;
+mod json;
+
+pub use human::HumanSink;
+pub use json::JsonSink;
+
+use crate::inventory::Vars;
+use crate::modules::Diff;
+use std::time::Duration;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Status {
+    Ok,
+    Changed,
+    Skipped,
+    Failed,
+    Ignored,
+    Rescued,
+    Unreachable,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Ok => "ok",
+            Status::Changed => "changed",
+            Status::Skipped => "skipped",
+            Status::Failed => "failed",
+            Status::Ignored => "ignored",
+            Status::Rescued => "rescued",
+            Status::Unreachable => "unreachable",
+        }
+    }
+}
+
+/// Per-host counts for the PLAY RECAP.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct HostStats {
+    pub ok: u32,
+    pub changed: u32,
+    pub unreachable: u32,
+    pub failed: u32,
+    pub skipped: u32,
+    pub rescued: u32,
+    pub ignored: u32,
+}
+
+pub struct TaskEvent<'a> {
+    pub host: &'a str,
+    pub task: &'a str,
+    pub source: &'a crate::diagnostics::Span,
+    pub status: Status,
+    pub changed: bool,
+    pub result: &'a Vars,
+    pub diffs: &'a [Diff],
+    pub duration: Duration,
+    pub item: Option<String>,
+    pub handler: bool,
+    pub no_log: bool,
+}
+
+pub enum Event<'a> {
+    RunStart { playbooks: &'a [String], check: bool },
+    PlayStart { name: &'a str, hosts: &'a [String] },
+    Task(TaskEvent<'a>),
+    Included { host: &'a str, file: &'a str },
+    Warning { host: Option<&'a str>, message: &'a str },
+    Recap { stats: &'a [(String, HostStats)], duration: Duration, round_trips: u64 },
+}
+
+/// Where events go. Implementations must be safe to call from every host's thread.
+pub trait Sink: Send + Sync {
+    fn event(&self, e: &Event<'_>);
+}
+
+/// The message of a result, as Ansible shows it.
+pub fn result_msg(result: &Vars) -> Option<String> {
+    result.get("msg").map(|m| m.as_str().map(str::to_string).unwrap_or_else(|| m.to_string())).filter(|s| !s.is_empty())
+}
+
+/// Unified diff text of one [`Diff`].
+pub fn unified(d: &Diff) -> String {
+    similar::TextDiff::from_lines(&d.before, &d.after)
+        .unified_diff()
+        .context_radius(3)
+        .header(&format!("before: {}", d.before_header), &format!("after: {}", d.after_header))
+        .to_string()
+}

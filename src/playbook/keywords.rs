@@ -1,0 +1,159 @@
+//! Keywords shared by plays, blocks, role entries and tasks, read into [`Inherited`].
+
+use super::model::{Cond, Inherited};
+use crate::diagnostics::{Error, Result};
+use crate::inventory::Vars;
+use crate::vars::file::check_var_name;
+use crate::yaml::{Node, NodeKind};
+use minijinja::Value;
+
+/// Keywords Ansible has that drover refuses, with the reason shown to the user.
+pub const UNSUPPORTED: &[(&str, &str)] = &[
+    ("async", "background tasks (async/poll) are not supported; run the command in the foreground or use a systemd unit"),
+    ("poll", "background tasks (async/poll) are not supported"),
+    ("throttle", "throttle is not supported; use serial on the play or --forks"),
+    ("delegate_facts", "delegate_facts is not supported"),
+    ("connection", "per-task or per-play connection plugins are not supported; set ansible_connection in the inventory"),
+    ("debugger", "the task debugger is not supported"),
+    ("module_defaults", "module_defaults is not supported; set the arguments on each task or use a variable"),
+    ("collections", "collections are not supported; use ansible.builtin module names"),
+    ("vars_prompt", "vars_prompt is not supported: drover runs unattended; pass values with -e"),
+    ("timeout", "task timeout is not supported yet"),
+    ("ignore_unreachable", "ignore_unreachable is not supported yet"),
+    ("remote_user", "remote_user in playbooks is not supported yet; set ansible_user in the inventory"),
+    ("port", "port in playbooks is not supported; set ansible_port in the inventory"),
+    ("order", "host order is not supported; hosts run in inventory order"),
+    ("fact_path", "fact_path is not supported"),
+    ("gather_subset", "gather_subset is not supported: drover gathers its fixed set in one command"),
+    ("gather_timeout", "gather_timeout is not supported"),
+    ("hash_behaviour", "hash_behaviour is not configurable: it is always 'replace'"),
+];
+
+pub fn unsupported_reason(key: &str) -> Option<&'static str> {
+    UNSUPPORTED.iter().find(|(k, _)| *k == key).map(|(_, r)| *r)
+}
+
+/// Read a condition list (`when`, `failed_when` …): a string, a boolean, or a list.
+pub fn conditions(node: &Node) -> Result<Vec<Cond>> {
+    let items: Vec<&Node> = match &node.kind {
+        NodeKind::Seq(items) => items.iter().collect(),
+        NodeKind::Null => Vec::new(),
+        _ => vec![node],
+    };
+    items
+        .into_iter()
+        .map(|n| match &n.kind {
+            NodeKind::Str(_) | NodeKind::Bool(_) => Ok(Cond {
+                expr: n.to_value(),
+                span: n.span.clone(),
+            }),
+            NodeKind::Int(_) | NodeKind::Float(_) => Ok(Cond {
+                expr: Value::from(n.key_text().unwrap_or_default()),
+                span: n.span.clone(),
+            }),
+            _ => Err(Error::invalid(
+                format!("a condition must be a string or a boolean, found a {}", n.type_name()),
+                &n.span,
+            )),
+        })
+        .collect()
+}
+
+/// A `vars:` mapping (a list of single-key mappings is accepted, as Ansible does).
+pub fn vars_block(node: &Node) -> Result<Vars> {
+    let mut vars = Vars::new();
+    let mut add = |map: &[(Node, Node)]| -> Result<()> {
+        for (k, v) in map {
+            let name = k.expect_str("a variable name")?;
+            check_var_name(&name, &k.span)?;
+            vars.insert(name, v.to_value());
+        }
+        Ok(())
+    };
+    match &node.kind {
+        NodeKind::Null => {}
+        NodeKind::Map(m) => add(m)?,
+        NodeKind::Seq(items) => {
+            for i in items {
+                add(i.expect_map("an entry of vars")?)?;
+            }
+        }
+        _ => return Err(Error::invalid(format!("vars must be a mapping, found a {}", node.type_name()), &node.span)),
+    }
+    Ok(vars)
+}
+
+/// Apply one inheritable keyword to `kw`. Returns false when `key` is not one.
+pub fn apply_inheritable(kw: &mut Inherited, key: &str, value: &Node) -> Result<bool> {
+    match key {
+        "when" => kw.when.extend(conditions(value)?),
+        "tags" => {
+            for t in tag_list(value)? {
+                if !kw.tags.contains(&t) {
+                    kw.tags.push(t);
+                }
+            }
+        }
+        "become" => kw.become_ = Some(value.expect_bool("become")?),
+        "become_user" => kw.become_user = Some(Value::from(value.expect_str("become_user")?)),
+        "become_method" => {
+            let m = value.expect_str("become_method")?;
+            if m != "sudo" && m != "su" {
+                return Err(Error::invalid(format!("become_method '{m}' is not supported"), &value.span)
+                    .with_help("drover supports sudo and su"));
+            }
+            kw.become_method = Some(m);
+        }
+        "become_flags" | "become_exe" => {
+            return Err(Error::invalid(format!("{key} is not supported"), &value.span));
+        }
+        "vars" => {
+            for (k, v) in vars_block(value)? {
+                kw.vars.insert(k, v);
+            }
+        }
+        "environment" => {
+            if !value.is_null() {
+                kw.environment.push(value.to_value());
+            }
+        }
+        "ignore_errors" => kw.ignore_errors = Some(value.to_value()),
+        "check_mode" => kw.check_mode = Some(value.expect_bool("check_mode")?),
+        "diff" => kw.diff = Some(value.expect_bool("diff")?),
+        "no_log" => kw.no_log = Some(value.expect_bool("no_log")?),
+        "any_errors_fatal" => kw.any_errors_fatal = Some(value.expect_bool("any_errors_fatal")?),
+        "run_once" => kw.run_once = Some(value.expect_bool("run_once")?),
+        "delegate_to" => {
+            let target = value.expect_str("delegate_to")?;
+            if !matches!(target.as_str(), "localhost" | "127.0.0.1") {
+                return Err(Error::invalid(format!("delegate_to: {target} is not supported"), &value.span)
+                    .with_help("drover supports delegate_to: localhost (the controller)"));
+            }
+            kw.delegate_to = Some(Value::from(target));
+        }
+        _ => return Ok(false),
+    }
+    Ok(true)
+}
+
+/// Tags: a string (comma-separated allowed), a number, or a list.
+pub fn tag_list(node: &Node) -> Result<Vec<String>> {
+    let raw = node.expect_str_list("tags")?;
+    Ok(raw
+        .iter()
+        .flat_map(|t| t.split(',').map(|s| s.trim().to_string()))
+        .filter(|t| !t.is_empty())
+        .collect())
+}
+
+/// An error for a key that is not valid where it stands.
+pub fn unknown_key(key: &str, node: &Node, place: &str, valid: &[&str]) -> Error {
+    if let Some(reason) = unsupported_reason(key) {
+        return Error::invalid(format!("'{key}' is not supported by drover"), &node.span).with_help(reason);
+    }
+    let e = Error::invalid(format!("'{key}' is not a valid keyword for {place}"), &node.span);
+    match crate::diagnostics::did_you_mean(key, valid.iter().copied()) {
+        Some(s) => e.with_help(format!("did you mean '{s}'?")),
+        None => e.with_help(format!("valid keywords here: {}", valid.join(", "))),
+    }
+}
