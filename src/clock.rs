@@ -19,7 +19,13 @@ pub fn format_timestamp(t: SystemTime) -> String {
 /// `0:00:00.123456`, as Python prints a timedelta.
 pub fn format_delta(d: Duration) -> String {
     let s = d.as_secs();
-    format!("{}:{:02}:{:02}.{:06}", s / 3600, (s % 3600) / 60, s % 60, d.subsec_micros())
+    format!(
+        "{}:{:02}:{:02}.{:06}",
+        s / 3600,
+        (s % 3600) / 60,
+        s % 60,
+        d.subsec_micros()
+    )
 }
 
 /// Howard Hinnant's days-to-civil algorithm.
@@ -44,6 +50,9 @@ mod tests {
     fn formats_known_instants() {
         let t = UNIX_EPOCH + Duration::from_secs(1_700_000_000) + Duration::from_micros(5);
         assert_eq!(format_timestamp(t), "2023-11-14 22:13:20.000005");
-        assert_eq!(format_delta(Duration::from_millis(61_500)), "0:01:01.500000");
+        assert_eq!(
+            format_delta(Duration::from_millis(61_500)),
+            "0:01:01.500000"
+        );
     }
 }

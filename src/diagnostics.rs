@@ -197,7 +197,9 @@ pub fn render(err: &Error, color: bool) -> String {
                 .collect();
             out.push_str(&format!("  {pad} {blue}|{reset}\n"));
             out.push_str(&format!("  {blue}{num} |{reset} {line}\n"));
-            out.push_str(&format!("  {pad} {blue}|{reset} {caret_pad}{red}^{reset}\n"));
+            out.push_str(&format!(
+                "  {pad} {blue}|{reset} {caret_pad}{red}^{reset}\n"
+            ));
         }
     }
     if let Some(host) = &err.host {
@@ -221,7 +223,10 @@ fn source_line(file: &Path, line: u32) -> Option<String> {
 }
 
 /// Closest candidate by edit distance, for "did you mean" hints.
-pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub fn did_you_mean<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     candidates
         .into_iter()
         .map(|c| (edit_distance(word, c), c))

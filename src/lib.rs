@@ -3,15 +3,15 @@
 //! Data flows inventory → playbook → variables/templates → graph → executor → module →
 //! connection → output, and the module tree follows that order.
 
-pub mod diagnostics;
-pub mod yaml;
-pub mod inventory;
-pub mod vars;
-pub mod connection;
-pub mod template;
-pub mod clock;
-pub mod modules;
-pub mod playbook;
-pub mod exec;
-pub mod output;
 pub mod cli;
+pub mod clock;
+pub mod connection;
+pub mod diagnostics;
+pub mod exec;
+pub mod inventory;
+pub mod modules;
+pub mod output;
+pub mod playbook;
+pub mod template;
+pub mod vars;
+pub mod yaml;

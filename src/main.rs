@@ -7,7 +7,11 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 
 #[derive(Parser)]
-#[command(name = "drover", version, about = "Fast, agentless, Ansible-compatible configuration management")]
+#[command(
+    name = "drover",
+    version,
+    about = "Fast, agentless, Ansible-compatible configuration management"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -92,7 +96,20 @@ fn main() {
     let cli = Cli::parse();
     let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let result = match cli.command {
-        Command::Apply { playbooks, common, check, diff, limit, tags, skip_tags, forks, verbose, format, color: c, detailed_exitcode } => {
+        Command::Apply {
+            playbooks,
+            common,
+            check,
+            diff,
+            limit,
+            tags,
+            skip_tags,
+            forks,
+            verbose,
+            format,
+            color: c,
+            detailed_exitcode,
+        } => {
             let color_out = match c.as_str() {
                 "always" => true,
                 "never" => false,
@@ -115,12 +132,30 @@ fn main() {
                 detailed_exitcode,
             })
         }
-        Command::Validate { playbooks, common } => cli::apply::validate(&playbooks, &common.inventory, &common.extra_vars, &common.roles_path).map(|msg| {
+        Command::Validate { playbooks, common } => cli::apply::validate(
+            &playbooks,
+            &common.inventory,
+            &common.extra_vars,
+            &common.roles_path,
+        )
+        .map(|msg| {
             println!("{msg}");
             0
         }),
-        Command::Inventory { common, list, graph, host } => {
-            let mode = if graph { "graph" } else if host.is_some() { "host" } else { let _ = list; "list" };
+        Command::Inventory {
+            common,
+            list,
+            graph,
+            host,
+        } => {
+            let mode = if graph {
+                "graph"
+            } else if host.is_some() {
+                "host"
+            } else {
+                let _ = list;
+                "list"
+            };
             cli::inventory::run(&common.inventory, mode, host.as_deref()).map(|out| {
                 println!("{out}");
                 0

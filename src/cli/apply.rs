@@ -24,7 +24,11 @@ pub struct ApplyArgs {
 }
 
 fn split_tags(t: &[String]) -> Vec<String> {
-    t.iter().flat_map(|s| s.split(',')).map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect()
+    t.iter()
+        .flat_map(|s| s.split(','))
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect()
 }
 
 /// Run playbooks; returns the process exit code.
@@ -44,11 +48,27 @@ pub fn apply(a: ApplyArgs) -> Result<i32> {
     let sink: Box<dyn Sink> = if a.json {
         Box::new(JsonSink::new(Box::new(std::io::stdout())))
     } else {
-        Box::new(HumanSink::new(Box::new(std::io::stdout()), a.color, a.verbosity))
+        Box::new(HumanSink::new(
+            Box::new(std::io::stdout()),
+            a.color,
+            a.verbosity,
+        ))
     };
-    let names: Vec<String> = a.playbooks.iter().map(|p| p.display().to_string()).collect();
-    sink.event(&Event::RunStart { playbooks: &names, check: a.check });
-    let summary = exec::run(&loaded.playbooks, loaded.inventory.clone(), &opts, sink.as_ref())?;
+    let names: Vec<String> = a
+        .playbooks
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect();
+    sink.event(&Event::RunStart {
+        playbooks: &names,
+        check: a.check,
+    });
+    let summary = exec::run(
+        &loaded.playbooks,
+        loaded.inventory.clone(),
+        &opts,
+        sink.as_ref(),
+    )?;
     let code = summary.exit_code();
     if code == 0 && a.detailed_exitcode && summary.changed() {
         return Ok(2);
@@ -60,7 +80,12 @@ pub fn apply(a: ApplyArgs) -> Result<i32> {
 }
 
 /// Parse and check everything without touching a host.
-pub fn validate(playbooks: &[PathBuf], inventory: &[String], extra: &[String], roles: &[PathBuf]) -> Result<String> {
+pub fn validate(
+    playbooks: &[PathBuf],
+    inventory: &[String],
+    extra: &[String],
+    roles: &[PathBuf],
+) -> Result<String> {
     let loaded = load_run(playbooks, inventory, extra, roles)?;
     let plays: usize = loaded.playbooks.iter().map(|p| p.plays.len()).sum();
     // Host patterns must resolve, too.
@@ -68,10 +93,15 @@ pub fn validate(playbooks: &[PathBuf], inventory: &[String], extra: &[String], r
         for play in &pb.plays {
             if let Some(p) = play.hosts.as_str().filter(|p| !p.contains("{{")) {
                 crate::inventory::pattern::select(&loaded.inventory, p).map_err(|e| {
-                    crate::diagnostics::Error::invalid(e.0, &play.hosts_span).with_help(e.1.unwrap_or_default())
+                    crate::diagnostics::Error::invalid(e.0, &play.hosts_span)
+                        .with_help(e.1.unwrap_or_default())
                 })?;
             }
         }
     }
-    Ok(format!("ok: {} playbook(s), {plays} play(s), {} host(s) in the inventory", loaded.playbooks.len(), loaded.inventory.hosts.len()))
+    Ok(format!(
+        "ok: {} playbook(s), {plays} play(s), {} host(s) in the inventory",
+        loaded.playbooks.len(),
+        loaded.inventory.hosts.len()
+    ))
 }

@@ -55,7 +55,9 @@ pub fn run(inventories: &[String], mode: &str, host: Option<&str>) -> Result<Str
         _ => {
             let h = host.unwrap_or_default();
             if !inv.hosts.contains_key(h) {
-                return Err(Error::not_found(format!("host '{h}' is not in the inventory")));
+                return Err(Error::not_found(format!(
+                    "host '{h}' is not in the inventory"
+                )));
             }
             Ok(serde_json::to_string_pretty(&inv.host_vars(h)).unwrap_or_default())
         }

@@ -37,8 +37,13 @@ pub fn extra_vars(items: &[String]) -> Result<Vars> {
                 crate::vars::file::merge_vars_node(d, Path::new("-e"), &mut vars)?;
             }
         } else {
-            for tok in shlex::split(item).ok_or_else(|| Error::io(format!("-e '{item}': unbalanced quotes")))? {
-                let (k, v) = tok.split_once('=').ok_or_else(|| Error::io(format!("-e '{tok}' is not key=value")).with_help("write -e name=value, -e @file.yml or -e '{\"name\": 1}'"))?;
+            for tok in shlex::split(item)
+                .ok_or_else(|| Error::io(format!("-e '{item}': unbalanced quotes")))?
+            {
+                let (k, v) = tok.split_once('=').ok_or_else(|| {
+                    Error::io(format!("-e '{tok}' is not key=value"))
+                        .with_help("write -e name=value, -e @file.yml or -e '{\"name\": 1}'")
+                })?;
                 vars.insert(k.to_string(), Value::from(v));
             }
         }
@@ -46,11 +51,18 @@ pub fn extra_vars(items: &[String]) -> Result<Vars> {
     Ok(vars)
 }
 
-pub fn load_run(playbooks: &[PathBuf], inventories: &[String], extra: &[String], roles_cli: &[PathBuf]) -> Result<LoadedRun> {
+pub fn load_run(
+    playbooks: &[PathBuf],
+    inventories: &[String],
+    extra: &[String],
+    roles_cli: &[PathBuf],
+) -> Result<LoadedRun> {
     let roles_path = roles_path(roles_cli);
     let mut inv = if inventories.is_empty() {
         let mut i = Inventory::new();
-        i.host_mut("localhost").vars.insert("ansible_connection".into(), Value::from("local"));
+        i.host_mut("localhost")
+            .vars
+            .insert("ansible_connection".into(), Value::from("local"));
         i.finish();
         i
     } else {
@@ -59,18 +71,33 @@ pub fn load_run(playbooks: &[PathBuf], inventories: &[String], extra: &[String],
     let mut loaded = Vec::new();
     for p in playbooks {
         if !p.is_file() {
-            return Err(Error::not_found(format!("playbook {} not found", p.display())));
+            return Err(Error::not_found(format!(
+                "playbook {} not found",
+                p.display()
+            )));
         }
         let pb = load_playbook(p, &roles_path)?;
         // group_vars/ and host_vars/ beside the playbook.
         if let Some(dir) = p.parent() {
-            let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
-            let is_inv_dir = inv.source_dirs.iter().any(|d| d.canonicalize().ok() == dir.canonicalize().ok());
+            let dir = if dir.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                dir
+            };
+            let is_inv_dir = inv
+                .source_dirs
+                .iter()
+                .any(|d| d.canonicalize().ok() == dir.canonicalize().ok());
             if !is_inv_dir {
                 inventory::load_vars_dirs(&mut inv, dir, inventory::VarsDirScope::Playbook)?;
             }
         }
         loaded.push(pb);
     }
-    Ok(LoadedRun { inventory: Arc::new(inv), playbooks: loaded, extra_vars: extra_vars(extra)?, roles_path })
+    Ok(LoadedRun {
+        inventory: Arc::new(inv),
+        playbooks: loaded,
+        extra_vars: extra_vars(extra)?,
+        roles_path,
+    })
 }

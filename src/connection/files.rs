@@ -50,7 +50,11 @@ pub fn put_file(
         s.push_str(&format!("chmod {} \"$t\" || exit 70\n", quote(mode)));
     }
     match (&attrs.owner, &attrs.group) {
-        (Some(o), Some(g)) => s.push_str(&format!("chown {}:{} \"$t\" || exit 70\n", quote(o), quote(g))),
+        (Some(o), Some(g)) => s.push_str(&format!(
+            "chown {}:{} \"$t\" || exit 70\n",
+            quote(o),
+            quote(g)
+        )),
         (Some(o), None) => s.push_str(&format!("chown {} \"$t\" || exit 70\n", quote(o))),
         (None, Some(g)) => s.push_str(&format!("chgrp {} \"$t\" || exit 70\n", quote(g))),
         (None, None) => {}
@@ -66,8 +70,10 @@ pub fn put_file(
     let out = exec_as(conn, &s, Some(content), become_)?;
     match out.rc {
         0 => Ok(()),
-        RC_NO_DIR => Err(Error::module(format!("cannot write {dest}: directory {dir} does not exist"))
-            .with_help("create the directory first (file: state=directory)")),
+        RC_NO_DIR => Err(Error::module(format!(
+            "cannot write {dest}: directory {dir} does not exist"
+        ))
+        .with_help("create the directory first (file: state=directory)")),
         RC_SHORT_WRITE => Err(Error::module(format!(
             "writing {dest} was cut short (disk full or connection lost); the old file was kept"
         ))),
@@ -75,21 +81,31 @@ pub fn put_file(
             "validation failed for {dest}, the file was not changed: {}",
             out.stderr_str().trim()
         ))),
-        _ => Err(Error::module(format!("cannot write {dest}: {}", out.stderr_str().trim()))),
+        _ => Err(Error::module(format!(
+            "cannot write {dest}: {}",
+            out.stderr_str().trim()
+        ))),
     }
 }
 
 /// Exit code the read script uses for "no such file".
 const RC_MISSING: i32 = 3;
 
-pub fn read_file(conn: &mut (impl Connection + ?Sized), path: &str, become_: Option<&Become>) -> Result<Option<Vec<u8>>> {
+pub fn read_file(
+    conn: &mut (impl Connection + ?Sized),
+    path: &str,
+    become_: Option<&Become>,
+) -> Result<Option<Vec<u8>>> {
     let q = quote(path);
     let script = format!("if [ -e {q} ]; then cat -- {q}; else exit {RC_MISSING}; fi");
     let out = exec_as(conn, &script, None, become_)?;
     match out.rc {
         0 => Ok(Some(out.stdout)),
         RC_MISSING => Ok(None),
-        _ => Err(Error::module(format!("cannot read {path}: {}", out.stderr_str().trim()))),
+        _ => Err(Error::module(format!(
+            "cannot read {path}: {}",
+            out.stderr_str().trim()
+        ))),
     }
 }
 
@@ -149,7 +165,11 @@ pub fn stat_script(quoted_path: &str, follow: bool, checksum: bool) -> String {
         "p={quoted_path}; if [ -e \"$p\" ] || [ -L \"$p\" ]; then stat {l}-c '%F|%a|%U|%G|%u|%g|%s|%Y' -- \"$p\";"
     );
     if checksum {
-        let test = if follow { "[ -f \"$p\" ]" } else { "[ -f \"$p\" ] && [ ! -L \"$p\" ]" };
+        let test = if follow {
+            "[ -f \"$p\" ]"
+        } else {
+            "[ -f \"$p\" ] && [ ! -L \"$p\" ]"
+        };
         s.push_str(&format!(
             " if {test} && [ -r \"$p\" ]; then sha1sum -- \"$p\" | cut -d' ' -f1; else echo -; fi;"
         ));
@@ -177,7 +197,10 @@ pub fn parse_stat(out: &str) -> Result<FileState> {
         "symbolic link" => FileKind::Link,
         _ => FileKind::Other,
     };
-    let sha1 = lines.next().filter(|s| *s != "-" && !s.is_empty()).map(str::to_string);
+    let sha1 = lines
+        .next()
+        .filter(|s| *s != "-" && !s.is_empty())
+        .map(str::to_string);
     let link_target = lines
         .next()
         .map(|s| s.strip_suffix('\n').unwrap_or(s).to_string())
@@ -193,15 +216,33 @@ pub fn parse_stat(out: &str) -> Result<FileState> {
         size: num(f[6]),
         mtime: f[7].parse().unwrap_or(0),
         sha1,
-        link_target: if kind == FileKind::Link { link_target } else { None },
+        link_target: if kind == FileKind::Link {
+            link_target
+        } else {
+            None
+        },
     })
 }
 
 /// Stat a path on the host (one round trip).
-pub fn stat(conn: &mut (impl Connection + ?Sized), path: &str, follow: bool, checksum: bool, become_: Option<&Become>) -> Result<FileState> {
-    let out = exec_as(conn, &stat_script(&quote(path), follow, checksum), None, become_)?;
+pub fn stat(
+    conn: &mut (impl Connection + ?Sized),
+    path: &str,
+    follow: bool,
+    checksum: bool,
+    become_: Option<&Become>,
+) -> Result<FileState> {
+    let out = exec_as(
+        conn,
+        &stat_script(&quote(path), follow, checksum),
+        None,
+        become_,
+    )?;
     if out.rc != 0 {
-        return Err(Error::module(format!("cannot stat {path}: {}", out.stderr_str().trim())));
+        return Err(Error::module(format!(
+            "cannot stat {path}: {}",
+            out.stderr_str().trim()
+        )));
     }
     parse_stat(&out.stdout_str())
 }

@@ -43,7 +43,11 @@ impl Connection for LocalConnection {
             .arg(script)
             .env("LANG", "C")
             .env("LC_ALL", "C")
-            .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+            .stdin(if stdin.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -55,11 +59,15 @@ impl Connection for LocalConnection {
             let feeder = std::thread::spawn(move || {
                 let _ = pipe.write_all(&data);
             });
-            let out = child.wait_with_output().map_err(|e| Error::io(format!("local command failed: {e}")))?;
+            let out = child
+                .wait_with_output()
+                .map_err(|e| Error::io(format!("local command failed: {e}")))?;
             let _ = feeder.join();
             return Ok(to_output(out));
         }
-        let out = child.wait_with_output().map_err(|e| Error::io(format!("local command failed: {e}")))?;
+        let out = child
+            .wait_with_output()
+            .map_err(|e| Error::io(format!("local command failed: {e}")))?;
         Ok(to_output(out))
     }
 

@@ -67,7 +67,13 @@ pub trait Connection: Send {
 
     /// Write `content` to `dest` atomically: a temp file in the same directory, mode and
     /// owner set, size verified, then renamed over the destination.
-    fn put_file(&mut self, dest: &str, content: &[u8], attrs: &files::PutAttrs, become_: Option<&Become>) -> Result<()> {
+    fn put_file(
+        &mut self,
+        dest: &str,
+        content: &[u8],
+        attrs: &files::PutAttrs,
+        become_: Option<&Become>,
+    ) -> Result<()> {
         files::put_file(self, dest, content, attrs, become_)
     }
 
@@ -83,7 +89,11 @@ pub use files::PutAttrs;
 pub fn wrap_become(script: &str, become_: Option<&Become>, login_user: &str) -> String {
     match become_ {
         Some(b) if b.user != login_user => match b.method {
-            BecomeMethod::Sudo => format!("sudo -H -n -u {} -- /bin/sh -c {}", quote(&b.user), quote(script)),
+            BecomeMethod::Sudo => format!(
+                "sudo -H -n -u {} -- /bin/sh -c {}",
+                quote(&b.user),
+                quote(script)
+            ),
             BecomeMethod::Su => format!("su -s /bin/sh -c {} {}", quote(script), quote(&b.user)),
         },
         _ => script.to_string(),
@@ -91,10 +101,16 @@ pub fn wrap_become(script: &str, become_: Option<&Become>, login_user: &str) -> 
 }
 
 /// Run a script as the become user through any connection.
-pub fn exec_as(conn: &mut (impl Connection + ?Sized), script: &str, stdin: Option<&[u8]>, become_: Option<&Become>) -> Result<Output> {
+pub fn exec_as(
+    conn: &mut (impl Connection + ?Sized),
+    script: &str,
+    stdin: Option<&[u8]>,
+    become_: Option<&Become>,
+) -> Result<Output> {
     let wrapped = wrap_become(script, become_, conn.login_user());
     let out = conn.exec(&wrapped, stdin)?;
-    if become_.is_some() && out.rc == 1 && out.stderr_str().contains("sudo: a password is required") {
+    if become_.is_some() && out.rc == 1 && out.stderr_str().contains("sudo: a password is required")
+    {
         return Err(Error::new(
             ErrorKind::Module,
             "become failed: sudo needs a password for this user",

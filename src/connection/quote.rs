@@ -4,8 +4,7 @@
 /// `$()`, backticks, globs, newlines and leading dashes lose any meaning.
 pub fn quote(s: &str) -> String {
     if !s.is_empty()
-        && s
-            .bytes()
+        && s.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"@%+=:,./_-".contains(&b))
         && !s.starts_with('-')
     {
@@ -74,6 +73,6 @@ mod tests {
         assert_eq!(quote("/etc/hosts"), "/etc/hosts");
         assert_eq!(quote("a b"), "'a b'");
         assert_eq!(quote("-x"), "'-x'");
-        assert_eq!(quote_path("-x"), "'./-x'");
+        assert_eq!(quote_path("-x"), "./-x");
     }
 }

@@ -7,6 +7,9 @@ use crate::diagnostics::{Error, ErrorKind, Result};
 use crate::inventory::Vars;
 
 pub fn connect(host: &str, _vars: &Vars) -> Result<Box<dyn Connection>> {
-    Err(Error::new(ErrorKind::Unreachable, format!("{host}: the SSH transport is not available in this build yet"))
-        .with_help("set ansible_connection: local for hosts drover should manage on this machine"))
+    Err(Error::new(
+        ErrorKind::Unreachable,
+        format!("{host}: the SSH transport is not available in this build yet"),
+    )
+    .with_help("set ansible_connection: local for hosts drover should manage on this machine"))
 }

@@ -62,14 +62,29 @@ fn to_facts(text: &str) -> Vars {
         "arch" => ("Archlinux", "Archlinux"),
         _ => ("", ""),
     };
-    let distribution = if distribution.is_empty() { get("os_NAME") } else { distribution.to_string() };
-    let family = if family.is_empty() { distribution.clone() } else { family.to_string() };
-    let version = if os_id == "debian" && !get("debian_version").is_empty() { get("debian_version") } else { get("os_VERSION_ID") };
+    let distribution = if distribution.is_empty() {
+        get("os_NAME")
+    } else {
+        distribution.to_string()
+    };
+    let family = if family.is_empty() {
+        distribution.clone()
+    } else {
+        family.to_string()
+    };
+    let version = if os_id == "debian" && !get("debian_version").is_empty() {
+        get("debian_version")
+    } else {
+        get("os_VERSION_ID")
+    };
     let major = version.split('.').next().unwrap_or("").to_string();
     put("distribution", Value::from(distribution));
     put("distribution_version", Value::from(version.clone()));
     put("distribution_major_version", Value::from(major));
-    put("distribution_release", Value::from(get("os_VERSION_CODENAME")));
+    put(
+        "distribution_release",
+        Value::from(get("os_VERSION_CODENAME")),
+    );
     put("os_family", Value::from(family));
     put("system", Value::from(get("system")));
     put("kernel", Value::from(get("kernel")));
@@ -78,7 +93,10 @@ fn to_facts(text: &str) -> Vars {
     put("machine", Value::from(arch));
     let hostname = get("hostname");
     put("nodename", Value::from(hostname.clone()));
-    put("hostname", Value::from(hostname.split('.').next().unwrap_or("").to_string()));
+    put(
+        "hostname",
+        Value::from(hostname.split('.').next().unwrap_or("").to_string()),
+    );
     put("fqdn", Value::from(get("fqdn")));
     put("user_id", Value::from(get("user_id")));
     put("user_uid", Value::from(num("user_uid")));
@@ -91,7 +109,13 @@ fn to_facts(text: &str) -> Vars {
     put("memtotal_mb", Value::from(num("memtotal_kb") / 1024));
     put("memfree_mb", Value::from(num("memfree_kb") / 1024));
     put("swaptotal_mb", Value::from(num("swaptotal_kb") / 1024));
-    let mgr = if kv.contains_key("systemd_booted") || get("pid1") == "systemd" { "systemd".to_string() } else if get("pid1").is_empty() { "unknown".into() } else { get("pid1") };
+    let mgr = if kv.contains_key("systemd_booted") || get("pid1") == "systemd" {
+        "systemd".to_string()
+    } else if get("pid1").is_empty() {
+        "unknown".into()
+    } else {
+        get("pid1")
+    };
     put("service_mgr", Value::from(mgr));
     let pkg = match get("pkg").as_str() {
         "apt-get" => "apt".to_string(),
@@ -107,7 +131,10 @@ fn to_facts(text: &str) -> Vars {
         ipv4.insert("prefix".into(), Value::from(get("default_prefix")));
     }
     put("default_ipv4", Value::from_iter(ipv4));
-    put("date_time", Value::from_iter([("epoch".to_string(), Value::from(get("date_epoch")))]));
+    put(
+        "date_time",
+        Value::from_iter([("epoch".to_string(), Value::from(get("date_epoch")))]),
+    );
     f
 }
 

@@ -9,7 +9,9 @@ use crate::diagnostics::{Error, ErrorKind, Result};
 use crate::inventory::Vars;
 use crate::modules::{Effect, MetaAction};
 use crate::output::{Event, Status};
-use crate::playbook::{Block, Handler, Include, IncludeKind, Inherited, Item, ListCtx, Loader, Task};
+use crate::playbook::{
+    Block, Handler, Include, IncludeKind, Inherited, Item, ListCtx, Loader, Task,
+};
 use minijinja::Value;
 use std::sync::Arc;
 
@@ -89,7 +91,8 @@ impl<'a> HostWalker<'a> {
             let name = self.run.render(file, vars)?;
             let name = name.as_str().unwrap_or_default().to_string();
             let path = self.run.play.base_dir.join(&name);
-            let loaded = crate::vars::file::load_vars_file(&path).map_err(|e| e.at(span.clone()))?;
+            let loaded =
+                crate::vars::file::load_vars_file(&path).map_err(|e| e.at(span.clone()))?;
             self.vars_files.extend(loaded);
         }
         Ok(())
@@ -241,10 +244,17 @@ impl<'a> HostWalker<'a> {
         }
         if failed {
             self.failed_task = Some((
-                Value::from_iter([("name", Value::from(task.display_name())), ("action", Value::from(task.module))]),
+                Value::from_iter([
+                    ("name", Value::from(task.display_name())),
+                    ("action", Value::from(task.module)),
+                ]),
                 outcome.registered.clone(),
             ));
-            if task.kw.any_errors_fatal.unwrap_or(self.run.play.any_errors_fatal) {
+            if task
+                .kw
+                .any_errors_fatal
+                .unwrap_or(self.run.play.any_errors_fatal)
+            {
                 self.run.abort();
             }
             return Flow::Failed;
@@ -274,7 +284,14 @@ impl<'a> HostWalker<'a> {
         if self.notified.is_empty() {
             return Flow::Continue;
         }
-        let handlers: Vec<Handler> = self.run.play.handlers.iter().chain(self.extra_handlers.iter()).cloned().collect();
+        let handlers: Vec<Handler> = self
+            .run
+            .play
+            .handlers
+            .iter()
+            .chain(self.extra_handlers.iter())
+            .cloned()
+            .collect();
         for h in handlers {
             let hit = h.topics.iter().any(|t| self.notified.contains(t));
             if !hit {
@@ -299,7 +316,10 @@ impl<'a> HostWalker<'a> {
         match result {
             Ok(batches) => {
                 for (items, label) in batches {
-                    self.run.sink.event(&Event::Included { host: &self.host, file: &label });
+                    self.run.sink.event(&Event::Included {
+                        host: &self.host,
+                        file: &label,
+                    });
                     let flow = self.run_items(&items);
                     if flow != Flow::Continue {
                         return flow;
@@ -321,9 +341,16 @@ impl<'a> HostWalker<'a> {
         let mut iterations: Vec<Vars> = Vec::new();
         match &inc.loop_ {
             Some(l) => {
-                let items_val = self.run.render(&l.items, base.clone()).map_err(|e| e.at(l.span.clone()))?;
+                let items_val = self
+                    .run
+                    .render(&l.items, base.clone())
+                    .map_err(|e| e.at(l.span.clone()))?;
                 let items = loops::items(&l.kind, &items_val).map_err(|e| e.at(l.span.clone()))?;
-                let var = inc.loop_control.loop_var.clone().unwrap_or_else(|| "item".into());
+                let var = inc
+                    .loop_control
+                    .loop_var
+                    .clone()
+                    .unwrap_or_else(|| "item".into());
                 for (i, item) in items.into_iter().enumerate() {
                     let mut p = Vars::new();
                     p.insert(var.clone(), item);
@@ -341,7 +368,11 @@ impl<'a> HostWalker<'a> {
             vars.extend(params.clone());
             let mut skip = false;
             for c in &inc.kw.when {
-                if !self.run.eval_cond(&c.expr, vars.clone()).map_err(|e| e.at(c.span.clone()))? {
+                if !self
+                    .run
+                    .eval_cond(&c.expr, vars.clone())
+                    .map_err(|e| e.at(c.span.clone()))?
+                {
                     skip = true;
                     break;
                 }
@@ -349,19 +380,35 @@ impl<'a> HostWalker<'a> {
             if skip {
                 continue;
             }
-            let target = self.run.render(&inc.file, vars.clone()).map_err(|e| e.at(inc.span.clone()))?;
+            let target = self
+                .run
+                .render(&inc.file, vars.clone())
+                .map_err(|e| e.at(inc.span.clone()))?;
             let target = target.as_str().unwrap_or_default().to_string();
             let mut child = inc.child_kw.clone();
             child.params.extend(params);
-            let mut loader = Loader::new(self.run.play.base_dir.clone(), self.run.roles_path.clone());
-            let lc = ListCtx { file: inc.span.file.to_path_buf(), inh: child.clone(), search_dirs: inc.search_dirs.clone(), handler: false };
+            let mut loader =
+                Loader::new(self.run.play.base_dir.clone(), self.run.roles_path.clone());
+            let lc = ListCtx {
+                file: inc.span.file.to_path_buf(),
+                inh: child.clone(),
+                search_dirs: inc.search_dirs.clone(),
+                handler: false,
+            };
             let items = match inc.kind {
                 IncludeKind::Tasks => {
                     let path = loader.find_task_file(&target, &lc, &inc.span)?;
                     loader.load_task_file(&path, &lc)?
                 }
                 IncludeKind::Role => {
-                    let loaded = loader.load_role(&target, &inc.span, child, Vars::new(), &inc.role_opts, false)?;
+                    let loaded = loader.load_role(
+                        &target,
+                        &inc.span,
+                        child,
+                        Vars::new(),
+                        &inc.role_opts,
+                        false,
+                    )?;
                     self.extra_handlers.extend(loader.take_handlers());
                     loaded.tasks
                 }

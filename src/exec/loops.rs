@@ -8,8 +8,10 @@ fn list_of(v: &Value, what: &str) -> Result<Vec<Value>> {
     match v.kind() {
         ValueKind::Seq => Ok(v.try_iter().map(|i| i.collect()).unwrap_or_default()),
         ValueKind::None | ValueKind::Undefined => Ok(Vec::new()),
-        _ => Err(Error::template(format!("{what} needs a list, got {} ({})", v.kind(), v))
-            .with_help("for a mapping use `| dict2items` or with_dict")),
+        _ => Err(
+            Error::template(format!("{what} needs a list, got {} ({})", v.kind(), v))
+                .with_help("for a mapping use `| dict2items` or with_dict"),
+        ),
     }
 }
 
@@ -77,23 +79,36 @@ pub fn items(kind: &LoopKind, v: &Value) -> Result<Vec<Value>> {
 
 /// `with_sequence: start=1 end=5 format=web%02d` (or `count=`).
 fn sequence(v: &Value) -> Result<Vec<Value>> {
-    let text = v.as_str().ok_or_else(|| Error::template("with_sequence needs a string like 'start=1 end=5'"))?;
+    let text = v
+        .as_str()
+        .ok_or_else(|| Error::template("with_sequence needs a string like 'start=1 end=5'"))?;
     let (mut start, mut end, mut stride, mut format) = (1i64, None, 1i64, None::<String>);
     for tok in text.split_whitespace() {
-        let (k, val) = tok.split_once('=').ok_or_else(|| Error::template(format!("with_sequence: bad term '{tok}'")))?;
-        let n = || val.parse::<i64>().map_err(|_| Error::template(format!("with_sequence: '{val}' is not a number")));
+        let (k, val) = tok
+            .split_once('=')
+            .ok_or_else(|| Error::template(format!("with_sequence: bad term '{tok}'")))?;
+        let n = || {
+            val.parse::<i64>()
+                .map_err(|_| Error::template(format!("with_sequence: '{val}' is not a number")))
+        };
         match k {
             "start" => start = n()?,
             "end" => end = Some(n()?),
             "count" => end = Some(start + n()? - 1),
             "stride" => stride = n()?,
             "format" => format = Some(val.to_string()),
-            other => return Err(Error::template(format!("with_sequence: unknown option '{other}'"))),
+            other => {
+                return Err(Error::template(format!(
+                    "with_sequence: unknown option '{other}'"
+                )))
+            }
         }
     }
     let end = end.ok_or_else(|| Error::template("with_sequence needs end= or count="))?;
     if stride == 0 || (end - start) / stride > 100_000 {
-        return Err(Error::template("with_sequence: bad stride or too many items"));
+        return Err(Error::template(
+            "with_sequence: bad stride or too many items",
+        ));
     }
     let mut out = Vec::new();
     let mut i = start;
@@ -132,14 +147,28 @@ mod tests {
 
     #[test]
     fn with_items_flattens_one_level() {
-        let v = Value::from(vec![Value::from(1), Value::from(vec![Value::from(2), Value::from(3)])]);
+        let v = Value::from(vec![
+            Value::from(1),
+            Value::from(vec![Value::from(2), Value::from(3)]),
+        ]);
         assert_eq!(items(&LoopKind::Items, &v).unwrap().len(), 3);
         assert_eq!(items(&LoopKind::Loop, &v).unwrap().len(), 2);
     }
 
     #[test]
     fn sequences() {
-        let v = items(&LoopKind::Sequence, &Value::from("start=1 end=3 format=web%02d")).unwrap();
-        assert_eq!(v, vec![Value::from("web01"), Value::from("web02"), Value::from("web03")]);
+        let v = items(
+            &LoopKind::Sequence,
+            &Value::from("start=1 end=3 format=web%02d"),
+        )
+        .unwrap();
+        assert_eq!(
+            v,
+            vec![
+                Value::from("web01"),
+                Value::from("web02"),
+                Value::from("web03")
+            ]
+        );
     }
 }

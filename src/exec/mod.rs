@@ -66,23 +66,47 @@ impl RunSummary {
 /// Choose the transport for a host from its inventory variables.
 fn connect(inv: &Inventory, host: &str) -> Result<Box<dyn Connection>> {
     let vars = inv.host_vars(host);
-    let conn = vars.get("ansible_connection").and_then(|v| v.as_str().map(str::to_string));
+    let conn = vars
+        .get("ansible_connection")
+        .and_then(|v| v.as_str().map(str::to_string));
     let is_local_name = matches!(host, "localhost" | "127.0.0.1");
     match conn.as_deref() {
         Some("local") => Ok(Box::new(LocalConnection::new())),
-        None if is_local_name && !vars.contains_key("ansible_host") => Ok(Box::new(LocalConnection::new())),
-        Some("ssh") | Some("paramiko") | Some("smart") | None => crate::connection::ssh::connect(host, &vars),
-        Some(other) => Err(Error::new(ErrorKind::Unreachable, format!("connection type '{other}' is not supported (use ssh or local)"))),
+        None if is_local_name && !vars.contains_key("ansible_host") => {
+            Ok(Box::new(LocalConnection::new()))
+        }
+        Some("ssh") | Some("paramiko") | Some("smart") | None => {
+            crate::connection::ssh::connect(host, &vars)
+        }
+        Some(other) => Err(Error::new(
+            ErrorKind::Unreachable,
+            format!("connection type '{other}' is not supported (use ssh or local)"),
+        )),
     }
 }
 
 /// Run every play of the playbooks.
-pub fn run(playbooks: &[Playbook], inventory: Arc<Inventory>, opts: &RunOptions, sink: &dyn Sink) -> Result<RunSummary> {
+pub fn run(
+    playbooks: &[Playbook],
+    inventory: Arc<Inventory>,
+    opts: &RunOptions,
+    sink: &dyn Sink,
+) -> Result<RunSummary> {
     let started = Instant::now();
     let env = crate::template::environment();
-    let shared = Arc::new(Shared { inventory: inventory.clone(), hosts: RwLock::new(Default::default()), extra_vars: opts.extra_vars.clone() });
+    let shared = Arc::new(Shared {
+        inventory: inventory.clone(),
+        hosts: RwLock::new(Default::default()),
+        extra_vars: opts.extra_vars.clone(),
+    });
     let limit: Option<Vec<String>> = match &opts.limit {
-        Some(l) => Some(pattern::select(&inventory, l).map_err(|e| Error::invalid(format!("--limit: {}", e.0), &crate::diagnostics::Span::file(std::path::Path::new("--limit"))).with_help(e.1.unwrap_or_default()))?),
+        Some(l) => Some(pattern::select(&inventory, l).map_err(|e| {
+            Error::invalid(
+                format!("--limit: {}", e.0),
+                &crate::diagnostics::Span::file(std::path::Path::new("--limit")),
+            )
+            .with_help(e.1.unwrap_or_default())
+        })?),
         None => None,
     };
     let round_trips = AtomicUsize::new(0);
@@ -96,8 +120,9 @@ pub fn run(playbooks: &[Playbook], inventory: Arc<Inventory>, opts: &RunOptions,
             } else {
                 pattern_text
             };
-            let mut hosts = pattern::select(&inventory, &pattern_text)
-                .map_err(|e| Error::invalid(e.0, &play.hosts_span).with_help(e.1.unwrap_or_default()))?;
+            let mut hosts = pattern::select(&inventory, &pattern_text).map_err(|e| {
+                Error::invalid(e.0, &play.hosts_span).with_help(e.1.unwrap_or_default())
+            })?;
             if let Some(l) = &limit {
                 hosts.retain(|h| l.contains(h));
             }
@@ -111,15 +136,29 @@ pub fn run(playbooks: &[Playbook], inventory: Arc<Inventory>, opts: &RunOptions,
                     seen_hosts.push(h.clone());
                 }
             }
-            sink.event(&Event::PlayStart { name: &play.name, hosts: &hosts });
+            sink.event(&Event::PlayStart {
+                name: &play.name,
+                hosts: &hosts,
+            });
             if hosts.is_empty() {
-                sink.event(&Event::Warning { host: None, message: "no hosts matched, skipping play" });
+                sink.event(&Event::Warning {
+                    host: None,
+                    message: "no hosts matched, skipping play",
+                });
                 continue;
             }
             let batches = batches(&hosts, &play.serial);
             let mut failed_total = 0usize;
             for batch in batches {
-                let run = PlayRun::new(play, opts, shared.clone(), env.clone(), sink, hosts.clone(), batch.clone());
+                let run = PlayRun::new(
+                    play,
+                    opts,
+                    shared.clone(),
+                    env.clone(),
+                    sink,
+                    hosts.clone(),
+                    batch.clone(),
+                );
                 let queue = AtomicUsize::new(0);
                 let workers = opts.forks.max(1).min(batch.len());
                 std::thread::scope(|s| {
@@ -131,11 +170,18 @@ pub fn run(playbooks: &[Playbook], inventory: Arc<Inventory>, opts: &RunOptions,
                                 Ok(conn) => {
                                     let mut w = HostWalker::new(&run, h.clone(), conn);
                                     let f = w.walk();
-                                    round_trips.fetch_add(w.conn.stats().round_trips as usize, Ordering::Relaxed);
+                                    round_trips.fetch_add(
+                                        w.conn.stats().round_trips as usize,
+                                        Ordering::Relaxed,
+                                    );
                                     f
                                 }
                                 Err(e) => {
-                                    let mut w = HostWalker::new(&run, h.clone(), Box::new(LocalConnection::new()));
+                                    let mut w = HostWalker::new(
+                                        &run,
+                                        h.clone(),
+                                        Box::new(LocalConnection::new()),
+                                    );
                                     w.unreachable(&e)
                                 }
                             };
@@ -143,10 +189,13 @@ pub fn run(playbooks: &[Playbook], inventory: Arc<Inventory>, opts: &RunOptions,
                         });
                     }
                 });
-                let failed_now = batch.iter().filter(|h| {
-                    let st = shared.snapshot(h);
-                    st.failed || st.unreachable
-                }).count();
+                let failed_now = batch
+                    .iter()
+                    .filter(|h| {
+                        let st = shared.snapshot(h);
+                        st.failed || st.unreachable
+                    })
+                    .count();
                 failed_total += failed_now;
                 if run.aborted() && play.any_errors_fatal {
                     break;
@@ -162,8 +211,15 @@ pub fn run(playbooks: &[Playbook], inventory: Arc<Inventory>, opts: &RunOptions,
             }
         }
     }
-    let stats: Vec<(String, HostStats)> = seen_hosts.iter().map(|h| (h.clone(), shared.snapshot(h).stats)).collect();
-    sink.event(&Event::Recap { stats: &stats, duration: started.elapsed(), round_trips: round_trips.load(Ordering::Relaxed) as u64 });
+    let stats: Vec<(String, HostStats)> = seen_hosts
+        .iter()
+        .map(|h| (h.clone(), shared.snapshot(h).stats))
+        .collect();
+    sink.event(&Event::Recap {
+        stats: &stats,
+        duration: started.elapsed(),
+        round_trips: round_trips.load(Ordering::Relaxed) as u64,
+    });
     Ok(RunSummary { stats })
 }
 

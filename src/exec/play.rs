@@ -33,10 +33,26 @@ pub struct PlayRun<'a> {
 }
 
 impl<'a> PlayRun<'a> {
-    pub fn new(play: &'a Play, opts: &'a RunOptions, shared: Arc<Shared>, env: Arc<Environment<'static>>, sink: &'a dyn Sink, play_hosts: Vec<String>, batch: Vec<String>) -> Self {
+    pub fn new(
+        play: &'a Play,
+        opts: &'a RunOptions,
+        shared: Arc<Shared>,
+        env: Arc<Environment<'static>>,
+        sink: &'a dyn Sink,
+        play_hosts: Vec<String>,
+        batch: Vec<String>,
+    ) -> Self {
         let inv = &shared.inventory;
-        let groups: Value = inv.groups.keys().map(|g| (g.clone(), Value::from(inv.group_hosts(g)))).collect();
-        let hostvars = Value::from_object(HostVars { shared: shared.clone(), env: env.clone(), cache: Mutex::new(HashMap::new()) });
+        let groups: Value = inv
+            .groups
+            .keys()
+            .map(|g| (g.clone(), Value::from(inv.group_hosts(g))))
+            .collect();
+        let hostvars = Value::from_object(HostVars {
+            shared: shared.clone(),
+            env: env.clone(),
+            cache: Mutex::new(HashMap::new()),
+        });
         PlayRun {
             play,
             opts,
@@ -88,10 +104,13 @@ impl<'a> PlayRun<'a> {
 
     /// The first host of the batch that has not failed (run_once runs there).
     pub fn first_active_host(&self) -> Option<String> {
-        self.batch.iter().find(|h| {
-            let st = self.shared.snapshot(h);
-            !st.failed && !st.unreachable
-        }).cloned()
+        self.batch
+            .iter()
+            .find(|h| {
+                let st = self.shared.snapshot(h);
+                !st.failed && !st.unreachable
+            })
+            .cloned()
     }
 
     /// Wait for the run_once result of a task (the first host publishes it).
@@ -162,22 +181,44 @@ impl<'a> PlayRun<'a> {
             v.insert(k.to_string(), val);
         };
         put("inventory_hostname", Value::from(host));
-        put("inventory_hostname_short", Value::from(host.split('.').next().unwrap_or(host)));
+        put(
+            "inventory_hostname_short",
+            Value::from(host.split('.').next().unwrap_or(host)),
+        );
         put("group_names", Value::from(inv.group_names(host)));
         put("groups", self.groups.clone());
         put("hostvars", self.hostvars.clone());
-        let active: Vec<String> = self.batch.iter().filter(|h| !self.shared.snapshot(h).failed).cloned().collect();
+        let active: Vec<String> = self
+            .batch
+            .iter()
+            .filter(|h| !self.shared.snapshot(h).failed)
+            .cloned()
+            .collect();
         put("ansible_play_hosts", Value::from(active.clone()));
         put("play_hosts", Value::from(active.clone()));
         put("ansible_play_batch", Value::from(active));
-        put("ansible_play_hosts_all", Value::from(self.play_hosts.clone()));
+        put(
+            "ansible_play_hosts_all",
+            Value::from(self.play_hosts.clone()),
+        );
         put("ansible_play_name", Value::from(self.play.name.as_str()));
         put("ansible_check_mode", Value::from(self.opts.check));
         put("ansible_diff_mode", Value::from(self.opts.diff));
         put("ansible_verbosity", Value::from(self.opts.verbosity));
-        put("ansible_run_tags", Value::from(if self.opts.tags.is_empty() { vec!["all".to_string()] } else { self.opts.tags.clone() }));
-        put("ansible_skip_tags", Value::from(self.opts.skip_tags.clone()));
-        let dir = std::fs::canonicalize(&self.play.base_dir).unwrap_or_else(|_| self.play.base_dir.clone());
+        put(
+            "ansible_run_tags",
+            Value::from(if self.opts.tags.is_empty() {
+                vec!["all".to_string()]
+            } else {
+                self.opts.tags.clone()
+            }),
+        );
+        put(
+            "ansible_skip_tags",
+            Value::from(self.opts.skip_tags.clone()),
+        );
+        let dir = std::fs::canonicalize(&self.play.base_dir)
+            .unwrap_or_else(|_| self.play.base_dir.clone());
         put("playbook_dir", Value::from(dir.display().to_string()));
         put("omit", Value::from(super::task::OMIT));
         put(
@@ -203,7 +244,10 @@ impl<'a> PlayRun<'a> {
 pub fn tags_selected(tags: &[String], only: &[String], skip: &[String]) -> bool {
     let has = |t: &str| tags.iter().any(|x| x == t);
     let selected = if only.is_empty() || only.iter().any(|t| t == "all") {
-        !has("never") || only.iter().any(|t| tags.contains(t) && t != "never" && t != "all")
+        !has("never")
+            || only
+                .iter()
+                .any(|t| tags.contains(t) && t != "never" && t != "all")
     } else {
         only.iter().any(|t| {
             (t == "tagged" && !tags.is_empty())
@@ -215,7 +259,9 @@ pub fn tags_selected(tags: &[String], only: &[String], skip: &[String]) -> bool 
         return false;
     }
     let skipped = skip.iter().any(|t| {
-        (t == "tagged" && !tags.is_empty()) || (t == "untagged" && tags.is_empty()) || tags.contains(t)
+        (t == "tagged" && !tags.is_empty())
+            || (t == "untagged" && tags.is_empty())
+            || tags.contains(t)
     });
     !skipped
 }
@@ -232,9 +278,17 @@ mod tests {
     fn tag_rules() {
         assert!(tags_selected(&v(&[]), &v(&[]), &v(&[])));
         assert!(!tags_selected(&v(&["never"]), &v(&[]), &v(&[])));
-        assert!(tags_selected(&v(&["never", "debug"]), &v(&["debug"]), &v(&[])));
+        assert!(tags_selected(
+            &v(&["never", "debug"]),
+            &v(&["debug"]),
+            &v(&[])
+        ));
         assert!(tags_selected(&v(&["always"]), &v(&["web"]), &v(&[])));
-        assert!(!tags_selected(&v(&["always"]), &v(&["web"]), &v(&["always"])));
+        assert!(!tags_selected(
+            &v(&["always"]),
+            &v(&["web"]),
+            &v(&["always"])
+        ));
         assert!(!tags_selected(&v(&["db"]), &v(&["web"]), &v(&[])));
         assert!(tags_selected(&v(&["web"]), &v(&["tagged"]), &v(&[])));
         assert!(tags_selected(&v(&[]), &v(&["untagged"]), &v(&[])));

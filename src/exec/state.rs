@@ -65,20 +65,37 @@ impl Object for HostVars {
         }
         let st = self.shared.snapshot(host);
         let mut vars = self.shared.inventory.host_vars(host);
-        vars.extend(st.facts.iter().map(|(k, v)| (format!("ansible_{k}"), v.clone())));
+        vars.extend(
+            st.facts
+                .iter()
+                .map(|(k, v)| (format!("ansible_{k}"), v.clone())),
+        );
         vars.insert("ansible_facts".into(), Value::from_iter(st.facts.clone()));
         vars.extend(st.include_vars);
         vars.extend(st.set_facts);
         vars.extend(self.shared.extra_vars.clone());
         vars.insert("inventory_hostname".into(), Value::from(host));
-        vars.insert("inventory_hostname_short".into(), Value::from(host.split('.').next().unwrap_or(host)));
-        vars.insert("group_names".into(), Value::from(self.shared.inventory.group_names(host)));
+        vars.insert(
+            "inventory_hostname_short".into(),
+            Value::from(host.split('.').next().unwrap_or(host)),
+        );
+        vars.insert(
+            "group_names".into(),
+            Value::from(self.shared.inventory.group_names(host)),
+        );
         let scope = Value::from_dyn_object(crate::vars::Scope::new(self.env.clone(), vars));
         // Not cached: set_fact on that host may change it later in the run.
         Some(scope)
     }
 
     fn enumerate(self: &Arc<Self>) -> Enumerator {
-        Enumerator::Values(self.shared.inventory.hosts.keys().map(|h| Value::from(h.as_str())).collect())
+        Enumerator::Values(
+            self.shared
+                .inventory
+                .hosts
+                .keys()
+                .map(|h| Value::from(h.as_str()))
+                .collect(),
+        )
     }
 }

@@ -47,9 +47,13 @@ impl Evaluator for TaskEval<'_> {
     fn render_text(&self, name: &str, text: &str) -> Result<String> {
         let mut vars = self.vars.clone();
         vars.insert("template_path".into(), Value::from(name));
-        vars.entry("ansible_managed".into()).or_insert(Value::from("Ansible managed"));
+        vars.entry("ansible_managed".into())
+            .or_insert(Value::from("Ansible managed"));
         let ctx = self.run.ctx(vars);
-        crate::template::render_text(&self.run.env, name, text, &ctx).map_err(|e| Error { message: format!("{} (in template {name})", e.message), ..e })
+        crate::template::render_text(&self.run.env, name, text, &ctx).map_err(|e| Error {
+            message: format!("{} (in template {name})", e.message),
+            ..e
+        })
     }
     fn eval_expr(&self, expr: &str) -> Result<Value> {
         let ctx = self.run.ctx(self.vars.clone());
@@ -77,8 +81,20 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
                     // Another host runs it; this one gets the same result, as in Ansible.
                     let shared = run.run_once_result(task.id);
                     return match shared {
-                        Some((status, registered)) => ItemOutcome { status, registered, effects: Vec::new(), notify: Vec::new(), unreachable: None },
-                        None => ItemOutcome { status: Status::Skipped, registered: Value::from(()), effects: Vec::new(), notify: Vec::new(), unreachable: None },
+                        Some((status, registered)) => ItemOutcome {
+                            status,
+                            registered,
+                            effects: Vec::new(),
+                            notify: Vec::new(),
+                            unreachable: None,
+                        },
+                        None => ItemOutcome {
+                            status: Status::Skipped,
+                            registered: Value::from(()),
+                            effects: Vec::new(),
+                            notify: Vec::new(),
+                            unreachable: None,
+                        },
                     };
                 }
             }
@@ -110,7 +126,11 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
             Ok(i) => i,
             Err(e) => return self.failure(e, started),
         };
-        let var = task.loop_control.loop_var.clone().unwrap_or_else(|| "item".into());
+        let var = task
+            .loop_control
+            .loop_var
+            .clone()
+            .unwrap_or_else(|| "item".into());
         let n = items.len();
         let mut results = Vec::new();
         let mut effects = Vec::new();
@@ -136,7 +156,10 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
                 ]),
             );
             let label = match &task.loop_control.label {
-                Some(l) => run.render(l, vars.clone()).map(|v| display(&v)).unwrap_or_else(|_| display(&item)),
+                Some(l) => run
+                    .render(l, vars.clone())
+                    .map(|v| display(&v))
+                    .unwrap_or_else(|_| display(&item)),
                 None => display(&item),
             };
             let t0 = Instant::now();
@@ -160,7 +183,14 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
         }
         let mut reg = Vars::new();
         reg.insert("changed".into(), Value::from(any_changed));
-        reg.insert("msg".into(), Value::from(if any_failed { "One or more items failed" } else { "All items completed" }));
+        reg.insert(
+            "msg".into(),
+            Value::from(if any_failed {
+                "One or more items failed"
+            } else {
+                "All items completed"
+            }),
+        );
         reg.insert("results".into(), Value::from(results));
         reg.insert("skipped".into(), Value::from(n > 0 && all_skipped));
         if any_failed {
@@ -180,9 +210,24 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
         };
         if n == 0 {
             reg.insert("skipped_reason".into(), Value::from("No items in the list"));
-            self.emit(&One { result: reg.clone(), status, diffs: Vec::new(), effects: Vec::new() }, None, started.elapsed());
+            self.emit(
+                &One {
+                    result: reg.clone(),
+                    status,
+                    diffs: Vec::new(),
+                    effects: Vec::new(),
+                },
+                None,
+                started.elapsed(),
+            );
         }
-        ItemOutcome { status, registered: Value::from_iter(reg), effects, notify: self.notify_names(any_changed, &base), unreachable: None }
+        ItemOutcome {
+            status,
+            registered: Value::from_iter(reg),
+            effects,
+            notify: self.notify_names(any_changed, &base),
+            unreachable: None,
+        }
     }
 
     fn one(&mut self, vars: Vars, item: Option<String>, started: Instant) -> ItemOutcome {
@@ -197,17 +242,35 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
         }
         self.emit(&one, item, started.elapsed());
         let changed = one.status == Status::Changed;
-        ItemOutcome { status: one.status, registered: Value::from_iter(one.result), effects: one.effects, notify: self.notify_names(changed, &vars), unreachable: None }
+        ItemOutcome {
+            status: one.status,
+            registered: Value::from_iter(one.result),
+            effects: one.effects,
+            notify: self.notify_names(changed, &vars),
+            unreachable: None,
+        }
     }
 
     fn failure(&mut self, e: Error, started: Instant) -> ItemOutcome {
         let one = fail_one(e);
         self.emit(&one, None, started.elapsed());
-        ItemOutcome { status: Status::Failed, registered: Value::from_iter(one.result), effects: Vec::new(), notify: Vec::new(), unreachable: None }
+        ItemOutcome {
+            status: Status::Failed,
+            registered: Value::from_iter(one.result),
+            effects: Vec::new(),
+            notify: Vec::new(),
+            unreachable: None,
+        }
     }
 
     fn unreachable(&mut self, e: Error) -> ItemOutcome {
-        ItemOutcome { status: Status::Unreachable, registered: Value::from(()), effects: Vec::new(), notify: Vec::new(), unreachable: Some(e) }
+        ItemOutcome {
+            status: Status::Unreachable,
+            registered: Value::from(()),
+            effects: Vec::new(),
+            notify: Vec::new(),
+            unreachable: Some(e),
+        }
     }
 
     fn ignore_errors(&self, vars: &Vars) -> bool {
@@ -224,7 +287,13 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
         self.task
             .notify
             .iter()
-            .map(|n| self.w.run.render(&Value::from(n.as_str()), vars.clone()).map(|v| display(&v)).unwrap_or_else(|_| n.clone()))
+            .map(|n| {
+                self.w
+                    .run
+                    .render(&Value::from(n.as_str()), vars.clone())
+                    .map(|v| display(&v))
+                    .unwrap_or_else(|_| n.clone())
+            })
             .collect()
     }
 
@@ -250,20 +319,33 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
         let run = self.w.run;
         let task = self.task.clone();
         for c in &task.kw.when {
-            let ok = run.eval_cond(&c.expr, vars.clone()).map_err(|e| e.at(c.span.clone()))?;
+            let ok = run
+                .eval_cond(&c.expr, vars.clone())
+                .map_err(|e| e.at(c.span.clone()))?;
             if !ok {
                 let mut r = Vars::new();
                 r.insert("changed".into(), Value::from(false));
                 r.insert("skipped".into(), Value::from(true));
-                r.insert("skip_reason".into(), Value::from("Conditional result was False"));
+                r.insert(
+                    "skip_reason".into(),
+                    Value::from("Conditional result was False"),
+                );
                 r.insert("false_condition".into(), c.expr.clone());
-                return Ok(One { result: r, status: Status::Skipped, diffs: Vec::new(), effects: Vec::new() });
+                return Ok(One {
+                    result: r,
+                    status: Status::Skipped,
+                    diffs: Vec::new(),
+                    effects: Vec::new(),
+                });
             }
         }
-        let module = modules::find(task.module).ok_or_else(|| Error::module(format!("unknown module {}", task.module)))?;
+        let module = modules::find(task.module)
+            .ok_or_else(|| Error::module(format!("unknown module {}", task.module)))?;
         let mut rendered = Vars::new();
         for (k, v) in &task.args {
-            let value = run.render(v, vars.clone()).map_err(|e| e.at(task.args_span.clone()))?;
+            let value = run
+                .render(v, vars.clone())
+                .map_err(|e| e.at(task.args_span.clone()))?;
             if value.as_str() == Some(OMIT) {
                 continue;
             }
@@ -276,17 +358,29 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
         let diff = task.kw.diff.unwrap_or(run.opts.diff);
         let delegate_local = task.kw.delegate_to.is_some() || module.spec().controller_only;
         let retries = match &task.retries {
-            Some(v) => run.render(v, vars.clone())?.as_str().and_then(|s| s.parse().ok()).or_else(|| i64::try_from(run.render(v, vars.clone()).ok()?).ok()).unwrap_or(3).max(0) as u32,
+            Some(v) => run
+                .render(v, vars.clone())?
+                .as_str()
+                .and_then(|s| s.parse().ok())
+                .or_else(|| i64::try_from(run.render(v, vars.clone()).ok()?).ok())
+                .unwrap_or(3)
+                .max(0) as u32,
             None => 0,
         };
         let delay = match &task.delay {
             Some(v) => {
                 let d = run.render(v, vars.clone())?;
-                f64::try_from(d.clone()).ok().or_else(|| d.as_str().and_then(|s| s.parse().ok())).unwrap_or(5.0)
+                f64::try_from(d.clone())
+                    .ok()
+                    .or_else(|| d.as_str().and_then(|s| s.parse().ok()))
+                    .unwrap_or(5.0)
             }
             None => 5.0,
         };
-        let eval = TaskEval { run, vars: vars.clone() };
+        let eval = TaskEval {
+            run,
+            vars: vars.clone(),
+        };
         let mut attempt = 0u32;
         loop {
             attempt += 1;
@@ -301,7 +395,16 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
             } else {
                 self.w.conn.as_mut()
             };
-            let mut ctx = ModuleCtx { host: &self.w.host, conn, become_: become_.clone(), environment: environment.clone(), check, diff, task: &task, eval: &eval };
+            let mut ctx = ModuleCtx {
+                host: &self.w.host,
+                conn,
+                become_: become_.clone(),
+                environment: environment.clone(),
+                check,
+                diff,
+                task: &task,
+                eval: &eval,
+            };
             let mut one = plan_and_apply(module, &mut ctx, &args, check, diff)?;
             // changed_when / failed_when / until see the result under the register name.
             let mut cvars = vars.clone();
@@ -313,7 +416,9 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
             if let Some(conds) = &task.changed_when {
                 let mut changed = true;
                 for c in conds {
-                    changed &= run.eval_cond(&c.expr, cvars.clone()).map_err(|e| e.at(c.span.clone()))?;
+                    changed &= run
+                        .eval_cond(&c.expr, cvars.clone())
+                        .map_err(|e| e.at(c.span.clone()))?;
                 }
                 one.result.insert("changed".into(), Value::from(changed));
                 if one.status != Status::Failed && one.status != Status::Skipped {
@@ -323,20 +428,29 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
             if let Some(conds) = &task.failed_when {
                 let mut failed = true;
                 for c in conds {
-                    failed &= run.eval_cond(&c.expr, cvars.clone()).map_err(|e| e.at(c.span.clone()))?;
+                    failed &= run
+                        .eval_cond(&c.expr, cvars.clone())
+                        .map_err(|e| e.at(c.span.clone()))?;
                 }
-                one.result.insert("failed_when_result".into(), Value::from(failed));
+                one.result
+                    .insert("failed_when_result".into(), Value::from(failed));
                 one.result.insert("failed".into(), Value::from(failed));
                 if failed {
                     one.status = Status::Failed;
                 } else if one.status == Status::Failed {
-                    one.status = if one.result.get("changed").is_some_and(|v| v.is_true()) { Status::Changed } else { Status::Ok };
+                    one.status = if one.result.get("changed").is_some_and(|v| v.is_true()) {
+                        Status::Changed
+                    } else {
+                        Status::Ok
+                    };
                 }
             }
             if let Some(conds) = &task.until {
                 let mut done = true;
                 for c in conds {
-                    done &= run.eval_cond(&c.expr, cvars.clone()).map_err(|e| e.at(c.span.clone()))?;
+                    done &= run
+                        .eval_cond(&c.expr, cvars.clone())
+                        .map_err(|e| e.at(c.span.clone()))?;
                 }
                 one.result.insert("attempts".into(), Value::from(attempt));
                 if !done {
@@ -346,7 +460,9 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
                     }
                     one.status = Status::Failed;
                     one.result.insert("failed".into(), Value::from(true));
-                    one.result.entry("msg".into()).or_insert(Value::from("Retries exhausted"));
+                    one.result
+                        .entry("msg".into())
+                        .or_insert(Value::from("Retries exhausted"));
                 }
             }
             return Ok(one);
@@ -355,15 +471,24 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
 
     fn become_for(&self, vars: &Vars) -> Result<Option<Become>> {
         let kw = &self.task.kw;
-        let inv_become = vars.get("ansible_become").and_then(crate::modules::args::to_bool);
+        let inv_become = vars
+            .get("ansible_become")
+            .and_then(crate::modules::args::to_bool);
         if !kw.become_.or(inv_become).unwrap_or(false) {
             return Ok(None);
         }
         let user = match &kw.become_user {
             Some(u) => display(&self.w.run.render(u, vars.clone())?),
-            None => vars.get("ansible_become_user").map(display).unwrap_or_else(|| "root".into()),
+            None => vars
+                .get("ansible_become_user")
+                .map(display)
+                .unwrap_or_else(|| "root".into()),
         };
-        let method = match kw.become_method.as_deref().or_else(|| vars.get("ansible_become_method").and_then(|v| v.as_str())) {
+        let method = match kw
+            .become_method
+            .as_deref()
+            .or_else(|| vars.get("ansible_become_method").and_then(|v| v.as_str()))
+        {
             Some("su") => BecomeMethod::Su,
             _ => BecomeMethod::Sudo,
         };
@@ -375,7 +500,9 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
         for e in &self.task.kw.environment {
             let v = self.w.run.render(e, vars.clone())?;
             let Ok(keys) = v.try_iter() else {
-                return Err(Error::template("environment must be a mapping of names to values"));
+                return Err(Error::template(
+                    "environment must be a mapping of names to values",
+                ));
             };
             for k in keys {
                 let val = v.get_item(&k).unwrap_or_default();
@@ -388,7 +515,13 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
 }
 
 /// The engine-owned state machine: plan, stop in check mode, otherwise apply.
-fn plan_and_apply(module: &dyn modules::Module, ctx: &mut ModuleCtx<'_>, args: &Args, check: bool, diff: bool) -> Result<One> {
+fn plan_and_apply(
+    module: &dyn modules::Module,
+    ctx: &mut ModuleCtx<'_>,
+    args: &Args,
+    check: bool,
+    diff: bool,
+) -> Result<One> {
     let plan = match module.plan(ctx, args) {
         Ok(p) => p,
         Err(e) if e.kind == ErrorKind::Unreachable => return Err(e),
@@ -399,12 +532,22 @@ fn plan_and_apply(module: &dyn modules::Module, ctx: &mut ModuleCtx<'_>, args: &
     if plan.failed {
         result.insert("changed".into(), Value::from(false));
         result.insert("failed".into(), Value::from(true));
-        return Ok(One { result, status: Status::Failed, diffs, effects: plan.effects });
+        return Ok(One {
+            result,
+            status: Status::Failed,
+            diffs,
+            effects: plan.effects,
+        });
     }
     if plan.skipped {
         result.insert("changed".into(), Value::from(false));
         result.insert("skipped".into(), Value::from(true));
-        return Ok(One { result, status: Status::Skipped, diffs, effects: plan.effects });
+        return Ok(One {
+            result,
+            status: Status::Skipped,
+            diffs,
+            effects: plan.effects,
+        });
     }
     let will_change = plan.change != modules::Change::None;
     if will_change && !check {
@@ -426,7 +569,12 @@ fn plan_and_apply(module: &dyn modules::Module, ctx: &mut ModuleCtx<'_>, args: &
     } else {
         Status::Ok
     };
-    Ok(One { result, status, diffs, effects: plan.effects })
+    Ok(One {
+        result,
+        status,
+        diffs,
+        effects: plan.effects,
+    })
 }
 
 fn fail_one(e: Error) -> One {
@@ -441,7 +589,12 @@ fn fail_one(e: Error) -> One {
         msg = format!("{s}: {msg}");
     }
     r.insert("msg".into(), Value::from(msg));
-    One { result: r, status: Status::Failed, diffs: Vec::new(), effects: Vec::new() }
+    One {
+        result: r,
+        status: Status::Failed,
+        diffs: Vec::new(),
+        effects: Vec::new(),
+    }
 }
 
 /// A value as text, the way Python's str() shows scalars.

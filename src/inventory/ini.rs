@@ -23,7 +23,10 @@ pub fn parse(text: &str, path: &Path, inv: &mut Inventory) -> Result<()> {
         }
         if let Some(rest) = line.strip_prefix('[') {
             let Some(header) = rest.strip_suffix(']') else {
-                return Err(Error::syntax(format!("section header '{line}' is missing its closing ']'"), span));
+                return Err(Error::syntax(
+                    format!("section header '{line}' is missing its closing ']'"),
+                    span,
+                ));
             };
             let (name, kind) = match header.split_once(':') {
                 Some((n, k)) => (n.trim(), Some(k.trim())),
@@ -39,8 +42,10 @@ pub fn parse(text: &str, path: &Path, inv: &mut Inventory) -> Result<()> {
                 Some("vars") => Section::Vars(name.to_string()),
                 Some("children") => Section::Children(name.to_string()),
                 Some(other) => {
-                    return Err(Error::syntax(format!("unknown section type ':{other}'"), span)
-                        .with_help("use [group], [group:vars] or [group:children]"))
+                    return Err(
+                        Error::syntax(format!("unknown section type ':{other}'"), span)
+                            .with_help("use [group], [group:vars] or [group:children]"),
+                    )
                 }
             };
             continue;
@@ -52,7 +57,9 @@ pub fn parse(text: &str, path: &Path, inv: &mut Inventory) -> Result<()> {
                     continue;
                 };
                 let (host_pattern, port) = split_port(first);
-                for host in expand_host_range(host_pattern).map_err(|m| Error::syntax(m, span.clone()))? {
+                for host in
+                    expand_host_range(host_pattern).map_err(|m| Error::syntax(m, span.clone()))?
+                {
                     inv.add_host_to_group(&host, group);
                     let h = inv.host_mut(&host);
                     if let Some(p) = port {
@@ -71,14 +78,19 @@ pub fn parse(text: &str, path: &Path, inv: &mut Inventory) -> Result<()> {
             }
             Section::Vars(group) => {
                 let Some((k, v)) = line.split_once('=') else {
-                    return Err(Error::syntax(format!("expected key=value in [{group}:vars], found '{line}'"), span));
+                    return Err(Error::syntax(
+                        format!("expected key=value in [{group}:vars], found '{line}'"),
+                        span,
+                    ));
                 };
                 let v = v.trim();
                 let value = match split_tokens(v) {
                     Ok(t) if t.len() == 1 => literal_value(&t[0]),
                     _ => literal_value(v),
                 };
-                inv.group_mut(group).vars.insert(k.trim().to_string(), value);
+                inv.group_mut(group)
+                    .vars
+                    .insert(k.trim().to_string(), value);
             }
             Section::Children(group) => {
                 if line.contains(char::is_whitespace) {
@@ -86,7 +98,10 @@ pub fn parse(text: &str, path: &Path, inv: &mut Inventory) -> Result<()> {
                         .with_help("list one child group per line in a :children section"));
                 }
                 if line == group {
-                    return Err(Error::invalid(format!("group '{group}' cannot be its own child"), &span));
+                    return Err(Error::invalid(
+                        format!("group '{group}' cannot be its own child"),
+                        &span,
+                    ));
                 }
                 inv.add_child(group, line);
             }
@@ -147,7 +162,9 @@ fn split_tokens(line: &str) -> std::result::Result<Vec<String>, String> {
 /// numbers, True/False/None and quoted strings; anything else stays a string.
 fn literal_value(v: &str) -> Value {
     let v = v.trim();
-    if v.len() >= 2 && ((v.starts_with('"') && v.ends_with('"')) || (v.starts_with('\'') && v.ends_with('\''))) {
+    if v.len() >= 2
+        && ((v.starts_with('"') && v.ends_with('"')) || (v.starts_with('\'') && v.ends_with('\'')))
+    {
         return Value::from(&v[1..v.len() - 1]);
     }
     match v {
@@ -157,12 +174,18 @@ fn literal_value(v: &str) -> Value {
         _ => {}
     }
     let digits = v.strip_prefix('-').unwrap_or(v);
-    if !digits.is_empty() && digits.chars().all(|c| c.is_ascii_digit()) && !(digits.len() > 1 && digits.starts_with('0')) {
+    if !digits.is_empty()
+        && digits.chars().all(|c| c.is_ascii_digit())
+        && !(digits.len() > 1 && digits.starts_with('0'))
+    {
         if let Ok(i) = v.parse::<i64>() {
             return Value::from(i);
         }
     }
-    if v.contains('.') && v.chars().all(|c| c.is_ascii_digit() || c == '.' || c == '-') {
+    if v.contains('.')
+        && v.chars()
+            .all(|c| c.is_ascii_digit() || c == '.' || c == '-')
+    {
         if let Ok(f) = v.parse::<f64>() {
             return Value::from(f);
         }
@@ -181,17 +204,29 @@ pub fn expand_host_range(pattern: &str) -> std::result::Result<Vec<String>, Stri
         return Ok(vec![pattern.to_string()]);
     };
     let Some(close_rel) = pattern[open..].find(']') else {
-        return Err(format!("host range in '{pattern}' is missing its closing ']'"));
+        return Err(format!(
+            "host range in '{pattern}' is missing its closing ']'"
+        ));
     };
     let close = open + close_rel;
-    let (head, body, tail) = (&pattern[..open], &pattern[open + 1..close], &pattern[close + 1..]);
+    let (head, body, tail) = (
+        &pattern[..open],
+        &pattern[open + 1..close],
+        &pattern[close + 1..],
+    );
     let mut parts = body.split(':');
     let (start, end) = match (parts.next(), parts.next()) {
         (Some(s), Some(e)) => (s, e),
-        _ => return Err(format!("host range '[{body}]' must look like [1:3] or [a:c]")),
+        _ => {
+            return Err(format!(
+                "host range '[{body}]' must look like [1:3] or [a:c]"
+            ))
+        }
     };
     let step: usize = match parts.next() {
-        Some(s) => s.parse().map_err(|_| format!("bad step '{s}' in host range"))?,
+        Some(s) => s
+            .parse()
+            .map_err(|_| format!("bad step '{s}' in host range"))?,
         None => 1,
     };
     if step == 0 {
@@ -202,7 +237,11 @@ pub fn expand_host_range(pattern: &str) -> std::result::Result<Vec<String>, Stri
         if b < a || b - a > 100_000 {
             return Err(format!("host range [{body}] is empty or too large"));
         }
-        let width = if start.starts_with('0') { start.len() } else { 0 };
+        let width = if start.starts_with('0') {
+            start.len()
+        } else {
+            0
+        };
         for n in (a..=b).step_by(step) {
             items.push(format!("{n:0width$}"));
         }
@@ -215,7 +254,9 @@ pub fn expand_host_range(pattern: &str) -> std::result::Result<Vec<String>, Stri
             items.push((c as char).to_string());
         }
     } else {
-        return Err(format!("host range [{body}] must be numbers or single letters"));
+        return Err(format!(
+            "host range [{body}] must be numbers or single letters"
+        ));
     }
     let mut out = Vec::new();
     for item in items {
@@ -232,8 +273,14 @@ mod tests {
 
     #[test]
     fn ranges_expand() {
-        assert_eq!(expand_host_range("web[01:03]").unwrap(), ["web01", "web02", "web03"]);
-        assert_eq!(expand_host_range("db-[a:c].x").unwrap(), ["db-a.x", "db-b.x", "db-c.x"]);
+        assert_eq!(
+            expand_host_range("web[01:03]").unwrap(),
+            ["web01", "web02", "web03"]
+        );
+        assert_eq!(
+            expand_host_range("db-[a:c].x").unwrap(),
+            ["db-a.x", "db-b.x", "db-c.x"]
+        );
         assert!(expand_host_range("web[1:").is_err());
     }
 

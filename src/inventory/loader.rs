@@ -36,13 +36,20 @@ pub fn load_sources(sources: &[String]) -> Result<Inventory> {
             load_file(path, &mut inv)?;
             dirs.push(path.parent().map(Path::to_path_buf).unwrap_or_default());
         } else {
-            return Err(Error::not_found(format!("inventory source '{src}' does not exist"))
-                .with_help("pass a file, a directory, or a comma-separated host list like 'web1,web2,'"));
+            return Err(
+                Error::not_found(format!("inventory source '{src}' does not exist")).with_help(
+                    "pass a file, a directory, or a comma-separated host list like 'web1,web2,'",
+                ),
+            );
         }
     }
     inv.finish();
     for d in &dirs {
-        let d = if d.as_os_str().is_empty() { Path::new(".") } else { d.as_path() };
+        let d = if d.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            d.as_path()
+        };
         load_vars_dirs(&mut inv, d, VarsDirScope::Inventory)?;
     }
     inv.source_dirs = dirs;
@@ -57,7 +64,19 @@ fn is_inventory_file(p: &Path) -> bool {
     }
     !matches!(
         p.extension().and_then(|e| e.to_str()),
-        Some("orig" | "bak" | "ini~" | "cfg" | "retry" | "pyc" | "pyo" | "md" | "txt" | "tf" | "tfstate")
+        Some(
+            "orig"
+                | "bak"
+                | "ini~"
+                | "cfg"
+                | "retry"
+                | "pyc"
+                | "pyo"
+                | "md"
+                | "txt"
+                | "tf"
+                | "tfstate"
+        )
     )
 }
 
@@ -76,7 +95,9 @@ fn load_file(path: &Path, inv: &mut Inventory) -> Result<()> {
         .lines()
         .map(str::trim)
         .find(|l| !l.is_empty() && !l.starts_with('#') && !l.starts_with(';'))
-        .is_some_and(|l| l.starts_with('[') && !l.starts_with("[{") && l.ends_with(']') && !l.contains(", "));
+        .is_some_and(|l| {
+            l.starts_with('[') && !l.starts_with("[{") && l.ends_with(']') && !l.contains(", ")
+        });
     if matches!(ext, "yml" | "yaml" | "json") || (!looks_ini && ext != "ini") {
         match yaml::load_str(&text, path) {
             Ok(docs) if docs.iter().all(|d| d.is_null() || d.as_map().is_some()) => {
@@ -100,5 +121,7 @@ fn load_file(path: &Path, inv: &mut Inventory) -> Result<()> {
 
 fn is_executable(path: &Path) -> bool {
     use std::os::unix::fs::PermissionsExt;
-    std::fs::metadata(path).map(|m| m.permissions().mode() & 0o111 != 0).unwrap_or(false)
+    std::fs::metadata(path)
+        .map(|m| m.permissions().mode() & 0o111 != 0)
+        .unwrap_or(false)
 }

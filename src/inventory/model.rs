@@ -52,10 +52,12 @@ impl Inventory {
     }
 
     pub fn group_mut(&mut self, name: &str) -> &mut Group {
-        self.groups.entry(name.to_string()).or_insert_with(|| Group {
-            name: name.to_string(),
-            ..Group::default()
-        })
+        self.groups
+            .entry(name.to_string())
+            .or_insert_with(|| Group {
+                name: name.to_string(),
+                ..Group::default()
+            })
     }
 
     pub fn host_mut(&mut self, name: &str) -> &mut Host {
@@ -142,7 +144,8 @@ impl Inventory {
 
     /// Depth of each group below `all` (the longest path, as Ansible computes it).
     fn depths(&self) -> IndexMap<String, usize> {
-        let mut depth: IndexMap<String, usize> = self.groups.keys().map(|g| (g.clone(), 0)).collect();
+        let mut depth: IndexMap<String, usize> =
+            self.groups.keys().map(|g| (g.clone(), 0)).collect();
         // Relax edges; the inventory loader has refused cycles, so this terminates.
         for _ in 0..self.groups.len() {
             let mut changed = false;
@@ -174,7 +177,11 @@ impl Inventory {
         let mut all = std::collections::HashSet::new();
         while let Some(g) = direct.pop() {
             if all.insert(g.to_string()) {
-                for parent in self.groups.values().filter(|p| p.children.iter().any(|c| c == g)) {
+                for parent in self
+                    .groups
+                    .values()
+                    .filter(|p| p.children.iter().any(|c| c == g))
+                {
                     direct.push(&parent.name);
                 }
             }
@@ -193,7 +200,11 @@ impl Inventory {
     /// `group_names`: the host's groups without `all` (and without `ungrouped` only when
     /// the host is grouped), sorted by name as Ansible shows them.
     pub fn group_names(&self, host: &str) -> Vec<String> {
-        let mut names: Vec<String> = self.host_groups(host).into_iter().filter(|g| g != "all").collect();
+        let mut names: Vec<String> = self
+            .host_groups(host)
+            .into_iter()
+            .filter(|g| g != "all")
+            .collect();
         names.sort();
         names
     }

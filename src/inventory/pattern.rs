@@ -29,7 +29,10 @@ pub fn select(inv: &Inventory, pattern: &str) -> Result<Vec<String>, PatternErro
         }
     }
     // A pattern made only of exclusions/intersections starts from every host.
-    if terms.iter().all(|t| t.starts_with('!') || t.starts_with('&')) {
+    if terms
+        .iter()
+        .all(|t| t.starts_with('!') || t.starts_with('&'))
+    {
         union = inv.hosts.keys().cloned().collect();
     }
     let selected: Vec<String> = inv
@@ -80,7 +83,12 @@ fn split_terms(pattern: &str) -> Result<Vec<String>, PatternError> {
     }
     for t in &terms {
         let bare = t.trim_start_matches(['!', '&']);
-        if bare.is_empty() || t.starts_with("!!") || t.starts_with("&&") || t.starts_with("!&") || t.starts_with("&!") {
+        if bare.is_empty()
+            || t.starts_with("!!")
+            || t.starts_with("&&")
+            || t.starts_with("!&")
+            || t.starts_with("&!")
+        {
             return Err(PatternError(
                 format!("'{t}' in host pattern '{pattern}' is not a valid term"),
                 Some("write a:b for union, a:&b for intersection, a:!b for exclusion".into()),
@@ -136,10 +144,23 @@ fn apply_subscript(hosts: &[String], sub: &str, term: &str) -> Result<Vec<String
             Ok(hosts.get(i).cloned().into_iter().collect())
         }
         Some((a, b)) => {
-            let start = if a.trim().is_empty() { 0 } else { index(a, len)? };
+            let start = if a.trim().is_empty() {
+                0
+            } else {
+                index(a, len)?
+            };
             // Ansible's ranges are inclusive of the end.
-            let end = if b.trim().is_empty() { len.saturating_sub(1) } else { index(b, len)? };
-            Ok(hosts.iter().enumerate().filter(|(i, _)| *i >= start && *i <= end).map(|(_, h)| h.clone()).collect())
+            let end = if b.trim().is_empty() {
+                len.saturating_sub(1)
+            } else {
+                index(b, len)?
+            };
+            Ok(hosts
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| *i >= start && *i <= end)
+                .map(|(_, h)| h.clone())
+                .collect())
         }
     }
 }
@@ -150,7 +171,10 @@ fn match_base(inv: &Inventory, base: &str) -> Result<Vec<String>, PatternError> 
     }
     if let Some(re) = base.strip_prefix('~') {
         let re = regex::Regex::new(re).map_err(|e| {
-            PatternError(format!("bad regular expression in host pattern '{base}': {e}"), None)
+            PatternError(
+                format!("bad regular expression in host pattern '{base}': {e}"),
+                None,
+            )
         })?;
         let mut out = Vec::new();
         for g in inv.groups.keys().filter(|g| re.is_match(g)) {
@@ -173,16 +197,30 @@ fn match_base(inv: &Inventory, base: &str) -> Result<Vec<String>, PatternError> 
         for g in inv.groups.keys().filter(|g| glob.is_match(g.as_str())) {
             out.extend(inv.group_hosts(g));
         }
-        out.extend(inv.hosts.keys().filter(|h| glob.is_match(h.as_str())).cloned());
+        out.extend(
+            inv.hosts
+                .keys()
+                .filter(|h| glob.is_match(h.as_str()))
+                .cloned(),
+        );
         return Ok(dedup(out));
     }
     // Ansible warns and matches nothing; drover refuses, since a typo here silently
     // skips hosts.
-    let candidates = inv.groups.keys().chain(inv.hosts.keys()).map(String::as_str);
+    let candidates = inv
+        .groups
+        .keys()
+        .chain(inv.hosts.keys())
+        .map(String::as_str);
     let help = did_you_mean(base, candidates)
         .map(|s| format!("did you mean '{s}'?"))
-        .or_else(|| Some("name a group or host from the inventory, or use a glob like 'web*'".into()));
-    Err(PatternError(format!("'{base}' matches no group or host in the inventory"), help))
+        .or_else(|| {
+            Some("name a group or host from the inventory, or use a glob like 'web*'".into())
+        });
+    Err(PatternError(
+        format!("'{base}' matches no group or host in the inventory"),
+        help,
+    ))
 }
 
 fn dedup(v: Vec<String>) -> Vec<String> {
@@ -201,7 +239,13 @@ mod tests {
 
     fn inv() -> Inventory {
         let mut inv = Inventory::new();
-        for (h, g) in [("web1", "web"), ("web2", "web"), ("db1", "db"), ("db2", "db"), ("lb", "edge")] {
+        for (h, g) in [
+            ("web1", "web"),
+            ("web2", "web"),
+            ("db1", "db"),
+            ("db2", "db"),
+            ("lb", "edge"),
+        ] {
             inv.add_host_to_group(h, g);
         }
         inv.add_host_to_group("web1", "prod");

@@ -40,7 +40,9 @@ fn parse_group(name: &str, body: &Node, inv: &mut Inventory, path: &mut Vec<Stri
                 }
                 for (host, vars) in value.expect_map(&format!("hosts of group '{name}'"))? {
                     let pattern = host.expect_str("a host name")?;
-                    for h in expand_host_range(&pattern).map_err(|m| Error::invalid(m, &host.span))? {
+                    for h in
+                        expand_host_range(&pattern).map_err(|m| Error::invalid(m, &host.span))?
+                    {
                         inv.add_host_to_group(&h, name);
                         if vars.is_null() {
                             continue;
@@ -66,7 +68,9 @@ fn parse_group(name: &str, body: &Node, inv: &mut Inventory, path: &mut Vec<Stri
                     continue;
                 }
                 path.push(name.to_string());
-                for (child, child_body) in value.expect_map(&format!("children of group '{name}'"))? {
+                for (child, child_body) in
+                    value.expect_map(&format!("children of group '{name}'"))?
+                {
                     let c = child.expect_str("a group name")?;
                     inv.add_child(name, &c);
                     parse_group(&c, child_body, inv, path)?;
@@ -79,8 +83,12 @@ fn parse_group(name: &str, body: &Node, inv: &mut Inventory, path: &mut Vec<Stri
                     &key.span,
                 );
                 err = match did_you_mean(other, GROUP_KEYS) {
-                    Some(s) => err.with_help(format!("did you mean '{s}'? a group has only hosts, vars and children")),
-                    None => err.with_help("a group has only hosts, vars and children; put hosts under 'hosts:'"),
+                    Some(s) => err.with_help(format!(
+                        "did you mean '{s}'? a group has only hosts, vars and children"
+                    )),
+                    None => err.with_help(
+                        "a group has only hosts, vars and children; put hosts under 'hosts:'",
+                    ),
                 };
                 return Err(err);
             }

@@ -30,7 +30,10 @@ impl Args {
             };
             values.insert(name, v);
         }
-        Ok(Args { module: spec.name, values })
+        Ok(Args {
+            module: spec.name,
+            values,
+        })
     }
 
     pub fn raw(&self) -> &Vars {
@@ -38,11 +41,15 @@ impl Args {
     }
 
     pub fn has(&self, name: &str) -> bool {
-        self.values.get(name).is_some_and(|v| !v.is_none() && !v.is_undefined())
+        self.values
+            .get(name)
+            .is_some_and(|v| !v.is_none() && !v.is_undefined())
     }
 
     pub fn value(&self, name: &str) -> Option<&Value> {
-        self.values.get(name).filter(|v| !v.is_none() && !v.is_undefined())
+        self.values
+            .get(name)
+            .filter(|v| !v.is_none() && !v.is_undefined())
     }
 
     fn bad(&self, name: &str, want: &str, got: &Value) -> Error {
@@ -80,7 +87,9 @@ impl Args {
     pub fn int(&self, name: &str) -> Result<Option<i64>> {
         match self.value(name) {
             None => Ok(None),
-            Some(v) => to_int(v).map(Some).ok_or_else(|| self.bad(name, "an integer", v)),
+            Some(v) => to_int(v)
+                .map(Some)
+                .ok_or_else(|| self.bad(name, "an integer", v)),
         }
     }
 
@@ -103,7 +112,9 @@ impl Args {
     pub fn list(&self, name: &str) -> Result<Vec<Value>> {
         match self.value(name) {
             None => Ok(Vec::new()),
-            Some(v) if v.kind() == ValueKind::Seq => Ok(v.try_iter().map(|i| i.collect()).unwrap_or_default()),
+            Some(v) if v.kind() == ValueKind::Seq => {
+                Ok(v.try_iter().map(|i| i.collect()).unwrap_or_default())
+            }
             Some(v) if v.kind() == ValueKind::String => Ok(v
                 .as_str()
                 .unwrap_or("")
@@ -124,7 +135,9 @@ impl Args {
     pub fn mode(&self, name: &str) -> Result<Option<String>> {
         match self.value(name) {
             None => Ok(None),
-            Some(v) => parse_mode(v).map(Some).map_err(|m| Error::module(format!("argument '{name}' of {}: {m}", self.module))),
+            Some(v) => parse_mode(v)
+                .map(Some)
+                .map_err(|m| Error::module(format!("argument '{name}' of {}: {m}", self.module))),
         }
     }
 }
@@ -134,7 +147,10 @@ pub fn python_str(v: &Value) -> String {
     match v.kind() {
         ValueKind::Bool => if v.is_true() { "True" } else { "False" }.to_string(),
         ValueKind::None => "None".to_string(),
-        _ => v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()),
+        _ => v
+            .as_str()
+            .map(str::to_string)
+            .unwrap_or_else(|| v.to_string()),
     }
 }
 
@@ -170,7 +186,10 @@ fn parse_mode(v: &Value) -> std::result::Result<String, String> {
         }
         return Ok(format!("{i:04o}"));
     }
-    let s = v.as_str().ok_or_else(|| format!("'{v}' is not a valid mode"))?.trim();
+    let s = v
+        .as_str()
+        .ok_or_else(|| format!("'{v}' is not a valid mode"))?
+        .trim();
     if s == "preserve" {
         return Ok(s.to_string());
     }
@@ -182,7 +201,9 @@ fn parse_mode(v: &Value) -> std::result::Result<String, String> {
     if symbolic {
         return Ok(s.to_string());
     }
-    Err(format!("'{s}' is not a valid mode; use octal like '0644' or symbolic like 'u=rw,g=r,o=r'"))
+    Err(format!(
+        "'{s}' is not a valid mode; use octal like '0644' or symbolic like 'u=rw,g=r,o=r'"
+    ))
 }
 
 fn regex_lite_symbolic(s: &str) -> bool {
@@ -226,7 +247,9 @@ pub fn parse_free_form(spec: &ModuleSpec, text: &str, span: &Span) -> Result<Var
             !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
         });
         match (spec.free_form, kv) {
-            (FreeForm::RawParams, Some((k, v))) if spec.canonical_arg(k).is_some() && k != "cmd" => {
+            (FreeForm::RawParams, Some((k, v)))
+                if spec.canonical_arg(k).is_some() && k != "cmd" =>
+            {
                 vars.insert(k.to_string(), Value::from(unquote(v)));
             }
             (FreeForm::RawParams, _) => raw.push(tok),
@@ -238,7 +261,9 @@ pub fn parse_free_form(spec: &ModuleSpec, text: &str, span: &Span) -> Result<Var
                     format!("'{tok}' is not a key=value argument for {}", spec.name),
                     span,
                 )
-                .with_help("write arguments as key=value, or as a YAML mapping under the module name"))
+                .with_help(
+                    "write arguments as key=value, or as a YAML mapping under the module name",
+                ))
             }
         }
     }
@@ -249,7 +274,9 @@ pub fn parse_free_form(spec: &ModuleSpec, text: &str, span: &Span) -> Result<Var
 }
 
 fn unquote(v: &str) -> String {
-    if v.len() >= 2 && ((v.starts_with('"') && v.ends_with('"')) || (v.starts_with('\'') && v.ends_with('\''))) {
+    if v.len() >= 2
+        && ((v.starts_with('"') && v.ends_with('"')) || (v.starts_with('\'') && v.ends_with('\'')))
+    {
         v[1..v.len() - 1].to_string()
     } else {
         v.to_string()
@@ -314,13 +341,27 @@ fn split_args(text: &str) -> std::result::Result<Vec<String>, String> {
 
 /// Check arguments before any host is touched: names, required ones, literal types and
 /// choices. Templated values are checked at run time.
-pub fn validate(spec: &'static ModuleSpec, args: &Vars, span: &Span, key_spans: &[(String, Span)]) -> Result<()> {
-    let span_of = |k: &str| key_spans.iter().find(|(n, _)| n == k).map(|(_, s)| s.clone()).unwrap_or_else(|| span.clone());
+pub fn validate(
+    spec: &'static ModuleSpec,
+    args: &Vars,
+    span: &Span,
+    key_spans: &[(String, Span)],
+) -> Result<()> {
+    let span_of = |k: &str| {
+        key_spans
+            .iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, s)| s.clone())
+            .unwrap_or_else(|| span.clone())
+    };
     let mut present: Vec<&'static str> = Vec::new();
     for (k, v) in args {
         if k == "_raw_params" {
             if spec.free_form != FreeForm::RawParams {
-                return Err(Error::invalid(format!("{} does not take free-form text", spec.name), span));
+                return Err(Error::invalid(
+                    format!("{} does not take free-form text", spec.name),
+                    span,
+                ));
             }
             continue;
         }
@@ -336,19 +377,41 @@ pub fn validate(spec: &'static ModuleSpec, args: &Vars, span: &Span, key_spans: 
             continue;
         }
         let type_ok = match a.ty {
-            ArgType::Str => matches!(v.kind(), ValueKind::String | ValueKind::Number | ValueKind::Bool),
+            ArgType::Str => matches!(
+                v.kind(),
+                ValueKind::String | ValueKind::Number | ValueKind::Bool
+            ),
             ArgType::Bool => to_bool(v).is_some(),
             ArgType::Int => to_int(v).is_some(),
-            ArgType::Float => to_int(v).is_some() || f64::try_from(v.clone()).is_ok() || v.as_str().is_some_and(|s| s.trim().parse::<f64>().is_ok()),
+            ArgType::Float => {
+                to_int(v).is_some()
+                    || f64::try_from(v.clone()).is_ok()
+                    || v.as_str().is_some_and(|s| s.trim().parse::<f64>().is_ok())
+            }
             ArgType::Mode => parse_mode(v).is_ok(),
             ArgType::List => true,
             ArgType::Dict => v.kind() == ValueKind::Map,
             ArgType::Any => true,
         };
         if !type_ok {
-            let detail = if a.ty == ArgType::Mode { parse_mode(v).err().unwrap_or_default() } else { String::new() };
+            let detail = if a.ty == ArgType::Mode {
+                parse_mode(v).err().unwrap_or_default()
+            } else {
+                String::new()
+            };
             return Err(Error::invalid(
-                format!("argument '{k}' of {} must be {}, got {} '{}'{}", spec.name, a.ty.describe(), v.kind(), v, if detail.is_empty() { String::new() } else { format!(" ({detail})") }),
+                format!(
+                    "argument '{k}' of {} must be {}, got {} '{}'{}",
+                    spec.name,
+                    a.ty.describe(),
+                    v.kind(),
+                    v,
+                    if detail.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" ({detail})")
+                    }
+                ),
                 &span_of(k),
             ));
         }
@@ -356,7 +419,11 @@ pub fn validate(spec: &'static ModuleSpec, args: &Vars, span: &Span, key_spans: 
             let s = python_str(v);
             if !a.choices.contains(&s.as_str()) {
                 return Err(Error::invalid(
-                    format!("argument '{k}' of {} must be one of {}, got '{s}'", spec.name, a.choices.join(", ")),
+                    format!(
+                        "argument '{k}' of {} must be one of {}, got '{s}'",
+                        spec.name,
+                        a.choices.join(", ")
+                    ),
                     &span_of(k),
                 ));
             }
@@ -364,21 +431,37 @@ pub fn validate(spec: &'static ModuleSpec, args: &Vars, span: &Span, key_spans: 
     }
     let has_raw = args.contains_key("_raw_params");
     for a in spec.args.iter().filter(|a| a.required) {
-        if !present.contains(&a.name) && !(has_raw && matches!(a.name, "cmd" | "_raw_params")) {
-            return Err(Error::invalid(format!("{} needs the argument '{}'", spec.name, a.name), span));
+        if !(present.contains(&a.name) || has_raw && matches!(a.name, "cmd" | "_raw_params")) {
+            return Err(Error::invalid(
+                format!("{} needs the argument '{}'", spec.name, a.name),
+                span,
+            ));
         }
     }
     for group in spec.required_one_of {
-        let any = group.iter().any(|g| present.contains(g) || (has_raw && matches!(*g, "cmd" | "argv")));
+        let any = group
+            .iter()
+            .any(|g| present.contains(g) || (has_raw && matches!(*g, "cmd" | "argv")));
         if !any {
-            return Err(Error::invalid(format!("{} needs one of: {}", spec.name, group.join(", ")), span));
+            return Err(Error::invalid(
+                format!("{} needs one of: {}", spec.name, group.join(", ")),
+                span,
+            ));
         }
     }
     for group in spec.mutually_exclusive {
         let given: Vec<&&str> = group.iter().filter(|g| present.contains(g)).collect();
         if given.len() > 1 {
             return Err(Error::invalid(
-                format!("{} arguments {} are mutually exclusive", spec.name, given.iter().map(|g| format!("'{g}'")).collect::<Vec<_>>().join(" and ")),
+                format!(
+                    "{} arguments {} are mutually exclusive",
+                    spec.name,
+                    given
+                        .iter()
+                        .map(|g| format!("'{g}'"))
+                        .collect::<Vec<_>>()
+                        .join(" and ")
+                ),
                 span,
             ));
         }
@@ -392,7 +475,10 @@ mod tests {
 
     #[test]
     fn splits_free_form_respecting_quotes_and_jinja() {
-        assert_eq!(split_args("a=1 b='x y' c={{ foo | default('a b') }}").unwrap(), ["a=1", "b='x y'", "c={{ foo | default('a b') }}"]);
+        assert_eq!(
+            split_args("a=1 b='x y' c={{ foo | default('a b') }}").unwrap(),
+            ["a=1", "b='x y'", "c={{ foo | default('a b') }}"]
+        );
         assert!(split_args("a='x").is_err());
     }
 
@@ -401,7 +487,10 @@ mod tests {
         assert_eq!(parse_mode(&Value::from(420)).unwrap(), "0644");
         assert_eq!(parse_mode(&Value::from("0755")).unwrap(), "0755");
         assert_eq!(parse_mode(&Value::from("644")).unwrap(), "0644");
-        assert_eq!(parse_mode(&Value::from("u=rw,g=r,o=r")).unwrap(), "u=rw,g=r,o=r");
+        assert_eq!(
+            parse_mode(&Value::from("u=rw,g=r,o=r")).unwrap(),
+            "u=rw,g=r,o=r"
+        );
         assert!(parse_mode(&Value::from("rwxr")).is_err());
         assert!(parse_mode(&Value::from("0999")).is_err());
     }

@@ -24,7 +24,12 @@ impl Attrs {
     pub fn differences(&self, cur: &FileState) -> Vec<String> {
         let mut d = Vec::new();
         if let Some(m) = &self.mode {
-            if target_mode(m, cur.mode, cur.kind == crate::connection::FileKind::Directory) != Some(cur.mode & 0o7777) {
+            if target_mode(
+                m,
+                cur.mode,
+                cur.kind == crate::connection::FileKind::Directory,
+            ) != Some(cur.mode & 0o7777)
+            {
                 d.push("mode".to_string());
             }
         }
@@ -46,13 +51,26 @@ impl Attrs {
         let r = if recurse { "-R " } else { "" };
         let mut s = String::new();
         match (&self.owner, &self.group) {
-            (Some(o), Some(g)) => s.push_str(&format!("chown {r}-h {}:{} -- {quoted_path} || exit 1\n", quote(o), quote(g))),
-            (Some(o), None) => s.push_str(&format!("chown {r}-h {} -- {quoted_path} || exit 1\n", quote(o))),
-            (None, Some(g)) => s.push_str(&format!("chgrp {r}-h {} -- {quoted_path} || exit 1\n", quote(g))),
+            (Some(o), Some(g)) => s.push_str(&format!(
+                "chown {r}-h {}:{} -- {quoted_path} || exit 1\n",
+                quote(o),
+                quote(g)
+            )),
+            (Some(o), None) => s.push_str(&format!(
+                "chown {r}-h {} -- {quoted_path} || exit 1\n",
+                quote(o)
+            )),
+            (None, Some(g)) => s.push_str(&format!(
+                "chgrp {r}-h {} -- {quoted_path} || exit 1\n",
+                quote(g)
+            )),
             (None, None) => {}
         }
         if let Some(m) = &self.mode {
-            s.push_str(&format!("chmod {r}{} -- {quoted_path} || exit 1\n", quote(m)));
+            s.push_str(&format!(
+                "chmod {r}{} -- {quoted_path} || exit 1\n",
+                quote(m)
+            ));
         }
         s
     }

@@ -14,7 +14,9 @@ static SPEC: ModuleSpec = ModuleSpec {
     name: "blockinfile",
     aliases: &[],
     args: &[
-        arg("path", Str).required().aliases(&["dest", "destfile", "name"]),
+        arg("path", Str)
+            .required()
+            .aliases(&["dest", "destfile", "name"]),
         arg("block", Str).aliases(&["content"]),
         arg("marker", Str),
         arg("marker_begin", Str),
@@ -48,9 +50,17 @@ impl Module for BlockInFile {
         let path = args.req_str("path")?;
         let present = args.str("state")?.as_deref() != Some("absent");
         let block = args.str("block")?.unwrap_or_default();
-        let marker = args.str("marker")?.unwrap_or_else(|| "# {mark} ANSIBLE MANAGED BLOCK".to_string());
-        let begin = marker.replace("{mark}", &args.str("marker_begin")?.unwrap_or_else(|| "BEGIN".into()));
-        let end = marker.replace("{mark}", &args.str("marker_end")?.unwrap_or_else(|| "END".into()));
+        let marker = args
+            .str("marker")?
+            .unwrap_or_else(|| "# {mark} ANSIBLE MANAGED BLOCK".to_string());
+        let begin = marker.replace(
+            "{mark}",
+            &args.str("marker_begin")?.unwrap_or_else(|| "BEGIN".into()),
+        );
+        let end = marker.replace(
+            "{mark}",
+            &args.str("marker_end")?.unwrap_or_else(|| "END".into()),
+        );
         let (state, content) = read_with_state(ctx, &path)?;
         if state.kind == FileKind::Directory {
             return Err(Error::module(format!("Path {path} is a directory !")));
@@ -58,11 +68,13 @@ impl Module for BlockInFile {
         if !state.exists() {
             if !present {
                 let mut p = Plan::no_change(Default::default());
-                p.result.insert("msg".into(), Value::from("File not present"));
+                p.result
+                    .insert("msg".into(), Value::from("File not present"));
                 return Ok(p);
             }
             if !args.bool("create", false)? {
-                return Err(Error::module(format!("Path {path} does not exist !")).with_help("set create: yes to create the file"));
+                return Err(Error::module(format!("Path {path} does not exist !"))
+                    .with_help("set create: yes to create the file"));
             }
         }
         let text = String::from_utf8_lossy(content.as_deref().unwrap_or(b"")).into_owned();
@@ -88,14 +100,21 @@ impl Module for BlockInFile {
                         0
                     } else {
                         let re = compile_regex(&before, "insertbefore", false)?;
-                        lines.iter().rposition(|l| re.is_match(l)).unwrap_or(lines.len())
+                        lines
+                            .iter()
+                            .rposition(|l| re.is_match(l))
+                            .unwrap_or(lines.len())
                     }
                 } else {
                     match args.str("insertafter")?.as_deref() {
                         None | Some("EOF") => lines.len(),
                         Some(a) => {
                             let re = compile_regex(a, "insertafter", false)?;
-                            lines.iter().rposition(|l| re.is_match(l)).map(|i| i + 1).unwrap_or(lines.len())
+                            lines
+                                .iter()
+                                .rposition(|l| re.is_match(l))
+                                .map(|i| i + 1)
+                                .unwrap_or(lines.len())
                         }
                     }
                 }

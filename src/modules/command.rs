@@ -110,18 +110,30 @@ fn build_script(args: &Args, flavor: Flavor) -> Result<(String, Value)> {
             let argv: Vec<String> = if args.has("argv") {
                 args.str_list("argv")?
             } else {
-                let t = text.ok_or_else(|| Error::module("command needs a command line (cmd, argv or free-form text)"))?;
-                shlex::split(&t).ok_or_else(|| Error::module(format!("cannot split command line '{t}': unbalanced quotes")))?
+                let t = text.ok_or_else(|| {
+                    Error::module("command needs a command line (cmd, argv or free-form text)")
+                })?;
+                shlex::split(&t).ok_or_else(|| {
+                    Error::module(format!(
+                        "cannot split command line '{t}': unbalanced quotes"
+                    ))
+                })?
             };
             if argv.is_empty() {
                 return Err(Error::module("command: the command line is empty"));
             }
-            let script = format!("exec {}", argv.iter().map(|a| quote(a)).collect::<Vec<_>>().join(" "));
+            let script = format!(
+                "exec {}",
+                argv.iter().map(|a| quote(a)).collect::<Vec<_>>().join(" ")
+            );
             Ok((script, Value::from(argv)))
         }
         Flavor::Shell | Flavor::Raw => {
-            let t = text.ok_or_else(|| Error::module("shell needs a command (cmd or free-form text)"))?;
-            let exe = args.str("executable")?.unwrap_or_else(|| "/bin/sh".to_string());
+            let t =
+                text.ok_or_else(|| Error::module("shell needs a command (cmd or free-form text)"))?;
+            let exe = args
+                .str("executable")?
+                .unwrap_or_else(|| "/bin/sh".to_string());
             let script = format!("exec {} -c {}", quote(&exe), quote(&t));
             Ok((script, Value::from(t)))
         }
@@ -133,7 +145,10 @@ fn plan_command(ctx: &mut ModuleCtx<'_>, args: &Args, flavor: Flavor) -> Result<
     let chdir = args.str("chdir")?;
     let mut probe = String::new();
     if let Some(c) = args.str("creates")? {
-        probe.push_str(&format!("for p in {}; do [ -e \"$p\" ] && {{ echo creates; exit 0; }}; done; ", glob_word(&c)));
+        probe.push_str(&format!(
+            "for p in {}; do [ -e \"$p\" ] && {{ echo creates; exit 0; }}; done; ",
+            glob_word(&c)
+        ));
     }
     if let Some(r) = args.str("removes")? {
         probe.push_str(&format!("found=; for p in {}; do [ -e \"$p\" ] && found=1; done; [ -z \"$found\" ] && {{ echo removes; exit 0; }}; ", glob_word(&r)));
@@ -145,15 +160,27 @@ fn plan_command(ctx: &mut ModuleCtx<'_>, args: &Args, flavor: Flavor) -> Result<
         let out = ctx.sh(&probe, None)?;
         let said = out.stdout_str();
         let reason = match said.trim() {
-            "creates" => Some(format!("Did not run command since '{}' exists", args.str("creates")?.unwrap_or_default())),
-            "removes" => Some(format!("Did not run command since '{}' does not exist", args.str("removes")?.unwrap_or_default())),
+            "creates" => Some(format!(
+                "Did not run command since '{}' exists",
+                args.str("creates")?.unwrap_or_default()
+            )),
+            "removes" => Some(format!(
+                "Did not run command since '{}' does not exist",
+                args.str("removes")?.unwrap_or_default()
+            )),
             _ => None,
         };
         if let Some(msg) = reason {
             return Ok(Plan::no_change(result(&[
                 ("cmd", cmd),
                 ("rc", Value::from(0)),
-                ("stdout", Value::from(format!("skipped, since {}", msg.trim_start_matches("Did not run command since ")))),
+                (
+                    "stdout",
+                    Value::from(format!(
+                        "skipped, since {}",
+                        msg.trim_start_matches("Did not run command since ")
+                    )),
+                ),
                 ("stderr", Value::from("")),
                 ("stdout_lines", Value::from(Vec::<Value>::new())),
                 ("stderr_lines", Value::from(Vec::<Value>::new())),
@@ -180,7 +207,10 @@ fn plan_command(ctx: &mut ModuleCtx<'_>, args: &Args, flavor: Flavor) -> Result<
     );
     if ctx.check {
         plan.skipped = true;
-        plan.result.insert("msg".into(), Value::from("Command would have run if not in check mode"));
+        plan.result.insert(
+            "msg".into(),
+            Value::from("Command would have run if not in check mode"),
+        );
     }
     Ok(plan)
 }
@@ -198,7 +228,13 @@ fn glob_word(p: &str) -> String {
     out
 }
 
-fn run(ctx: &mut ModuleCtx<'_>, script: &str, stdin: Option<&[u8]>, cmd: Value, strip: bool) -> Result<Vars> {
+fn run(
+    ctx: &mut ModuleCtx<'_>,
+    script: &str,
+    stdin: Option<&[u8]>,
+    cmd: Value,
+    strip: bool,
+) -> Result<Vars> {
     let start = SystemTime::now();
     let t0 = Instant::now();
     let out = ctx.sh(script, stdin)?;
@@ -220,7 +256,14 @@ fn run(ctx: &mut ModuleCtx<'_>, script: &str, stdin: Option<&[u8]>, cmd: Value, 
         ("start", Value::from(format_timestamp(start))),
         ("end", Value::from(format_timestamp(end))),
         ("delta", Value::from(format_delta(t0.elapsed()))),
-        ("msg", Value::from(if out.rc == 0 { "" } else { "non-zero return code" })),
+        (
+            "msg",
+            Value::from(if out.rc == 0 {
+                ""
+            } else {
+                "non-zero return code"
+            }),
+        ),
     ]);
     if out.rc != 0 {
         r.insert("failed".into(), Value::from(true));

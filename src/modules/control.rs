@@ -15,7 +15,12 @@ pub struct Meta;
 pub struct IncludeVars;
 pub struct Ping;
 
-const fn spec(name: &'static str, args: &'static [super::ArgSpec], free_form: FreeForm, controller_only: bool) -> ModuleSpec {
+const fn spec(
+    name: &'static str,
+    args: &'static [super::ArgSpec],
+    free_form: FreeForm,
+    controller_only: bool,
+) -> ModuleSpec {
     ModuleSpec {
         name,
         aliases: &[],
@@ -30,13 +35,23 @@ const fn spec(name: &'static str, args: &'static [super::ArgSpec], free_form: Fr
 
 static DEBUG: ModuleSpec = ModuleSpec {
     mutually_exclusive: &[&["msg", "var"]],
-    ..spec("debug", &[arg("msg", Any), arg("var", Str), arg("verbosity", Int)], FreeForm::KeyValue, true)
+    ..spec(
+        "debug",
+        &[arg("msg", Any), arg("var", Str), arg("verbosity", Int)],
+        FreeForm::KeyValue,
+        true,
+    )
 };
 static ASSERT: ModuleSpec = ModuleSpec {
     required_one_of: &[&["that"]],
     ..spec(
         "assert",
-        &[arg("that", List).required(), arg("fail_msg", Any).aliases(&["msg"]), arg("success_msg", Any), arg("quiet", Bool)],
+        &[
+            arg("that", List).required(),
+            arg("fail_msg", Any).aliases(&["msg"]),
+            arg("success_msg", Any),
+            arg("quiet", Bool),
+        ],
         FreeForm::KeyValue,
         true,
     )
@@ -49,7 +64,16 @@ static SET_FACT: ModuleSpec = ModuleSpec {
 static META: ModuleSpec = spec("meta", &[], FreeForm::RawParams, true);
 static INCLUDE_VARS: ModuleSpec = spec(
     "include_vars",
-    &[arg("file", Str), arg("name", Str), arg("dir", Str), arg("depth", Int), arg("files_matching", Str), arg("ignore_files", List), arg("extensions", List), arg("hash_behaviour", Str)],
+    &[
+        arg("file", Str),
+        arg("name", Str),
+        arg("dir", Str),
+        arg("depth", Int),
+        arg("files_matching", Str),
+        arg("ignore_files", List),
+        arg("extensions", List),
+        arg("hash_behaviour", Str),
+    ],
     FreeForm::RawParams,
     true,
 );
@@ -66,7 +90,10 @@ impl Module for Debug {
     fn plan(&self, ctx: &mut ModuleCtx<'_>, args: &Args) -> Result<Plan> {
         let verbosity = args.int("verbosity")?.unwrap_or(0);
         if i64::from(ctx.eval.verbosity()) < verbosity {
-            let mut p = ok(vec![("skipped_reason", Value::from("Verbosity threshold not met."))]);
+            let mut p = ok(vec![(
+                "skipped_reason",
+                Value::from("Verbosity threshold not met."),
+            )]);
             p.skipped = true;
             return Ok(p);
         }
@@ -77,7 +104,10 @@ impl Module for Debug {
             };
             return Ok(ok(vec![(var.as_str(), value)]));
         }
-        let msg = args.value("msg").cloned().unwrap_or_else(|| Value::from("Hello world!"));
+        let msg = args
+            .value("msg")
+            .cloned()
+            .unwrap_or_else(|| Value::from("Hello world!"));
         Ok(ok(vec![("msg", msg)]))
     }
 }
@@ -89,13 +119,23 @@ impl Module for Assert {
     fn plan(&self, ctx: &mut ModuleCtx<'_>, args: &Args) -> Result<Plan> {
         for cond in args.list("that")? {
             if !ctx.eval.eval_cond(&cond)? {
-                let msg = args.value("fail_msg").cloned().unwrap_or_else(|| Value::from("Assertion failed"));
-                let mut p = ok(vec![("msg", msg), ("assertion", cond.clone()), ("evaluated_to", Value::from(false))]);
+                let msg = args
+                    .value("fail_msg")
+                    .cloned()
+                    .unwrap_or_else(|| Value::from("Assertion failed"));
+                let mut p = ok(vec![
+                    ("msg", msg),
+                    ("assertion", cond.clone()),
+                    ("evaluated_to", Value::from(false)),
+                ]);
                 p.failed = true;
                 return Ok(p);
             }
         }
-        let msg = args.value("success_msg").cloned().unwrap_or_else(|| Value::from("All assertions passed"));
+        let msg = args
+            .value("success_msg")
+            .cloned()
+            .unwrap_or_else(|| Value::from("All assertions passed"));
         Ok(ok(vec![("msg", msg)]))
     }
 }
@@ -105,7 +145,10 @@ impl Module for Fail {
         &FAIL
     }
     fn plan(&self, _ctx: &mut ModuleCtx<'_>, args: &Args) -> Result<Plan> {
-        let msg = args.value("msg").cloned().unwrap_or_else(|| Value::from("Failed as requested from task"));
+        let msg = args
+            .value("msg")
+            .cloned()
+            .unwrap_or_else(|| Value::from("Failed as requested from task"));
         let mut p = ok(vec![("msg", msg)]);
         p.failed = true;
         Ok(p)
@@ -117,7 +160,12 @@ impl Module for SetFact {
         &SET_FACT
     }
     fn plan(&self, _ctx: &mut ModuleCtx<'_>, args: &Args) -> Result<Plan> {
-        let facts: Vars = args.raw().iter().filter(|(k, _)| k.as_str() != "cacheable").map(|(k, v)| (k.clone(), v.clone())).collect();
+        let facts: Vars = args
+            .raw()
+            .iter()
+            .filter(|(k, _)| k.as_str() != "cacheable")
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
         if facts.is_empty() {
             return Err(Error::module("set_fact needs at least one variable to set"));
         }
@@ -139,10 +187,10 @@ impl Module for Meta {
             "end_host" => MetaAction::EndHost,
             "noop" | "reset_connection" | "refresh_inventory" => MetaAction::Noop,
             "clear_host_errors" => MetaAction::ClearHostErrors,
-            other => {
-                return Err(Error::module(format!("meta: '{other}' is not supported"))
-                    .with_help("drover supports flush_handlers, end_play, end_host, noop, clear_host_errors"))
-            }
+            other => return Err(Error::module(format!("meta: '{other}' is not supported"))
+                .with_help(
+                    "drover supports flush_handlers, end_play, end_host, noop, clear_host_errors",
+                )),
         };
         let mut p = ok(vec![]);
         p.effects.push(Effect::Meta(action));
@@ -156,11 +204,15 @@ impl Module for IncludeVars {
     }
     fn plan(&self, ctx: &mut ModuleCtx<'_>, args: &Args) -> Result<Plan> {
         if args.has("dir") {
-            return Err(Error::module("include_vars with dir is not supported yet; name the files"));
+            return Err(Error::module(
+                "include_vars with dir is not supported yet; name the files",
+            ));
         }
         let file = match args.str("file")? {
             Some(f) => f,
-            None => args.str("_raw_params")?.ok_or_else(|| Error::module("include_vars needs a file"))?,
+            None => args
+                .str("_raw_params")?
+                .ok_or_else(|| Error::module("include_vars needs a file"))?,
         };
         let path = ctx.find_src("vars", file.trim())?;
         let vars = crate::vars::file::load_vars_file(&path)?;
@@ -174,7 +226,10 @@ impl Module for IncludeVars {
         };
         let mut p = ok(vec![
             ("ansible_facts", Value::from_iter(facts)),
-            ("ansible_included_var_files", Value::from(vec![Value::from(path.display().to_string())])),
+            (
+                "ansible_included_var_files",
+                Value::from(vec![Value::from(path.display().to_string())]),
+            ),
         ]);
         p.effects.push(Effect::IncludeVars(loaded));
         Ok(p)
@@ -192,7 +247,10 @@ impl Module for Ping {
         }
         let out = ctx.sh("echo pong", None)?;
         if out.rc != 0 {
-            return Err(Error::module(format!("ping failed: {}", out.stderr_str().trim())));
+            return Err(Error::module(format!(
+                "ping failed: {}",
+                out.stderr_str().trim()
+            )));
         }
         Ok(ok(vec![("ping", Value::from(data))]))
     }

@@ -49,7 +49,8 @@ impl Module for Copy {
                 // Ansible writes non-string content as JSON.
                 let text = match v.as_str() {
                     Some(s) => s.to_string(),
-                    None => serde_json::to_string(v).map_err(|e| Error::module(format!("cannot serialise content: {e}")))?,
+                    None => serde_json::to_string(v)
+                        .map_err(|e| Error::module(format!("cannot serialise content: {e}")))?,
                 };
                 (text.into_bytes(), None)
             }
@@ -62,7 +63,8 @@ impl Module for Copy {
                         path.display()
                     )));
                 }
-                let data = std::fs::read(&path).map_err(|e| Error::module(format!("cannot read {}: {e}", path.display())))?;
+                let data = std::fs::read(&path)
+                    .map_err(|e| Error::module(format!("cannot read {}: {e}", path.display())))?;
                 (data, Some(src))
             }
         };
@@ -71,9 +73,15 @@ impl Module for Copy {
                 .as_deref()
                 .and_then(|s| std::path::Path::new(s).file_name())
                 .and_then(|n| n.to_str())
-                .ok_or_else(|| Error::module("dest ends with '/' but there is no src file name to put there"))?;
+                .ok_or_else(|| {
+                    Error::module("dest ends with '/' but there is no src file name to put there")
+                })?;
             dest = format!("{dest}{name}");
-        } else if let Some(name) = src_name.as_deref().and_then(|s| std::path::Path::new(s).file_name()).and_then(|n| n.to_str()) {
+        } else if let Some(name) = src_name
+            .as_deref()
+            .and_then(|s| std::path::Path::new(s).file_name())
+            .and_then(|n| n.to_str())
+        {
             // A dest that is an existing directory receives the file inside it.
             let cur = ctx.stat(&dest, true, false)?;
             if cur.kind == FileKind::Directory {

@@ -48,7 +48,11 @@ impl Module for File {
         let follow = args.bool("follow", true)?;
         let cur = ctx.stat(&path, false, false)?;
         // Attributes of a symlink's target when following it.
-        let effective = if follow && cur.kind == FileKind::Link { ctx.stat(&path, true, false)? } else { cur.clone() };
+        let effective = if follow && cur.kind == FileKind::Link {
+            ctx.stat(&path, true, false)?
+        } else {
+            cur.clone()
+        };
         let recurse = args.bool("recurse", false)?;
         let state = match args.str("state")? {
             Some(s) => s,
@@ -76,7 +80,10 @@ impl Module for File {
                     after: format!("path: {path}\nstate: absent\n"),
                 };
                 let script = format!("rm -rf -- {q}");
-                Ok(Plan::change(Change::Remove, result, run_script(script, path.clone())).with_diff(Some(diff)))
+                Ok(
+                    Plan::change(Change::Remove, result, run_script(script, path.clone()))
+                        .with_diff(Some(diff)),
+                )
             }
             "directory" => plan_directory(&path, &cur, &effective, &attrs, recurse, ctx, result),
             "file" => {
@@ -85,22 +92,34 @@ impl Module for File {
                         .with_help("use state: touch to create an empty file, or copy/template to write one"));
                 }
                 if effective.kind == FileKind::Directory {
-                    return Err(Error::module(format!("{path} is a directory, not a file (state: file)")));
+                    return Err(Error::module(format!(
+                        "{path} is a directory, not a file (state: file)"
+                    )));
                 }
                 plan_attrs(&path, &effective, &attrs, result, "file")
             }
             "touch" => {
                 result.insert("state".into(), Value::from("file"));
-                let change = if cur.exists() { Change::Modify(vec!["times".into()]) } else { Change::Create };
+                let change = if cur.exists() {
+                    Change::Modify(vec!["times".into()])
+                } else {
+                    Change::Create
+                };
                 let mut script = format!("touch -- {q} || exit 1\n");
                 script.push_str(&attrs.script(&q, false));
                 let diff = Diff {
                     before_header: path.clone(),
                     after_header: path.clone(),
                     before: format!("path: {path}\nstate: {}\n", state_name(cur.kind)),
-                    after: format!("path: {path}\nstate: {}\n", if cur.exists() { "touch" } else { "file" }),
+                    after: format!(
+                        "path: {path}\nstate: {}\n",
+                        if cur.exists() { "touch" } else { "file" }
+                    ),
                 };
-                Ok(Plan::change(change, result, run_script(script, path.clone())).with_diff(Some(diff)))
+                Ok(
+                    Plan::change(change, result, run_script(script, path.clone()))
+                        .with_diff(Some(diff)),
+                )
             }
             "link" | "hard" => plan_link(&state, &path, &cur, &attrs, args, ctx, result),
             other => Err(Error::module(format!("unknown state '{other}'"))),
@@ -112,13 +131,22 @@ fn run_script(script: String, path: String) -> super::ApplyFn {
     Box::new(move |ctx: &mut ModuleCtx<'_>| {
         let out = ctx.sh(&script, None)?;
         if out.rc != 0 {
-            return Err(Error::module(format!("changing {path} failed: {}", out.stderr_str().trim())));
+            return Err(Error::module(format!(
+                "changing {path} failed: {}",
+                out.stderr_str().trim()
+            )));
         }
         Ok(Vars::new())
     })
 }
 
-fn plan_attrs(path: &str, cur: &FileState, attrs: &Attrs, mut result: Vars, state: &str) -> Result<Plan> {
+fn plan_attrs(
+    path: &str,
+    cur: &FileState,
+    attrs: &Attrs,
+    mut result: Vars,
+    state: &str,
+) -> Result<Plan> {
     result.insert("state".into(), Value::from(state));
     add_state(&mut result, cur, attrs);
     let diffs = attrs.differences(cur);
@@ -127,24 +155,49 @@ fn plan_attrs(path: &str, cur: &FileState, attrs: &Attrs, mut result: Vars, stat
     }
     let diff = attr_diff(path, cur, attrs, &diffs);
     let script = attrs.script(&quote(path), false);
-    Ok(Plan::change(Change::Modify(diffs), result, run_script(script, path.to_string())).with_diff(Some(diff)))
+    Ok(Plan::change(
+        Change::Modify(diffs),
+        result,
+        run_script(script, path.to_string()),
+    )
+    .with_diff(Some(diff)))
 }
 
 fn add_state(result: &mut Vars, cur: &FileState, attrs: &Attrs) {
-    result.insert("mode".into(), Value::from(attrs.mode.clone().unwrap_or_else(|| cur.mode_string())));
-    result.insert("owner".into(), Value::from(attrs.owner.clone().unwrap_or_else(|| cur.owner.clone())));
-    result.insert("group".into(), Value::from(attrs.group.clone().unwrap_or_else(|| cur.group.clone())));
+    result.insert(
+        "mode".into(),
+        Value::from(attrs.mode.clone().unwrap_or_else(|| cur.mode_string())),
+    );
+    result.insert(
+        "owner".into(),
+        Value::from(attrs.owner.clone().unwrap_or_else(|| cur.owner.clone())),
+    );
+    result.insert(
+        "group".into(),
+        Value::from(attrs.group.clone().unwrap_or_else(|| cur.group.clone())),
+    );
     result.insert("uid".into(), Value::from(cur.uid));
     result.insert("gid".into(), Value::from(cur.gid));
     result.insert("size".into(), Value::from(cur.size));
 }
 
-fn plan_directory(path: &str, cur: &FileState, effective: &FileState, attrs: &Attrs, recurse: bool, ctx: &mut ModuleCtx<'_>, mut result: Vars) -> Result<Plan> {
+fn plan_directory(
+    path: &str,
+    cur: &FileState,
+    effective: &FileState,
+    attrs: &Attrs,
+    recurse: bool,
+    ctx: &mut ModuleCtx<'_>,
+    mut result: Vars,
+) -> Result<Plan> {
     result.insert("state".into(), Value::from("directory"));
     let q = quote(path);
     if cur.exists() && effective.kind != FileKind::Directory {
-        return Err(Error::module(format!("{path} already exists as a {}", state_name(effective.kind)))
-            .with_help("remove it first (state: absent) if it should be a directory"));
+        return Err(Error::module(format!(
+            "{path} already exists as a {}",
+            state_name(effective.kind)
+        ))
+        .with_help("remove it first (state: absent) if it should be a directory"));
     }
     if !cur.exists() {
         // Like Ansible, apply the attributes to every directory that gets created.
@@ -164,7 +217,10 @@ fn plan_directory(path: &str, cur: &FileState, effective: &FileState, attrs: &At
         if let Some(m) = &attrs.mode {
             result.insert("mode".into(), Value::from(m.as_str()));
         }
-        return Ok(Plan::change(Change::Create, result, run_script(script, path.to_string())).with_diff(Some(diff)));
+        return Ok(
+            Plan::change(Change::Create, result, run_script(script, path.to_string()))
+                .with_diff(Some(diff)),
+        );
     }
     add_state(&mut result, effective, attrs);
     let mut diffs = attrs.differences(effective);
@@ -185,7 +241,10 @@ fn plan_directory(path: &str, cur: &FileState, effective: &FileState, attrs: &At
                 conds.push("-true".to_string());
             }
         }
-        let script = format!("find {q} -mindepth 1 \\( {} \\) -print -quit 2>/dev/null", conds.join(" -o "));
+        let script = format!(
+            "find {q} -mindepth 1 \\( {} \\) -print -quit 2>/dev/null",
+            conds.join(" -o ")
+        );
         let out = ctx.sh(&script, None)?;
         if !out.stdout.is_empty() && !diffs.contains(&"recurse".to_string()) {
             diffs.push("recurse".to_string());
@@ -196,13 +255,28 @@ fn plan_directory(path: &str, cur: &FileState, effective: &FileState, attrs: &At
     }
     let diff = attr_diff(path, effective, attrs, &diffs);
     let script = attrs.script(&q, recurse);
-    Ok(Plan::change(Change::Modify(diffs), result, run_script(script, path.to_string())).with_diff(Some(diff)))
+    Ok(Plan::change(
+        Change::Modify(diffs),
+        result,
+        run_script(script, path.to_string()),
+    )
+    .with_diff(Some(diff)))
 }
 
-fn plan_link(state: &str, path: &str, cur: &FileState, attrs: &Attrs, args: &Args, ctx: &mut ModuleCtx<'_>, mut result: Vars) -> Result<Plan> {
-    let src = args
-        .str("src")?
-        .ok_or_else(|| Error::module(format!("state: {state} needs src (what the link points to)")))?;
+fn plan_link(
+    state: &str,
+    path: &str,
+    cur: &FileState,
+    attrs: &Attrs,
+    args: &Args,
+    ctx: &mut ModuleCtx<'_>,
+    mut result: Vars,
+) -> Result<Plan> {
+    let src = args.str("src")?.ok_or_else(|| {
+        Error::module(format!(
+            "state: {state} needs src (what the link points to)"
+        ))
+    })?;
     let force = args.bool("force", false)?;
     result.insert("state".into(), Value::from(state));
     result.insert("src".into(), Value::from(src.as_str()));
@@ -210,7 +284,10 @@ fn plan_link(state: &str, path: &str, cur: &FileState, attrs: &Attrs, args: &Arg
     let up_to_date = if state == "link" {
         cur.kind == FileKind::Link && cur.link_target.as_deref() == Some(src.as_str())
     } else {
-        let out = ctx.sh(&format!("[ {q} -ef {qs} ] && [ ! -L {q} ] && echo same"), None)?;
+        let out = ctx.sh(
+            &format!("[ {q} -ef {qs} ] && [ ! -L {q} ] && echo same"),
+            None,
+        )?;
         out.stdout_str().trim() == "same"
     };
     if up_to_date {
@@ -225,8 +302,12 @@ fn plan_link(state: &str, path: &str, cur: &FileState, attrs: &Attrs, args: &Arg
     }
     if cur.exists() && cur.kind != FileKind::Link && !force {
         let is_empty_dir = cur.kind == FileKind::Directory
-            && ctx.sh(&format!("[ -z \"$(ls -A -- {q})\" ] && echo empty"), None)?.stdout_str().trim() == "empty";
-        if !(state == "link" && is_empty_dir) && !(state == "hard" && cur.kind == FileKind::File) {
+            && ctx
+                .sh(&format!("[ -z \"$(ls -A -- {q})\" ] && echo empty"), None)?
+                .stdout_str()
+                .trim()
+                == "empty";
+        if !(state == "link" && is_empty_dir || state == "hard" && cur.kind == FileKind::File) {
             return Err(Error::module(format!(
                 "refusing to convert {path} from {} to a {state} link",
                 state_name(cur.kind)
@@ -259,6 +340,10 @@ fn plan_link(state: &str, path: &str, cur: &FileState, attrs: &Attrs, args: &Arg
         },
         after: format!("path: {path}\nstate: {state}\nsrc: {src}\n"),
     };
-    let change = if cur.exists() { Change::Modify(vec!["src".into()]) } else { Change::Create };
+    let change = if cur.exists() {
+        Change::Modify(vec!["src".into()])
+    } else {
+        Change::Create
+    };
     Ok(Plan::change(change, result, run_script(script, path.to_string())).with_diff(Some(diff)))
 }

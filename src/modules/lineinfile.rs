@@ -15,7 +15,9 @@ static SPEC: ModuleSpec = ModuleSpec {
     name: "lineinfile",
     aliases: &[],
     args: &[
-        arg("path", Str).required().aliases(&["dest", "destfile", "name"]),
+        arg("path", Str)
+            .required()
+            .aliases(&["dest", "destfile", "name"]),
         arg("regexp", Str).aliases(&["regex"]),
         arg("search_string", Str),
         arg("state", Str).choices(&["present", "absent"]),
@@ -34,7 +36,10 @@ static SPEC: ModuleSpec = ModuleSpec {
     ],
     free_form: FreeForm::KeyValue,
     required_one_of: &[],
-    mutually_exclusive: &[&["insertbefore", "insertafter"], &["regexp", "search_string"]],
+    mutually_exclusive: &[
+        &["insertbefore", "insertafter"],
+        &["regexp", "search_string"],
+    ],
     controller_only: false,
     any_keys: false,
 };
@@ -82,12 +87,15 @@ impl Module for LineInFile {
         }
         let exists = state.exists();
         if !exists && present && !args.bool("create", false)? {
-            return Err(Error::module(format!("Destination {path} does not exist !"))
-                .with_help("set create: yes to create the file"));
+            return Err(
+                Error::module(format!("Destination {path} does not exist !"))
+                    .with_help("set create: yes to create the file"),
+            );
         }
         if !exists && !present {
             let mut p = Plan::no_change(Default::default());
-            p.result.insert("msg".into(), Value::from("file not present"));
+            p.result
+                .insert("msg".into(), Value::from("file not present"));
             return Ok(p);
         }
         let text = String::from_utf8_lossy(content.as_deref().unwrap_or(b"")).into_owned();
@@ -96,7 +104,11 @@ impl Module for LineInFile {
             (Some(r), _, _) => Matcher::Regex(r.clone()),
             (None, Some(s), _) => Matcher::Substring(s.clone()),
             (None, None, Some(l)) => Matcher::Exact(l.clone()),
-            (None, None, None) => return Err(Error::module("lineinfile needs one of regexp, search_string or line")),
+            (None, None, None) => {
+                return Err(Error::module(
+                    "lineinfile needs one of regexp, search_string or line",
+                ))
+            }
         };
         let msg;
         if present {
@@ -105,7 +117,9 @@ impl Module for LineInFile {
             let found = find(&lines, &matcher, firstmatch);
             if let Some(i) = found {
                 let new_line = if backrefs {
-                    let re = regexp.as_ref().ok_or_else(|| Error::module("backrefs needs regexp"))?;
+                    let re = regexp
+                        .as_ref()
+                        .ok_or_else(|| Error::module("backrefs needs regexp"))?;
                     let cur = strip_eol(&lines[i]);
                     match re.captures(cur) {
                         Some(caps) => {
@@ -156,8 +170,19 @@ impl Module for LineInFile {
                 current: Some((state, content)),
             },
         )?;
-        let msg = if msg.is_empty() && plan.is_change() { "ownership, perms or SE linux context changed" } else { msg };
-        plan.result.insert("msg".into(), Value::from(if exists || !present { msg.to_string() } else { "line added".to_string() }));
+        let msg = if msg.is_empty() && plan.is_change() {
+            "ownership, perms or SE linux context changed"
+        } else {
+            msg
+        };
+        plan.result.insert(
+            "msg".into(),
+            Value::from(if exists || !present {
+                msg.to_string()
+            } else {
+                "line added".to_string()
+            }),
+        );
         Ok(plan)
     }
 }
@@ -175,11 +200,11 @@ fn eol_of(l: &str) -> &str {
 }
 
 fn find(lines: &[String], m: &Matcher, first: bool) -> Option<usize> {
-    let mut it = lines.iter().enumerate().filter(|(_, l)| m.matches(strip_eol(l))).map(|(i, _)| i);
+    let hit = |l: &String| m.matches(strip_eol(l));
     if first {
-        it.next()
+        lines.iter().position(hit)
     } else {
-        it.last()
+        lines.iter().rposition(hit)
     }
 }
 
@@ -198,7 +223,9 @@ fn insert_position(lines: &[String], args: &Args, first: bool) -> Result<usize> 
         Some(a) if a == "EOF" => Ok(lines.len()),
         Some(a) => {
             let re = compile_regex(&a, "insertafter", false)?;
-            Ok(find(lines, &Matcher::Regex(re), first).map(|i| i + 1).unwrap_or(lines.len()))
+            Ok(find(lines, &Matcher::Regex(re), first)
+                .map(|i| i + 1)
+                .unwrap_or(lines.len()))
         }
     }
 }

@@ -6,6 +6,7 @@
 //! on its own whether to skip work for check mode.
 
 pub mod args;
+mod attrs;
 mod blockinfile;
 mod command;
 mod control;
@@ -15,9 +16,8 @@ mod lineinfile;
 mod replace;
 pub mod spec;
 mod stat;
-mod write;
-mod attrs;
 mod template;
+mod write;
 
 pub use args::Args;
 pub use spec::{ArgSpec, ArgType, FreeForm, ModuleSpec};
@@ -151,7 +151,12 @@ impl ModuleCtx<'_> {
         exec_as(self.conn, &full, stdin, self.become_.as_ref())
     }
 
-    pub fn stat(&mut self, path: &str, follow: bool, checksum: bool) -> Result<crate::connection::FileState> {
+    pub fn stat(
+        &mut self,
+        path: &str,
+        follow: bool,
+        checksum: bool,
+    ) -> Result<crate::connection::FileState> {
         crate::connection::stat(self.conn, path, follow, checksum, self.become_.as_ref())
     }
 
@@ -159,7 +164,12 @@ impl ModuleCtx<'_> {
         self.conn.read_file(path, self.become_.as_ref())
     }
 
-    pub fn put_file(&mut self, dest: &str, content: &[u8], attrs: &crate::connection::PutAttrs) -> Result<()> {
+    pub fn put_file(
+        &mut self,
+        dest: &str,
+        content: &[u8],
+        attrs: &crate::connection::PutAttrs,
+    ) -> Result<()> {
         let b = self.become_.clone();
         self.conn.put_file(dest, content, attrs, b.as_ref())
     }
@@ -186,8 +196,13 @@ impl ModuleCtx<'_> {
             .iter()
             .map(|b| b.join(sub).display().to_string())
             .collect();
-        Err(Error::not_found(format!("could not find '{src}' (searched {})", searched.join(", ")))
-            .with_help(format!("put the file in a {sub}/ directory beside the role or playbook")))
+        Err(Error::not_found(format!(
+            "could not find '{src}' (searched {})",
+            searched.join(", ")
+        ))
+        .with_help(format!(
+            "put the file in a {sub}/ directory beside the role or playbook"
+        )))
     }
 }
 
@@ -229,10 +244,11 @@ pub fn find(name: &str) -> Option<&'static dyn Module> {
         .strip_prefix("ansible.builtin.")
         .or_else(|| name.strip_prefix("ansible.legacy."))
         .unwrap_or(name);
-    registry()
-        .iter()
-        .copied()
-        .find(|m| m.spec().name == short || m.spec().aliases.contains(&name) || m.spec().aliases.contains(&short))
+    registry().iter().copied().find(|m| {
+        m.spec().name == short
+            || m.spec().aliases.contains(&name)
+            || m.spec().aliases.contains(&short)
+    })
 }
 
 /// Names handled by the engine itself rather than a module.
@@ -246,12 +262,19 @@ pub const ENGINE_ACTIONS: &[&str] = &[
 ];
 
 pub fn all_names() -> Vec<&'static str> {
-    registry().iter().map(|m| m.spec().name).chain(ENGINE_ACTIONS.iter().copied()).collect()
+    registry()
+        .iter()
+        .map(|m| m.spec().name)
+        .chain(ENGINE_ACTIONS.iter().copied())
+        .collect()
 }
 
 /// Result keys common to every module.
 pub fn result(pairs: &[(&str, Value)]) -> Vars {
-    pairs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect()
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.clone()))
+        .collect()
 }
 
 pub fn shared<T>(t: T) -> Arc<T> {

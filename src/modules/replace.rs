@@ -14,7 +14,9 @@ static SPEC: ModuleSpec = ModuleSpec {
     name: "replace",
     aliases: &[],
     args: &[
-        arg("path", Str).required().aliases(&["dest", "destfile", "name"]),
+        arg("path", Str)
+            .required()
+            .aliases(&["dest", "destfile", "name"]),
         arg("regexp", Str).required(),
         arg("replace", Str),
         arg("after", Str),
@@ -79,7 +81,11 @@ impl Module for Replace {
                 current: Some((state, content)),
             },
         )?;
-        let msg = if plan.is_change() && count > 0 { format!("{count} replacements made") } else { String::new() };
+        let msg = if plan.is_change() && count > 0 {
+            format!("{count} replacements made")
+        } else {
+            String::new()
+        };
         plan.result.insert("msg".into(), Value::from(msg));
         Ok(plan)
     }

@@ -18,7 +18,9 @@ static STAT: ModuleSpec = ModuleSpec {
         arg("path", Str).required().aliases(&["dest", "name"]),
         arg("follow", Bool),
         arg("get_checksum", Bool),
-        arg("checksum_algorithm", Str).choices(&["sha1"]).aliases(&["checksum", "checksum_algo"]),
+        arg("checksum_algorithm", Str)
+            .choices(&["sha1"])
+            .aliases(&["checksum", "checksum_algo"]),
         arg("get_mime", Bool).aliases(&["mime", "mime_type", "mime-type"]),
         arg("get_attributes", Bool).aliases(&["attr", "attributes"]),
         arg("get_md5", Bool),
@@ -93,7 +95,10 @@ impl Module for Slurp {
             .read_file(&src)?
             .ok_or_else(|| Error::module(format!("file not found: {src}")))?;
         let mut r = Vars::new();
-        r.insert("content".into(), Value::from(base64::engine::general_purpose::STANDARD.encode(data)));
+        r.insert(
+            "content".into(),
+            Value::from(base64::engine::general_purpose::STANDARD.encode(data)),
+        );
         r.insert("encoding".into(), Value::from("base64"));
         r.insert("source".into(), Value::from(src));
         Ok(Plan::no_change(r))

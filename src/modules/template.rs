@@ -42,9 +42,12 @@ impl Module for Template {
     fn plan(&self, ctx: &mut ModuleCtx<'_>, args: &Args) -> Result<Plan> {
         let src = args.req_str("src")?;
         let path = ctx.find_src("templates", &src)?;
-        let bytes = std::fs::read(&path).map_err(|e| Error::module(format!("cannot read template {}: {e}", path.display())))?;
+        let bytes = std::fs::read(&path)
+            .map_err(|e| Error::module(format!("cannot read template {}: {e}", path.display())))?;
         let text = crate::yaml::loader_decode(&bytes, &path)?;
-        if args.has("trim_blocks") && !args.bool("trim_blocks", true)? || args.bool("lstrip_blocks", false)? {
+        if args.has("trim_blocks") && !args.bool("trim_blocks", true)?
+            || args.bool("lstrip_blocks", false)?
+        {
             return Err(Error::module("template: only the default whitespace control (trim_blocks: true, lstrip_blocks: false) is supported"));
         }
         let mut rendered = ctx.eval.render_text(&path.display().to_string(), &text)?;
@@ -55,7 +58,10 @@ impl Module for Template {
         }
         let mut dest = args.req_str("dest")?;
         if dest.ends_with('/') {
-            let name = path.file_stem().and_then(|n| n.to_str()).unwrap_or("template");
+            let name = path
+                .file_stem()
+                .and_then(|n| n.to_str())
+                .unwrap_or("template");
             dest = format!("{dest}{name}");
         }
         let mut plan = plan_write(
@@ -70,7 +76,8 @@ impl Module for Template {
                 current: None,
             },
         )?;
-        plan.result.insert("src".into(), minijinja::Value::from(src));
+        plan.result
+            .insert("src".into(), minijinja::Value::from(src));
         Ok(plan)
     }
 }

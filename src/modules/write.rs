@@ -35,11 +35,18 @@ pub fn plan_write(ctx: &mut ModuleCtx<'_>, req: WriteRequest) -> Result<Plan> {
         None => (ctx.stat(&req.dest, true, true)?, None),
     };
     if cur.kind == FileKind::Directory {
-        return Err(Error::module(format!("{} is a directory, not a file", req.dest)));
+        return Err(Error::module(format!(
+            "{} is a directory, not a file",
+            req.dest
+        )));
     }
     let new_sum = sha1_hex(&req.content);
     let content_same = cur.exists() && cur.sha1.as_deref() == Some(new_sum.as_str());
-    let attr_diffs = if cur.exists() { req.attrs.differences(&cur) } else { Vec::new() };
+    let attr_diffs = if cur.exists() {
+        req.attrs.differences(&cur)
+    } else {
+        Vec::new()
+    };
     let mut result = base_result(&req.dest, &cur, &new_sum, req.content.len());
     if let Some(m) = &req.attrs.mode {
         result.insert("mode".into(), Value::from(m.as_str()));
@@ -74,7 +81,9 @@ pub fn plan_write(ctx: &mut ModuleCtx<'_>, req: WriteRequest) -> Result<Plan> {
         } else if let Some(c) = &known_content {
             text_or_note(c)
         } else if cur.size <= MAX_DIFF_BYTES {
-            ctx.read_file(&req.dest)?.map(|c| text_or_note(&c)).unwrap_or_default()
+            ctx.read_file(&req.dest)?
+                .map(|c| text_or_note(&c))
+                .unwrap_or_default()
         } else {
             format!("(file of {} bytes not shown)\n", cur.size)
         };
@@ -167,7 +176,10 @@ pub fn state_name(kind: FileKind) -> &'static str {
 }
 
 /// Stat a file and read its content in one round trip (the line editors need both).
-pub fn read_with_state(ctx: &mut ModuleCtx<'_>, path: &str) -> Result<(FileState, Option<Vec<u8>>)> {
+pub fn read_with_state(
+    ctx: &mut ModuleCtx<'_>,
+    path: &str,
+) -> Result<(FileState, Option<Vec<u8>>)> {
     let q = crate::connection::quote(path);
     let script = format!(
         "{}\nprintf '\\000'\nif [ -f {q} ]; then cat -- {q} || exit 1; fi",
@@ -175,11 +187,22 @@ pub fn read_with_state(ctx: &mut ModuleCtx<'_>, path: &str) -> Result<(FileState
     );
     let out = ctx.sh(&script, None)?;
     if out.rc != 0 {
-        return Err(Error::module(format!("cannot read {path}: {}", out.stderr_str().trim())));
+        return Err(Error::module(format!(
+            "cannot read {path}: {}",
+            out.stderr_str().trim()
+        )));
     }
-    let nul = out.stdout.iter().position(|b| *b == 0).ok_or_else(|| Error::module(format!("cannot read {path}: unexpected output")))?;
+    let nul = out
+        .stdout
+        .iter()
+        .position(|b| *b == 0)
+        .ok_or_else(|| Error::module(format!("cannot read {path}: unexpected output")))?;
     let state = crate::connection::parse_stat(&String::from_utf8_lossy(&out.stdout[..nul]))?;
-    let content = if state.kind == FileKind::File { Some(out.stdout[nul + 1..].to_vec()) } else { None };
+    let content = if state.kind == FileKind::File {
+        Some(out.stdout[nul + 1..].to_vec())
+    } else {
+        None
+    };
     Ok((state, content))
 }
 

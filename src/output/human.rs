@@ -12,7 +12,11 @@ pub struct HumanSink {
 
 impl HumanSink {
     pub fn new(out: Box<dyn Write + Send>, color: bool, verbosity: u8) -> Self {
-        HumanSink { out: Mutex::new(out), color, verbosity }
+        HumanSink {
+            out: Mutex::new(out),
+            color,
+            verbosity,
+        }
     }
 
     fn paint(&self, code: &str, text: &str) -> String {
@@ -46,23 +50,38 @@ impl Sink for HumanSink {
         match e {
             Event::RunStart { .. } => {}
             Event::PlayStart { name, hosts } => {
-                self.write(&format!("\nPLAY [{name}] ({} host{}) {}\n", hosts.len(), if hosts.len() == 1 { "" } else { "s" }, "*".repeat(40)));
+                self.write(&format!(
+                    "\nPLAY [{name}] ({} host{}) {}\n",
+                    hosts.len(),
+                    if hosts.len() == 1 { "" } else { "s" },
+                    "*".repeat(40)
+                ));
             }
             Event::Task(t) => {
-                let status = if t.status == Status::Ignored { "failed (ignored)" } else { t.status.as_str() };
+                let status = if t.status == Status::Ignored {
+                    "failed (ignored)"
+                } else {
+                    t.status.as_str()
+                };
                 let mut line = format!(
                     "{}: [{}] {}{}{}",
                     self.paint(color_of(t.status), status),
                     t.host,
                     if t.handler { "HANDLER " } else { "" },
                     t.task,
-                    t.item.as_ref().map(|i| format!(" => (item={i})")).unwrap_or_default()
+                    t.item
+                        .as_ref()
+                        .map(|i| format!(" => (item={i})"))
+                        .unwrap_or_default()
                 );
                 if self.verbosity > 0 {
                     line.push_str(&format!(" ({:.2}s)", t.duration.as_secs_f64()));
                 }
                 line.push('\n');
-                if matches!(t.status, Status::Failed | Status::Ignored | Status::Unreachable) {
+                if matches!(
+                    t.status,
+                    Status::Failed | Status::Ignored | Status::Unreachable
+                ) {
                     let msg = if t.no_log {
                         "the output has been hidden due to the fact that 'no_log: true' was specified for this result".to_string()
                     } else {
@@ -70,11 +89,18 @@ impl Sink for HumanSink {
                     };
                     line.push_str(&format!("  {} {msg}\n", self.paint("31", "=>")));
                     if !t.no_log {
-                        if let Some(stderr) = t.result.get("stderr").and_then(|s| s.as_str()).filter(|s| !s.is_empty()) {
+                        if let Some(stderr) = t
+                            .result
+                            .get("stderr")
+                            .and_then(|s| s.as_str())
+                            .filter(|s| !s.is_empty())
+                        {
                             line.push_str(&format!("  stderr: {}\n", stderr.trim_end()));
                         }
                     }
-                } else if t.task.starts_with("debug") || t.result.contains_key("msg") && self.verbosity > 0 {
+                } else if t.task.starts_with("debug")
+                    || t.result.contains_key("msg") && self.verbosity > 0
+                {
                     if let Some(msg) = result_msg(t.result) {
                         if !t.no_log {
                             line.push_str(&format!("  => {msg}\n"));
@@ -106,20 +132,39 @@ impl Sink for HumanSink {
             Event::Included { host, file } => self.write(&format!("included: {file} for {host}\n")),
             Event::Warning { host, message } => {
                 let h = host.map(|h| format!("[{h}] ")).unwrap_or_default();
-                self.write(&format!("{}: {h}{message}\n", self.paint("35", "[WARNING]")));
+                self.write(&format!(
+                    "{}: {h}{message}\n",
+                    self.paint("35", "[WARNING]")
+                ));
             }
-            Event::Recap { stats, duration, round_trips } => {
+            Event::Recap {
+                stats,
+                duration,
+                round_trips,
+            } => {
                 let mut s = format!("\nPLAY RECAP {}\n", "*".repeat(60));
                 for (host, st) in stats.iter() {
                     let bad = st.failed > 0 || st.unreachable > 0;
-                    let name = self.paint(if bad { "31" } else if st.changed > 0 { "33" } else { "32" }, &format!("{host:<26}"));
+                    let name = self.paint(
+                        if bad {
+                            "31"
+                        } else if st.changed > 0 {
+                            "33"
+                        } else {
+                            "32"
+                        },
+                        &format!("{host:<26}"),
+                    );
                     s.push_str(&format!(
                         "{name}: ok={:<4} changed={:<4} unreachable={:<4} failed={:<4} skipped={:<4} rescued={:<4} ignored={}\n",
                         st.ok, st.changed, st.unreachable, st.failed, st.skipped, st.rescued, st.ignored
                     ));
                 }
                 if self.verbosity > 0 {
-                    s.push_str(&format!("\n{:.2}s, {round_trips} remote round trips\n", duration.as_secs_f64()));
+                    s.push_str(&format!(
+                        "\n{:.2}s, {round_trips} remote round trips\n",
+                        duration.as_secs_f64()
+                    ));
                 }
                 self.write(&s);
             }

@@ -11,7 +11,9 @@ pub struct JsonSink {
 
 impl JsonSink {
     pub fn new(out: Box<dyn Write + Send>) -> Self {
-        JsonSink { out: Mutex::new(out) }
+        JsonSink {
+            out: Mutex::new(out),
+        }
     }
 
     fn emit(&self, v: J) {
@@ -25,8 +27,12 @@ impl JsonSink {
 impl Sink for JsonSink {
     fn event(&self, e: &Event<'_>) {
         let v = match e {
-            Event::RunStart { playbooks, check } => json!({"event": "run_start", "version": 1, "playbooks": playbooks, "check": check}),
-            Event::PlayStart { name, hosts } => json!({"event": "play_start", "name": name, "hosts": hosts}),
+            Event::RunStart { playbooks, check } => {
+                json!({"event": "run_start", "version": 1, "playbooks": playbooks, "check": check})
+            }
+            Event::PlayStart { name, hosts } => {
+                json!({"event": "play_start", "name": name, "hosts": hosts})
+            }
             Event::Task(t) => {
                 let result = if t.no_log {
                     json!({"censored": "the output has been hidden due to the fact that 'no_log: true' was specified for this result"})
@@ -47,9 +53,17 @@ impl Sink for JsonSink {
                     "result": result,
                 })
             }
-            Event::Included { host, file } => json!({"event": "included", "host": host, "file": file}),
-            Event::Warning { host, message } => json!({"event": "warning", "host": host, "message": message}),
-            Event::Recap { stats, duration, round_trips } => {
+            Event::Included { host, file } => {
+                json!({"event": "included", "host": host, "file": file})
+            }
+            Event::Warning { host, message } => {
+                json!({"event": "warning", "host": host, "message": message})
+            }
+            Event::Recap {
+                stats,
+                duration,
+                round_trips,
+            } => {
                 let hosts: serde_json::Map<String, J> = stats
                     .iter()
                     .map(|(h, s)| {

@@ -62,12 +62,28 @@ pub struct TaskEvent<'a> {
 }
 
 pub enum Event<'a> {
-    RunStart { playbooks: &'a [String], check: bool },
-    PlayStart { name: &'a str, hosts: &'a [String] },
+    RunStart {
+        playbooks: &'a [String],
+        check: bool,
+    },
+    PlayStart {
+        name: &'a str,
+        hosts: &'a [String],
+    },
     Task(TaskEvent<'a>),
-    Included { host: &'a str, file: &'a str },
-    Warning { host: Option<&'a str>, message: &'a str },
-    Recap { stats: &'a [(String, HostStats)], duration: Duration, round_trips: u64 },
+    Included {
+        host: &'a str,
+        file: &'a str,
+    },
+    Warning {
+        host: Option<&'a str>,
+        message: &'a str,
+    },
+    Recap {
+        stats: &'a [(String, HostStats)],
+        duration: Duration,
+        round_trips: u64,
+    },
 }
 
 /// Where events go. Implementations must be safe to call from every host's thread.
@@ -77,7 +93,14 @@ pub trait Sink: Send + Sync {
 
 /// The message of a result, as Ansible shows it.
 pub fn result_msg(result: &Vars) -> Option<String> {
-    result.get("msg").map(|m| m.as_str().map(str::to_string).unwrap_or_else(|| m.to_string())).filter(|s| !s.is_empty())
+    result
+        .get("msg")
+        .map(|m| {
+            m.as_str()
+                .map(str::to_string)
+                .unwrap_or_else(|| m.to_string())
+        })
+        .filter(|s| !s.is_empty())
 }
 
 /// Unified diff text of one [`Diff`].
@@ -85,6 +108,9 @@ pub fn unified(d: &Diff) -> String {
     similar::TextDiff::from_lines(&d.before, &d.after)
         .unified_diff()
         .context_radius(3)
-        .header(&format!("before: {}", d.before_header), &format!("after: {}", d.after_header))
+        .header(
+            &format!("before: {}", d.before_header),
+            &format!("after: {}", d.after_header),
+        )
         .to_string()
 }

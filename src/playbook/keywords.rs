@@ -52,7 +52,10 @@ pub fn conditions(node: &Node) -> Result<Vec<Cond>> {
                 span: n.span.clone(),
             }),
             _ => Err(Error::invalid(
-                format!("a condition must be a string or a boolean, found a {}", n.type_name()),
+                format!(
+                    "a condition must be a string or a boolean, found a {}",
+                    n.type_name()
+                ),
                 &n.span,
             )),
         })
@@ -78,7 +81,12 @@ pub fn vars_block(node: &Node) -> Result<Vars> {
                 add(i.expect_map("an entry of vars")?)?;
             }
         }
-        _ => return Err(Error::invalid(format!("vars must be a mapping, found a {}", node.type_name()), &node.span)),
+        _ => {
+            return Err(Error::invalid(
+                format!("vars must be a mapping, found a {}", node.type_name()),
+                &node.span,
+            ))
+        }
     }
     Ok(vars)
 }
@@ -99,13 +107,19 @@ pub fn apply_inheritable(kw: &mut Inherited, key: &str, value: &Node) -> Result<
         "become_method" => {
             let m = value.expect_str("become_method")?;
             if m != "sudo" && m != "su" {
-                return Err(Error::invalid(format!("become_method '{m}' is not supported"), &value.span)
-                    .with_help("drover supports sudo and su"));
+                return Err(Error::invalid(
+                    format!("become_method '{m}' is not supported"),
+                    &value.span,
+                )
+                .with_help("drover supports sudo and su"));
             }
             kw.become_method = Some(m);
         }
         "become_flags" | "become_exe" => {
-            return Err(Error::invalid(format!("{key} is not supported"), &value.span));
+            return Err(Error::invalid(
+                format!("{key} is not supported"),
+                &value.span,
+            ));
         }
         "vars" => {
             for (k, v) in vars_block(value)? {
@@ -126,8 +140,11 @@ pub fn apply_inheritable(kw: &mut Inherited, key: &str, value: &Node) -> Result<
         "delegate_to" => {
             let target = value.expect_str("delegate_to")?;
             if !matches!(target.as_str(), "localhost" | "127.0.0.1") {
-                return Err(Error::invalid(format!("delegate_to: {target} is not supported"), &value.span)
-                    .with_help("drover supports delegate_to: localhost (the controller)"));
+                return Err(Error::invalid(
+                    format!("delegate_to: {target} is not supported"),
+                    &value.span,
+                )
+                .with_help("drover supports delegate_to: localhost (the controller)"));
             }
             kw.delegate_to = Some(Value::from(target));
         }
@@ -149,9 +166,13 @@ pub fn tag_list(node: &Node) -> Result<Vec<String>> {
 /// An error for a key that is not valid where it stands.
 pub fn unknown_key(key: &str, node: &Node, place: &str, valid: &[&str]) -> Error {
     if let Some(reason) = unsupported_reason(key) {
-        return Error::invalid(format!("'{key}' is not supported by drover"), &node.span).with_help(reason);
+        return Error::invalid(format!("'{key}' is not supported by drover"), &node.span)
+            .with_help(reason);
     }
-    let e = Error::invalid(format!("'{key}' is not a valid keyword for {place}"), &node.span);
+    let e = Error::invalid(
+        format!("'{key}' is not a valid keyword for {place}"),
+        &node.span,
+    );
     match crate::diagnostics::did_you_mean(key, valid.iter().copied()) {
         Some(s) => e.with_help(format!("did you mean '{s}'?")),
         None => e.with_help(format!("valid keywords here: {}", valid.join(", "))),

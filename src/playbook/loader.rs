@@ -11,10 +11,32 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 const PLAY_KEYWORDS: &[&str] = &[
-    "name", "hosts", "vars", "vars_files", "roles", "pre_tasks", "tasks", "post_tasks", "handlers", "become",
-    "become_user", "become_method", "gather_facts", "serial", "tags", "environment", "any_errors_fatal",
-    "max_fail_percentage", "strategy", "check_mode", "diff", "no_log", "ignore_errors", "force_handlers",
-    "when", "run_once",
+    "name",
+    "hosts",
+    "vars",
+    "vars_files",
+    "roles",
+    "pre_tasks",
+    "tasks",
+    "post_tasks",
+    "handlers",
+    "become",
+    "become_user",
+    "become_method",
+    "gather_facts",
+    "serial",
+    "tags",
+    "environment",
+    "any_errors_fatal",
+    "max_fail_percentage",
+    "strategy",
+    "check_mode",
+    "diff",
+    "no_log",
+    "ignore_errors",
+    "force_handlers",
+    "when",
+    "run_once",
 ];
 
 pub struct Loader {
@@ -32,9 +54,16 @@ pub struct Loader {
 /// Load a playbook file and everything it imports.
 pub fn load_playbook(path: &Path, roles_path: &[PathBuf]) -> Result<Playbook> {
     let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-    let dir = if dir.as_os_str().is_empty() { PathBuf::from(".") } else { dir };
+    let dir = if dir.as_os_str().is_empty() {
+        PathBuf::from(".")
+    } else {
+        dir
+    };
     let mut loader = Loader::new(dir, roles_path.to_vec());
-    let mut pb = Playbook { path: path.to_path_buf(), plays: Vec::new() };
+    let mut pb = Playbook {
+        path: path.to_path_buf(),
+        plays: Vec::new(),
+    };
     loader.load_file(path, &mut pb)?;
     Ok(pb)
 }
@@ -70,7 +99,10 @@ impl Loader {
     fn load_file(&mut self, path: &Path, pb: &mut Playbook) -> Result<()> {
         let canon = path.canonicalize().map_err(|e| Error::io_at(path, &e))?;
         if self.file_stack.contains(&canon) {
-            return Err(Error::invalid(format!("playbook {} imports itself", path.display()), &Span::file(path)));
+            return Err(Error::invalid(
+                format!("playbook {} imports itself", path.display()),
+                &Span::file(path),
+            ));
         }
         self.file_stack.push(canon);
         let docs = yaml::load_file(path)?;
@@ -79,22 +111,37 @@ impl Loader {
                 continue;
             }
             let Some(seq) = doc.as_seq() else {
-                return Err(Error::invalid(format!("a playbook must be a list of plays, found a {}", doc.type_name()), &doc.span)
-                    .with_help("start each play with '- hosts: ...'"));
+                return Err(Error::invalid(
+                    format!(
+                        "a playbook must be a list of plays, found a {}",
+                        doc.type_name()
+                    ),
+                    &doc.span,
+                )
+                .with_help("start each play with '- hosts: ...'"));
             };
             for play in seq {
-                if let Some(target) = play.get("import_playbook").or_else(|| play.get("ansible.builtin.import_playbook")) {
+                if let Some(target) = play
+                    .get("import_playbook")
+                    .or_else(|| play.get("ansible.builtin.import_playbook"))
+                {
                     for (k, _) in play.as_map().unwrap_or(&[]) {
                         let key = k.key_text().unwrap_or_default();
                         if !key.ends_with("import_playbook") && key != "name" {
-                            return Err(Error::invalid(format!("'{key}' on import_playbook is not supported"), &k.span));
+                            return Err(Error::invalid(
+                                format!("'{key}' on import_playbook is not supported"),
+                                &k.span,
+                            ));
                         }
                     }
                     let file = target.expect_str("import_playbook")?;
                     let base = path.parent().unwrap_or(Path::new("."));
                     let p = base.join(&file);
                     if !p.is_file() {
-                        return Err(Error::not_found(format!("imported playbook '{file}' not found")).at(target.span.clone()));
+                        return Err(Error::not_found(format!(
+                            "imported playbook '{file}' not found"
+                        ))
+                        .at(target.span.clone()));
                     }
                     self.load_file(&p, pb)?;
                     continue;
@@ -112,11 +159,18 @@ impl Loader {
         self.play_roles.clear();
         self.handlers.clear();
         self.notified.clear();
-        let hosts = node
-            .get("hosts")
-            .ok_or_else(|| Error::invalid("play has no 'hosts'", &node.span).with_help("add 'hosts: all' or a group name"))?;
+        let hosts = node.get("hosts").ok_or_else(|| {
+            Error::invalid("play has no 'hosts'", &node.span)
+                .with_help("add 'hosts: all' or a group name")
+        })?;
         let hosts_value = match hosts.as_seq() {
-            Some(items) => Value::from(items.iter().map(|n| n.expect_str("a host pattern")).collect::<Result<Vec<_>>>()?.join(":")),
+            Some(items) => Value::from(
+                items
+                    .iter()
+                    .map(|n| n.expect_str("a host pattern"))
+                    .collect::<Result<Vec<_>>>()?
+                    .join(":"),
+            ),
             None => Value::from(hosts.expect_str("hosts")?),
         };
         let mut inh = Inherited::default();
@@ -152,15 +206,25 @@ impl Loader {
                     };
                     for i in items {
                         if i.as_seq().is_some() {
-                            return Err(Error::invalid("first-found lists in vars_files are not supported", &i.span));
+                            return Err(Error::invalid(
+                                "first-found lists in vars_files are not supported",
+                                &i.span,
+                            ));
                         }
-                        play.vars_files.push((Value::from(i.expect_str("a vars file")?), i.span.clone()));
+                        play.vars_files
+                            .push((Value::from(i.expect_str("a vars file")?), i.span.clone()));
                     }
                 }
                 "gather_facts" => play.gather_facts = v.expect_bool("gather_facts")?,
                 "serial" => play.serial = parse_serial(v)?,
                 "max_fail_percentage" => {
-                    play.max_fail_percentage = Some(v.key_text().and_then(|s| s.trim_end_matches('%').parse().ok()).ok_or_else(|| Error::invalid("max_fail_percentage must be a number", &v.span))?)
+                    play.max_fail_percentage = Some(
+                        v.key_text()
+                            .and_then(|s| s.trim_end_matches('%').parse().ok())
+                            .ok_or_else(|| {
+                                Error::invalid("max_fail_percentage must be a number", &v.span)
+                            })?,
+                    )
                 }
                 "any_errors_fatal" => play.any_errors_fatal = v.expect_bool("any_errors_fatal")?,
                 "force_handlers" => play.force_handlers = v.expect_bool("force_handlers")?,
@@ -172,7 +236,10 @@ impl Loader {
                         ));
                     }
                 }
-                "when" => return Err(Error::invalid("'when' is not valid on a play", &k.span).with_help("put the condition on the tasks or a block")),
+                "when" => {
+                    return Err(Error::invalid("'when' is not valid on a play", &k.span)
+                        .with_help("put the condition on the tasks or a block"))
+                }
                 _ => {
                     if !apply_inheritable(&mut inh, &key, v)? {
                         return Err(unknown_key(&key, k, "a play", PLAY_KEYWORDS));
@@ -184,7 +251,12 @@ impl Loader {
             play.name = play.hosts.as_str().unwrap_or("").to_string();
         }
         let search = Arc::new(vec![self.playbook_dir.clone()]);
-        let lc = ListCtx { file: file.to_path_buf(), inh: inh.clone(), search_dirs: search, handler: false };
+        let lc = ListCtx {
+            file: file.to_path_buf(),
+            inh: inh.clone(),
+            search_dirs: search,
+            handler: false,
+        };
         let section = |me: &mut Loader, key: &str| -> Result<Vec<Item>> {
             match node.get(key) {
                 Some(n) => me.parse_items(n, &lc),
@@ -213,7 +285,11 @@ impl Loader {
         if let Some(h) = node.get("handlers") {
             let mut hinh = lc.inh.clone();
             hinh.when.clear();
-            let hlc = ListCtx { handler: true, inh: hinh, ..lc.clone() };
+            let hlc = ListCtx {
+                handler: true,
+                inh: hinh,
+                ..lc.clone()
+            };
             let items = self.parse_items(h, &hlc)?;
             self.add_handlers(items, None)?;
         }
@@ -222,13 +298,26 @@ impl Loader {
             if name.contains("{{") {
                 continue;
             }
-            if !self.handlers.iter().any(|h| h.topics.iter().any(|t| t == name)) {
-                let names: Vec<&str> = self.handlers.iter().flat_map(|h| h.topics.iter().map(String::as_str)).collect();
-                let e = Error::invalid(format!("notify: no handler named '{name}' in this play"), span);
-                return Err(match crate::diagnostics::did_you_mean(name, names.iter().copied()) {
-                    Some(s) => e.with_help(format!("did you mean '{s}'?")),
-                    None => e.with_help("add a handler with that name or a 'listen:' topic"),
-                });
+            if !self
+                .handlers
+                .iter()
+                .any(|h| h.topics.iter().any(|t| t == name))
+            {
+                let names: Vec<&str> = self
+                    .handlers
+                    .iter()
+                    .flat_map(|h| h.topics.iter().map(String::as_str))
+                    .collect();
+                let e = Error::invalid(
+                    format!("notify: no handler named '{name}' in this play"),
+                    span,
+                );
+                return Err(
+                    match crate::diagnostics::did_you_mean(name, names.iter().copied()) {
+                        Some(s) => e.with_help(format!("did you mean '{s}'?")),
+                        None => e.with_help("add a handler with that name or a 'listen:' topic"),
+                    },
+                );
             }
         }
         play.handlers = std::mem::take(&mut self.handlers);
@@ -250,8 +339,18 @@ impl Loader {
                     topics.extend(t.listen.iter().cloned());
                     self.handlers.push(Handler { task: t, topics });
                 }
-                Item::Block(b) => return Err(Error::invalid("blocks in handlers are not supported", &b.span)),
-                Item::Include(i) => return Err(Error::invalid("includes in handlers are not supported yet", &i.span)),
+                Item::Block(b) => {
+                    return Err(Error::invalid(
+                        "blocks in handlers are not supported",
+                        &b.span,
+                    ))
+                }
+                Item::Include(i) => {
+                    return Err(Error::invalid(
+                        "includes in handlers are not supported yet",
+                        &i.span,
+                    ))
+                }
             }
         }
         Ok(())
@@ -268,10 +367,17 @@ fn parse_serial(v: &Node) -> Result<Vec<Serial>> {
         .map(|i| {
             let text = i.key_text().unwrap_or_default();
             if let Some(p) = text.strip_suffix('%') {
-                let pct: f64 = p.trim().parse().map_err(|_| Error::invalid(format!("bad serial percentage '{text}'"), &i.span))?;
+                let pct: f64 = p.trim().parse().map_err(|_| {
+                    Error::invalid(format!("bad serial percentage '{text}'"), &i.span)
+                })?;
                 Ok(Serial::Percent(pct))
             } else {
-                let n: usize = text.trim().parse().map_err(|_| Error::invalid(format!("serial must be a number or a percentage, found '{text}'"), &i.span))?;
+                let n: usize = text.trim().parse().map_err(|_| {
+                    Error::invalid(
+                        format!("serial must be a number or a percentage, found '{text}'"),
+                        &i.span,
+                    )
+                })?;
                 if n == 0 {
                     return Err(Error::invalid("serial: 0 would run no host", &i.span));
                 }

@@ -13,8 +13,22 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 const ROLE_ENTRY_KEYWORDS: &[&str] = &[
-    "role", "name", "vars", "when", "tags", "become", "become_user", "become_method", "environment",
-    "ignore_errors", "check_mode", "diff", "no_log", "any_errors_fatal", "delegate_to", "run_once",
+    "role",
+    "name",
+    "vars",
+    "when",
+    "tags",
+    "become",
+    "become_user",
+    "become_method",
+    "environment",
+    "ignore_errors",
+    "check_mode",
+    "diff",
+    "no_log",
+    "any_errors_fatal",
+    "delegate_to",
+    "run_once",
 ];
 
 /// A role loaded into a play: its tasks (dependencies first) and handlers.
@@ -28,10 +42,16 @@ impl Loader {
     /// then each roles path.
     pub fn resolve_role(&self, name: &str, span: &Span) -> Result<PathBuf> {
         if name.matches('.').count() >= 2 && !name.contains('/') {
-            return Err(Error::invalid(format!("role '{name}' looks like a collection role"), span)
-                .with_help("collections are not supported; copy the role into roles/"));
+            return Err(Error::invalid(
+                format!("role '{name}' looks like a collection role"),
+                span,
+            )
+            .with_help("collections are not supported; copy the role into roles/"));
         }
-        let mut candidates = vec![self.playbook_dir.join("roles").join(name), self.playbook_dir.join(name)];
+        let mut candidates = vec![
+            self.playbook_dir.join("roles").join(name),
+            self.playbook_dir.join(name),
+        ];
         for p in &self.roles_path {
             candidates.push(p.join(name));
         }
@@ -44,10 +64,12 @@ impl Loader {
             }
         }
         let searched: Vec<String> = candidates.iter().map(|c| c.display().to_string()).collect();
-        Err(Error::not_found(format!("role '{name}' not found")).at(span.clone()).with_help(format!(
-            "searched {}; set --roles-path or ANSIBLE_ROLES_PATH for other locations",
-            searched.join(", ")
-        )))
+        Err(Error::not_found(format!("role '{name}' not found"))
+            .at(span.clone())
+            .with_help(format!(
+                "searched {}; set --roles-path or ANSIBLE_ROLES_PATH for other locations",
+                searched.join(", ")
+            )))
     }
 
     /// A `roles:` entry: a name, or a mapping with `role:` plus keywords and params.
@@ -61,7 +83,9 @@ impl Loader {
                 for (k, v) in entries {
                     let key = k.expect_str("a role key")?;
                     match key.as_str() {
-                        "role" | "name" => name = Some((v.expect_str("role name")?, v.span.clone())),
+                        "role" | "name" => {
+                            name = Some((v.expect_str("role name")?, v.span.clone()))
+                        }
                         "vars" => params.extend(super::keywords::vars_block(v)?),
                         _ if apply_inheritable(&mut kw, &key, v)? => {}
                         _ if super::keywords::unsupported_reason(&key).is_some() => {
@@ -74,26 +98,50 @@ impl Loader {
                         }
                     }
                 }
-                let (name, span) = name.ok_or_else(|| Error::invalid("role entry needs 'role:'", &node.span))?;
+                let (name, span) =
+                    name.ok_or_else(|| Error::invalid("role entry needs 'role:'", &node.span))?;
                 (name, span, kw, params)
             }
-            _ => return Err(Error::invalid(format!("a role entry must be a name or a mapping, found a {}", node.type_name()), &node.span)),
+            _ => {
+                return Err(Error::invalid(
+                    format!(
+                        "a role entry must be a name or a mapping, found a {}",
+                        node.type_name()
+                    ),
+                    &node.span,
+                ))
+            }
         };
         self.load_role(&name, &name_span, kw, params, &RoleOpts::default(), true)
     }
 
     /// Load a role (and its dependencies) into the current play.
-    pub fn load_role(&mut self, name: &str, span: &Span, inh: Inherited, params: Vars, opts: &RoleOpts, dedupe: bool) -> Result<LoadedRole> {
+    pub fn load_role(
+        &mut self,
+        name: &str,
+        span: &Span,
+        inh: Inherited,
+        params: Vars,
+        opts: &RoleOpts,
+        dedupe: bool,
+    ) -> Result<LoadedRole> {
         let path = self.resolve_role(name, span)?;
         let canon = path.canonicalize().unwrap_or_else(|_| path.clone());
         if let Some(pos) = self.role_stack.iter().position(|p| p == &canon) {
             let chain: Vec<String> = self.role_stack[pos..]
                 .iter()
                 .chain(std::iter::once(&canon))
-                .map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default())
+                .map(|p| {
+                    p.file_name()
+                        .map(|n| n.to_string_lossy().into_owned())
+                        .unwrap_or_default()
+                })
                 .collect();
-            return Err(Error::invalid(format!("role dependency cycle: {}", chain.join(" -> ")), span)
-                .with_help("remove one of the dependencies in meta/main.yml"));
+            return Err(Error::invalid(
+                format!("role dependency cycle: {}", chain.join(" -> ")),
+                span,
+            )
+            .with_help("remove one of the dependencies in meta/main.yml"));
         }
         let meta = read_meta(&path)?;
         let key = format!("{}|{:?}|{:?}", canon.display(), params, opts.tasks_from);
@@ -107,7 +155,15 @@ impl Loader {
         result
     }
 
-    fn load_role_inner(&mut self, name: &str, path: &Path, inh: Inherited, params: Vars, opts: &RoleOpts, meta: RoleMeta) -> Result<LoadedRole> {
+    fn load_role_inner(
+        &mut self,
+        name: &str,
+        path: &Path,
+        inh: Inherited,
+        params: Vars,
+        opts: &RoleOpts,
+        meta: RoleMeta,
+    ) -> Result<LoadedRole> {
         let mut tasks = Vec::new();
         for dep in &meta.dependencies {
             let mut dep_inh = inh.clone();
@@ -130,16 +186,31 @@ impl Loader {
         kw.params.extend(params);
         let search = Arc::new(vec![path.to_path_buf(), self.playbook_dir.clone()]);
         if let Some(tasks_file) = find_main(&path.join("tasks"), opts.tasks_from.as_deref()) {
-            let lc = ListCtx { file: tasks_file.clone(), inh: kw.clone(), search_dirs: search.clone(), handler: false };
+            let lc = ListCtx {
+                file: tasks_file.clone(),
+                inh: kw.clone(),
+                search_dirs: search.clone(),
+                handler: false,
+            };
             tasks.extend(self.load_task_file(&tasks_file, &lc)?);
         } else if let Some(tf) = &opts.tasks_from {
-            return Err(Error::not_found(format!("role '{name}' has no tasks file '{tf}'")).at(Span::file(path)));
+            return Err(
+                Error::not_found(format!("role '{name}' has no tasks file '{tf}'"))
+                    .at(Span::file(path)),
+            );
         }
-        if let Some(handlers_file) = find_main(&path.join("handlers"), opts.handlers_from.as_deref()) {
+        if let Some(handlers_file) =
+            find_main(&path.join("handlers"), opts.handlers_from.as_deref())
+        {
             let mut hkw = kw.clone();
             hkw.when.clear();
             hkw.tags.clear();
-            let lc = ListCtx { file: handlers_file.clone(), inh: hkw, search_dirs: search, handler: true };
+            let lc = ListCtx {
+                file: handlers_file.clone(),
+                inh: hkw,
+                search_dirs: search,
+                handler: true,
+            };
             let items = self.load_task_file(&handlers_file, &lc)?;
             self.add_handlers(items, Some(&role.name))?;
         }
@@ -147,9 +218,18 @@ impl Loader {
     }
 
     /// Static `import_role`: its tasks are spliced in place, its handlers join the play.
-    pub fn import_role(&mut self, node: &Node, args: &super::tasks::ActionArgs, lc: &ListCtx, out: &mut Vec<Item>) -> Result<()> {
+    pub fn import_role(
+        &mut self,
+        node: &Node,
+        args: &super::tasks::ActionArgs,
+        lc: &ListCtx,
+        out: &mut Vec<Item>,
+    ) -> Result<()> {
         let super::tasks::ActionArgs::Node(map) = args else {
-            return Err(Error::invalid("import_role needs a mapping with 'name'", &node.span));
+            return Err(Error::invalid(
+                "import_role needs a mapping with 'name'",
+                &node.span,
+            ));
         };
         let mut opts = RoleOpts::default();
         let mut name = None;
@@ -160,7 +240,12 @@ impl Loader {
                 "vars_from" => opts.vars_from = Some(v.expect_str("vars_from")?),
                 "defaults_from" => opts.defaults_from = Some(v.expect_str("defaults_from")?),
                 "handlers_from" => opts.handlers_from = Some(v.expect_str("handlers_from")?),
-                other => return Err(Error::invalid(format!("import_role option '{other}' is not supported"), &k.span)),
+                other => {
+                    return Err(Error::invalid(
+                        format!("import_role option '{other}' is not supported"),
+                        &k.span,
+                    ))
+                }
             }
         }
         let name = name.ok_or_else(|| Error::invalid("import_role needs 'name'", &node.span))?;
@@ -191,7 +276,10 @@ struct RoleMeta {
 }
 
 fn read_meta(role: &Path) -> Result<RoleMeta> {
-    let mut meta = RoleMeta { dependencies: Vec::new(), allow_duplicates: false };
+    let mut meta = RoleMeta {
+        dependencies: Vec::new(),
+        allow_duplicates: false,
+    };
     let Some(file) = find_main(&role.join("meta"), None) else {
         return Ok(meta);
     };
@@ -221,10 +309,15 @@ fn read_meta(role: &Path) -> Result<RoleMeta> {
 fn find_main(dir: &Path, name: Option<&str>) -> Option<PathBuf> {
     let base = name.unwrap_or("main");
     let stem = base.trim_end_matches(".yml").trim_end_matches(".yaml");
-    [format!("{stem}.yml"), format!("{stem}.yaml"), stem.to_string(), base.to_string()]
-        .into_iter()
-        .map(|n| dir.join(n))
-        .find(|p| p.is_file())
+    [
+        format!("{stem}.yml"),
+        format!("{stem}.yaml"),
+        stem.to_string(),
+        base.to_string(),
+    ]
+    .into_iter()
+    .map(|n| dir.join(n))
+    .find(|p| p.is_file())
 }
 
 fn load_role_vars(role: &Path, sub: &str, from: Option<&str>) -> Result<Vars> {
@@ -236,13 +329,20 @@ fn load_role_vars(role: &Path, sub: &str, from: Option<&str>) -> Result<Vars> {
     let d = dir.join(from.unwrap_or("main"));
     let mut vars = Vars::new();
     if d.is_dir() {
-        let mut files: Vec<PathBuf> = std::fs::read_dir(&d).map_err(|e| Error::io_at(&d, &e))?.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.is_file()).collect();
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&d)
+            .map_err(|e| Error::io_at(&d, &e))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.is_file())
+            .collect();
         files.sort();
         for f in files {
             vars.extend(load_vars_file(&f)?);
         }
     } else if let Some(name) = from {
-        return Err(Error::not_found(format!("{sub} file '{name}' not found in role {}", role.display())));
+        return Err(Error::not_found(format!(
+            "{sub} file '{name}' not found in role {}",
+            role.display()
+        )));
     }
     Ok(vars)
 }

@@ -13,17 +13,66 @@ use std::sync::Arc;
 
 /// Keywords a task may carry besides its module.
 pub const TASK_KEYWORDS: &[&str] = &[
-    "name", "when", "tags", "become", "become_user", "become_method", "vars", "environment", "ignore_errors",
-    "check_mode", "diff", "no_log", "any_errors_fatal", "run_once", "delegate_to", "register", "notify",
-    "listen", "changed_when", "failed_when", "until", "retries", "delay", "loop", "loop_control", "args",
-    "action", "local_action", "with_items", "with_list", "with_dict", "with_indexed_items", "with_together",
-    "with_sequence", "with_fileglob", "with_nested", "with_cartesian", "with_subelements",
+    "name",
+    "when",
+    "tags",
+    "become",
+    "become_user",
+    "become_method",
+    "vars",
+    "environment",
+    "ignore_errors",
+    "check_mode",
+    "diff",
+    "no_log",
+    "any_errors_fatal",
+    "run_once",
+    "delegate_to",
+    "register",
+    "notify",
+    "listen",
+    "changed_when",
+    "failed_when",
+    "until",
+    "retries",
+    "delay",
+    "loop",
+    "loop_control",
+    "args",
+    "action",
+    "local_action",
+    "with_items",
+    "with_list",
+    "with_dict",
+    "with_indexed_items",
+    "with_together",
+    "with_sequence",
+    "with_fileglob",
+    "with_nested",
+    "with_cartesian",
+    "with_subelements",
 ];
 
 const BLOCK_KEYWORDS: &[&str] = &[
-    "block", "rescue", "always", "name", "when", "tags", "become", "become_user", "become_method", "vars",
-    "environment", "ignore_errors", "check_mode", "diff", "no_log", "any_errors_fatal", "run_once",
-    "delegate_to", "notify",
+    "block",
+    "rescue",
+    "always",
+    "name",
+    "when",
+    "tags",
+    "become",
+    "become_user",
+    "become_method",
+    "vars",
+    "environment",
+    "ignore_errors",
+    "check_mode",
+    "diff",
+    "no_log",
+    "any_errors_fatal",
+    "run_once",
+    "delegate_to",
+    "notify",
 ];
 
 /// Where a task list comes from: decides search paths and role context.
@@ -42,8 +91,11 @@ impl Loader {
             return Ok(Vec::new());
         }
         let Some(seq) = node.as_seq() else {
-            return Err(Error::invalid(format!("a task list must be a list, found a {}", node.type_name()), &node.span)
-                .with_help("start each task with '- '"));
+            return Err(Error::invalid(
+                format!("a task list must be a list, found a {}", node.type_name()),
+                &node.span,
+            )
+            .with_help("start each task with '- '"));
         };
         let mut out = Vec::new();
         for t in seq {
@@ -55,11 +107,15 @@ impl Loader {
     fn parse_entry(&mut self, node: &Node, lc: &ListCtx, out: &mut Vec<Item>) -> Result<()> {
         let map = node.expect_map("a task")?;
         if map.is_empty() {
-            return Err(Error::invalid("empty task", &node.span).with_help("a task needs a module, e.g. '- debug: msg=hi'"));
+            return Err(Error::invalid("empty task", &node.span)
+                .with_help("a task needs a module, e.g. '- debug: msg=hi'"));
         }
         if node.get("block").is_some() {
             if lc.handler {
-                return Err(Error::invalid("blocks in handlers are not supported", &node.span));
+                return Err(Error::invalid(
+                    "blocks in handlers are not supported",
+                    &node.span,
+                ));
             }
             out.push(Item::Block(Arc::new(self.parse_block(node, lc)?)));
             return Ok(());
@@ -70,17 +126,31 @@ impl Loader {
             let key = k.expect_str("a task key")?;
             let is_kw = TASK_KEYWORDS.contains(&key.as_str());
             if key == "action" || key == "local_action" || !is_kw {
-                if key != "action" && key != "local_action" && super::keywords::unsupported_reason(&key).is_some() {
+                if key != "action"
+                    && key != "local_action"
+                    && super::keywords::unsupported_reason(&key).is_some()
+                {
                     return Err(unknown_key(&key, k, "a task", TASK_KEYWORDS));
                 }
                 if let Some((prev, pk, _)) = &action {
-                    let prev_is_module = modules::find(prev).is_some() || modules::ENGINE_ACTIONS.contains(&prev.as_str());
-                    let this_is_module = modules::find(&key).is_some() || modules::ENGINE_ACTIONS.contains(&key.as_str());
-                    let bad = if prev_is_module && !this_is_module { k } else if this_is_module && !prev_is_module { pk } else { k };
+                    let prev_is_module = modules::find(prev).is_some()
+                        || modules::ENGINE_ACTIONS.contains(&prev.as_str());
+                    let this_is_module = modules::find(&key).is_some()
+                        || modules::ENGINE_ACTIONS.contains(&key.as_str());
+                    let bad = if prev_is_module && !this_is_module {
+                        k
+                    } else if this_is_module && !prev_is_module {
+                        pk
+                    } else {
+                        k
+                    };
                     let bad_name = bad.key_text().unwrap_or_default();
                     if prev_is_module && this_is_module {
-                        return Err(Error::invalid(format!("a task can call only one module, found '{prev}' and '{key}'"), &k.span)
-                            .with_help("split them into two tasks"));
+                        return Err(Error::invalid(
+                            format!("a task can call only one module, found '{prev}' and '{key}'"),
+                            &k.span,
+                        )
+                        .with_help("split them into two tasks"));
                     }
                     return Err(unknown_key(&bad_name, bad, "a task", TASK_KEYWORDS));
                 }
@@ -107,15 +177,22 @@ impl Loader {
             "import_tasks" => return self.import_tasks(node, key_node, &args_node, lc, out),
             "import_role" => return self.import_role(node, &args_node, lc, out),
             "include_tasks" | "include_role" => {
-                out.push(Item::Include(Arc::new(self.parse_include(node, &short, &args_node, lc)?)));
+                out.push(Item::Include(Arc::new(
+                    self.parse_include(node, &short, &args_node, lc)?,
+                )));
                 return Ok(());
             }
             "include" => {
-                return Err(Error::invalid("'include' was removed from Ansible", &key_node.span)
-                    .with_help("use include_tasks (dynamic) or import_tasks (static)"))
+                return Err(
+                    Error::invalid("'include' was removed from Ansible", &key_node.span)
+                        .with_help("use include_tasks (dynamic) or import_tasks (static)"),
+                )
             }
             "import_playbook" => {
-                return Err(Error::invalid("import_playbook is only valid at the top level of a playbook", &key_node.span))
+                return Err(Error::invalid(
+                    "import_playbook is only valid at the top level of a playbook",
+                    &key_node.span,
+                ))
             }
             _ => {}
         }
@@ -136,7 +213,14 @@ impl Loader {
         Ok(())
     }
 
-    fn parse_task(&mut self, node: &Node, module: &'static dyn modules::Module, args_node: &ActionArgs, local: bool, lc: &ListCtx) -> Result<Task> {
+    fn parse_task(
+        &mut self,
+        node: &Node,
+        module: &'static dyn modules::Module,
+        args_node: &ActionArgs,
+        local: bool,
+        lc: &ListCtx,
+    ) -> Result<Task> {
         let spec = module.spec();
         let (mut args, mut key_spans, args_span) = read_args(spec, args_node)?;
         let mut kw = lc.inh.clone();
@@ -167,7 +251,8 @@ impl Loader {
         let mut own_when = Vec::new();
         for (k, v) in node.as_map().unwrap_or(&[]) {
             let key = k.key_text().unwrap_or_default();
-            if key == "action" || key == "local_action" || (!TASK_KEYWORDS.contains(&key.as_str())) {
+            if key == "action" || key == "local_action" || (!TASK_KEYWORDS.contains(&key.as_str()))
+            {
                 continue;
             }
             if key == "when" {
@@ -187,7 +272,10 @@ impl Loader {
                 "notify" => t.notify = v.expect_str_list("notify")?,
                 "listen" => {
                     if !lc.handler {
-                        return Err(Error::invalid("'listen' is only valid on handlers", &k.span));
+                        return Err(Error::invalid(
+                            "'listen' is only valid on handlers",
+                            &k.span,
+                        ));
                     }
                     t.listen = v.expect_str_list("listen")?;
                 }
@@ -238,7 +326,10 @@ impl Loader {
                 continue;
             }
             if key == "notify" {
-                return Err(Error::invalid("notify on a block is not supported; put it on the tasks", &k.span));
+                return Err(Error::invalid(
+                    "notify on a block is not supported; put it on the tasks",
+                    &k.span,
+                ));
             }
             if !apply_inheritable(&mut inh, &key, v)? {
                 return Err(unknown_key(&key, k, "a block", BLOCK_KEYWORDS));
@@ -260,11 +351,21 @@ impl Loader {
         })
     }
 
-    fn import_tasks(&mut self, node: &Node, key_node: &Node, args: &ActionArgs, lc: &ListCtx, out: &mut Vec<Item>) -> Result<()> {
+    fn import_tasks(
+        &mut self,
+        node: &Node,
+        key_node: &Node,
+        args: &ActionArgs,
+        lc: &ListCtx,
+        out: &mut Vec<Item>,
+    ) -> Result<()> {
         let (file, extra_vars) = include_file_arg(args, key_node)?;
         if file.contains("{{") {
-            return Err(Error::invalid("import_tasks needs a literal file name (imports are static)", &key_node.span)
-                .with_help("use include_tasks for a templated file name"));
+            return Err(Error::invalid(
+                "import_tasks needs a literal file name (imports are static)",
+                &key_node.span,
+            )
+            .with_help("use include_tasks for a templated file name"));
         }
         let mut inh = lc.inh.clone();
         inh.vars.extend(extra_vars);
@@ -274,14 +375,22 @@ impl Loader {
                 continue;
             }
             if key.starts_with("with_") || key == "loop" {
-                return Err(Error::invalid("import_tasks cannot loop", &k.span).with_help("use include_tasks to loop over a task file"));
+                return Err(Error::invalid("import_tasks cannot loop", &k.span)
+                    .with_help("use include_tasks to loop over a task file"));
             }
             if !apply_inheritable(&mut inh, &key, v)? {
                 return Err(unknown_key(&key, k, "import_tasks", BLOCK_KEYWORDS));
             }
         }
         let path = self.find_task_file(&file, lc, &key_node.span)?;
-        let items = self.load_task_file(&path, &ListCtx { inh, file: path.clone(), ..lc.clone() })?;
+        let items = self.load_task_file(
+            &path,
+            &ListCtx {
+                inh,
+                file: path.clone(),
+                ..lc.clone()
+            },
+        )?;
         out.extend(items);
         Ok(())
     }
@@ -290,8 +399,19 @@ impl Loader {
     pub fn load_task_file(&mut self, path: &Path, lc: &ListCtx) -> Result<Vec<Item>> {
         let canon = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
         if self.file_stack.contains(&canon) {
-            let chain: Vec<String> = self.file_stack.iter().chain(std::iter::once(&canon)).map(|p| p.display().to_string()).collect();
-            return Err(Error::invalid(format!("task files import each other in a loop: {}", chain.join(" -> ")), &Span::file(path)));
+            let chain: Vec<String> = self
+                .file_stack
+                .iter()
+                .chain(std::iter::once(&canon))
+                .map(|p| p.display().to_string())
+                .collect();
+            return Err(Error::invalid(
+                format!(
+                    "task files import each other in a loop: {}",
+                    chain.join(" -> ")
+                ),
+                &Span::file(path),
+            ));
         }
         self.file_stack.push(canon);
         let docs = crate::yaml::load_file(path);
@@ -299,7 +419,11 @@ impl Loader {
             let mut search = vec![path.parent().map(Path::to_path_buf).unwrap_or_default()];
             search.extend(lc.search_dirs.iter().cloned());
             search.dedup();
-            let lc = ListCtx { file: path.to_path_buf(), search_dirs: Arc::new(search), ..lc.clone() };
+            let lc = ListCtx {
+                file: path.to_path_buf(),
+                search_dirs: Arc::new(search),
+                ..lc.clone()
+            };
             let mut items = Vec::new();
             for d in &docs {
                 items.extend(self.parse_items(d, &lc)?);
@@ -339,8 +463,18 @@ impl Loader {
         Err(Error::not_found(format!("task file '{file}' not found")).at(span.clone()).with_help("paths are relative to the including file, the role's tasks/ directory, or the playbook directory"))
     }
 
-    fn parse_include(&mut self, node: &Node, kind: &str, args: &ActionArgs, lc: &ListCtx) -> Result<Include> {
-        let kind = if kind == "include_role" { IncludeKind::Role } else { IncludeKind::Tasks };
+    fn parse_include(
+        &mut self,
+        node: &Node,
+        kind: &str,
+        args: &ActionArgs,
+        lc: &ListCtx,
+    ) -> Result<Include> {
+        let kind = if kind == "include_role" {
+            IncludeKind::Role
+        } else {
+            IncludeKind::Tasks
+        };
         let mut own = Inherited::default();
         let mut child = lc.inh.clone();
         let mut name = None;
@@ -354,9 +488,9 @@ impl Loader {
             match key.as_str() {
                 "name" => name = Some(v.expect_str("name")?),
                 "loop_control" => loop_control = parse_loop_control(v)?,
-                "loop" | "with_items" | "with_list" | "with_dict" | "with_indexed_items" | "with_sequence" | "with_nested" | "with_together" | "with_subelements" | "with_fileglob" => {
-                    loop_ = Some(parse_loop(&key, v)?)
-                }
+                "loop" | "with_items" | "with_list" | "with_dict" | "with_indexed_items"
+                | "with_sequence" | "with_nested" | "with_together" | "with_subelements"
+                | "with_fileglob" => loop_ = Some(parse_loop(&key, v)?),
                 "when" | "tags" => {
                     apply_inheritable(&mut own, &key, v)?;
                 }
@@ -395,13 +529,18 @@ impl Loader {
                 // Validate now when the file name is literal: errors surface before any host.
                 if !file.contains("{{") {
                     let path = self.find_task_file(&file, lc, &node.span)?;
-                    let probe = ListCtx { inh: child.clone(), ..lc.clone() };
+                    let probe = ListCtx {
+                        inh: child.clone(),
+                        ..lc.clone()
+                    };
                     self.load_task_file(&path, &probe)?;
                 }
                 Value::from(file)
             }
             IncludeKind::Role => {
-                let map = args.as_map_node().ok_or_else(|| Error::invalid("include_role needs a mapping with 'name'", &node.span))?;
+                let map = args.as_map_node().ok_or_else(|| {
+                    Error::invalid("include_role needs a mapping with 'name'", &node.span)
+                })?;
                 let mut role_name = None;
                 for (k, v) in map.as_map().unwrap_or(&[]) {
                     let key = k.key_text().unwrap_or_default();
@@ -417,7 +556,8 @@ impl Loader {
                         _ => return Err(Error::invalid(format!("unknown include_role option '{key}'"), &k.span).with_help("include_role takes name, tasks_from, vars_from, defaults_from, handlers_from")),
                     }
                 }
-                let role_name = role_name.ok_or_else(|| Error::invalid("include_role needs 'name'", &node.span))?;
+                let role_name = role_name
+                    .ok_or_else(|| Error::invalid("include_role needs 'name'", &node.span))?;
                 if !role_name.contains("{{") {
                     // Resolve now so a missing role is reported before any host is touched.
                     self.resolve_role(&role_name, &node.span)?;
@@ -463,26 +603,50 @@ fn split_action(value: &Node) -> Result<(String, ActionArgs)> {
         NodeKind::Str(s) => {
             let s = s.trim();
             let (m, rest) = s.split_once(char::is_whitespace).unwrap_or((s, ""));
-            Ok((m.to_string(), ActionArgs::Text(rest.trim().to_string(), value.span.clone())))
+            Ok((
+                m.to_string(),
+                ActionArgs::Text(rest.trim().to_string(), value.span.clone()),
+            ))
         }
         NodeKind::Map(entries) => {
             let module = value
                 .get("module")
                 .ok_or_else(|| Error::invalid("action: mapping needs 'module'", &value.span))?
                 .expect_str("module")?;
-            let rest: Vec<(Node, Node)> = entries.iter().filter(|(k, _)| k.as_str() != Some("module")).cloned().collect();
-            Ok((module, ActionArgs::Node(Node::new(NodeKind::Map(rest), value.span.clone()))))
+            let rest: Vec<(Node, Node)> = entries
+                .iter()
+                .filter(|(k, _)| k.as_str() != Some("module"))
+                .cloned()
+                .collect();
+            Ok((
+                module,
+                ActionArgs::Node(Node::new(NodeKind::Map(rest), value.span.clone())),
+            ))
         }
-        _ => Err(Error::invalid("action must be a string or a mapping", &value.span)),
+        _ => Err(Error::invalid(
+            "action must be a string or a mapping",
+            &value.span,
+        )),
     }
 }
 
-fn read_args(spec: &'static modules::ModuleSpec, args: &ActionArgs) -> Result<(Vars, Vec<(String, Span)>, Span)> {
+/// Arguments, the span of each argument name, and the span of the whole mapping.
+type ReadArgs = (Vars, Vec<(String, Span)>, Span);
+
+fn read_args(spec: &'static modules::ModuleSpec, args: &ActionArgs) -> Result<ReadArgs> {
     match args {
-        ActionArgs::Text(t, span) => Ok((margs::parse_free_form(spec, t, span)?, Vec::new(), span.clone())),
+        ActionArgs::Text(t, span) => Ok((
+            margs::parse_free_form(spec, t, span)?,
+            Vec::new(),
+            span.clone(),
+        )),
         ActionArgs::Node(n) => match &n.kind {
             NodeKind::Null => Ok((Vars::new(), Vec::new(), n.span.clone())),
-            NodeKind::Str(s) => Ok((margs::parse_free_form(spec, s, &n.span)?, Vec::new(), n.span.clone())),
+            NodeKind::Str(s) => Ok((
+                margs::parse_free_form(spec, s, &n.span)?,
+                Vec::new(),
+                n.span.clone(),
+            )),
             NodeKind::Map(entries) => {
                 let mut vars = Vars::new();
                 let mut spans = Vec::new();
@@ -493,12 +657,24 @@ fn read_args(spec: &'static modules::ModuleSpec, args: &ActionArgs) -> Result<(V
                 }
                 Ok((vars, spans, n.span.clone()))
             }
-            NodeKind::Int(_) | NodeKind::Float(_) | NodeKind::Bool(_) if spec.free_form == modules::FreeForm::RawParams => {
+            NodeKind::Int(_) | NodeKind::Float(_) | NodeKind::Bool(_)
+                if spec.free_form == modules::FreeForm::RawParams =>
+            {
                 let mut vars = Vars::new();
-                vars.insert("_raw_params".into(), Value::from(n.key_text().unwrap_or_default()));
+                vars.insert(
+                    "_raw_params".into(),
+                    Value::from(n.key_text().unwrap_or_default()),
+                );
                 Ok((vars, Vec::new(), n.span.clone()))
             }
-            _ => Err(Error::invalid(format!("arguments of {} must be a mapping or a key=value string, found a {}", spec.name, n.type_name()), &n.span)),
+            _ => Err(Error::invalid(
+                format!(
+                    "arguments of {} must be a mapping or a key=value string, found a {}",
+                    spec.name,
+                    n.type_name()
+                ),
+                &n.span,
+            )),
         },
     }
 }
@@ -514,12 +690,24 @@ fn include_file_arg(args: &ActionArgs, at: &Node) -> Result<(String, Vars)> {
                 for (k, v) in entries {
                     match k.as_str() {
                         Some("file") | Some("_raw_params") => file = Some(v.expect_str("file")?),
-                        Some("apply") => return Err(Error::invalid("include_tasks 'apply' is not supported yet", &k.span)),
-                        Some(other) => return Err(Error::invalid(format!("unknown option '{other}'"), &k.span).with_help("include_tasks/import_tasks take 'file'")),
+                        Some("apply") => {
+                            return Err(Error::invalid(
+                                "include_tasks 'apply' is not supported yet",
+                                &k.span,
+                            ))
+                        }
+                        Some(other) => {
+                            return Err(Error::invalid(
+                                format!("unknown option '{other}'"),
+                                &k.span,
+                            )
+                            .with_help("include_tasks/import_tasks take 'file'"))
+                        }
                         None => return Err(Error::invalid("bad option", &k.span)),
                     }
                 }
-                file.map(|f| (f, Vars::new())).ok_or_else(|| Error::invalid("needs 'file'", &n.span))
+                file.map(|f| (f, Vars::new()))
+                    .ok_or_else(|| Error::invalid("needs 'file'", &n.span))
             }
             _ => Err(Error::invalid("expected a file name", &at.span)),
         },
@@ -538,9 +726,18 @@ fn parse_loop(key: &str, v: &Node) -> Result<Loop> {
         "with_fileglob" => LoopKind::Fileglob,
         "with_nested" | "with_cartesian" => LoopKind::Nested,
         "with_subelements" => LoopKind::Subelements,
-        other => return Err(Error::invalid(format!("unknown loop keyword '{other}'"), &v.span)),
+        other => {
+            return Err(Error::invalid(
+                format!("unknown loop keyword '{other}'"),
+                &v.span,
+            ))
+        }
     };
-    Ok(Loop { kind, items: v.to_value(), span: v.span.clone() })
+    Ok(Loop {
+        kind,
+        items: v.to_value(),
+        span: v.span.clone(),
+    })
 }
 
 fn parse_loop_control(v: &Node) -> Result<LoopControl> {
@@ -551,12 +748,22 @@ fn parse_loop_control(v: &Node) -> Result<LoopControl> {
             "loop_var" => lc.loop_var = Some(val.expect_str("loop_var")?),
             "index_var" => lc.index_var = Some(val.expect_str("index_var")?),
             "label" => lc.label = Some(val.to_value()),
-            "pause" => lc.pause = Some(val.key_text().and_then(|s| s.parse().ok()).ok_or_else(|| Error::invalid("pause must be a number", &val.span))?),
+            "pause" => {
+                lc.pause = Some(
+                    val.key_text()
+                        .and_then(|s| s.parse().ok())
+                        .ok_or_else(|| Error::invalid("pause must be a number", &val.span))?,
+                )
+            }
             "extended" => lc.extended = val.expect_bool("extended")?,
             "extended_allitems" => {}
             other => {
-                return Err(Error::invalid(format!("unknown loop_control key '{other}'"), &k.span)
-                    .with_help("loop_control takes loop_var, index_var, label, pause, extended"))
+                return Err(
+                    Error::invalid(format!("unknown loop_control key '{other}'"), &k.span)
+                        .with_help(
+                            "loop_control takes loop_var, index_var, label, pause, extended",
+                        ),
+                )
             }
         }
     }

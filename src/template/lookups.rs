@@ -24,9 +24,13 @@ fn lookup(state: &State, name: String, args: Rest<Value>, kwargs: Kwargs) -> Res
     // lookup() joins several results with commas, as Ansible does.
     Ok(match items.len() {
         1 => items.into_iter().next().unwrap_or_default(),
-        _ if items.iter().all(|v| v.as_str().is_some()) => {
-            Value::from(items.iter().filter_map(|v| v.as_str()).collect::<Vec<_>>().join(","))
-        }
+        _ if items.iter().all(|v| v.as_str().is_some()) => Value::from(
+            items
+                .iter()
+                .filter_map(|v| v.as_str())
+                .collect::<Vec<_>>()
+                .join(","),
+        ),
         _ => Value::from(items),
     })
 }
@@ -42,7 +46,14 @@ fn run(state: &State, name: &str, args: &[Value], kwargs: &Kwargs) -> Result<Vec
         .unwrap_or(name);
     let default: Option<Value> = kwargs.get("default")?;
     let errors: Option<String> = kwargs.get("errors")?;
-    let terms: Vec<String> = args.iter().map(|a| a.as_str().map(str::to_string).unwrap_or_else(|| a.to_string())).collect();
+    let terms: Vec<String> = args
+        .iter()
+        .map(|a| {
+            a.as_str()
+                .map(str::to_string)
+                .unwrap_or_else(|| a.to_string())
+        })
+        .collect();
     let mut out = Vec::new();
     match name {
         "env" => {
@@ -163,7 +174,10 @@ fn find_file(state: &State, sub: &str, name: &str) -> Option<PathBuf> {
         return p.exists().then(|| p.to_path_buf());
     }
     let mut bases = Vec::new();
-    if let Some(r) = state.lookup("role_path").and_then(|v| v.as_str().map(PathBuf::from)) {
+    if let Some(r) = state
+        .lookup("role_path")
+        .and_then(|v| v.as_str().map(PathBuf::from))
+    {
         bases.push(r);
     }
     bases.push(find_base(state));

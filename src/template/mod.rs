@@ -73,14 +73,21 @@ pub fn render_str(env: &Environment<'static>, s: &str, ctx: &Value) -> Result<Va
             .eval(ctx)
             .map_err(|e| template_error(&e, s, ctx, Some(&compiled.undeclared_variables(true))));
     }
-    let tmpl = env.template_from_str(s).map_err(|e| template_error(&e, s, ctx, None))?;
+    let tmpl = env
+        .template_from_str(s)
+        .map_err(|e| template_error(&e, s, ctx, None))?;
     tmpl.render(ctx)
         .map(Value::from)
         .map_err(|e| template_error(&e, s, ctx, Some(&tmpl.undeclared_variables(true))))
 }
 
 /// Render a whole template file's text to a string (the template module and lookups).
-pub fn render_text(env: &Environment<'static>, name: &str, text: &str, ctx: &Value) -> Result<String> {
+pub fn render_text(
+    env: &Environment<'static>,
+    name: &str,
+    text: &str,
+    ctx: &Value,
+) -> Result<String> {
     let tmpl = env
         .template_from_named_str(name, text)
         .map_err(|e| template_error(&e, text, ctx, None))?;
@@ -108,13 +115,16 @@ pub fn eval_condition(env: &Environment<'static>, cond: &Value, ctx: &Value) -> 
         let compiled = env
             .compile_expression(expr)
             .map_err(|e| template_error(&e, expr, ctx, None))?;
-        compiled
-            .eval(ctx)
-            .map_err(|e| template_error(&e, expr, ctx, Some(&compiled.undeclared_variables(true))))?
+        compiled.eval(ctx).map_err(|e| {
+            template_error(&e, expr, ctx, Some(&compiled.undeclared_variables(true)))
+        })?
     };
     match as_bool(&value) {
         Some(b) => Ok(b),
-        None if value.as_str().is_some_and(|s| matches!(s, "True" | "False" | "true" | "false")) => {
+        None if value
+            .as_str()
+            .is_some_and(|s| matches!(s, "True" | "False" | "true" | "false")) =>
+        {
             Ok(matches!(value.as_str(), Some("True" | "true")))
         }
         None => Err(Error::template(format!(
@@ -144,14 +154,31 @@ fn short(v: &Value) -> String {
 
 /// Turn a minijinja error into a drover error that names the undefined variable, when
 /// that is what went wrong.
-fn template_error(e: &minijinja::Error, source: &str, ctx: &Value, undeclared: Option<&std::collections::HashSet<String>>) -> Error {
-    let scope_err = ctx.downcast_object_ref::<Scope>().and_then(|s| s.take_error());
+fn template_error(
+    e: &minijinja::Error,
+    source: &str,
+    ctx: &Value,
+    undeclared: Option<&std::collections::HashSet<String>>,
+) -> Error {
+    let scope_err = ctx
+        .downcast_object_ref::<Scope>()
+        .and_then(|s| s.take_error());
     if let Some(msg) = scope_err {
         return Error::template(msg);
     }
-    let line = e.line().map(|l| format!(" (line {l} of the template)")).unwrap_or_default();
+    let line = e
+        .line()
+        .map(|l| format!(" (line {l} of the template)"))
+        .unwrap_or_default();
     let snippet = if source.len() > 120 {
-        format!("{}…", &source[..source.char_indices().nth(117).map(|(i, _)| i).unwrap_or(source.len())])
+        format!(
+            "{}…",
+            &source[..source
+                .char_indices()
+                .nth(117)
+                .map(|(i, _)| i)
+                .unwrap_or(source.len())]
+        )
     } else {
         source.to_string()
     };
@@ -162,15 +189,19 @@ fn template_error(e: &minijinja::Error, source: &str, ctx: &Value, undeclared: O
                 Some(n) => format!("'{n}' is undefined"),
                 None => "undefined variable or attribute".to_string(),
             };
-            Error::template(format!("{what} in '{snippet}'{line}"))
-                .with_help("define it (vars, group_vars, -e) or guard it with `| default(...)` / `is defined`")
+            Error::template(format!("{what} in '{snippet}'{line}")).with_help(
+                "define it (vars, group_vars, -e) or guard it with `| default(...)` / `is defined`",
+            )
         }
         ErrorKind::SyntaxError => Error::template(format!(
             "template syntax error in '{snippet}'{line}: {}",
             e.detail().unwrap_or("invalid syntax")
         )),
         _ => {
-            let detail = e.detail().map(str::to_string).unwrap_or_else(|| e.kind().to_string());
+            let detail = e
+                .detail()
+                .map(str::to_string)
+                .unwrap_or_else(|| e.kind().to_string());
             Error::template(format!("template error in '{snippet}'{line}: {detail}"))
         }
     }

@@ -20,7 +20,9 @@ pub struct Scope {
 
 impl std::fmt::Debug for Scope {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Scope").field("vars", &self.vars.len()).finish()
+        f.debug_struct("Scope")
+            .field("vars", &self.vars.len())
+            .finish()
     }
 }
 
@@ -104,18 +106,20 @@ pub fn needs_templating(v: &Value) -> bool {
         return s.contains("{{") || s.contains("{%") || s.contains("{#");
     }
     match v.kind() {
-        minijinja::value::ValueKind::Seq | minijinja::value::ValueKind::Map => {
-            v.try_iter().map(|it| {
+        minijinja::value::ValueKind::Seq | minijinja::value::ValueKind::Map => v
+            .try_iter()
+            .map(|it| {
                 it.into_iter().any(|k| {
                     if v.kind() == minijinja::value::ValueKind::Map {
-                        v.get_item(&k).map(|x| needs_templating(&x)).unwrap_or(false)
+                        v.get_item(&k)
+                            .map(|x| needs_templating(&x))
+                            .unwrap_or(false)
                     } else {
                         needs_templating(&k)
                     }
                 })
             })
-            .unwrap_or(false)
-        }
+            .unwrap_or(false),
         _ => false,
     }
 }

@@ -132,7 +132,13 @@ impl Builder {
         }
     }
 
-    fn scalar(&mut self, text: String, style: TScalarStyle, tag: Option<Tag>, span: Span) -> Result<Node> {
+    fn scalar(
+        &mut self,
+        text: String,
+        style: TScalarStyle,
+        tag: Option<Tag>,
+        span: Span,
+    ) -> Result<Node> {
         let quoted = style != TScalarStyle::Plain;
         let kind = match tag {
             None if quoted => NodeKind::Str(text),
@@ -208,9 +214,17 @@ impl Builder {
     }
 }
 
-fn insert_entry(entries: &mut Vec<(Node, Node)>, merged: &mut Vec<String>, key: Node, value: Node) -> Result<()> {
+fn insert_entry(
+    entries: &mut Vec<(Node, Node)>,
+    merged: &mut Vec<String>,
+    key: Node,
+    value: Node,
+) -> Result<()> {
     if let Some(text) = key.key_text() {
-        if let Some(pos) = entries.iter().position(|(k, _)| k.key_text().as_deref() == Some(&text)) {
+        if let Some(pos) = entries
+            .iter()
+            .position(|(k, _)| k.key_text().as_deref() == Some(&text))
+        {
             if let Some(m) = merged.iter().position(|m| m == &text) {
                 // An explicit key overrides one that came from a `<<` merge.
                 merged.remove(m);
@@ -229,7 +243,11 @@ fn insert_entry(entries: &mut Vec<(Node, Node)>, merged: &mut Vec<String>, key: 
     Ok(())
 }
 
-fn merge_into(entries: &mut Vec<(Node, Node)>, merged: &mut Vec<String>, value: Node) -> Result<()> {
+fn merge_into(
+    entries: &mut Vec<(Node, Node)>,
+    merged: &mut Vec<String>,
+    value: Node,
+) -> Result<()> {
     let sources: Vec<Node> = match value.kind {
         NodeKind::Map(_) => vec![value],
         NodeKind::Seq(items) => items,
@@ -265,12 +283,14 @@ impl MarkedEventReceiver for Builder {
         }
         let span = self.span(mark);
         let result = match ev {
-            Event::Scalar(text, style, anchor, tag) => self.scalar(text, style, tag, span).and_then(|node| {
-                if anchor > 0 {
-                    self.anchors.insert(anchor, node.clone());
-                }
-                self.push_value(node)
-            }),
+            Event::Scalar(text, style, anchor, tag) => {
+                self.scalar(text, style, tag, span).and_then(|node| {
+                    if anchor > 0 {
+                        self.anchors.insert(anchor, node.clone());
+                    }
+                    self.push_value(node)
+                })
+            }
             Event::Alias(id) => match self.anchors.get(&id).cloned() {
                 Some(node) => {
                     self.nodes += count_nodes(&node);
@@ -279,11 +299,22 @@ impl MarkedEventReceiver for Builder {
                 None => Err(Error::syntax("alias refers to an unknown anchor", span)),
             },
             Event::SequenceStart(anchor, tag) | Event::MappingStart(anchor, tag)
-                if tag.as_ref().is_some_and(|t| !(t.handle == "!!" && (t.suffix == "seq" || t.suffix == "map"))) =>
+                if tag.as_ref().is_some_and(|t| {
+                    !(t.handle == "!!" && (t.suffix == "seq" || t.suffix == "map"))
+                }) =>
             {
-                let t = tag.unwrap_or_else(|| Tag { handle: String::new(), suffix: String::new() });
+                let t = tag.unwrap_or_else(|| Tag {
+                    handle: String::new(),
+                    suffix: String::new(),
+                });
                 let _ = anchor;
-                Err(Error::syntax(format!("unsupported YAML tag '{}{}' on a collection", t.handle, t.suffix), span))
+                Err(Error::syntax(
+                    format!(
+                        "unsupported YAML tag '{}{}' on a collection",
+                        t.handle, t.suffix
+                    ),
+                    span,
+                ))
             }
             Event::SequenceStart(anchor, _) => self.open(Frame::Seq {
                 anchor,
@@ -312,7 +343,10 @@ impl Builder {
             let span = match &frame {
                 Frame::Seq { span, .. } | Frame::Map { span, .. } => span.clone(),
             };
-            return Err(Error::syntax(format!("nesting deeper than {MAX_DEPTH} levels"), span));
+            return Err(Error::syntax(
+                format!("nesting deeper than {MAX_DEPTH} levels"),
+                span,
+            ));
         }
         self.stack.push(frame);
         Ok(())
@@ -323,7 +357,11 @@ impl Builder {
             return Ok(());
         };
         let (anchor, node) = match frame {
-            Frame::Seq { anchor, span, items } => (anchor, Node::new(NodeKind::Seq(items), span)),
+            Frame::Seq {
+                anchor,
+                span,
+                items,
+            } => (anchor, Node::new(NodeKind::Seq(items), span)),
             Frame::Map {
                 anchor,
                 span,
@@ -341,7 +379,12 @@ impl Builder {
 fn count_nodes(node: &Node) -> usize {
     match &node.kind {
         NodeKind::Seq(items) => 1 + items.iter().map(count_nodes).sum::<usize>(),
-        NodeKind::Map(entries) => 1 + entries.iter().map(|(k, v)| count_nodes(k) + count_nodes(v)).sum::<usize>(),
+        NodeKind::Map(entries) => {
+            1 + entries
+                .iter()
+                .map(|(k, v)| count_nodes(k) + count_nodes(v))
+                .sum::<usize>()
+        }
         _ => 1,
     }
 }
@@ -396,9 +439,13 @@ mod tests {
 
     #[test]
     fn vault_and_unsafe_tags() {
-        let doc = parse("s: !vault |\n  $ANSIBLE_VAULT;1.1;AES256\n  6162\nu: !unsafe '{{ x }}'\n").unwrap();
+        let doc = parse("s: !vault |\n  $ANSIBLE_VAULT;1.1;AES256\n  6162\nu: !unsafe '{{ x }}'\n")
+            .unwrap();
         assert!(matches!(doc.get("s").unwrap().kind, NodeKind::Vault(_)));
-        assert_eq!(doc.get("u").unwrap().as_str(), Some("{% raw %}{{ x }}{% endraw %}"));
+        assert_eq!(
+            doc.get("u").unwrap().as_str(),
+            Some("{% raw %}{{ x }}{% endraw %}")
+        );
     }
 
     #[test]

@@ -159,7 +159,9 @@ impl Node {
             NodeKind::Float(f) => Value::from(*f),
             NodeKind::Str(s) => Value::from(s.as_str()),
             NodeKind::Vault(s) => Value::from(s.as_str()),
-            NodeKind::Seq(items) => Value::from(items.iter().map(Node::to_value).collect::<Vec<_>>()),
+            NodeKind::Seq(items) => {
+                Value::from(items.iter().map(Node::to_value).collect::<Vec<_>>())
+            }
             NodeKind::Map(entries) => entries
                 .iter()
                 .map(|(k, v)| (k.key_value(), v.to_value()))
