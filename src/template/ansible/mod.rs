@@ -1,0 +1,10 @@
+//! Ansible's Jinja layer: its filters, tests, and the Python string/dict/list methods
+//! Ansible content calls (`x.startswith(…)`, `d.items()` …).
+
+pub mod filters;
+pub mod jinja_tests;
+pub mod pycompat;
+pub mod register;
+pub mod yaml;
+
+pub use register::register;

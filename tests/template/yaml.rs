@@ -1,0 +1,156 @@
+use super::common;
+
+use common::{assert_err, render};
+use minijinja::value::Value;
+
+fn parse_json(yaml: &str) -> String {
+    let env = common::env();
+    let ctx = minijinja::context! { y => Value::from(yaml) };
+    env.render_str("{{ y|from_yaml|to_json }}", ctx)
+        .unwrap_or_else(|e| panic!("from_yaml of {yaml:?} failed: {e:#}"))
+}
+
+fn parse_err(yaml: &str) -> String {
+    let env = common::env();
+    let ctx = minijinja::context! { y => Value::from(yaml) };
+    match env.render_str("{{ y|from_yaml }}", ctx) {
+        Ok(s) => panic!("from_yaml of {yaml:?} unexpectedly gave {s:?}"),
+        Err(e) => format!("{e:#}"),
+    }
+}
+
+#[test]
+fn from_yaml_scalars_follow_yaml_1_1() {
+    let doc = "a: yes\nb: Off\nc: ~\nd: null\ne: 0x1F\nf: 0o17\ng: 010\nh: 1_000\ni: 1.5\nj: .inf\nk: -.5\nl: '1'\nm: \"x\\ty\"\nn: 2024-01-01\no: 1:30\np:\nq: y\n";
+    assert_eq!(
+        parse_json(doc),
+        r#"{"a": true, "b": false, "c": null, "d": null, "e": 31, "f": "0o17", "g": 8, "h": 1000, "i": 1.5, "j": Infinity, "k": "-.5", "l": "1", "m": "x\ty", "n": "2024-01-01", "o": 90, "p": null, "q": "y"}"#
+    );
+}
+
+#[test]
+fn from_yaml_block_structures() {
+    let doc = "# comment\n---\nusers:\n- name: bob   # trailing comment\n  groups: [wheel, 'adm']\n- name: al\n  groups:\n    - users\nopts:\n  nested:\n    deep: {a: 1, b: [x, y]}\n  empty_list: []\nlist_of_lists:\n- - 1\n  - 2\n- - 3\n";
+    assert_eq!(
+        parse_json(doc),
+        r#"{"users": [{"name": "bob", "groups": ["wheel", "adm"]}, {"name": "al", "groups": ["users"]}], "opts": {"nested": {"deep": {"a": 1, "b": ["x", "y"]}}, "empty_list": []}, "list_of_lists": [[1, 2], [3]]}"#
+    );
+}
+
+#[test]
+fn from_yaml_block_scalars() {
+    assert_eq!(
+        parse_json("a: |\n  line1\n  line2\nb: x\n"),
+        r#"{"a": "line1\nline2\n", "b": "x"}"#
+    );
+    assert_eq!(
+        parse_json("a: |-\n  keep\n   indented\n"),
+        r#"{"a": "keep\n indented"}"#
+    );
+    assert_eq!(
+        parse_json("a: >\n  folded\n  text\n\n  para\n"),
+        r#"{"a": "folded text\npara\n"}"#
+    );
+    assert_eq!(parse_json("a: |+\n  x\n\n"), r#"{"a": "x\n\n"}"#);
+    assert_eq!(parse_json("- |\n  in list\n- z\n"), r#"["in list\n", "z"]"#);
+}
+
+#[test]
+fn from_yaml_multiline_flow_and_quotes() {
+    assert_eq!(
+        parse_json("a: [1,\n  2, 3]\nb: 'it''s'\n"),
+        r#"{"a": [1, 2, 3], "b": "it's"}"#
+    );
+    assert_eq!(
+        parse_json("a: \"multi\n  line\"\n"),
+        r#"{"a": "multi line"}"#
+    );
+    assert_eq!(
+        parse_json("a: plain\n  continued\n"),
+        r#"{"a": "plain continued"}"#
+    );
+    assert_eq!(
+        parse_json("url: http://x/y#frag\n"),
+        r#"{"url": "http://x/y#frag"}"#
+    );
+    assert_eq!(
+        parse_json("'quoted key': 1\n\"k2\": 2\n"),
+        r#"{"quoted key": 1, "k2": 2}"#
+    );
+    assert_eq!(
+        parse_json("? complex\n: value\n"),
+        r#"{"complex": "value"}"#
+    );
+    assert_eq!(parse_json("{? a : 1}"), r#"{"a": 1}"#);
+    assert_eq!(parse_json(""), "null");
+    assert_eq!(parse_json("# only a comment\n"), "null");
+}
+
+#[test]
+fn from_yaml_rejects_unsupported_features() {
+    assert!(parse_err("a: &anchor 1\nb: *anchor\n")
+        .contains("from_yaml: anchors (&name) are not supported"));
+    assert!(parse_err("a: *x\n").contains("aliases (*name) are not supported"));
+    assert!(parse_err("a: !!str 1\n").contains("tags (!tag) are not supported"));
+    assert!(parse_err("%YAML 1.1\n---\na: 1\n").contains("directives"));
+    assert!(parse_err("a: 1\n   b: 2\n").contains("bad indentation"));
+    assert!(parse_err("a: \"unterminated\n").contains("unterminated"));
+    assert!(parse_err("a: \"bad \\q escape\"\n").contains("invalid escape"));
+    assert!(parse_err(&"[".repeat(100_000)).contains("nested deeper than"));
+    let deep: String = (0..1000)
+        .map(|i| format!("{}k:\n", " ".repeat(i)))
+        .collect();
+    assert!(parse_err(&deep).contains("nested deeper than"));
+}
+
+#[test]
+fn from_yaml_all_documents() {
+    assert_eq!(
+        render("{{ '---\\na: 1\\n...\\n---\\n- x\\n'|from_yaml_all|to_json }}"),
+        r#"[{"a": 1}, ["x"]]"#
+    );
+    assert_err(
+        "{{ missing|from_yaml_all }}",
+        "from_yaml_all: the input value is undefined",
+    );
+}
+
+#[test]
+fn yaml_round_trips() {
+    let doc =
+        "env:\n  DEBUG: 'no'\n  EMPTY: ''\n  MULTI: 'a\n\n    b'\nname: web\nports:\n- 80\n- 443\n";
+    let env = common::env();
+    let ctx = minijinja::context! { y => Value::from(doc) };
+    assert_eq!(
+        env.render_str("{{ y|from_yaml|to_nice_yaml(indent=2) }}", ctx)
+            .expect("render"),
+        doc
+    );
+}
+
+#[test]
+fn to_yaml_quoting_and_folding() {
+    assert_eq!(render("{{ ['on', 'Off', '~', '1.5', '1e3', '0o17', '1_000', '12:30', '2024-01-01', '<<', '='] |to_yaml }}"),
+        "['on', 'Off', '~', '1.5', 1e3, 0o17, '1_000', '12:30', '2024-01-01', '<<', '=']\n");
+    assert_eq!(
+        render("{{ {'tab': 'a\tb', 'uni': 'ü日', 'emoji': '😀', 'nul': '\\x00'}|to_nice_yaml }}"),
+        "emoji: \"\\U0001F600\"\nnul: \"\\0\"\ntab: \"a\\tb\"\nuni: ü日\n"
+    );
+    let long = "word ".repeat(30);
+    let env = common::env();
+    let out = env
+        .render_str(
+            "{{ {'long': v.strip()}|to_nice_yaml }}",
+            minijinja::context! { v => long },
+        )
+        .expect("render");
+    assert_eq!(
+        out,
+        "long: word word word word word word word word word word word word word word word word\n    word word word word word word word word word word word word word word\n"
+    );
+    assert_eq!(
+        render("{{ [1.0, 1e20, 1e-7, -0.0, ('nan'|float), ('inf'|float)]|to_yaml }}"),
+        "[1.0, 1.0e+20, 1.0e-07, -0.0, .nan, .inf]\n"
+    );
+    assert_eq!(render("{{ {1: 'a', 'b': 2}|to_yaml }}"), "{1: a, b: 2}\n");
+}
