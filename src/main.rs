@@ -30,6 +30,47 @@ struct Common {
     roles_path: Vec<PathBuf>,
 }
 
+#[derive(clap::Args)]
+struct SshArgs {
+    /// known_hosts file to verify host keys against (default ~/.ssh/known_hosts)
+    #[arg(long = "known-hosts")]
+    known_hosts: Option<PathBuf>,
+    /// Host key checking: strict, accept-new or off (a changed key is always refused)
+    #[arg(long = "host-key-checking", value_parser = ["strict", "accept-new", "off"], default_value = "strict")]
+    host_key_checking: String,
+    /// Private key file for hosts whose inventory names none
+    #[arg(long = "private-key")]
+    private_key: Option<PathBuf>,
+    /// ssh_config file (default ~/.ssh/config)
+    #[arg(short = 'F', long = "ssh-config")]
+    ssh_config: Option<PathBuf>,
+    /// Seconds to wait for a connection
+    #[arg(long = "timeout", default_value_t = 10)]
+    timeout: u64,
+    /// Connection attempts after the first, with backoff
+    #[arg(long = "retries", default_value_t = 2)]
+    retries: u32,
+}
+
+impl SshArgs {
+    fn options(&self) -> drover::connection::ssh::SshOptions {
+        use drover::connection::ssh::{HostKeyChecking, SshOptions};
+        SshOptions {
+            known_hosts: self.known_hosts.clone(),
+            host_key_checking: match self.host_key_checking.as_str() {
+                "accept-new" => HostKeyChecking::AcceptNew,
+                "off" => HostKeyChecking::Off,
+                _ => HostKeyChecking::Strict,
+            },
+            private_key: self.private_key.clone(),
+            config_file: self.ssh_config.clone(),
+            connect_timeout: std::time::Duration::from_secs(self.timeout),
+            retries: self.retries,
+            ..SshOptions::default()
+        }
+    }
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Converge hosts to the playbooks
@@ -68,6 +109,8 @@ enum Command {
         /// With --check: exit 0 when nothing would change, 2 when changes are pending, 1 on error
         #[arg(long = "detailed-exitcode")]
         detailed_exitcode: bool,
+        #[command(flatten)]
+        ssh: SshArgs,
     },
     /// Parse and check playbooks, roles and inventory without touching any host
     Validate {
@@ -109,6 +152,7 @@ fn main() {
             format,
             color: c,
             detailed_exitcode,
+            ssh,
         } => {
             let color_out = match c.as_str() {
                 "always" => true,
@@ -130,6 +174,7 @@ fn main() {
                 json: format == "json",
                 color: color_out,
                 detailed_exitcode,
+                ssh: ssh.options(),
             })
         }
         Command::Validate { playbooks, common } => cli::apply::validate(

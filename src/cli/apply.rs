@@ -21,6 +21,7 @@ pub struct ApplyArgs {
     pub json: bool,
     pub color: bool,
     pub detailed_exitcode: bool,
+    pub ssh: crate::connection::ssh::SshOptions,
 }
 
 fn split_tags(t: &[String]) -> Vec<String> {
@@ -44,6 +45,7 @@ pub fn apply(a: ApplyArgs) -> Result<i32> {
         forks: a.forks,
         verbosity: a.verbosity,
         roles_path: loaded.roles_path.clone(),
+        ssh: a.ssh.clone(),
     };
     let sink: Box<dyn Sink> = if a.json {
         Box::new(JsonSink::new(Box::new(std::io::stdout())))

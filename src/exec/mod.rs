@@ -38,6 +38,7 @@ pub struct RunOptions {
     pub forks: usize,
     pub verbosity: u8,
     pub roles_path: Vec<PathBuf>,
+    pub ssh: crate::connection::ssh::SshOptions,
 }
 
 /// The outcome of a run, for the recap and the exit code.
@@ -64,7 +65,7 @@ impl RunSummary {
 }
 
 /// Choose the transport for a host from its inventory variables.
-fn connect(inv: &Inventory, host: &str) -> Result<Box<dyn Connection>> {
+fn connect(inv: &Inventory, host: &str, opts: &RunOptions) -> Result<Box<dyn Connection>> {
     let vars = inv.host_vars(host);
     let conn = vars
         .get("ansible_connection")
@@ -76,7 +77,7 @@ fn connect(inv: &Inventory, host: &str) -> Result<Box<dyn Connection>> {
             Ok(Box::new(LocalConnection::new()))
         }
         Some("ssh") | Some("paramiko") | Some("smart") | None => {
-            crate::connection::ssh::connect(host, &vars)
+            crate::connection::ssh::connect(host, &vars, &opts.ssh)
         }
         Some(other) => Err(Error::new(
             ErrorKind::Unreachable,
@@ -166,7 +167,7 @@ pub fn run(
                         s.spawn(|| loop {
                             let i = queue.fetch_add(1, Ordering::SeqCst);
                             let Some(h) = batch.get(i) else { break };
-                            let flow = match connect(&inventory, h) {
+                            let flow = match connect(&inventory, h, opts) {
                                 Ok(conn) => {
                                     let mut w = HostWalker::new(&run, h.clone(), conn);
                                     let f = w.walk();
