@@ -12,6 +12,7 @@ pub mod inventory;
 pub mod modules;
 pub mod output;
 pub mod playbook;
+pub mod preflight;
 pub mod template;
 pub mod vars;
 pub mod yaml;

@@ -61,6 +61,91 @@ const CASES: &[(&str, u32, &str)] = &[
     ),
     ("import_loop.yml", 0, "import each other in a loop"),
     ("invalid_utf8.yml", 1, "not valid UTF-8"),
+    (
+        "undefined_in_arg.yml",
+        4,
+        "'who' is undefined for host localhost",
+    ),
+    ("undefined_in_when.yml", 4, "'enabled_flag' is undefined"),
+    ("undefined_in_loop.yml", 4, "'pkgs' is undefined"),
+    ("bad_when_syntax.yml", 4, "invalid expression 'x =='"),
+    ("bad_jinja.yml", 4, "template syntax error"),
+    (
+        "tmpl_undefined/site.yml",
+        0,
+        "'missing_var' is undefined for host localhost in template t.j2",
+    ),
+    ("tmpl_syntax/site.yml", 0, "template syntax error"),
+    ("missing_template.yml", 3, "template 'nope.j2' not found"),
+    ("loop_and_with_items.yml", 5, "only one loop"),
+    (
+        "listen_on_task.yml",
+        4,
+        "'listen' is only valid on handlers",
+    ),
+    ("bad_pattern_bracket.yml", 1, "unclosed '['"),
+    ("serial_zero.yml", 2, "serial: 0"),
+    ("missing_vars_file.yml", 3, "nope.yml"),
+    (
+        "missing_include_tasks.yml",
+        3,
+        "task file 'nope.yml' not found",
+    ),
+    ("missing_include_role.yml", 3, "role 'nope' not found"),
+    (
+        "missing_import_playbook.yml",
+        1,
+        "imported playbook 'nope.yml' not found",
+    ),
+    ("notify_typo.yml", 3, "did you mean 'restart nginx'"),
+    ("when_on_play.yml", 2, "'when' is not valid on a play"),
+    ("include_removed.yml", 3, "'include' was removed"),
+    ("free_form_not_kv.yml", 3, "is not a key=value argument"),
+    ("bad_mode_int.yml", 3, "out of range for a mode"),
+    ("task_not_mapping.yml", 3, "a task must be a mapping"),
+    ("tasks_not_list.yml", 3, "a task list must be a list"),
+    (
+        "bad_serial.yml",
+        2,
+        "serial must be a number or a percentage",
+    ),
+    (
+        "become_method_bad.yml",
+        2,
+        "become_method 'doas' is not supported",
+    ),
+    ("unknown_block_key.yml", 5, "did you mean 'rescue'"),
+    (
+        "bad_register_name.yml",
+        4,
+        "'my-result' is not a valid variable name",
+    ),
+    (
+        "import_tasks_templated.yml",
+        3,
+        "import_tasks needs a literal file name",
+    ),
+    ("alias_unknown.yml", 0, "YAML syntax error"),
+    ("bom_then_error.yml", 3, "unsupported argument 'bogus'"),
+    ("role_bad_arg/site.yml", 0, "did you mean 'owner'"),
+];
+
+/// (inventory file, expected line, text the message must contain)
+const INVENTORY_CASES: &[(&str, u32, &str)] = &[
+    ("inv/ini_unclosed.ini", 1, "missing its closing ']'"),
+    ("inv/ini_bad_kv.ini", 2, "expected key=value"),
+    ("inv/yaml_unknown_key.yml", 2, "did you mean 'hosts'"),
+    ("inv/yaml_cycle.yml", 0, "group cycle in inventory"),
+    (
+        "inv/ini_vars_no_eq.ini",
+        2,
+        "expected key=value in [web:vars]",
+    ),
+    (
+        "inv/ini_bad_section.ini",
+        1,
+        "unknown section type ':nonsense'",
+    ),
 ];
 
 #[test]
@@ -105,4 +190,54 @@ fn every_bad_input_is_refused_with_a_location() {
         CASES.len(),
         failures.join("\n")
     );
+}
+
+#[test]
+fn every_bad_inventory_is_refused_with_a_location() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/bad");
+    let mut failures = Vec::new();
+    for (file, line, needle) in INVENTORY_CASES {
+        let inv = dir.join(file);
+        let out = Command::new(env!("CARGO_BIN_EXE_drover"))
+            .arg("apply")
+            .arg(dir.join("ok_play.yml"))
+            .arg("-i")
+            .arg(&inv)
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        let located = *line == 0 || err.contains(&format!("{}:{line}:", inv.display()));
+        if out.status.code() != Some(1)
+            || !err.contains(needle)
+            || !located
+            || err.contains("panicked")
+        {
+            failures.push(format!(
+                "{file}: exit {:?}, stderr:\n{err}",
+                out.status.code()
+            ));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} inventory cases wrong:\n{}",
+        failures.len(),
+        INVENTORY_CASES.len(),
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn a_bad_limit_is_refused() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/bad");
+    let out = Command::new(env!("CARGO_BIN_EXE_drover"))
+        .args(["apply", "--limit", "wbe1"])
+        .arg(dir.join("ok_play.yml"))
+        .args(["-i", "localhost,web1,"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("did you mean 'web1'"), "{err}");
 }

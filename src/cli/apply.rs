@@ -35,6 +35,12 @@ fn split_tags(t: &[String]) -> Vec<String> {
 /// Run playbooks; returns the process exit code.
 pub fn apply(a: ApplyArgs) -> Result<i32> {
     let loaded = load_run(&a.playbooks, &a.inventory, &a.extra_vars, &a.roles_path)?;
+    crate::preflight::check(
+        &loaded.playbooks,
+        &loaded.inventory,
+        &loaded.extra_vars,
+        &loaded.roles_path,
+    )?;
     let opts = RunOptions {
         check: a.check,
         diff: a.diff,
@@ -89,6 +95,12 @@ pub fn validate(
     roles: &[PathBuf],
 ) -> Result<String> {
     let loaded = load_run(playbooks, inventory, extra, roles)?;
+    crate::preflight::check(
+        &loaded.playbooks,
+        &loaded.inventory,
+        &loaded.extra_vars,
+        &loaded.roles_path,
+    )?;
     let plays: usize = loaded.playbooks.iter().map(|p| p.plays.len()).sum();
     // Host patterns must resolve, too.
     for pb in &loaded.playbooks {

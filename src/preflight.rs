@@ -1,0 +1,526 @@
+//! The whole run checked before the first host is touched: every template and condition
+//! compiles, every template file compiles, and every variable a template needs is defined
+//! for every host the play targets (unless the template guards it with `is defined` or
+//! `default`). Ansible finds these out task by task, on the hosts; drover up front.
+
+use crate::diagnostics::{Error, Result, Span};
+use crate::inventory::{pattern, Inventory, Vars};
+use crate::playbook::{
+    Include, IncludeKind, Inherited, Item, ListCtx, Loader, Play, Playbook, Task,
+};
+use minijinja::value::{Value, ValueKind};
+use minijinja::Environment;
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+/// Names the engine defines for every task (magic variables).
+const MAGIC: &[&str] = &[
+    "inventory_hostname",
+    "inventory_hostname_short",
+    "group_names",
+    "groups",
+    "hostvars",
+    "play_hosts",
+    "omit",
+    "playbook_dir",
+    "role_name",
+    "role_path",
+    "vars",
+    "item",
+    "drover_version",
+    "environment",
+    "template_path",
+    "template_host",
+    "template_uid",
+    "ansible_managed",
+];
+
+/// Check every play of every playbook.
+pub fn check(
+    playbooks: &[Playbook],
+    inv: &Inventory,
+    extra_vars: &Vars,
+    roles_path: &[PathBuf],
+) -> Result<()> {
+    let env = crate::template::environment();
+    let globals: HashSet<String> = env.globals().map(|(k, _)| k.to_string()).collect();
+    for pb in playbooks {
+        for play in &pb.plays {
+            let pattern_text = play.hosts.as_str().unwrap_or_default();
+            let hosts = if pattern_text.contains("{{") {
+                Vec::new()
+            } else {
+                pattern::select(inv, pattern_text).map_err(|e| {
+                    Error::invalid(e.0, &play.hosts_span).with_help(e.1.unwrap_or_default())
+                })?
+            };
+            let mut walker = PlayCheck {
+                env: &env,
+                play,
+                globals: &globals,
+                loader: Loader::new(play.base_dir.clone(), roles_path.to_vec()),
+                play_names: HashSet::new(),
+                dynamic_names: false,
+                visited_includes: HashSet::new(),
+            };
+            walker.collect_play_names(extra_vars)?;
+            let mut tasks: Vec<(std::sync::Arc<Task>, Vec<String>)> = Vec::new();
+            let sections: Vec<&Vec<Item>> = vec![&play.pre_tasks, &play.tasks, &play.post_tasks];
+            for s in sections {
+                walker.collect(s, &[], &mut tasks)?;
+            }
+            for h in &play.handlers {
+                walker.collect(&[Item::Task(h.task.clone())], &[], &mut tasks)?;
+            }
+            for host in &hosts {
+                let mut known: HashSet<String> = walker.play_names.clone();
+                known.extend(inv.host_vars(host).keys().cloned());
+                for (task, locals) in &tasks {
+                    walker.check_task(task, locals, &known, host)?;
+                }
+            }
+            // Syntax of every template is checked even when the play matched no host.
+            if hosts.is_empty() {
+                for (task, locals) in &tasks {
+                    walker.check_task(task, locals, &HashSet::new(), "")?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+struct PlayCheck<'a> {
+    env: &'a Environment<'static>,
+    play: &'a Play,
+    globals: &'a HashSet<String>,
+    loader: Loader,
+    /// Names defined for every host of the play (play vars, roles, registers, set_fact …).
+    play_names: HashSet<String>,
+    /// A template-named include_vars or vars file: names cannot all be known statically.
+    dynamic_names: bool,
+    visited_includes: HashSet<usize>,
+}
+
+impl PlayCheck<'_> {
+    fn collect_play_names(&mut self, extra_vars: &Vars) -> Result<()> {
+        let names = &mut self.play_names;
+        names.extend(MAGIC.iter().map(|s| s.to_string()));
+        names.extend(self.globals.iter().cloned());
+        names.extend(self.play.vars.keys().cloned());
+        names.extend(extra_vars.keys().cloned());
+        for r in &self.play.role_defaults {
+            names.extend(r.defaults.keys().cloned());
+            names.extend(r.vars.keys().cloned());
+            names.extend(r.params.keys().cloned());
+        }
+        for (file, span) in &self.play.vars_files {
+            match file.as_str().filter(|f| !f.contains("{{")) {
+                Some(f) => {
+                    let v = crate::vars::file::load_vars_file(&self.play.base_dir.join(f))
+                        .map_err(|e| {
+                            let mut e =
+                                e.with_help("vars_files are relative to the playbook directory");
+                            e.span = Some(span.clone());
+                            e
+                        })?;
+                    names.extend(v.keys().cloned());
+                }
+                None => self.dynamic_names = true,
+            }
+        }
+        Ok(())
+    }
+
+    /// Walk the task tree (loading literal includes), remembering each task with the
+    /// loop variables it can see, and every name that registers or set_facts define.
+    fn collect(
+        &mut self,
+        items: &[Item],
+        locals: &[String],
+        out: &mut Vec<(std::sync::Arc<Task>, Vec<String>)>,
+    ) -> Result<()> {
+        for item in items {
+            match item {
+                Item::Task(t) => {
+                    let mut l = locals.to_vec();
+                    l.extend(task_locals(t));
+                    self.note_definitions(t);
+                    out.push((t.clone(), l));
+                }
+                Item::Block(b) => {
+                    let mut l = locals.to_vec();
+                    l.extend([
+                        "ansible_failed_task".to_string(),
+                        "ansible_failed_result".to_string(),
+                    ]);
+                    for part in [&b.block, &b.rescue, &b.always] {
+                        self.collect(part, &l, out)?;
+                    }
+                }
+                Item::Include(inc) => self.collect_include(inc, locals, out)?,
+            }
+        }
+        Ok(())
+    }
+
+    fn collect_include(
+        &mut self,
+        inc: &Include,
+        locals: &[String],
+        out: &mut Vec<(std::sync::Arc<Task>, Vec<String>)>,
+    ) -> Result<()> {
+        if !self.visited_includes.insert(inc.id) {
+            return Ok(());
+        }
+        let Some(target) = inc.file.as_str().filter(|f| !f.contains("{{")) else {
+            self.dynamic_names = true;
+            return Ok(());
+        };
+        let mut l = locals.to_vec();
+        l.push(
+            inc.loop_control
+                .loop_var
+                .clone()
+                .unwrap_or_else(|| "item".into()),
+        );
+        l.extend(inc.loop_control.index_var.clone());
+        l.extend(inc.child_kw.params.keys().cloned());
+        let lc = ListCtx {
+            file: inc.span.file.to_path_buf(),
+            inh: inc.child_kw.clone(),
+            search_dirs: inc.search_dirs.clone(),
+            handler: false,
+        };
+        let items = match inc.kind {
+            IncludeKind::Tasks => {
+                let path = self.loader.find_task_file(target, &lc, &inc.span)?;
+                self.loader.load_task_file(&path, &lc)?
+            }
+            IncludeKind::Role => {
+                let loaded = self.loader.load_role(
+                    target,
+                    &inc.span,
+                    inc.child_kw.clone(),
+                    Vars::new(),
+                    &inc.role_opts,
+                    false,
+                )?;
+                for h in self.loader.take_handlers() {
+                    self.note_definitions(&h.task);
+                }
+                loaded.tasks
+            }
+        };
+        self.collect(&items, &l, out)
+    }
+
+    fn note_definitions(&mut self, t: &Task) {
+        if let Some(r) = &t.register {
+            self.play_names.insert(r.clone());
+        }
+        self.play_names.extend(t.kw.vars.keys().cloned());
+        self.play_names.extend(t.kw.params.keys().cloned());
+        if let Some(role) = &t.kw.role {
+            self.play_names.extend(role.defaults.keys().cloned());
+            self.play_names.extend(role.vars.keys().cloned());
+        }
+        match t.module {
+            "set_fact" => self.play_names.extend(t.args.keys().cloned()),
+            "include_vars" => {
+                let name = t
+                    .args
+                    .get("name")
+                    .and_then(|v| v.as_str().map(str::to_string));
+                match name {
+                    Some(n) if !n.contains("{{") => {
+                        self.play_names.insert(n);
+                    }
+                    _ => {
+                        let file = t
+                            .args
+                            .get("file")
+                            .or_else(|| t.args.get("_raw_params"))
+                            .and_then(|v| v.as_str().map(str::to_string));
+                        let loaded = file
+                            .filter(|f| !f.contains("{{"))
+                            .and_then(|f| find_in(&t.search_dirs, "vars", &f))
+                            .and_then(|p| crate::vars::file::load_vars_file(&p).ok());
+                        match loaded {
+                            Some(v) => self.play_names.extend(v.keys().cloned()),
+                            None => self.dynamic_names = true,
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn check_task(
+        &self,
+        task: &Task,
+        locals: &[String],
+        known: &HashSet<String>,
+        host: &str,
+    ) -> Result<()> {
+        let check_names = !host.is_empty() && !self.dynamic_names;
+        let is_known = |n: &str| {
+            known.contains(n) || locals.iter().any(|l| l == n) || n.starts_with("ansible_")
+        };
+        let mut sources: Vec<(Value, Span, bool)> = Vec::new();
+        for c in &task.kw.when {
+            sources.push((c.expr.clone(), c.span.clone(), true));
+        }
+        for conds in [&task.changed_when, &task.failed_when, &task.until]
+            .into_iter()
+            .flatten()
+        {
+            for c in conds {
+                sources.push((c.expr.clone(), c.span.clone(), true));
+            }
+        }
+        for (k, v) in &task.args {
+            // `debug: var=` and `assert: that=` hold bare expressions.
+            let expr =
+                (task.module == "debug" && k == "var") || (task.module == "assert" && k == "that");
+            for s in strings_in(v) {
+                sources.push((Value::from(s), task.args_span.clone(), expr));
+            }
+        }
+        if let Some(l) = &task.loop_ {
+            for s in strings_in(&l.items) {
+                sources.push((Value::from(s), l.span.clone(), false));
+            }
+        }
+        for (text, span, is_expr) in sources {
+            let Some(text) = text.as_str() else { continue };
+            let names = self
+                .names_in(text, is_expr)
+                .map_err(|e| e.at(span.clone()).in_task(&task.display_name()))?;
+            if !check_names {
+                continue;
+            }
+            for n in names {
+                if !is_known(&n) && !is_guarded(text, &n) {
+                    return Err(Error::template(format!("'{n}' is undefined for host {host} in '{}'", short(text)))
+                        .at(span.clone())
+                        .in_task(&task.display_name())
+                        .with_help("define it (vars, group_vars, host_vars, -e) or guard it with `| default(...)` / `is defined`"));
+                }
+            }
+        }
+        if task.module == "template" {
+            self.check_template_file(task, known, locals, host, check_names)?;
+        }
+        Ok(())
+    }
+
+    /// Compile a template string (or bare expression) and list the names it reads.
+    fn names_in(&self, text: &str, is_expr: bool) -> Result<Vec<String>> {
+        let templated = text.contains("{{") || text.contains("{%");
+        let names: HashSet<String> = if is_expr && !templated {
+            self.env
+                .compile_expression(text)
+                .map_err(|e| {
+                    Error::template(format!(
+                        "invalid expression '{}': {}",
+                        short(text),
+                        e.detail().unwrap_or("syntax error")
+                    ))
+                })?
+                .undeclared_variables(false)
+        } else if templated {
+            self.env
+                .template_from_str(text)
+                .map_err(|e| {
+                    Error::template(format!(
+                        "template syntax error in '{}': {}",
+                        short(text),
+                        e.detail().unwrap_or("syntax error")
+                    ))
+                })?
+                .undeclared_variables(false)
+        } else {
+            return Ok(Vec::new());
+        };
+        let mut v: Vec<String> = names
+            .into_iter()
+            .filter(|n| !self.globals.contains(n))
+            .collect();
+        v.sort();
+        Ok(v)
+    }
+
+    fn check_template_file(
+        &self,
+        task: &Task,
+        known: &HashSet<String>,
+        locals: &[String],
+        host: &str,
+        check_names: bool,
+    ) -> Result<()> {
+        let Some(src) = task
+            .args
+            .get("src")
+            .and_then(|v| v.as_str().map(str::to_string))
+            .filter(|s| !s.contains("{{"))
+        else {
+            return Ok(());
+        };
+        let Some(path) = find_in(&task.search_dirs, "templates", &src) else {
+            return Err(Error::not_found(format!("template '{src}' not found"))
+                .at(task.args_span.clone())
+                .in_task(&task.display_name())
+                .with_help("put it in templates/ beside the role or playbook"));
+        };
+        let bytes = std::fs::read(&path).map_err(|e| Error::io_at(&path, &e))?;
+        let text = crate::yaml::loader_decode(&bytes, &path)?;
+        let name = path.display().to_string();
+        let tmpl = self
+            .env
+            .template_from_named_str(&name, &text)
+            .map_err(|e| {
+                Error::template(format!(
+                    "template syntax error: {}",
+                    e.detail().unwrap_or("syntax error")
+                ))
+                .at(Span::new(
+                    std::sync::Arc::from(path.as_path()),
+                    e.line().unwrap_or(1) as u32,
+                    1,
+                ))
+            })?;
+        if !check_names {
+            return Ok(());
+        }
+        for n in tmpl.undeclared_variables(false) {
+            let ok = known.contains(&n)
+                || locals.contains(&n)
+                || n.starts_with("ansible_")
+                || self.globals.contains(&n);
+            if !ok && !is_guarded(&text, &n) {
+                let line = text
+                    .lines()
+                    .position(|l| l.contains(&n))
+                    .map(|i| i + 1)
+                    .unwrap_or(1);
+                return Err(Error::template(format!(
+                    "'{n}' is undefined for host {host} in template {src}"
+                ))
+                .at(Span::new(
+                    std::sync::Arc::from(path.as_path()),
+                    line as u32,
+                    1,
+                ))
+                .in_task(&task.display_name())
+                .with_help(
+                    "define it for this host or guard it with `| default(...)` / `is defined`",
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Loop variables and other names a task defines for itself.
+fn task_locals(t: &Task) -> Vec<String> {
+    let mut l = Vec::new();
+    if t.loop_.is_some() {
+        l.push(
+            t.loop_control
+                .loop_var
+                .clone()
+                .unwrap_or_else(|| "item".into()),
+        );
+        l.extend(t.loop_control.index_var.clone());
+    }
+    // changed_when/failed_when/until see the result under its register name and its keys.
+    if let Some(r) = &t.register {
+        l.push(r.clone());
+    }
+    for k in [
+        "rc",
+        "stdout",
+        "stderr",
+        "stdout_lines",
+        "stderr_lines",
+        "changed",
+        "failed",
+        "results",
+        "msg",
+    ] {
+        l.push(k.to_string());
+    }
+    l.extend(t.kw.vars.keys().cloned());
+    l.extend(t.kw.params.keys().cloned());
+    let _: &Inherited = &t.kw;
+    l
+}
+
+/// Every string inside a value.
+fn strings_in(v: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    match v.kind() {
+        ValueKind::String => out.extend(v.as_str().map(str::to_string)),
+        ValueKind::Seq => {
+            for i in v.try_iter().into_iter().flatten() {
+                out.extend(strings_in(&i));
+            }
+        }
+        ValueKind::Map => {
+            for k in v.try_iter().into_iter().flatten() {
+                if let Ok(item) = v.get_item(&k) {
+                    out.extend(strings_in(&item));
+                }
+            }
+        }
+        _ => {}
+    }
+    out
+}
+
+/// Is `name` tested for definedness or given a default somewhere in the template?
+fn is_guarded(text: &str, name: &str) -> bool {
+    let pattern = format!(
+        r#"\b{}\b[\w.\[\]'"]*\s*(\|\s*(default|d)\b|is\s+(not\s+)?(defined|undefined|none))|\b{}\s+(not\s+)?in\s|vars\[|lookup\(\s*['"]vars"#,
+        regex::escape(name),
+        regex::escape(name)
+    );
+    regex::Regex::new(&pattern)
+        .map(|re| re.is_match(text))
+        .unwrap_or(true)
+}
+
+fn find_in(dirs: &[PathBuf], sub: &str, name: &str) -> Option<PathBuf> {
+    let p = Path::new(name);
+    if p.is_absolute() {
+        return p.exists().then(|| p.to_path_buf());
+    }
+    dirs.iter()
+        .flat_map(|b| [b.join(sub).join(name), b.join(name)])
+        .find(|c| c.exists())
+}
+
+fn short(s: &str) -> String {
+    if s.chars().count() > 80 {
+        format!("{}…", s.chars().take(80).collect::<String>())
+    } else {
+        s.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_guarded;
+
+    #[test]
+    fn guards() {
+        assert!(is_guarded("{{ x | default('a') }}", "x"));
+        assert!(is_guarded("x is defined and x", "x"));
+        assert!(is_guarded("{{ x.y|d(1) }}", "x"));
+        assert!(is_guarded("x is not defined", "x"));
+        assert!(!is_guarded("{{ x }}", "x"));
+        assert!(!is_guarded("{{ xy | default(1) }} {{ x }}", "x"));
+    }
+}
