@@ -8,6 +8,7 @@ pub mod clock;
 pub mod connection;
 pub mod diagnostics;
 pub mod exec;
+pub mod graph;
 pub mod inventory;
 pub mod modules;
 pub mod output;

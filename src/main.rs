@@ -121,6 +121,24 @@ enum Command {
         #[command(flatten)]
         common: Common,
     },
+    /// Print the task graph (DOT, or Mermaid with --format mermaid)
+    Graph {
+        #[arg(required = true)]
+        playbooks: Vec<PathBuf>,
+        #[command(flatten)]
+        common: Common,
+        /// Only hosts matching this pattern
+        #[arg(short = 'l', long)]
+        limit: Option<String>,
+        #[arg(long, value_parser = ["dot", "mermaid"], default_value = "dot")]
+        format: String,
+        /// none: a node per host and task; hosts: a node per task; roles: a node per role
+        #[arg(long, value_parser = ["none", "hosts", "roles"], default_value = "none")]
+        collapse: String,
+        /// Also render an SVG with Graphviz
+        #[arg(long)]
+        svg: Option<PathBuf>,
+    },
     /// Show the inventory
     Inventory {
         #[command(flatten)]
@@ -187,6 +205,31 @@ fn main() {
         )
         .map(|msg| {
             println!("{msg}");
+            0
+        }),
+        Command::Graph {
+            playbooks,
+            common,
+            limit,
+            format,
+            collapse,
+            svg,
+        } => cli::graph::run(cli::graph::GraphArgs {
+            playbooks,
+            inventory: common.inventory,
+            extra_vars: common.extra_vars,
+            roles_path: common.roles_path,
+            limit,
+            mermaid: format == "mermaid",
+            collapse: match collapse.as_str() {
+                "hosts" => drover::graph::Collapse::Hosts,
+                "roles" => drover::graph::Collapse::Roles,
+                _ => drover::graph::Collapse::None,
+            },
+            svg,
+        })
+        .map(|out| {
+            print!("{out}");
             0
         }),
         Command::Inventory {

@@ -320,6 +320,8 @@ impl<'a> HostWalker<'a> {
                         host: &self.host,
                         file: &label,
                     });
+                    // Ansible counts each included file as an ok result.
+                    self.run.shared.with_host(&self.host, |s| s.stats.ok += 1);
                     let flow = self.run_items(&items);
                     if flow != Flow::Continue {
                         return flow;

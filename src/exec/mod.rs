@@ -212,6 +212,8 @@ pub fn run(
             }
         }
     }
+    // The recap lists hosts sorted by name, as Ansible's does.
+    seen_hosts.sort();
     let stats: Vec<(String, HostStats)> = seen_hosts
         .iter()
         .map(|h| (h.clone(), shared.snapshot(h).stats))

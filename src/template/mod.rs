@@ -26,8 +26,8 @@ pub fn environment() -> Arc<Environment<'static>> {
 
 /// If `s` is a single `{{ expr }}` and nothing else, the expression.
 fn single_expression(s: &str) -> Option<&str> {
-    let t = s.trim();
-    let inner = t.strip_prefix("{{")?.strip_suffix("}}")?;
+    // Surrounding text, even whitespace, makes it a string template.
+    let inner = s.strip_prefix("{{")?.strip_suffix("}}")?;
     if inner.contains("{{") || inner.contains("}}") || inner.contains("{%") {
         return None;
     }
@@ -108,7 +108,7 @@ pub fn eval_condition(env: &Environment<'static>, cond: &Value, ctx: &Value) -> 
             cond.kind()
         )));
     };
-    let expr = single_expression(text).unwrap_or(text).trim();
+    let expr = single_expression(text.trim()).unwrap_or(text).trim();
     let value = if expr.contains("{{") || expr.contains("{%") {
         render_str(env, expr, ctx)?
     } else {
