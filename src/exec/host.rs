@@ -146,8 +146,10 @@ impl<'a> HostWalker<'a> {
 
     pub fn run_items(&mut self, items: &[Item]) -> Flow {
         for item in items {
-            if self.run.aborted() {
-                return Flow::Failed;
+            // Another host ended the play (end_play) or failed under any_errors_fatal:
+            // this host stops here without failing itself.
+            if self.run.ended() || self.run.aborted() {
+                return Flow::EndPlay;
             }
             let flow = match item {
                 Item::Task(t) => self.run_task(t, false),
@@ -207,15 +209,17 @@ impl<'a> HostWalker<'a> {
         }
         self.run.shared.with_host(&self.host, |s| {
             let st = &mut s.stats;
-            match outcome.status {
-                Status::Ok => st.ok += 1,
-                Status::Changed => {
+            // Ansible does not count meta tasks in the recap.
+            let counted = (task.module != "meta").then_some(outcome.status);
+            match counted {
+                Some(Status::Ok) => st.ok += 1,
+                Some(Status::Changed) => {
                     st.ok += 1;
                     st.changed += 1;
                 }
-                Status::Skipped => st.skipped += 1,
-                Status::Failed => st.failed += 1,
-                Status::Ignored => {
+                Some(Status::Skipped) => st.skipped += 1,
+                Some(Status::Failed) => st.failed += 1,
+                Some(Status::Ignored) => {
                     st.ok += 1;
                     st.ignored += 1;
                 }

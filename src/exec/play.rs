@@ -28,6 +28,7 @@ pub struct PlayRun<'a> {
     pub hostvars: Value,
     pub groups: Value,
     abort: AtomicBool,
+    ended: AtomicBool,
     run_once: Mutex<HashMap<usize, (Status, Value)>>,
     run_once_cv: Condvar,
 }
@@ -65,17 +66,24 @@ impl<'a> PlayRun<'a> {
             hostvars,
             groups,
             abort: AtomicBool::new(false),
+            ended: AtomicBool::new(false),
             run_once: Mutex::new(HashMap::new()),
             run_once_cv: Condvar::new(),
         }
     }
 
+    /// `any_errors_fatal`: a host failed, every host stops the play.
     pub fn abort(&self) {
         self.abort.store(true, Ordering::SeqCst);
     }
 
+    /// `meta: end_play`: every host stops the play, without failing.
     pub fn end_play(&self) {
-        self.abort.store(true, Ordering::SeqCst);
+        self.ended.store(true, Ordering::SeqCst);
+    }
+
+    pub fn ended(&self) -> bool {
+        self.ended.load(Ordering::SeqCst)
     }
 
     pub fn aborted(&self) -> bool {
