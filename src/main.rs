@@ -103,8 +103,14 @@ enum Command {
         #[arg(short = 'v', action = clap::ArgAction::Count)]
         verbose: u8,
         /// Output format
-        #[arg(long, value_parser = ["human", "json"], default_value = "human")]
+        #[arg(long, value_parser = ["human", "json", "github"], default_value = "human")]
         format: String,
+        /// Plain lines even on a terminal
+        #[arg(long = "no-progress")]
+        no_progress: bool,
+        /// Also write a report: FILE.md, FILE.json or FILE.xml (JUnit); repeatable
+        #[arg(long)]
+        report: Vec<PathBuf>,
         /// Colours: auto, always, never (NO_COLOR is honoured)
         #[arg(long, value_parser = ["auto", "always", "never"], default_value = "auto")]
         color: String,
@@ -173,6 +179,8 @@ fn main() {
             color: c,
             detailed_exitcode,
             ssh,
+            no_progress,
+            report,
         } => {
             let color_out = match c.as_str() {
                 "always" => true,
@@ -191,7 +199,16 @@ fn main() {
                 forks,
                 verbosity: verbose,
                 roles_path: common.roles_path,
-                json: format == "json",
+                format: match format.as_str() {
+                    "json" => cli::apply::OutputFormat::Json,
+                    "github" => cli::apply::OutputFormat::Github,
+                    _ => cli::apply::OutputFormat::Human,
+                },
+                progress: !no_progress
+                    && format == "human"
+                    && std::io::stderr().is_terminal()
+                    && std::env::var_os("CI").is_none(),
+                reports: report,
                 color: color_out,
                 detailed_exitcode,
                 ssh: ssh.options(),

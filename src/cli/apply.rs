@@ -3,7 +3,9 @@
 use super::load::load_run;
 use crate::diagnostics::Result;
 use crate::exec::{self, RunOptions};
-use crate::output::{Event, HumanSink, JsonSink, Sink};
+use crate::output::{
+    Event, GithubSink, HumanSink, JsonSink, ProgressSink, ReportFormat, ReportSink, Sink, Tee,
+};
 use std::path::PathBuf;
 
 pub struct ApplyArgs {
@@ -18,8 +20,11 @@ pub struct ApplyArgs {
     pub forks: usize,
     pub verbosity: u8,
     pub roles_path: Vec<PathBuf>,
-    pub json: bool,
+    pub format: OutputFormat,
     pub color: bool,
+    /// Show the live progress view (a terminal on stderr, not --no-progress).
+    pub progress: bool,
+    pub reports: Vec<PathBuf>,
     pub detailed_exitcode: bool,
     pub ssh: crate::connection::ssh::SshOptions,
 }
@@ -53,15 +58,7 @@ pub fn apply(a: ApplyArgs) -> Result<i32> {
         roles_path: loaded.roles_path.clone(),
         ssh: a.ssh.clone(),
     };
-    let sink: Box<dyn Sink> = if a.json {
-        Box::new(JsonSink::new(Box::new(std::io::stdout())))
-    } else {
-        Box::new(HumanSink::new(
-            Box::new(std::io::stdout()),
-            a.color,
-            a.verbosity,
-        ))
-    };
+    let sink = build_sink(&a)?;
     let names: Vec<String> = a
         .playbooks
         .iter()
@@ -71,12 +68,9 @@ pub fn apply(a: ApplyArgs) -> Result<i32> {
         playbooks: &names,
         check: a.check,
     });
-    let summary = exec::run(
-        &loaded.playbooks,
-        loaded.inventory.clone(),
-        &opts,
-        sink.as_ref(),
-    )?;
+    let summary = exec::run(&loaded.playbooks, loaded.inventory.clone(), &opts, &sink)?;
+    sink.finish()
+        .map_err(|e| crate::diagnostics::Error::io(format!("cannot write the report: {e}")))?;
     let code = summary.exit_code();
     if code == 0 && a.detailed_exitcode && summary.changed() {
         return Ok(2);
@@ -118,4 +112,54 @@ pub fn validate(
         loaded.playbooks.len(),
         loaded.inventory.hosts.len()
     ))
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OutputFormat {
+    Human,
+    Json,
+    Github,
+}
+
+/// The output channels of a run: the chosen format, plus reports.
+fn build_sink(a: &ApplyArgs) -> Result<Tee> {
+    let mut sinks: Vec<Box<dyn Sink>> = Vec::new();
+    match a.format {
+        OutputFormat::Human if a.progress => {
+            sinks.push(Box::new(ProgressSink::new(a.color, a.verbosity)))
+        }
+        OutputFormat::Human => sinks.push(Box::new(HumanSink::new(
+            Box::new(std::io::stdout()),
+            a.color,
+            a.verbosity,
+        ))),
+        OutputFormat::Json => {
+            sinks.push(Box::new(JsonSink::new(Box::new(std::io::stdout()))));
+            // People still see what happens, on stderr.
+            sinks.push(Box::new(HumanSink::new(
+                Box::new(std::io::stderr()),
+                false,
+                a.verbosity,
+            )));
+        }
+        OutputFormat::Github => {
+            sinks.push(Box::new(GithubSink::new(Box::new(std::io::stdout()))));
+            if let Some(summary) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|s| !s.is_empty())
+            {
+                sinks.push(Box::new(ReportSink::new(
+                    PathBuf::from(summary),
+                    ReportFormat::Markdown,
+                    true,
+                )));
+            }
+        }
+    }
+    for r in &a.reports {
+        let format = ReportFormat::from_path(r).ok_or_else(|| {
+            crate::diagnostics::Error::io(format!("--report {}: unknown report type", r.display()))
+                .with_help("name the file .md, .json or .xml (JUnit)")
+        })?;
+        sinks.push(Box::new(ReportSink::new(r.clone(), format, false)));
+    }
+    Ok(Tee(sinks))
 }

@@ -118,6 +118,7 @@ impl<'a> HostWalker<'a> {
             item: None,
             handler: false,
             no_log: false,
+            module: "",
         }));
         Flow::Unreachable
     }
@@ -141,6 +142,7 @@ impl<'a> HostWalker<'a> {
             item: None,
             handler: false,
             no_log: false,
+            module: "",
         }));
     }
 

@@ -186,7 +186,8 @@ pub fn run(
                                     w.unreachable(&e)
                                 }
                             };
-                            let _ = flow == Flow::Continue;
+                            let _: Flow = flow;
+                            sink.event(&Event::HostDone { host: h });
                         });
                     }
                 });

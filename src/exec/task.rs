@@ -100,6 +100,12 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
             }
         }
         let started = Instant::now();
+        let name = task.display_name();
+        run.sink.event(&Event::TaskStart {
+            host: &self.w.host,
+            task: &name,
+            source: &task.span,
+        });
         let mut base = self.w.base_vars(&task.kw);
         if let Some((t, r)) = self.w.failed_context() {
             base.insert("ansible_failed_task".into(), t.clone());
@@ -311,6 +317,7 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
             item,
             handler: self.handler,
             no_log: self.task.kw.no_log == Some(true),
+            module: self.task.module,
         }));
     }
 

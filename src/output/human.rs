@@ -1,6 +1,7 @@
 //! Line output for terminals and logs: one line per task per host, diffs, PLAY RECAP.
 
 use super::{result_msg, unified, Event, Sink, Status};
+
 use std::io::Write;
 use std::sync::Mutex;
 
@@ -48,7 +49,7 @@ fn color_of(s: Status) -> &'static str {
 impl Sink for HumanSink {
     fn event(&self, e: &Event<'_>) {
         match e {
-            Event::RunStart { .. } => {}
+            Event::RunStart { .. } | Event::TaskStart { .. } | Event::HostDone { .. } => {}
             Event::PlayStart { name, hosts } => {
                 self.write(&format!(
                     "\nPLAY [{name}] ({} host{}) {}\n",
@@ -82,11 +83,7 @@ impl Sink for HumanSink {
                     t.status,
                     Status::Failed | Status::Ignored | Status::Unreachable
                 ) {
-                    let msg = if t.no_log {
-                        "the output has been hidden due to the fact that 'no_log: true' was specified for this result".to_string()
-                    } else {
-                        result_msg(t.result).unwrap_or_else(|| "failed".into())
-                    };
+                    let msg = super::shown_msg(t).unwrap_or_else(|| "failed".into());
                     line.push_str(&format!("  {} {msg}\n", self.paint("31", "=>")));
                     if !t.no_log {
                         if let Some(stderr) = t
@@ -98,8 +95,7 @@ impl Sink for HumanSink {
                             line.push_str(&format!("  stderr: {}\n", stderr.trim_end()));
                         }
                     }
-                } else if t.task.starts_with("debug")
-                    || t.result.contains_key("msg") && self.verbosity > 0
+                } else if t.module == "debug" || t.result.contains_key("msg") && self.verbosity > 0
                 {
                     if let Some(msg) = result_msg(t.result) {
                         if !t.no_log {

@@ -35,7 +35,7 @@ impl Sink for JsonSink {
             }
             Event::Task(t) => {
                 let result = if t.no_log {
-                    json!({"censored": "the output has been hidden due to the fact that 'no_log: true' was specified for this result"})
+                    json!({"censored": super::NO_LOG_MSG})
                 } else {
                     serde_json::to_value(t.result).unwrap_or(J::Null)
                 };
@@ -50,9 +50,14 @@ impl Sink for JsonSink {
                     "item": t.item,
                     "duration_ms": t.duration.as_millis() as u64,
                     "diff": if t.no_log { vec![] } else { t.diffs.iter().map(unified).collect::<Vec<_>>() },
+                    "message": super::shown_msg(t),
                     "result": result,
                 })
             }
+            Event::TaskStart { host, task, source } => {
+                json!({"event": "task_start", "host": host, "task": task, "file": source.file.display().to_string(), "line": source.line})
+            }
+            Event::HostDone { host } => json!({"event": "host_done", "host": host}),
             Event::Included { host, file } => {
                 json!({"event": "included", "host": host, "file": file})
             }

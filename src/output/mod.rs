@@ -1,10 +1,18 @@
 //! Output: events from the executor, rendered for people (human) or programs (json).
 
+mod github;
 mod human;
 mod json;
+mod progress;
+mod report;
+mod tee;
 
+pub use github::GithubSink;
 pub use human::HumanSink;
 pub use json::JsonSink;
+pub use progress::ProgressSink;
+pub use report::{ReportFormat, ReportSink};
+pub use tee::Tee;
 
 use crate::inventory::Vars;
 use crate::modules::Diff;
@@ -59,6 +67,8 @@ pub struct TaskEvent<'a> {
     pub item: Option<String>,
     pub handler: bool,
     pub no_log: bool,
+    /// The module's canonical name (debug output is always shown).
+    pub module: &'a str,
 }
 
 pub enum Event<'a> {
@@ -70,7 +80,16 @@ pub enum Event<'a> {
         name: &'a str,
         hosts: &'a [String],
     },
+    TaskStart {
+        host: &'a str,
+        task: &'a str,
+        source: &'a crate::diagnostics::Span,
+    },
     Task(TaskEvent<'a>),
+    /// A host finished the play (whatever the outcome).
+    HostDone {
+        host: &'a str,
+    },
     Included {
         host: &'a str,
         file: &'a str,
@@ -89,7 +108,22 @@ pub enum Event<'a> {
 /// Where events go. Implementations must be safe to call from every host's thread.
 pub trait Sink: Send + Sync {
     fn event(&self, e: &Event<'_>);
+    /// Called once after the recap: write files, clear progress bars.
+    fn finish(&self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
+
+/// The message of a task result as shown to people (censored for no_log).
+pub fn shown_msg(t: &TaskEvent<'_>) -> Option<String> {
+    if t.no_log {
+        return Some(NO_LOG_MSG.to_string());
+    }
+    result_msg(t.result)
+}
+
+pub const NO_LOG_MSG: &str =
+    "the output has been hidden due to the fact that 'no_log: true' was specified for this result";
 
 /// The message of a result, as Ansible shows it.
 pub fn result_msg(result: &Vars) -> Option<String> {
