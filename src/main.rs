@@ -145,6 +145,16 @@ enum Command {
         #[arg(long)]
         svg: Option<PathBuf>,
     },
+    /// Print a JSON Schema (playbook, tasks or inventory) for yaml-language-server
+    Schema {
+        #[arg(value_parser = ["playbook", "tasks", "inventory"], default_value = "playbook")]
+        kind: String,
+    },
+    /// Print shell completions
+    Completions {
+        #[arg(value_parser = ["bash", "zsh", "fish"])]
+        shell: String,
+    },
     /// Show the inventory
     Inventory {
         #[command(flatten)]
@@ -159,6 +169,12 @@ enum Command {
         #[arg(long, group = "mode")]
         host: Option<String>,
     },
+}
+
+/// Write to stdout; a closed pipe (`drover … | head`) is not an error.
+fn emit(text: &str) {
+    use std::io::Write;
+    let _ = std::io::stdout().write_all(text.as_bytes());
 }
 
 fn main() {
@@ -221,7 +237,7 @@ fn main() {
             &common.roles_path,
         )
         .map(|msg| {
-            println!("{msg}");
+            emit(&format!("{msg}\n"));
             0
         }),
         Command::Graph {
@@ -246,9 +262,29 @@ fn main() {
             svg,
         })
         .map(|out| {
-            print!("{out}");
+            emit(&out);
             0
         }),
+        Command::Schema { kind } => {
+            let schema = cli::schema::schema(&kind).unwrap_or_default();
+            emit(&format!(
+                "{}\n",
+                serde_json::to_string_pretty(&schema).unwrap_or_default()
+            ));
+            Ok(0)
+        }
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            let shell = match shell.as_str() {
+                "zsh" => clap_complete::Shell::Zsh,
+                "fish" => clap_complete::Shell::Fish,
+                _ => clap_complete::Shell::Bash,
+            };
+            let mut buf = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "drover", &mut buf);
+            emit(&String::from_utf8_lossy(&buf));
+            Ok(0)
+        }
         Command::Inventory {
             common,
             list,
@@ -264,7 +300,7 @@ fn main() {
                 "list"
             };
             cli::inventory::run(&common.inventory, mode, host.as_deref()).map(|out| {
-                println!("{out}");
+                emit(&format!("{}\n", out.trim_end()));
                 0
             })
         }

@@ -175,3 +175,90 @@ fn detailed_exitcode_is_one_on_errors() {
     let out = run(dir.path(), &["--check", "--detailed-exitcode"], &[]);
     assert_eq!(out.status.code(), Some(1));
 }
+
+fn drover_out(args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_drover"))
+        .args(args)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// YAML fixtures as JSON, through drover's own YAML 1.1 reader.
+fn yaml_as_json(p: &Path) -> serde_json::Value {
+    let docs = drover::yaml::load_file(p).unwrap();
+    serde_json::to_value(docs[0].to_value()).unwrap()
+}
+
+#[test]
+fn schemas_accept_the_fixtures_and_reject_unknown_arguments() {
+    for (kind, file) in [
+        ("playbook", "basic/site.yml"),
+        ("playbook", "roles/site.yml"),
+        ("playbook", "output/site.yml"),
+        ("tasks", "roles/roles/app/tasks/main.yml"),
+        ("inventory", "roles/inventory.yml"),
+    ] {
+        let schema: serde_json::Value =
+            serde_json::from_str(&drover_out(&["schema", kind])).unwrap();
+        let v = jsonschema::validator_for(&schema).unwrap();
+        let doc = yaml_as_json(&fixture(file));
+        let errors: Vec<String> = v.iter_errors(&doc).map(|e| e.to_string()).collect();
+        assert!(
+            errors.is_empty(),
+            "{file} against the {kind} schema: {errors:?}"
+        );
+    }
+    let schema: serde_json::Value =
+        serde_json::from_str(&drover_out(&["schema", "tasks"])).unwrap();
+    let v = jsonschema::validator_for(&schema).unwrap();
+    let bad = serde_json::json!([{"name": "x", "copy": {"content": "a", "dset": "/tmp/x"}}]);
+    assert!(
+        !v.is_valid(&bad),
+        "a misspelled argument is flagged in the editor"
+    );
+    let bad = serde_json::json!([{"name": "x", "copyy": {"src": "a"}}]);
+    assert!(
+        !v.is_valid(&bad),
+        "an unknown module is flagged in the editor"
+    );
+}
+
+#[test]
+fn completions_for_each_shell() {
+    assert!(drover_out(&["completions", "bash"]).contains("_drover()"));
+    assert!(drover_out(&["completions", "zsh"]).contains("#compdef drover"));
+    assert!(drover_out(&["completions", "fish"]).contains("complete -c drover"));
+}
+
+#[test]
+fn inventory_output_is_what_ansible_inventory_prints() {
+    let graph = drover_out(&[
+        "inventory",
+        "-i",
+        fixture("output/inventory.ini").to_str().unwrap(),
+        "--graph",
+    ]);
+    assert_eq!(
+        graph,
+        std::fs::read_to_string(fixture("output/ansible-inventory-graph.txt")).unwrap()
+    );
+    let list: serde_json::Value = serde_json::from_str(&drover_out(&[
+        "inventory",
+        "-i",
+        fixture("roles/inventory.yml").to_str().unwrap(),
+        "--list",
+    ]))
+    .unwrap();
+    let ansible: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(fixture("roles/ansible-inventory-list.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(list, ansible);
+}

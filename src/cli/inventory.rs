@@ -12,7 +12,10 @@ pub fn list(inv: &Inventory) -> J {
         let vars = inv.host_vars(h);
         hostvars.insert(h.clone(), serde_json::to_value(&vars).unwrap_or(J::Null));
     }
-    out.insert("_meta".into(), json!({ "hostvars": hostvars }));
+    out.insert(
+        "_meta".into(),
+        json!({ "hostvars": hostvars, "profile": "inventory_legacy" }),
+    );
     for (name, g) in &inv.groups {
         let mut entry = Map::new();
         if !g.hosts.is_empty() && name != "all" {
@@ -29,15 +32,23 @@ pub fn list(inv: &Inventory) -> J {
     J::Object(out)
 }
 
+/// The group tree, drawn as `ansible-inventory --graph` draws it.
 pub fn graph(inv: &Inventory) -> String {
     fn walk(inv: &Inventory, g: &str, depth: usize, out: &mut String) {
-        out.push_str(&format!("{}@{g}:\n", "  |".repeat(depth)));
+        if depth == 0 {
+            out.push_str(&format!("@{g}:\n"));
+        } else {
+            out.push_str(&format!("{}  |--@{g}:\n", "  |".repeat(depth - 1)));
+        }
         if let Some(group) = inv.groups.get(g) {
+            // Children and hosts in definition order, as ansible-inventory shows them.
             for c in &group.children {
                 walk(inv, c, depth + 1, out);
             }
-            for h in &group.hosts {
-                out.push_str(&format!("{}--{h}\n", "  |".repeat(depth + 1)));
+            if g != "all" {
+                for h in &group.hosts {
+                    out.push_str(&format!("{}  |--{h}\n", "  |".repeat(depth)));
+                }
             }
         }
     }

@@ -4,5 +4,6 @@ pub mod apply;
 pub mod graph;
 pub mod inventory;
 pub mod load;
+pub mod schema;
 
 pub use load::{load_run, LoadedRun};

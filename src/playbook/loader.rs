@@ -10,7 +10,7 @@ use minijinja::Value;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-const PLAY_KEYWORDS: &[&str] = &[
+pub const PLAY_KEYWORDS: &[&str] = &[
     "name",
     "hosts",
     "vars",

@@ -53,7 +53,7 @@ pub const TASK_KEYWORDS: &[&str] = &[
     "with_subelements",
 ];
 
-const BLOCK_KEYWORDS: &[&str] = &[
+pub const BLOCK_KEYWORDS: &[&str] = &[
     "block",
     "rescue",
     "always",
