@@ -6,6 +6,7 @@ mod files;
 mod local;
 pub mod quote;
 pub mod ssh;
+pub mod traced;
 
 pub use files::{parse_stat, stat, stat_script, FileKind, FileState};
 pub use local::LocalConnection;

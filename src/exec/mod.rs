@@ -169,6 +169,14 @@ pub fn run(
                             let Some(h) = batch.get(i) else { break };
                             let flow = match connect(&inventory, h, opts) {
                                 Ok(conn) => {
+                                    let conn: Box<dyn Connection> = if opts.verbosity >= 3 {
+                                        Box::new(crate::connection::traced::Traced {
+                                            inner: conn,
+                                            host: h.clone(),
+                                        })
+                                    } else {
+                                        conn
+                                    };
                                     let mut w = HostWalker::new(&run, h.clone(), conn);
                                     let f = w.walk();
                                     round_trips.fetch_add(

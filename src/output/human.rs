@@ -7,6 +7,8 @@ use std::sync::Mutex;
 
 pub struct HumanSink {
     out: Mutex<Box<dyn Write + Send>>,
+    /// (seconds, host, task) of the slowest results, for the recap.
+    slowest: Mutex<Vec<(f64, String, String)>>,
     color: bool,
     verbosity: u8,
 }
@@ -15,6 +17,7 @@ impl HumanSink {
     pub fn new(out: Box<dyn Write + Send>, color: bool, verbosity: u8) -> Self {
         HumanSink {
             out: Mutex::new(out),
+            slowest: Mutex::new(Vec::new()),
             color,
             verbosity,
         }
@@ -59,6 +62,15 @@ impl Sink for HumanSink {
                 ));
             }
             Event::Task(t) => {
+                if let Ok(mut slow) = self.slowest.lock() {
+                    slow.push((
+                        t.duration.as_secs_f64(),
+                        t.host.to_string(),
+                        t.task.to_string(),
+                    ));
+                    slow.sort_by(|a, b| b.0.total_cmp(&a.0));
+                    slow.truncate(10);
+                }
                 let status = if t.status == Status::Ignored {
                     "failed (ignored)"
                 } else {
@@ -156,12 +168,21 @@ impl Sink for HumanSink {
                         st.ok, st.changed, st.unreachable, st.failed, st.skipped, st.rescued, st.ignored
                     ));
                 }
-                if self.verbosity > 0 {
-                    s.push_str(&format!(
-                        "\n{:.2}s, {round_trips} remote round trips\n",
-                        duration.as_secs_f64()
-                    ));
+                let slowest = self.slowest.lock().map(|v| v.clone()).unwrap_or_default();
+                if slowest.iter().any(|(secs, _, _)| *secs >= 0.5) || self.verbosity > 0 {
+                    s.push_str("\nSlowest tasks:\n");
+                    for (secs, host, task) in
+                        slowest.iter().take(if self.verbosity > 0 { 10 } else { 3 })
+                    {
+                        s.push_str(&format!("  {secs:>7.2}s  [{host}] {task}\n"));
+                    }
                 }
+                let hosts = stats.len().max(1) as f64;
+                s.push_str(&format!(
+                    "\n{:.2}s, {round_trips} remote round trips ({:.1} per host)\n",
+                    duration.as_secs_f64(),
+                    *round_trips as f64 / hosts
+                ));
                 self.write(&s);
             }
         }
