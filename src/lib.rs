@@ -14,4 +14,5 @@ pub mod output;
 pub mod playbook;
 pub mod template;
 pub mod vars;
+pub mod vault;
 pub mod yaml;
