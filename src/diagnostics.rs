@@ -211,11 +211,17 @@ pub fn render(err: &Error, color: bool) -> String {
     if let Some(help) = &err.help {
         out.push_str(&format!("  = help: {help}\n"));
     }
-    out
+    // Error text can quote decrypted values (a failed task's message, a template error):
+    // mask them here, the one place errors become text.
+    crate::vault::mask(&out).into_owned()
 }
 
 fn source_line(file: &Path, line: u32) -> Option<String> {
     let bytes = std::fs::read(file).ok()?;
+    if crate::vault::is_encrypted(&bytes) {
+        // The span refers to the decrypted text; the file on disk is ciphertext.
+        return None;
+    }
     let text = String::from_utf8_lossy(&bytes);
     let l = text.lines().nth(line.checked_sub(1)? as usize)?;
     // Long lines (minified JSON, binary junk) are cut so the report stays readable.

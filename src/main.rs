@@ -28,6 +28,8 @@ struct Common {
     /// Extra directories to search for roles
     #[arg(long = "roles-path")]
     roles_path: Vec<PathBuf>,
+    #[command(flatten)]
+    vault: cli::vault::VaultOpts,
 }
 
 #[derive(clap::Args)]
@@ -72,6 +74,7 @@ impl SshArgs {
 }
 
 #[derive(Subcommand)]
+#[allow(clippy::large_enum_variant)] // parsed once; boxing clap args buys nothing
 enum Command {
     /// Converge hosts to the playbooks
     Apply {
@@ -133,6 +136,11 @@ enum Command {
         #[arg(long, group = "mode")]
         host: Option<String>,
     },
+    /// Encrypt, decrypt, view, edit and rekey Ansible Vault files and strings
+    Vault {
+        #[command(subcommand)]
+        action: cli::vault::VaultCommand,
+    },
 }
 
 fn main() {
@@ -153,7 +161,7 @@ fn main() {
             color: c,
             detailed_exitcode,
             ssh,
-        } => {
+        } => common.vault.install().and_then(|()| {
             let color_out = match c.as_str() {
                 "always" => true,
                 "never" => false,
@@ -176,17 +184,22 @@ fn main() {
                 detailed_exitcode,
                 ssh: ssh.options(),
             })
-        }
-        Command::Validate { playbooks, common } => cli::apply::validate(
-            &playbooks,
-            &common.inventory,
-            &common.extra_vars,
-            &common.roles_path,
-        )
-        .map(|msg| {
-            println!("{msg}");
-            0
         }),
+        Command::Validate { playbooks, common } => common
+            .vault
+            .install()
+            .and_then(|()| {
+                cli::apply::validate(
+                    &playbooks,
+                    &common.inventory,
+                    &common.extra_vars,
+                    &common.roles_path,
+                )
+            })
+            .map(|msg| {
+                println!("{msg}");
+                0
+            }),
         Command::Inventory {
             common,
             list,
@@ -201,11 +214,17 @@ fn main() {
                 let _ = list;
                 "list"
             };
-            cli::inventory::run(&common.inventory, mode, host.as_deref()).map(|out| {
-                println!("{out}");
-                0
-            })
+            common
+                .vault
+                .install()
+                .and_then(|()| cli::inventory::run(&common.inventory, mode, host.as_deref()))
+                .map(|out| {
+                    // Variables decrypted from vault data are masked here too.
+                    println!("{}", drover::vault::mask(&out));
+                    0
+                })
         }
+        Command::Vault { action } => cli::vault::run(action),
     };
     match result {
         Ok(code) => std::process::exit(code),

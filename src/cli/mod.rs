@@ -3,5 +3,6 @@
 pub mod apply;
 pub mod inventory;
 pub mod load;
+pub mod vault;
 
 pub use load::{load_run, LoadedRun};
