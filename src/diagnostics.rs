@@ -270,6 +270,15 @@ mod tests {
     }
 
     #[test]
+    fn render_masks_decrypted_vault_values() {
+        crate::vault::register_secret("Rnd3r-unit-secret");
+        let e = Error::module("task failed: password Rnd3r-unit-secret refused");
+        let text = render(&e, false);
+        assert!(!text.contains("Rnd3r-unit-secret"), "{text}");
+        assert!(text.contains("password ******** refused"), "{text}");
+    }
+
+    #[test]
     fn display_includes_location_and_help() {
         let e = Error::invalid("bad key", &Span::new(path_arc(Path::new("a.yml")), 3, 5))
             .with_help("remove it");

@@ -25,6 +25,18 @@ use std::path::Path;
 const NO_PASSWORD_HELP: &str =
     "pass --vault-password-file FILE, --vault-id LABEL@SOURCE or --ask-vault-pass";
 
+fn decrypt_help(e: &secrets::DecryptError) -> &'static str {
+    match e {
+        secrets::DecryptError::Format(_) => {
+            "the vault data is damaged or truncated: encrypt it again (drover vault encrypt / encrypt_string)"
+        }
+        secrets::DecryptError::NoSecrets => NO_PASSWORD_HELP,
+        secrets::DecryptError::Failed { .. } => {
+            "check the vault password (--vault-password-file, --vault-id, --ask-vault-pass)"
+        }
+    }
+}
+
 /// Decrypt a whole vault-encrypted file's content with `secrets` (the installed ones
 /// when `None` is passed by callers that use [`installed`]). Errors name the file.
 /// The plaintext is not registered for masking: callers decide what is secret.
@@ -46,7 +58,7 @@ pub fn decrypt_file(data: &[u8], path: &Path, secrets: Option<&Secrets>) -> Resu
             format!("cannot decrypt {}: {e}", path.display()),
         )
         .at(Span::file(path))
-        .with_help("check the vault password (--vault-password-file, --vault-id, --ask-vault-pass)")
+        .with_help(decrypt_help(&e))
     })
 }
 
@@ -65,7 +77,7 @@ pub fn decrypt_inline(ciphertext: &str, span: &Span, secrets: Option<&Secrets>) 
             format!("cannot decrypt the vault-encrypted value: {e}"),
             span,
         )
-        .with_help("check the vault password (--vault-password-file, --vault-id, --ask-vault-pass)")
+        .with_help(decrypt_help(&e))
     })?;
     let text = String::from_utf8(plain)
         .map_err(|_| Error::invalid("the vault-encrypted value is not UTF-8 text", span))?;
