@@ -291,7 +291,11 @@ pub fn run(cmd: VaultCommand) -> Result<i32> {
             let secrets = read_secrets(&opts)?;
             for f in &files {
                 let data = read_input(f)?;
-                let (plain, _) = decrypt_named(&secrets, &data, f)?;
+                let (mut plain, _) = decrypt_named(&secrets, &data, f)?;
+                // As ansible-vault's pager output: always end with a newline.
+                if !plain.is_empty() && !plain.ends_with(b"\n") {
+                    plain.push(b'\n');
+                }
                 write_output(Path::new("-"), &plain, 0o600)?;
             }
             Ok(0)
