@@ -211,11 +211,17 @@ pub fn render(err: &Error, color: bool) -> String {
     if let Some(help) = &err.help {
         out.push_str(&format!("  = help: {help}\n"));
     }
-    out
+    // Error text can quote decrypted values (a failed task's message, a template error):
+    // mask them here, the one place errors become text.
+    crate::vault::mask(&out).into_owned()
 }
 
 fn source_line(file: &Path, line: u32) -> Option<String> {
     let bytes = std::fs::read(file).ok()?;
+    if crate::vault::is_encrypted(&bytes) {
+        // The span refers to the decrypted text; the file on disk is ciphertext.
+        return None;
+    }
     let text = String::from_utf8_lossy(&bytes);
     let l = text.lines().nth(line.checked_sub(1)? as usize)?;
     // Long lines (minified JSON, binary junk) are cut so the report stays readable.
@@ -261,6 +267,15 @@ mod tests {
     fn suggests_close_names() {
         assert_eq!(did_you_mean("dset", ["dest", "src", "mode"]), Some("dest"));
         assert_eq!(did_you_mean("zzzzzz", ["dest", "src"]), None);
+    }
+
+    #[test]
+    fn render_masks_decrypted_vault_values() {
+        crate::vault::register_secret("Rnd3r-unit-secret");
+        let e = Error::module("task failed: password Rnd3r-unit-secret refused");
+        let text = render(&e, false);
+        assert!(!text.contains("Rnd3r-unit-secret"), "{text}");
+        assert!(text.contains("password ******** refused"), "{text}");
     }
 
     #[test]

@@ -16,4 +16,5 @@ pub mod playbook;
 pub mod preflight;
 pub mod template;
 pub mod vars;
+pub mod vault;
 pub mod yaml;

@@ -28,6 +28,8 @@ struct Common {
     /// Extra directories to search for roles
     #[arg(long = "roles-path")]
     roles_path: Vec<PathBuf>,
+    #[command(flatten)]
+    vault: cli::vault::VaultOpts,
 }
 
 #[derive(clap::Args)]
@@ -169,6 +171,11 @@ enum Command {
         #[arg(long, group = "mode")]
         host: Option<String>,
     },
+    /// Encrypt, decrypt, view, edit and rekey Ansible Vault files and strings
+    Vault {
+        #[command(subcommand)]
+        action: cli::vault::VaultCommand,
+    },
 }
 
 /// Write to stdout; a closed pipe (`drover … | head`) is not an error.
@@ -197,7 +204,7 @@ fn main() {
             ssh,
             no_progress,
             report,
-        } => {
+        } => common.vault.install().and_then(|()| {
             let color_out = match c.as_str() {
                 "always" => true,
                 "never" => false,
@@ -229,17 +236,22 @@ fn main() {
                 detailed_exitcode,
                 ssh: ssh.options(),
             })
-        }
-        Command::Validate { playbooks, common } => cli::apply::validate(
-            &playbooks,
-            &common.inventory,
-            &common.extra_vars,
-            &common.roles_path,
-        )
-        .map(|msg| {
-            emit(&format!("{msg}\n"));
-            0
         }),
+        Command::Validate { playbooks, common } => common
+            .vault
+            .install()
+            .and_then(|()| {
+                cli::apply::validate(
+                    &playbooks,
+                    &common.inventory,
+                    &common.extra_vars,
+                    &common.roles_path,
+                )
+            })
+            .map(|msg| {
+                emit(&format!("{msg}\n"));
+                0
+            }),
         Command::Graph {
             playbooks,
             common,
@@ -299,11 +311,17 @@ fn main() {
                 let _ = list;
                 "list"
             };
-            cli::inventory::run(&common.inventory, mode, host.as_deref()).map(|out| {
-                emit(&format!("{}\n", out.trim_end()));
-                0
-            })
+            common
+                .vault
+                .install()
+                .and_then(|()| cli::inventory::run(&common.inventory, mode, host.as_deref()))
+                .map(|out| {
+                    // Variables decrypted from vault data are masked here too.
+                    emit(&format!("{}\n", drover::vault::mask(out.trim_end())));
+                    0
+                })
         }
+        Command::Vault { action } => cli::vault::run(action),
     };
     match result {
         Ok(code) => std::process::exit(code),

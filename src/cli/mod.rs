@@ -5,5 +5,6 @@ pub mod graph;
 pub mod inventory;
 pub mod load;
 pub mod schema;
+pub mod vault;
 
 pub use load::{load_run, LoadedRun};

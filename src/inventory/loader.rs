@@ -81,8 +81,7 @@ fn is_inventory_file(p: &Path) -> bool {
 }
 
 fn load_file(path: &Path, inv: &mut Inventory) -> Result<()> {
-    let bytes = std::fs::read(path).map_err(|e| Error::io_at(path, &e))?;
-    let text = yaml::loader_decode(&bytes, path)?;
+    let (text, _) = yaml::read_source(path)?;
     if is_executable(path) && text.starts_with("#!") {
         return Err(Error::invalid(
             format!("{} is an executable inventory script", path.display()),

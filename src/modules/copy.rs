@@ -26,6 +26,7 @@ static SPEC: ModuleSpec = ModuleSpec {
         arg("directory_mode", Mode),
         arg("follow", Bool),
         arg("unsafe_writes", Bool),
+        arg("decrypt", Bool),
     ],
     free_form: FreeForm::KeyValue,
     required_one_of: &[&["src", "content"]],
@@ -65,6 +66,13 @@ impl Module for Copy {
                 }
                 let data = std::fs::read(&path)
                     .map_err(|e| Error::module(format!("cannot read {}: {e}", path.display())))?;
+                // As Ansible: a vault-encrypted src is decrypted on the controller unless
+                // `decrypt: false`.
+                let data = if args.bool("decrypt", true)? {
+                    crate::vault::read_controller_file(data, &path)?
+                } else {
+                    data
+                };
                 (data, Some(src))
             }
         };

@@ -44,6 +44,7 @@ impl Module for Template {
         let path = ctx.find_src("templates", &src)?;
         let bytes = std::fs::read(&path)
             .map_err(|e| Error::module(format!("cannot read template {}: {e}", path.display())))?;
+        let bytes = crate::vault::read_controller_file(bytes, &path)?;
         let text = crate::yaml::loader_decode(&bytes, &path)?;
         if args.has("trim_blocks") && !args.bool("trim_blocks", true)?
             || args.bool("lstrip_blocks", false)?

@@ -31,7 +31,9 @@ impl HumanSink {
         }
     }
 
+    /// Every line of human output goes through here: decrypted vault values are masked.
     fn write(&self, text: &str) {
+        let text = crate::vault::mask(text);
         if let Ok(mut o) = self.out.lock() {
             let _ = o.write_all(text.as_bytes());
             let _ = o.flush();

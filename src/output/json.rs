@@ -16,11 +16,43 @@ impl JsonSink {
         }
     }
 
-    fn emit(&self, v: J) {
+    /// Every JSON line goes through here: decrypted vault values are masked in every
+    /// string, number and nested key, so the line stays valid JSON and the event schema's
+    /// own keys are never touched.
+    fn emit(&self, mut v: J) {
+        mask_json(&mut v, true);
         if let Ok(mut o) = self.out.lock() {
             let _ = writeln!(o, "{v}");
             let _ = o.flush();
         }
+    }
+}
+
+fn mask_json(v: &mut J, top: bool) {
+    use crate::vault::mask;
+    use std::borrow::Cow;
+    match v {
+        J::String(s) => {
+            if let Cow::Owned(m) = mask(s) {
+                *s = m;
+            }
+        }
+        J::Number(n) => {
+            let text = n.to_string();
+            if let Cow::Owned(m) = mask(&text) {
+                *v = J::String(m);
+            }
+        }
+        J::Array(items) => items.iter_mut().for_each(|i| mask_json(i, false)),
+        J::Object(map) => {
+            let entries = std::mem::take(map);
+            for (k, mut val) in entries {
+                mask_json(&mut val, false);
+                let k = if top { k } else { mask(&k).into_owned() };
+                map.insert(k, val);
+            }
+        }
+        J::Null | J::Bool(_) => {}
     }
 }
 

@@ -67,7 +67,16 @@ fn run(state: &State, name: &str, args: &[Value], kwargs: &Kwargs) -> Result<Vec
         "file" => {
             for t in &terms {
                 let path = find_file(state, "files", t);
-                match path.and_then(|p| std::fs::read_to_string(&p).ok()) {
+                let data = path.and_then(|p| std::fs::read(&p).ok().map(|d| (p, d)));
+                // A vault-encrypted file is decrypted, as Ansible's file lookup does.
+                let data = match data {
+                    Some((p, d)) => Some(
+                        crate::vault::read_controller_file(d, &p)
+                            .map_err(|e| err(format!("lookup('file'): {}", e.message)))?,
+                    ),
+                    None => None,
+                };
+                match data.and_then(|d| String::from_utf8(d).ok()) {
                     Some(text) => {
                         let rstrip: Option<bool> = kwargs.get("rstrip")?;
                         let text = if rstrip.unwrap_or(true) { text.trim_end().to_string() } else { text };

@@ -3,6 +3,7 @@
 use super::node::{Node, NodeKind};
 use super::scalar::resolve_plain;
 use crate::diagnostics::{Error, Result, Span};
+use crate::vault::{self, Secrets};
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
@@ -17,8 +18,21 @@ const MAX_NODES: usize = 2_000_000;
 /// Deeper nesting than this is refused, so later recursive walks cannot overflow the stack.
 const MAX_DEPTH: usize = 256;
 
-/// Read and parse a YAML file; every document in it is returned.
+/// Read and parse a YAML file; every document in it is returned. A vault-encrypted file
+/// is decrypted first (with the secrets installed by [`crate::vault::install`]), and every
+/// string value in it is registered for masking.
 pub fn load_file(path: &Path) -> Result<Vec<Node>> {
+    let (text, encrypted) = read_source(path)?;
+    let docs = load_str(&text, path)?;
+    if encrypted {
+        docs.iter().for_each(register_strings);
+    }
+    Ok(docs)
+}
+
+/// The text of a YAML (or INI) source file: size-checked, decrypted when it is
+/// vault-encrypted, decoded as UTF-8. The flag says whether it was encrypted.
+pub fn read_source(path: &Path) -> Result<(String, bool)> {
     let meta = std::fs::metadata(path).map_err(|e| Error::io_at(path, &e))?;
     if meta.is_dir() {
         return Err(Error::not_found(format!(
@@ -37,8 +51,21 @@ pub fn load_file(path: &Path) -> Result<Vec<Node>> {
         ));
     }
     let bytes = std::fs::read(path).map_err(|e| Error::io_at(path, &e))?;
-    let text = decode_utf8(&bytes, path)?;
-    load_str(&text, path)
+    if vault::is_encrypted(&bytes) {
+        let plain = vault::decrypt_file(&bytes, path, vault::installed())?;
+        return Ok((decode_utf8(&plain, path)?, true));
+    }
+    Ok((decode_utf8(&bytes, path)?, false))
+}
+
+/// Every string value of a decrypted document is a secret for output purposes.
+fn register_strings(node: &Node) {
+    match &node.kind {
+        NodeKind::Str(s) => vault::register_secret(s),
+        NodeKind::Seq(items) => items.iter().for_each(register_strings),
+        NodeKind::Map(entries) => entries.iter().for_each(|(_, v)| register_strings(v)),
+        _ => {}
+    }
 }
 
 /// Decode UTF-8 (with or without BOM); an invalid byte is reported with its line.
@@ -68,8 +95,14 @@ pub fn decode_utf8(bytes: &[u8], path: &Path) -> Result<String> {
     }
 }
 
-/// Parse YAML text; `path` is used for spans only.
+/// Parse YAML text; `path` is used for spans only. Inline `!vault` values are decrypted
+/// with the installed secrets.
 pub fn load_str(text: &str, path: &Path) -> Result<Vec<Node>> {
+    load_str_with(text, path, vault::installed())
+}
+
+/// [`load_str`] with explicit vault secrets (`None`: an inline `!vault` value is an error).
+pub fn load_str_with(text: &str, path: &Path, secrets: Option<&Secrets>) -> Result<Vec<Node>> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let file: Arc<Path> = Arc::from(path);
     let mut builder = Builder {
@@ -79,6 +112,7 @@ pub fn load_str(text: &str, path: &Path) -> Result<Vec<Node>> {
         anchors: HashMap::new(),
         nodes: 0,
         error: None,
+        secrets,
     };
     let mut parser = Parser::new_from_str(text);
     let parsed = parser.load(&mut builder, true);
@@ -112,16 +146,17 @@ enum Frame {
     },
 }
 
-struct Builder {
+struct Builder<'s> {
     file: Arc<Path>,
     stack: Vec<Frame>,
     docs: Vec<Node>,
     anchors: HashMap<usize, Node>,
     nodes: usize,
     error: Option<Error>,
+    secrets: Option<&'s Secrets>,
 }
 
-impl Builder {
+impl Builder<'_> {
     fn span(&self, mark: Marker) -> Span {
         Span::new(self.file.clone(), mark.line() as u32, mark.col() as u32 + 1)
     }
@@ -161,7 +196,8 @@ impl Builder {
                     }
                 },
                 ("!!", "null") => NodeKind::Null,
-                ("!", "vault") => NodeKind::Vault(text),
+                // Decrypted at load time; without a password this is a located error.
+                ("!", "vault") => NodeKind::Str(vault::decrypt_inline(&text, &span, self.secrets)?),
                 // `!unsafe` marks a string that must never be templated: wrapping it in a
                 // raw block gives exactly that under lazy templating.
                 ("!", "unsafe") => NodeKind::Str(format!("{{% raw %}}{text}{{% endraw %}}")),
@@ -276,7 +312,7 @@ fn merge_into(
     Ok(())
 }
 
-impl MarkedEventReceiver for Builder {
+impl MarkedEventReceiver for Builder<'_> {
     fn on_event(&mut self, ev: Event, mark: Marker) {
         if self.error.is_some() {
             return;
@@ -337,7 +373,7 @@ impl MarkedEventReceiver for Builder {
     }
 }
 
-impl Builder {
+impl Builder<'_> {
     fn open(&mut self, frame: Frame) -> Result<()> {
         if self.stack.len() >= MAX_DEPTH {
             let span = match &frame {
@@ -438,14 +474,58 @@ mod tests {
     }
 
     #[test]
-    fn vault_and_unsafe_tags() {
-        let doc = parse("s: !vault |\n  $ANSIBLE_VAULT;1.1;AES256\n  6162\nu: !unsafe '{{ x }}'\n")
-            .unwrap();
-        assert!(matches!(doc.get("s").unwrap().kind, NodeKind::Vault(_)));
+    fn unsafe_tag() {
+        let doc = parse("u: !unsafe '{{ x }}'\n").unwrap();
         assert_eq!(
             doc.get("u").unwrap().as_str(),
             Some("{% raw %}{{ x }}{% endraw %}")
         );
+    }
+
+    fn vault_secrets() -> Secrets {
+        let pw = vault::VaultSecret::new("default", "test", b"unit-test-pw".to_vec()).unwrap();
+        Secrets::new(vec![pw])
+    }
+
+    fn vault_doc(plain: &str) -> String {
+        let secrets = vault_secrets();
+        let secret = secrets.iter().next().unwrap();
+        let blob = vault::secrets::encrypt(plain.as_bytes(), secret).unwrap();
+        let indented: String = blob.lines().map(|l| format!("  {l}\n")).collect();
+        format!("a: 1\ns: !vault |\n{indented}")
+    }
+
+    #[test]
+    fn inline_vault_is_decrypted_to_a_string() {
+        let text = vault_doc("0644-Lw8-unit");
+        let doc = load_str_with(&text, Path::new("t.yml"), Some(&vault_secrets())).unwrap();
+        let s = doc[0].get("s").unwrap();
+        assert_eq!(s.as_str(), Some("0644-Lw8-unit"));
+        assert_eq!(vault::mask("x 0644-Lw8-unit"), "x ********");
+    }
+
+    #[test]
+    fn inline_vault_without_password_is_a_located_error() {
+        let text = vault_doc("whatever");
+        let err = load_str_with(&text, Path::new("t.yml"), None).unwrap_err();
+        assert!(
+            err.message.contains("no vault password given"),
+            "{}",
+            err.message
+        );
+        let span = err.span.unwrap();
+        // A block scalar is located at its first line: the vault header.
+        assert_eq!((span.line, span.col), (3, 3));
+    }
+
+    #[test]
+    fn inline_vault_with_wrong_password_is_a_located_error() {
+        let text = vault_doc("whatever");
+        let pw = vault::VaultSecret::new("default", "test", b"other".to_vec()).unwrap();
+        let err =
+            load_str_with(&text, Path::new("t.yml"), Some(&Secrets::new(vec![pw]))).unwrap_err();
+        assert!(err.message.contains("cannot decrypt"), "{}", err.message);
+        assert_eq!(err.span.unwrap().line, 3);
     }
 
     #[test]
