@@ -7,6 +7,7 @@ use super::task::TaskRunner;
 use crate::connection::Connection;
 use crate::diagnostics::{Error, ErrorKind, Result};
 use crate::inventory::Vars;
+use crate::modules::probe::{Probe, ProbeCache};
 use crate::modules::{Effect, MetaAction};
 use crate::output::{Event, Status};
 use crate::playbook::{
@@ -29,6 +30,9 @@ pub struct HostWalker<'a> {
     pub host: String,
     pub conn: Box<dyn Connection>,
     pub local: Option<Box<dyn Connection>>,
+    /// Batched host state for the plans (see `modules::probe`).
+    pub cache: ProbeCache,
+    pub local_cache: ProbeCache,
     pub vars_files: Vars,
     pub inventory_vars: Vars,
     notified: Vec<String>,
@@ -44,6 +48,8 @@ impl<'a> HostWalker<'a> {
             host,
             conn,
             local: None,
+            cache: ProbeCache::default(),
+            local_cache: ProbeCache::default(),
             vars_files: Vars::new(),
             inventory_vars,
             notified: Vec::new(),
@@ -147,7 +153,14 @@ impl<'a> HostWalker<'a> {
     }
 
     pub fn run_items(&mut self, items: &[Item]) -> Flow {
-        for item in items {
+        let mut fetched_at: Option<u64> = None;
+        for (i, item) in items.iter().enumerate() {
+            // Fetch what the coming plans will read, once per list and again after
+            // anything changed on the host.
+            if fetched_at != Some(self.cache.generation) {
+                self.prefetch(&items[i..]);
+                fetched_at = Some(self.cache.generation);
+            }
             // Another host ended the play (end_play) or failed under any_errors_fatal:
             // this host stops here without failing itself.
             if self.run.ended() || self.run.aborted() {
@@ -163,6 +176,96 @@ impl<'a> HostWalker<'a> {
             }
         }
         Flow::Continue
+    }
+
+    /// Batch-read the host state the plans of these tasks will need (see
+    /// `modules::probe`). Tasks whose arguments cannot be known yet (they use a result
+    /// registered on the way) are left to read for themselves.
+    fn prefetch(&mut self, items: &[Item]) {
+        let mut by_become: Vec<(Option<crate::connection::Become>, Vec<Probe>)> = Vec::new();
+        let mut tasks = Vec::new();
+        collect_tasks(items, &mut tasks);
+        for t in tasks {
+            if !self.run.tags_match(&t.kw.tags) || t.kw.delegate_to.is_some() {
+                continue;
+            }
+            let Some(module) = crate::modules::find(t.module) else {
+                continue;
+            };
+            if module.spec().controller_only {
+                continue;
+            }
+            let vars = self.base_vars(&t.kw);
+            let Ok(become_) = super::task::become_of(self.run, &t.kw, &vars) else {
+                continue;
+            };
+            let probes = self.task_probes(&t, module, vars);
+            if probes.is_empty() {
+                continue;
+            }
+            match by_become.iter_mut().find(|(b, _)| *b == become_) {
+                Some((_, v)) => v.extend(probes),
+                None => by_become.push((become_, probes)),
+            }
+        }
+        for (become_, probes) in by_become {
+            // A failed batch is not an error: each plan then reads for itself.
+            let _ = self
+                .cache
+                .fetch(self.conn.as_mut(), &probes, become_.as_ref());
+        }
+    }
+
+    fn task_probes(
+        &self,
+        t: &Task,
+        module: &'static dyn crate::modules::Module,
+        vars: Vars,
+    ) -> Vec<Probe> {
+        for c in &t.kw.when {
+            match self.run.eval_cond(&c.expr, vars.clone()) {
+                Ok(true) => {}
+                _ => return Vec::new(),
+            }
+        }
+        let mut iterations = vec![vars];
+        if let Some(l) = &t.loop_ {
+            let base = iterations.remove(0);
+            let Ok(items) = self
+                .run
+                .render(&l.items, base.clone())
+                .and_then(|v| loops::items(&l.kind, &v))
+            else {
+                return Vec::new();
+            };
+            let var = t
+                .loop_control
+                .loop_var
+                .clone()
+                .unwrap_or_else(|| "item".into());
+            for item in items {
+                let mut v = base.clone();
+                v.insert(var.clone(), item);
+                iterations.push(v);
+            }
+        }
+        let mut out = Vec::new();
+        for vars in iterations {
+            let mut rendered = Vars::new();
+            for (k, v) in &t.args {
+                match self.run.render(v, vars.clone()) {
+                    Ok(r) if r.as_str() != Some(super::task::OMIT) => {
+                        rendered.insert(k.clone(), r);
+                    }
+                    Ok(_) => {}
+                    Err(_) => return out,
+                }
+            }
+            if let Ok(args) = crate::modules::Args::new(module.spec(), rendered) {
+                out.extend(module.probes(&args));
+            }
+        }
+        out
     }
 
     fn run_block(&mut self, b: &Block) -> Flow {
@@ -424,5 +527,20 @@ impl<'a> HostWalker<'a> {
             out.push((items, target));
         }
         Ok(out)
+    }
+}
+
+/// The module tasks in a list, blocks included (rescue/always too: they may run).
+fn collect_tasks(items: &[Item], out: &mut Vec<Arc<Task>>) {
+    for item in items {
+        match item {
+            Item::Task(t) => out.push(t.clone()),
+            Item::Block(b) => {
+                collect_tasks(&b.block, out);
+                collect_tasks(&b.rescue, out);
+                collect_tasks(&b.always, out);
+            }
+            Item::Include(_) => {}
+        }
     }
 }

@@ -29,6 +29,8 @@ struct One {
     status: Status,
     diffs: Vec<Diff>,
     effects: Vec<Effect>,
+    /// Paths the apply step changed; `None` when it may have changed anything.
+    touched: Option<Vec<String>>,
 }
 
 pub struct TaskRunner<'w, 'a> {
@@ -222,6 +224,7 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
                     status,
                     diffs: Vec::new(),
                     effects: Vec::new(),
+                    touched: None,
                 },
                 None,
                 started.elapsed(),
@@ -343,6 +346,7 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
                     status: Status::Skipped,
                     diffs: Vec::new(),
                     effects: Vec::new(),
+                    touched: None,
                 });
             }
         }
@@ -391,19 +395,17 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
         let mut attempt = 0u32;
         loop {
             attempt += 1;
-            let conn: &mut dyn crate::connection::Connection = if delegate_local {
-                if self.w.local.is_none() {
-                    self.w.local = Some(Box::new(LocalConnection::new()));
-                }
-                match self.w.local.as_mut() {
-                    Some(c) => c.as_mut(),
-                    None => return Err(Error::io("no local connection")),
-                }
-            } else {
-                self.w.conn.as_mut()
-            };
+            if delegate_local && self.w.local.is_none() {
+                self.w.local = Some(Box::new(LocalConnection::new()));
+            }
+            let w = &mut *self.w;
+            let (conn, cache): (&mut dyn crate::connection::Connection, _) =
+                match (delegate_local, w.local.as_mut()) {
+                    (true, Some(local)) => (local.as_mut(), &mut w.local_cache),
+                    _ => (w.conn.as_mut(), &mut w.cache),
+                };
             let mut ctx = ModuleCtx {
-                host: &self.w.host,
+                host: &w.host,
                 conn,
                 become_: become_.clone(),
                 environment: environment.clone(),
@@ -411,8 +413,22 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
                 diff,
                 task: &task,
                 eval: &eval,
+                cache,
             };
-            let mut one = plan_and_apply(module, &mut ctx, &args, check, diff)?;
+            let result = plan_and_apply(module, &mut ctx, &args, check, diff);
+            // What changed on the host leaves the cache: the paths a module names, or
+            // everything after a command (or a failure half-way).
+            match &result {
+                _ if check => {}
+                Ok(o) if matches!(o.status, Status::Ok | Status::Skipped) => {}
+                Ok(One {
+                    status: Status::Changed,
+                    touched: Some(paths),
+                    ..
+                }) => ctx.cache.invalidate(paths),
+                _ => ctx.cache.clear(),
+            }
+            let mut one = result?;
             // changed_when / failed_when / until see the result under the register name.
             let mut cvars = vars.clone();
             let result_value = Value::from_iter(one.result.clone());
@@ -477,29 +493,7 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
     }
 
     fn become_for(&self, vars: &Vars) -> Result<Option<Become>> {
-        let kw = &self.task.kw;
-        let inv_become = vars
-            .get("ansible_become")
-            .and_then(crate::modules::args::to_bool);
-        if !kw.become_.or(inv_become).unwrap_or(false) {
-            return Ok(None);
-        }
-        let user = match &kw.become_user {
-            Some(u) => display(&self.w.run.render(u, vars.clone())?),
-            None => vars
-                .get("ansible_become_user")
-                .map(display)
-                .unwrap_or_else(|| "root".into()),
-        };
-        let method = match kw
-            .become_method
-            .as_deref()
-            .or_else(|| vars.get("ansible_become_method").and_then(|v| v.as_str()))
-        {
-            Some("su") => BecomeMethod::Su,
-            _ => BecomeMethod::Sudo,
-        };
-        Ok(Some(Become { user, method }))
+        become_of(self.w.run, &self.task.kw, vars)
     }
 
     fn environment(&self, vars: &Vars) -> Result<Vec<(String, String)>> {
@@ -544,6 +538,7 @@ fn plan_and_apply(
             status: Status::Failed,
             diffs,
             effects: plan.effects,
+            touched: None,
         });
     }
     if plan.skipped {
@@ -554,9 +549,11 @@ fn plan_and_apply(
             status: Status::Skipped,
             diffs,
             effects: plan.effects,
+            touched: None,
         });
     }
     let will_change = plan.change != modules::Change::None;
+    let touches = plan.touches;
     if will_change && !check {
         if let Some(apply) = plan.apply {
             match apply(ctx) {
@@ -581,6 +578,7 @@ fn plan_and_apply(
         status,
         diffs,
         effects: plan.effects,
+        touched: touches,
     })
 }
 
@@ -601,10 +599,41 @@ fn fail_one(e: Error) -> One {
         status: Status::Failed,
         diffs: Vec::new(),
         effects: Vec::new(),
+        touched: None,
     }
 }
 
 /// A value as text, the way Python's str() shows scalars.
 pub fn display(v: &Value) -> String {
     crate::modules::args::python_str(v)
+}
+
+/// The `become` settings of a task in its variables (keywords win over inventory vars).
+pub fn become_of(
+    run: &super::play::PlayRun<'_>,
+    kw: &crate::playbook::Inherited,
+    vars: &Vars,
+) -> Result<Option<Become>> {
+    let inv_become = vars
+        .get("ansible_become")
+        .and_then(crate::modules::args::to_bool);
+    if !kw.become_.or(inv_become).unwrap_or(false) {
+        return Ok(None);
+    }
+    let user = match &kw.become_user {
+        Some(u) => display(&run.render(u, vars.clone())?),
+        None => vars
+            .get("ansible_become_user")
+            .map(display)
+            .unwrap_or_else(|| "root".into()),
+    };
+    let method = match kw
+        .become_method
+        .as_deref()
+        .or_else(|| vars.get("ansible_become_method").and_then(|v| v.as_str()))
+    {
+        Some("su") => BecomeMethod::Su,
+        _ => BecomeMethod::Sudo,
+    };
+    Ok(Some(Become { user, method }))
 }

@@ -1,5 +1,6 @@
 //! command, shell and raw.
 
+use super::probe::{glob_word, Probe};
 use super::spec::{arg, ArgType::*, FreeForm, ModuleSpec};
 use super::{result, Args, Change, Module, ModuleCtx, Plan};
 use crate::clock::{format_delta, format_timestamp};
@@ -76,6 +77,9 @@ impl Module for Command {
     fn spec(&self) -> &'static ModuleSpec {
         &COMMAND
     }
+    fn probes(&self, args: &Args) -> Vec<Probe> {
+        guard_probes(args)
+    }
     fn plan(&self, ctx: &mut ModuleCtx<'_>, args: &Args) -> Result<Plan> {
         plan_command(ctx, args, Flavor::Command)
     }
@@ -84,6 +88,9 @@ impl Module for Command {
 impl Module for Shell {
     fn spec(&self) -> &'static ModuleSpec {
         &SHELL
+    }
+    fn probes(&self, args: &Args) -> Vec<Probe> {
+        guard_probes(args)
     }
     fn plan(&self, ctx: &mut ModuleCtx<'_>, args: &Args) -> Result<Plan> {
         plan_command(ctx, args, Flavor::Shell)
@@ -143,32 +150,28 @@ fn build_script(args: &Args, flavor: Flavor) -> Result<(String, Value)> {
 fn plan_command(ctx: &mut ModuleCtx<'_>, args: &Args, flavor: Flavor) -> Result<Plan> {
     let (script, cmd) = build_script(args, flavor)?;
     let chdir = args.str("chdir")?;
-    let mut probe = String::new();
-    if let Some(c) = args.str("creates")? {
-        probe.push_str(&format!(
-            "for p in {}; do [ -e \"$p\" ] && {{ echo creates; exit 0; }}; done; ",
-            glob_word(&c)
-        ));
-    }
-    if let Some(r) = args.str("removes")? {
-        probe.push_str(&format!("found=; for p in {}; do [ -e \"$p\" ] && found=1; done; [ -z \"$found\" ] && {{ echo removes; exit 0; }}; ", glob_word(&r)));
-    }
-    if !probe.is_empty() {
-        if let Some(c) = &chdir {
-            probe = format!("cd {} 2>/dev/null; {probe}", quote(c));
-        }
-        let out = ctx.sh(&probe, None)?;
-        let said = out.stdout_str();
-        let reason = match said.trim() {
-            "creates" => Some(format!(
+    let creates = args.str("creates")?;
+    let removes = args.str("removes")?;
+    let decided = match (&creates, &removes) {
+        (None, None) => None,
+        _ => Some(guard_outcome(
+            ctx,
+            creates.as_deref(),
+            removes.as_deref(),
+            chdir.as_deref(),
+        )?),
+    };
+    if let Some(said) = decided {
+        let reason = match said {
+            Guard::Creates => Some(format!(
                 "Did not run command since '{}' exists",
-                args.str("creates")?.unwrap_or_default()
+                creates.clone().unwrap_or_default()
             )),
-            "removes" => Some(format!(
+            Guard::Removes => Some(format!(
                 "Did not run command since '{}' does not exist",
-                args.str("removes")?.unwrap_or_default()
+                removes.clone().unwrap_or_default()
             )),
-            _ => None,
+            Guard::Run => None,
         };
         if let Some(msg) = reason {
             return Ok(Plan::no_change(result(&[
@@ -215,17 +218,66 @@ fn plan_command(ctx: &mut ModuleCtx<'_>, args: &Args, flavor: Flavor) -> Result<
     Ok(plan)
 }
 
-/// A `creates`/`removes` path may be a glob: keep the glob characters live, quote the rest.
-fn glob_word(p: &str) -> String {
-    let mut out = String::new();
-    for c in p.chars() {
-        if matches!(c, '*' | '?' | '[' | ']') {
-            out.push(c);
-        } else {
-            out.push_str(&quote(&c.to_string()));
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Guard {
+    Creates,
+    Removes,
+    Run,
+}
+
+/// `creates`/`removes` paths, made absolute against `chdir` (they may be globs).
+fn guard_path(p: &str, chdir: Option<&str>) -> String {
+    match chdir {
+        Some(d) if !p.starts_with('/') => format!("{}/{p}", d.trim_end_matches('/')),
+        _ => p.to_string(),
+    }
+}
+
+/// Whether `creates`/`removes` stop the command: from the batched probes when they were
+/// fetched, else with one remote check.
+fn guard_outcome(
+    ctx: &mut ModuleCtx<'_>,
+    creates: Option<&str>,
+    removes: Option<&str>,
+    chdir: Option<&str>,
+) -> Result<Guard> {
+    let mut exists = |p: &str| -> Result<bool> {
+        let path = guard_path(p, chdir);
+        if let Some(b) = ctx.cached_exists(&path) {
+            return Ok(b);
+        }
+        let out = ctx.sh(
+            &format!(
+                "for p in {}; do [ -e \"$p\" ] && {{ echo yes; exit 0; }}; done; echo no",
+                glob_word(&path)
+            ),
+            None,
+        )?;
+        Ok(out.stdout_str().trim() == "yes")
+    };
+    if let Some(c) = creates {
+        if exists(c)? {
+            return Ok(Guard::Creates);
         }
     }
-    out
+    if let Some(r) = removes {
+        if !exists(r)? {
+            return Ok(Guard::Removes);
+        }
+    }
+    Ok(Guard::Run)
+}
+
+/// What `creates`/`removes` will look at, for the batched prefetch.
+fn guard_probes(args: &Args) -> Vec<Probe> {
+    let chdir = args.str("chdir").ok().flatten();
+    ["creates", "removes"]
+        .iter()
+        .filter_map(|k| args.str(k).ok().flatten())
+        .map(|p| Probe::Exists {
+            pattern: guard_path(&p, chdir.as_deref()),
+        })
+        .collect()
 }
 
 fn run(

@@ -1,6 +1,7 @@
 //! copy: a file from the controller, or inline `content`, written atomically.
 
 use super::attrs::Attrs;
+use super::probe::Probe;
 use super::spec::{arg, ArgType::*, FreeForm, ModuleSpec};
 use super::write::{plan_write, WriteRequest};
 use super::{Args, Module, ModuleCtx, Plan};
@@ -38,6 +39,32 @@ static SPEC: ModuleSpec = ModuleSpec {
 impl Module for Copy {
     fn spec(&self) -> &'static ModuleSpec {
         &SPEC
+    }
+
+    fn probes(&self, args: &Args) -> Vec<Probe> {
+        let Ok(Some(dest)) = args.str("dest") else {
+            return Vec::new();
+        };
+        let stat = |path: String| Probe::Stat {
+            path,
+            follow: true,
+            checksum: true,
+        };
+        // `dest/` receives the file under its own name.
+        let name = args.str("src").ok().flatten().and_then(|s| {
+            std::path::Path::new(&s)
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+        });
+        match (dest.ends_with('/'), name) {
+            (false, Some(n)) => vec![
+                stat(format!("{}/{n}", dest.trim_end_matches('/'))),
+                stat(dest),
+            ],
+            (false, None) => vec![stat(dest)],
+            (true, Some(n)) => vec![stat(format!("{dest}{n}"))],
+            (true, None) => Vec::new(),
+        }
     }
 
     fn plan(&self, ctx: &mut ModuleCtx<'_>, args: &Args) -> Result<Plan> {

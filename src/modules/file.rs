@@ -1,6 +1,7 @@
 //! file: files, directories, symlinks, hard links, absence, touch; attributes, recurse.
 
 use super::attrs::Attrs;
+use super::probe::Probe;
 use super::spec::{arg, ArgType::*, FreeForm, ModuleSpec};
 use super::write::{attr_diff, state_name};
 use super::{Args, Change, Diff, Module, ModuleCtx, Plan};
@@ -42,88 +43,115 @@ impl Module for File {
         &SPEC
     }
 
+    fn probes(&self, args: &Args) -> Vec<Probe> {
+        match args.str("path") {
+            Ok(Some(path)) => vec![
+                Probe::Stat {
+                    path: path.clone(),
+                    follow: false,
+                    checksum: false,
+                },
+                Probe::Stat {
+                    path,
+                    follow: true,
+                    checksum: false,
+                },
+            ],
+            _ => Vec::new(),
+        }
+    }
+
     fn plan(&self, ctx: &mut ModuleCtx<'_>, args: &Args) -> Result<Plan> {
         let path = args.req_str("path")?;
-        let attrs = Attrs::from_args(args)?;
-        let follow = args.bool("follow", true)?;
-        let cur = ctx.stat(&path, false, false)?;
-        // Attributes of a symlink's target when following it.
-        let effective = if follow && cur.kind == FileKind::Link {
-            ctx.stat(&path, true, false)?
-        } else {
-            cur.clone()
-        };
-        let recurse = args.bool("recurse", false)?;
-        let state = match args.str("state")? {
-            Some(s) => s,
-            None if recurse => "directory".to_string(),
-            None if cur.exists() => match effective.kind {
-                FileKind::Directory => "directory".to_string(),
-                FileKind::Link => "link".to_string(),
-                _ => "file".to_string(),
-            },
-            None => "file".to_string(),
-        };
-        let mut result = Vars::new();
-        result.insert("path".into(), Value::from(path.as_str()));
-        let q = quote(&path);
-        match state.as_str() {
-            "absent" => {
-                result.insert("state".into(), Value::from("absent"));
-                if !cur.exists() {
-                    return Ok(Plan::no_change(result));
-                }
-                let diff = Diff {
-                    before_header: path.clone(),
-                    after_header: path.clone(),
-                    before: format!("path: {path}\nstate: {}\n", state_name(cur.kind)),
-                    after: format!("path: {path}\nstate: absent\n"),
-                };
-                let script = format!("rm -rf -- {q}");
-                Ok(
-                    Plan::change(Change::Remove, result, run_script(script, path.clone()))
-                        .with_diff(Some(diff)),
-                )
+        let mut touched = vec![path.clone()];
+        touched.extend(args.str("src")?);
+        Ok(plan_file(ctx, args, path)?.touching(touched))
+    }
+}
+
+fn plan_file(ctx: &mut ModuleCtx<'_>, args: &Args, path: String) -> Result<Plan> {
+    let attrs = Attrs::from_args(args)?;
+    let follow = args.bool("follow", true)?;
+    let cur = ctx.stat(&path, false, false)?;
+    // Attributes of a symlink's target when following it.
+    let effective = if follow && cur.kind == FileKind::Link {
+        ctx.stat(&path, true, false)?
+    } else {
+        cur.clone()
+    };
+    let recurse = args.bool("recurse", false)?;
+    let state = match args.str("state")? {
+        Some(s) => s,
+        None if recurse => "directory".to_string(),
+        None if cur.exists() => match effective.kind {
+            FileKind::Directory => "directory".to_string(),
+            FileKind::Link => "link".to_string(),
+            _ => "file".to_string(),
+        },
+        None => "file".to_string(),
+    };
+    let mut result = Vars::new();
+    result.insert("path".into(), Value::from(path.as_str()));
+    let q = quote(&path);
+    match state.as_str() {
+        "absent" => {
+            result.insert("state".into(), Value::from("absent"));
+            if !cur.exists() {
+                return Ok(Plan::no_change(result));
             }
-            "directory" => plan_directory(&path, &cur, &effective, &attrs, recurse, ctx, result),
-            "file" => {
-                if !cur.exists() {
-                    return Err(Error::module(format!("file ({path}) is absent, cannot continue"))
-                        .with_help("use state: touch to create an empty file, or copy/template to write one"));
-                }
-                if effective.kind == FileKind::Directory {
-                    return Err(Error::module(format!(
-                        "{path} is a directory, not a file (state: file)"
-                    )));
-                }
-                plan_attrs(&path, &effective, &attrs, result, "file")
-            }
-            "touch" => {
-                result.insert("state".into(), Value::from("file"));
-                let change = if cur.exists() {
-                    Change::Modify(vec!["times".into()])
-                } else {
-                    Change::Create
-                };
-                let mut script = format!("touch -- {q} || exit 1\n");
-                script.push_str(&attrs.script(&q, false));
-                let diff = Diff {
-                    before_header: path.clone(),
-                    after_header: path.clone(),
-                    before: format!("path: {path}\nstate: {}\n", state_name(cur.kind)),
-                    after: format!(
-                        "path: {path}\nstate: {}\n",
-                        if cur.exists() { "touch" } else { "file" }
-                    ),
-                };
-                Ok(
-                    Plan::change(change, result, run_script(script, path.clone()))
-                        .with_diff(Some(diff)),
-                )
-            }
-            "link" | "hard" => plan_link(&state, &path, &cur, &attrs, args, ctx, result),
-            other => Err(Error::module(format!("unknown state '{other}'"))),
+            let diff = Diff {
+                before_header: path.clone(),
+                after_header: path.clone(),
+                before: format!("path: {path}\nstate: {}\n", state_name(cur.kind)),
+                after: format!("path: {path}\nstate: absent\n"),
+            };
+            let script = format!("rm -rf -- {q}");
+            Ok(
+                Plan::change(Change::Remove, result, run_script(script, path.clone()))
+                    .with_diff(Some(diff)),
+            )
         }
+        "directory" => plan_directory(&path, &cur, &effective, &attrs, recurse, ctx, result),
+        "file" => {
+            if !cur.exists() {
+                return Err(
+                    Error::module(format!("file ({path}) is absent, cannot continue")).with_help(
+                        "use state: touch to create an empty file, or copy/template to write one",
+                    ),
+                );
+            }
+            if effective.kind == FileKind::Directory {
+                return Err(Error::module(format!(
+                    "{path} is a directory, not a file (state: file)"
+                )));
+            }
+            plan_attrs(&path, &effective, &attrs, result, "file")
+        }
+        "touch" => {
+            result.insert("state".into(), Value::from("file"));
+            let change = if cur.exists() {
+                Change::Modify(vec!["times".into()])
+            } else {
+                Change::Create
+            };
+            let mut script = format!("touch -- {q} || exit 1\n");
+            script.push_str(&attrs.script(&q, false));
+            let diff = Diff {
+                before_header: path.clone(),
+                after_header: path.clone(),
+                before: format!("path: {path}\nstate: {}\n", state_name(cur.kind)),
+                after: format!(
+                    "path: {path}\nstate: {}\n",
+                    if cur.exists() { "touch" } else { "file" }
+                ),
+            };
+            Ok(
+                Plan::change(change, result, run_script(script, path.clone()))
+                    .with_diff(Some(diff)),
+            )
+        }
+        "link" | "hard" => plan_link(&state, &path, &cur, &attrs, args, ctx, result),
+        other => Err(Error::module(format!("unknown state '{other}'"))),
     }
 }
 

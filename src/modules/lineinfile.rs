@@ -2,6 +2,7 @@
 //! written back atomically.
 
 use super::attrs::Attrs;
+use super::probe::Probe;
 use super::spec::{arg, ArgType::*, FreeForm, ModuleSpec};
 use super::write::{compile_regex, plan_write, python_replacement, read_with_state, WriteRequest};
 use super::{Args, Module, ModuleCtx, Plan};
@@ -63,6 +64,20 @@ impl Matcher {
 impl Module for LineInFile {
     fn spec(&self) -> &'static ModuleSpec {
         &SPEC
+    }
+
+    fn probes(&self, args: &Args) -> Vec<Probe> {
+        match args.str("path") {
+            Ok(Some(path)) => vec![
+                Probe::Stat {
+                    path: path.clone(),
+                    follow: true,
+                    checksum: true,
+                },
+                Probe::Read { path },
+            ],
+            _ => Vec::new(),
+        }
     }
 
     fn plan(&self, ctx: &mut ModuleCtx<'_>, args: &Args) -> Result<Plan> {

@@ -13,6 +13,7 @@ mod control;
 mod copy;
 mod file;
 mod lineinfile;
+pub mod probe;
 mod replace;
 pub mod spec;
 mod stat;
@@ -82,6 +83,9 @@ pub struct Plan {
     pub skipped: bool,
     /// A module that fails after looking (assert, fail, command with rc != 0 …).
     pub failed: bool,
+    /// The host paths `apply` may change; `None` means "anything" (commands), which
+    /// empties the whole state cache afterwards.
+    pub touches: Option<Vec<String>>,
 }
 
 impl Plan {
@@ -94,6 +98,7 @@ impl Plan {
             effects: Vec::new(),
             skipped: false,
             failed: false,
+            touches: None,
         }
     }
 
@@ -106,11 +111,18 @@ impl Plan {
             effects: Vec::new(),
             skipped: false,
             failed: false,
+            touches: None,
         }
     }
 
     pub fn with_diff(mut self, diff: Option<Diff>) -> Self {
         self.diff.extend(diff);
+        self
+    }
+
+    /// Declare the paths the apply step changes (so only they leave the cache).
+    pub fn touching(mut self, paths: Vec<String>) -> Self {
+        self.touches = Some(paths);
         self
     }
 
@@ -138,6 +150,8 @@ pub struct ModuleCtx<'a> {
     pub diff: bool,
     pub task: &'a Task,
     pub eval: &'a dyn Evaluator,
+    /// Host state fetched in batches ahead of the plans (see [`probe`]).
+    pub cache: &'a mut probe::ProbeCache,
 }
 
 impl ModuleCtx<'_> {
@@ -157,11 +171,38 @@ impl ModuleCtx<'_> {
         follow: bool,
         checksum: bool,
     ) -> Result<crate::connection::FileState> {
+        let probe = probe::Probe::Stat {
+            path: path.to_string(),
+            follow,
+            checksum,
+        };
+        if let Some(probe::Answer::Stat(s)) = self.cache.get(&probe, self.become_.as_ref()) {
+            return Ok(s.clone());
+        }
         crate::connection::stat(self.conn, path, follow, checksum, self.become_.as_ref())
     }
 
     pub fn read_file(&mut self, path: &str) -> Result<Option<Vec<u8>>> {
+        let probe = probe::Probe::Read {
+            path: path.to_string(),
+        };
+        if let Some(probe::Answer::Read(r)) = self.cache.get(&probe, self.become_.as_ref()) {
+            return Ok(r.clone());
+        }
         self.conn.read_file(path, self.become_.as_ref())
+    }
+
+    /// Does anything match this glob? (`creates`/`removes`)
+    pub fn cached_exists(&self, pattern: &str) -> Option<bool> {
+        match self.cache.get(
+            &probe::Probe::Exists {
+                pattern: pattern.to_string(),
+            },
+            self.become_.as_ref(),
+        ) {
+            Some(probe::Answer::Exists(b)) => Some(*b),
+            _ => None,
+        }
     }
 
     pub fn put_file(
@@ -211,6 +252,11 @@ pub trait Module: Sync + Send {
     fn spec(&self) -> &'static ModuleSpec;
     /// Read the host's state and decide what to do. Must not change anything.
     fn plan(&self, ctx: &mut ModuleCtx<'_>, args: &Args) -> Result<Plan>;
+    /// What the plan will read from the host, so the engine can fetch it in a batch
+    /// ahead of time. Only a hint: anything not prefetched is read directly.
+    fn probes(&self, _args: &Args) -> Vec<probe::Probe> {
+        Vec::new()
+    }
 }
 
 /// Modules drover knows, and the Ansible modules it refuses with a reason.

@@ -1,5 +1,6 @@
 //! stat and slurp: read-only modules.
 
+use super::probe::Probe;
 use super::spec::{arg, ArgType::*, FreeForm, ModuleSpec};
 use super::{Args, Module, ModuleCtx, Plan};
 use crate::connection::FileKind;
@@ -48,6 +49,21 @@ impl Module for Stat {
         &STAT
     }
 
+    fn probes(&self, args: &Args) -> Vec<Probe> {
+        match (
+            args.str("path"),
+            args.bool("follow", false),
+            args.bool("get_checksum", true),
+        ) {
+            (Ok(Some(path)), Ok(follow), Ok(checksum)) => vec![Probe::Stat {
+                path,
+                follow,
+                checksum,
+            }],
+            _ => Vec::new(),
+        }
+    }
+
     fn plan(&self, ctx: &mut ModuleCtx<'_>, args: &Args) -> Result<Plan> {
         let path = args.req_str("path")?;
         let follow = args.bool("follow", false)?;
@@ -87,6 +103,13 @@ impl Module for Stat {
 impl Module for Slurp {
     fn spec(&self) -> &'static ModuleSpec {
         &SLURP
+    }
+
+    fn probes(&self, args: &Args) -> Vec<Probe> {
+        match args.str("src") {
+            Ok(Some(path)) => vec![Probe::Read { path }],
+            _ => Vec::new(),
+        }
     }
 
     fn plan(&self, ctx: &mut ModuleCtx<'_>, args: &Args) -> Result<Plan> {

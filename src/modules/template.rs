@@ -1,6 +1,7 @@
 //! template: render a Jinja2 template from the controller and write it atomically.
 
 use super::attrs::Attrs;
+use super::probe::Probe;
 use super::spec::{arg, ArgType::*, FreeForm, ModuleSpec};
 use super::write::{plan_write, WriteRequest};
 use super::{Args, Module, ModuleCtx, Plan};
@@ -37,6 +38,17 @@ static SPEC: ModuleSpec = ModuleSpec {
 impl Module for Template {
     fn spec(&self) -> &'static ModuleSpec {
         &SPEC
+    }
+
+    fn probes(&self, args: &Args) -> Vec<Probe> {
+        match args.str("dest") {
+            Ok(Some(dest)) if !dest.ends_with('/') => vec![Probe::Stat {
+                path: dest,
+                follow: true,
+                checksum: true,
+            }],
+            _ => Vec::new(),
+        }
     }
 
     fn plan(&self, ctx: &mut ModuleCtx<'_>, args: &Args) -> Result<Plan> {

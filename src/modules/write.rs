@@ -66,6 +66,7 @@ pub fn plan_write(ctx: &mut ModuleCtx<'_>, req: WriteRequest) -> Result<Plan> {
                 Ok(Vars::new())
             }),
         )
+        .touching(vec![req.dest.clone()])
         .with_diff(Some(diff)));
     }
     let change = if cur.exists() {
@@ -104,6 +105,7 @@ pub fn plan_write(ctx: &mut ModuleCtx<'_>, req: WriteRequest) -> Result<Plan> {
         validate: req.validate.clone(),
     };
     let dest = req.dest.clone();
+    let touched = req.dest.clone();
     let content = req.content;
     Ok(Plan::change(
         change,
@@ -113,6 +115,7 @@ pub fn plan_write(ctx: &mut ModuleCtx<'_>, req: WriteRequest) -> Result<Plan> {
             Ok(Vars::new())
         }),
     )
+    .touching(vec![touched])
     .with_diff(diff))
 }
 
@@ -180,6 +183,26 @@ pub fn read_with_state(
     ctx: &mut ModuleCtx<'_>,
     path: &str,
 ) -> Result<(FileState, Option<Vec<u8>>)> {
+    use super::probe::{Answer, Probe};
+    let stat = Probe::Stat {
+        path: path.to_string(),
+        follow: true,
+        checksum: true,
+    };
+    let read = Probe::Read {
+        path: path.to_string(),
+    };
+    if let (Some(Answer::Stat(st)), Some(Answer::Read(content))) = (
+        ctx.cache.get(&stat, ctx.become_.as_ref()),
+        ctx.cache.get(&read, ctx.become_.as_ref()),
+    ) {
+        let content = if st.kind == FileKind::File {
+            content.clone()
+        } else {
+            None
+        };
+        return Ok((st.clone(), content));
+    }
     let q = crate::connection::quote(path);
     let script = format!(
         "{}\nprintf '\\000'\nif [ -f {q} ]; then cat -- {q} || exit 1; fi",
