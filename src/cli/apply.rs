@@ -59,6 +59,7 @@ pub fn apply(a: ApplyArgs) -> Result<i32> {
         ssh: a.ssh.clone(),
     };
     let sink = build_sink(&a)?;
+    crate::exec::interrupt::install();
     let names: Vec<String> = a
         .playbooks
         .iter()
@@ -71,6 +72,9 @@ pub fn apply(a: ApplyArgs) -> Result<i32> {
     let summary = exec::run(&loaded.playbooks, loaded.inventory.clone(), &opts, &sink)?;
     sink.finish()
         .map_err(|e| crate::diagnostics::Error::io(format!("cannot write the report: {e}")))?;
+    if let Some(code) = crate::exec::interrupt::exit_code() {
+        return Ok(code);
+    }
     let code = summary.exit_code();
     if code == 0 && a.detailed_exitcode && summary.changed() {
         return Ok(2);

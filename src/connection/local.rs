@@ -38,7 +38,10 @@ impl Default for LocalConnection {
 impl Connection for LocalConnection {
     fn exec(&mut self, script: &str, stdin: Option<&[u8]>) -> Result<Output> {
         self.stats.round_trips += 1;
+        // Its own process group: Ctrl-C reaches drover, which lets this command finish.
+        use std::os::unix::process::CommandExt;
         let mut child = Command::new("/bin/sh")
+            .process_group(0)
             .arg("-c")
             .arg(script)
             .env("LANG", "C")

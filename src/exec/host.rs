@@ -23,6 +23,7 @@ pub enum Flow {
     Unreachable,
     EndHost,
     EndPlay,
+    Interrupted,
 }
 
 pub struct HostWalker<'a> {
@@ -166,6 +167,10 @@ impl<'a> HostWalker<'a> {
             if self.run.ended() || self.run.aborted() {
                 return Flow::EndPlay;
             }
+            // Ctrl-C / SIGTERM: start nothing new, run no handlers.
+            if super::interrupt::received().is_some() {
+                return Flow::Interrupted;
+            }
             let flow = match item {
                 Item::Task(t) => self.run_task(t, false),
                 Item::Block(b) => self.run_block(b),
@@ -278,7 +283,9 @@ impl<'a> HostWalker<'a> {
             });
             flow = self.run_items(&b.rescue);
         }
-        if !b.always.is_empty() && flow != Flow::Unreachable && flow != Flow::EndPlay {
+        if !b.always.is_empty()
+            && !matches!(flow, Flow::Unreachable | Flow::EndPlay | Flow::Interrupted)
+        {
             let was_failed = flow == Flow::Failed;
             if was_failed {
                 self.run.shared.with_host(&self.host, |s| s.failed = false);

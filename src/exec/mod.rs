@@ -4,6 +4,7 @@
 
 mod facts;
 mod host;
+pub mod interrupt;
 mod loops;
 mod play;
 pub mod state;
@@ -114,6 +115,9 @@ pub fn run(
     let mut seen_hosts: Vec<String> = Vec::new();
     for pb in playbooks {
         for play in &pb.plays {
+            if interrupt::received().is_some() {
+                break;
+            }
             let pattern_text = play.hosts.as_str().unwrap_or("").to_string();
             let pattern_text = if pattern_text.contains("{{") {
                 let ctx = minijinja::Value::from_iter(opts.extra_vars.clone());
@@ -151,6 +155,9 @@ pub fn run(
             let batches = batches(&hosts, &play.serial);
             let mut failed_total = 0usize;
             for batch in batches {
+                if interrupt::received().is_some() {
+                    break;
+                }
                 let run = PlayRun::new(
                     play,
                     opts,
