@@ -1,7 +1,7 @@
 //! Inventories: Ansible's YAML and INI formats, directories of them, `group_vars/` and
 //! `host_vars/`, and host patterns.
 
-mod ini;
+pub mod ini;
 mod loader;
 mod model;
 pub mod pattern;

@@ -155,6 +155,23 @@ fn plan_file(ctx: &mut ModuleCtx<'_>, args: &Args, path: String) -> Result<Plan>
     }
 }
 
+/// `/a/b/c` → `/a`, `/a/b`, `/a/b/c` (relative paths likewise), outermost first.
+fn ancestors(path: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    if path.starts_with('/') {
+        cur.push('/');
+    }
+    for part in path.split('/').filter(|p| !p.is_empty() && *p != ".") {
+        if !cur.is_empty() && !cur.ends_with('/') {
+            cur.push('/');
+        }
+        cur.push_str(part);
+        out.push(cur.clone());
+    }
+    out
+}
+
 fn run_script(script: String, path: String) -> super::ApplyFn {
     Box::new(move |ctx: &mut ModuleCtx<'_>| {
         let out = ctx.sh(&script, None)?;
@@ -228,14 +245,19 @@ fn plan_directory(
         .with_help("remove it first (state: absent) if it should be a directory"));
     }
     if !cur.exists() {
-        // Like Ansible, apply the attributes to every directory that gets created.
-        let script = format!(
-            "p={q}; missing=; while [ ! -e \"$p\" ]; do missing=\"$p\n$missing\"; p=$(dirname -- \"$p\"); done\n\
-             mkdir -p -- {q} || exit 1\n\
-             printf '%s' \"$missing\" | while IFS= read -r d; do [ -n \"$d\" ] || continue\n{}done\n{}",
-            attrs.script("\"$d\"", false),
-            if recurse { attrs.script(&q, true) } else { String::new() }
-        );
+        // Like Ansible, apply the attributes to every directory that gets created. The
+        // ancestors are listed here, each quoted, so no name is ever split or re-parsed.
+        let mut script = String::new();
+        for dir in ancestors(path) {
+            let qd = quote(&dir);
+            script.push_str(&format!(
+                "if [ ! -e {qd} ]; then mkdir -- {qd} || exit 1\n{}fi\n",
+                attrs.script(&qd, false)
+            ));
+        }
+        if recurse {
+            script.push_str(&attrs.script(&q, true));
+        }
         let diff = Diff {
             before_header: path.to_string(),
             after_header: path.to_string(),
@@ -374,4 +396,16 @@ fn plan_link(
         Change::Create
     };
     Ok(Plan::change(change, result, run_script(script, path.to_string())).with_diff(Some(diff)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ancestors;
+
+    #[test]
+    fn ancestors_outermost_first() {
+        assert_eq!(ancestors("/a/b/c"), ["/a", "/a/b", "/a/b/c"]);
+        assert_eq!(ancestors("a//b/"), ["a", "a/b"]);
+        assert_eq!(ancestors("/x\ny/z"), ["/x\ny", "/x\ny/z"]);
+    }
 }

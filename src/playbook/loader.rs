@@ -51,6 +51,24 @@ pub struct Loader {
     pub(super) notified: Vec<(String, Span)>,
 }
 
+/// Parse playbook text as if it were the file `path` (imports are read relative to it).
+/// Used by the fuzzers and by tools that hold a playbook in memory.
+pub fn load_playbook_str(text: &str, path: &Path, roles_path: &[PathBuf]) -> Result<Playbook> {
+    let dir = path
+        .parent()
+        .map(Path::to_path_buf)
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or_else(|| PathBuf::from("."));
+    let mut loader = Loader::new(dir, roles_path.to_vec());
+    let mut pb = Playbook {
+        path: path.to_path_buf(),
+        plays: Vec::new(),
+    };
+    let docs = yaml::load_str(text, path)?;
+    loader.load_docs(&docs, path, &mut pb)?;
+    Ok(pb)
+}
+
 /// Load a playbook file and everything it imports.
 pub fn load_playbook(path: &Path, roles_path: &[PathBuf]) -> Result<Playbook> {
     let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
@@ -106,7 +124,14 @@ impl Loader {
         }
         self.file_stack.push(canon);
         let docs = yaml::load_file(path)?;
-        for doc in &docs {
+        self.load_docs(&docs, path, pb)?;
+        self.file_stack.pop();
+        Ok(())
+    }
+
+    /// The plays of parsed playbook documents (`path` places imports and spans).
+    fn load_docs(&mut self, docs: &[Node], path: &Path, pb: &mut Playbook) -> Result<()> {
+        for doc in docs {
             if doc.is_null() {
                 continue;
             }
@@ -149,7 +174,6 @@ impl Loader {
                 pb.plays.push(self.parse_play(play, path)?);
             }
         }
-        self.file_stack.pop();
         Ok(())
     }
 

@@ -6,7 +6,7 @@ pub mod model;
 pub mod roles;
 mod tasks;
 
-pub use loader::{load_playbook, Loader, PLAY_KEYWORDS};
+pub use loader::{load_playbook, load_playbook_str, Loader, PLAY_KEYWORDS};
 pub use model::*;
 pub use roles::LoadedRole;
 pub use tasks::{ListCtx, BLOCK_KEYWORDS, TASK_KEYWORDS};

@@ -1,0 +1,132 @@
+//! Hostile strings in paths, contents and command arguments are handled literally: the
+//! exact files appear, and nothing else runs (a canary file would prove it did).
+
+use proptest::prelude::*;
+use std::path::Path;
+use std::process::Command;
+
+/// Names built from the characters shells care about (no `{`: that is Jinja's business).
+fn hostile_name() -> impl Strategy<Value = String> {
+    let atoms = prop::sample::select(vec![
+        " ",
+        "'",
+        "\"",
+        "$(touch CANARY)",
+        "`touch CANARY`",
+        "\n",
+        "-",
+        "--",
+        ";",
+        "&&",
+        "|",
+        "*",
+        "?",
+        "[a]",
+        "\\",
+        "$HOME",
+        "~",
+        "%s",
+        "é",
+        "\t",
+        "#",
+        "!",
+        "<",
+        ">",
+        "x",
+        "file",
+    ]);
+    prop::collection::vec(atoms, 1..6).prop_map(|v| {
+        let s: String = v.concat();
+        // A file name cannot hold '/' or be '.'/'..'; make it start safely distinct.
+        format!("n{}", s.replace('/', "_"))
+    })
+}
+
+fn run(dir: &Path, names: &[String]) -> std::process::Output {
+    let canary = dir.join("CANARY");
+    let mut y = String::from("- hosts: localhost\n  gather_facts: no\n  tasks:\n");
+    for (i, n) in names.iter().enumerate() {
+        let path = serde_json::to_string(&format!("{}/{n}", dir.display())).unwrap();
+        let content = serde_json::to_string(&format!("{n}\n")).unwrap();
+        y.push_str(&format!(
+            "    - copy: {{content: {content}, dest: {path}}}\n"
+        ));
+        let ln = serde_json::to_string(&format!("{}/line-{i}-{n}", dir.display())).unwrap();
+        // A line is one line: newlines inside it are not lineinfile's business.
+        let line = serde_json::to_string(&n.replace('\n', " ")).unwrap();
+        y.push_str(&format!(
+            "    - lineinfile: {{path: {ln}, line: {line}, create: yes}}\n"
+        ));
+        let d = serde_json::to_string(&format!("{}/dir-{i}-{n}", dir.display())).unwrap();
+        y.push_str(&format!(
+            "    - file: {{path: {d}, state: directory, mode: \"0750\"}}\n"
+        ));
+        let arg = serde_json::to_string(n).unwrap();
+        let out = serde_json::to_string(&format!("{}/argv-{i}", dir.display())).unwrap();
+        y.push_str(&format!("    - command:\n        argv: [\"/bin/sh\", \"-c\", 'printf %s \"$1\" > \"$2\"', \"sh\", {arg}, {out}]\n"));
+    }
+    let play = dir.join("play.yml");
+    std::fs::write(&play, y).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_drover"))
+        .arg("apply")
+        .arg(&play)
+        .current_dir(dir)
+        .env("HOME", dir)
+        .output()
+        .unwrap();
+    assert!(!canary.exists(), "something ran a hostile string");
+    out
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    #[test]
+    fn hostile_names_create_exactly_those_files(names in prop::collection::vec(hostile_name(), 1..4)) {
+        let mut names = names;
+        names.sort();
+        names.dedup();
+        let dir = tempfile::tempdir().unwrap();
+        let out = run(dir.path(), &names);
+        prop_assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+        for (i, n) in names.iter().enumerate() {
+            prop_assert_eq!(std::fs::read_to_string(dir.path().join(n)).unwrap(), format!("{n}\n"));
+            prop_assert_eq!(std::fs::read_to_string(dir.path().join(format!("line-{i}-{n}"))).unwrap(), format!("{}\n", n.replace('\n', " ")));
+            let d = dir.path().join(format!("dir-{i}-{n}"));
+            prop_assert!(d.is_dir(), "{} is not a directory", d.display());
+            prop_assert_eq!(std::fs::read_to_string(dir.path().join(format!("argv-{i}"))).unwrap(), n.clone());
+        }
+        // Exactly those, plus the playbook: no stray files from word splitting or globs.
+        let count = std::fs::read_dir(dir.path()).unwrap().count();
+        prop_assert_eq!(count, names.len() * 4 + 1);
+    }
+}
+
+#[test]
+fn a_known_nasty_set() {
+    let names: Vec<String> = [
+        "a b",
+        "it's",
+        "$(touch CANARY)",
+        "`touch CANARY`",
+        "new\nline",
+        "-rf",
+        "*",
+        "x;touch CANARY",
+        "\"q\"",
+    ]
+    .iter()
+    .map(|s| format!("n{s}"))
+    .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(dir.path(), &names);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    for n in &names {
+        assert!(dir.path().join(n).exists(), "{n:?}");
+    }
+}
