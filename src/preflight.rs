@@ -75,6 +75,7 @@ pub fn check(
             for host in &hosts {
                 let mut known: HashSet<String> = walker.play_names.clone();
                 known.extend(inv.host_vars(host).keys().cloned());
+                walker.check_var_cycles(inv, host, extra_vars)?;
                 for (task, locals) in &tasks {
                     walker.check_task(task, locals, &known, host)?;
                 }
@@ -127,6 +128,72 @@ impl PlayCheck<'_> {
                     names.extend(v.keys().cloned());
                 }
                 None => self.dynamic_names = true,
+            }
+        }
+        Ok(())
+    }
+
+    /// Variables whose templates refer to each other in a loop can never be rendered:
+    /// refuse them now, naming the loop.
+    fn check_var_cycles(&self, inv: &Inventory, host: &str, extra_vars: &Vars) -> Result<()> {
+        let mut vars = Vars::new();
+        for r in &self.play.role_defaults {
+            vars.extend(r.defaults.clone());
+        }
+        vars.extend(inv.host_vars(host));
+        vars.extend(self.play.vars.clone());
+        for r in &self.play.role_defaults {
+            vars.extend(r.vars.clone());
+        }
+        vars.extend(extra_vars.clone());
+        let mut refs: std::collections::HashMap<&str, Vec<String>> =
+            std::collections::HashMap::new();
+        for (name, value) in &vars {
+            let mut names = Vec::new();
+            for text in strings_in(value) {
+                if let Ok(found) = self.names_in(&text, false) {
+                    names.extend(found.into_iter().filter(|n| vars.contains_key(n)));
+                }
+            }
+            refs.insert(name.as_str(), names);
+        }
+        // Depth-first search with the path kept, to name the loop.
+        fn visit<'a>(
+            n: &'a str,
+            refs: &'a std::collections::HashMap<&'a str, Vec<String>>,
+            path: &mut Vec<&'a str>,
+            done: &mut HashSet<&'a str>,
+        ) -> Option<Vec<String>> {
+            if let Some(i) = path.iter().position(|p| *p == n) {
+                let mut cycle: Vec<String> = path[i..].iter().map(|s| s.to_string()).collect();
+                cycle.push(n.to_string());
+                return Some(cycle);
+            }
+            if !done.insert(n) {
+                return None;
+            }
+            path.push(n);
+            for next in refs.get(n).into_iter().flatten() {
+                if let Some((key, _)) = refs.get_key_value(next.as_str()) {
+                    if let Some(c) = visit(key, refs, path, done) {
+                        return Some(c);
+                    }
+                }
+            }
+            path.pop();
+            None
+        }
+        let mut done = HashSet::new();
+        let mut names: Vec<&str> = refs.keys().copied().collect();
+        names.sort();
+        for n in names {
+            if let Some(cycle) = visit(n, &refs, &mut Vec::new(), &mut done) {
+                return Err(Error::template(format!(
+                    "variables refer to each other in a loop for host {host}: {}",
+                    cycle.join(" -> ")
+                ))
+                .at(self.play.span.clone())
+                .with_help("one of them must hold a value that does not depend on the others"));
             }
         }
         Ok(())

@@ -1,6 +1,6 @@
 //! Playbooks, plays, blocks, tasks and roles.
 
-mod keywords;
+pub mod keywords;
 mod loader;
 pub mod model;
 pub mod roles;

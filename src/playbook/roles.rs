@@ -143,6 +143,7 @@ impl Loader {
             )
             .with_help("remove one of the dependencies in meta/main.yml"));
         }
+        check_role_dirs(&path)?;
         let meta = read_meta(&path)?;
         let key = format!("{}|{:?}|{:?}", canon.display(), params, opts.tasks_from);
         if dedupe && !meta.allow_duplicates && self.roles_seen.contains(&key) {
@@ -268,6 +269,29 @@ impl Loader {
         out.extend(loaded.tasks);
         Ok(())
     }
+}
+
+/// A role directory that is a dangling or looping symlink is an error, not an empty part.
+fn check_role_dirs(role: &Path) -> Result<()> {
+    for sub in [
+        "tasks",
+        "handlers",
+        "defaults",
+        "vars",
+        "meta",
+        "files",
+        "templates",
+    ] {
+        let p = role.join(sub);
+        if std::fs::symlink_metadata(&p).is_ok() {
+            if let Err(e) = std::fs::metadata(&p) {
+                return Err(Error::io_at(&p, &e)
+                    .at(Span::file(role))
+                    .with_help("fix or remove the symbolic link"));
+            }
+        }
+    }
+    Ok(())
 }
 
 struct RoleMeta {

@@ -69,9 +69,10 @@ pub fn render_str(env: &Environment<'static>, s: &str, ctx: &Value) -> Result<Va
         let compiled = env
             .compile_expression(expr)
             .map_err(|e| template_error(&e, s, ctx, None))?;
-        return compiled
+        let value = compiled
             .eval(ctx)
-            .map_err(|e| template_error(&e, s, ctx, Some(&compiled.undeclared_variables(true))));
+            .map_err(|e| template_error(&e, s, ctx, Some(&compiled.undeclared_variables(true))))?;
+        return defined(value, s, ctx, &compiled.undeclared_variables(true));
     }
     let tmpl = env
         .template_from_str(s)
@@ -79,6 +80,21 @@ pub fn render_str(env: &Environment<'static>, s: &str, ctx: &Value) -> Result<Va
     tmpl.render(ctx)
         .map(Value::from)
         .map_err(|e| template_error(&e, s, ctx, Some(&tmpl.undeclared_variables(true))))
+}
+
+/// An expression that evaluated to undefined is an error, as printing it would be (strict
+/// undefined only fails when an undefined value is used, and returning it is no use).
+fn defined(
+    value: Value,
+    source: &str,
+    ctx: &Value,
+    names: &std::collections::HashSet<String>,
+) -> Result<Value> {
+    if !value.is_undefined() {
+        return Ok(value);
+    }
+    let err = minijinja::Error::new(ErrorKind::UndefinedError, "undefined value");
+    Err(template_error(&err, source, ctx, Some(names)))
 }
 
 /// Render a whole template file's text to a string (the template module and lookups).
@@ -115,9 +131,10 @@ pub fn eval_condition(env: &Environment<'static>, cond: &Value, ctx: &Value) -> 
         let compiled = env
             .compile_expression(expr)
             .map_err(|e| template_error(&e, expr, ctx, None))?;
-        compiled.eval(ctx).map_err(|e| {
+        let v = compiled.eval(ctx).map_err(|e| {
             template_error(&e, expr, ctx, Some(&compiled.undeclared_variables(true)))
-        })?
+        })?;
+        defined(v, expr, ctx, &compiled.undeclared_variables(true))?
     };
     match as_bool(&value) {
         Some(b) => Ok(b),

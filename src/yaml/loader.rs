@@ -121,8 +121,13 @@ pub fn load_str_with(text: &str, path: &Path, secrets: Option<&Secrets>) -> Resu
     }
     if let Err(e) = parsed {
         let m = e.marker();
+        let info = if e.info().contains("recursion limit") {
+            format!("nesting deeper than the parser's limit ({})", e.info())
+        } else {
+            e.info().to_string()
+        };
         return Err(Error::syntax(
-            format!("YAML syntax error: {}", e.info()),
+            format!("YAML syntax error: {info}"),
             Span::new(file, m.line() as u32, m.col() as u32 + 1),
         )
         .with_help("check indentation and quoting near this position"));
