@@ -282,11 +282,18 @@ impl SshConnection {
                 continue;
             }
             tunnel::keepalive(&self.session);
+            // Reading one stream may have queued data of the other inside libssh2: then
+            // only glance at the socket before reading again.
+            let wait = if ch.read_window().available > 0 {
+                Duration::from_millis(5)
+            } else {
+                Duration::from_millis(1000)
+            };
             let mut fds = [tunnel::pollfd(
                 self.fd,
                 tunnel::session_events(&self.session),
             )];
-            tunnel::poll(&mut fds, Duration::from_millis(1000)).map_err(|e| lost("poll", &e))?;
+            tunnel::poll(&mut fds, wait).map_err(|e| lost("poll", &e))?;
             if fds[0].revents & (libc::POLLIN | libc::POLLHUP | libc::POLLERR) != 0 {
                 last_rx = Instant::now();
             }
