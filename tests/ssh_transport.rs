@@ -1025,8 +1025,23 @@ fn exec_semantics_and_encrypted_key() {
     // A command that exits without reading a large stdin.
     let out = c.exec("exit 0", Some(&vec![b'z'; 4 << 20])).unwrap();
     assert_eq!(out.rc, 0);
+    // 4 MiB on stderr before the command reads its 4 MiB of stdin, then stdout: needs
+    // reading and writing at once (the SSH windows are 2 MiB).
+    let input: Vec<u8> = (0..4u32 << 20).map(|i| (i % 251) as u8).collect();
+    let out = c
+        .exec(
+            "head -c 4194304 /dev/zero | tr '\\0' e >&2; cat; head -c 1048576 /dev/zero | tr '\\0' o",
+            Some(&input),
+        )
+        .unwrap();
+    assert_eq!(out.rc, 0);
+    assert_eq!(out.stderr.len(), 4 << 20);
+    assert!(out.stderr.iter().all(|b| *b == b'e'));
+    assert_eq!(out.stdout.len(), (4 << 20) + (1 << 20));
+    assert_eq!(&out.stdout[..4 << 20], &input[..]);
+    assert!(out.stdout[4 << 20..].iter().all(|b| *b == b'o'));
     let s = c.stats();
-    assert_eq!((s.round_trips, s.channels, s.connects), (4, 4, 1));
+    assert_eq!((s.round_trips, s.channels, s.connects), (5, 5, 1));
 
     // The same key without a passphrase (and no terminal to ask on): a clear failure.
     let no_pass = SshOptions {

@@ -294,7 +294,13 @@ fn hop(
         .as_deref()
         .map(|h| expand_tokens(h, &original_tokens))
         .unwrap_or_else(|| name.to_string());
-    if hostname.is_empty() || hostname.contains('\0') || hostname.starts_with('-') {
+    // No whitespace or control characters: the name ends up in known_hosts lines.
+    if hostname.is_empty()
+        || hostname.starts_with('-')
+        || hostname
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control())
+    {
         return Err(unreachable(format!(
             "{label}: invalid host name {hostname:?}"
         )));
@@ -305,7 +311,7 @@ fn hop(
         .clone()
         .or_else(|| hc.user.clone())
         .unwrap_or_else(|| local.clone());
-    if user.contains('\0') {
+    if user.is_empty() || user.chars().any(char::is_control) {
         return Err(unreachable(format!("{label}: invalid user name {user:?}")));
     }
     let tokens = Tokens {
@@ -587,6 +593,14 @@ mod tests {
         assert!(e.message.contains("too long"), "{}", e.message);
         let e = resolve_with("pc", &Vars::new(), &o, CFG).unwrap_err();
         assert!(e.message.contains("ProxyCommand"), "{}", e.message);
+        let e = resolve_with(
+            "x",
+            &vars(&[("ansible_host", Value::from("evil\n* ssh-ed25519 AAAA"))]),
+            &o,
+            CFG,
+        )
+        .unwrap_err();
+        assert!(e.message.contains("invalid host name"), "{}", e.message);
         let e = resolve_with(
             "x",
             &vars(&[("ansible_port", Value::from("http"))]),
