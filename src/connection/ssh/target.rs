@@ -158,7 +158,11 @@ fn ssh_args_options(vars: &Vars) -> Result<Vec<(String, String)>> {
             .ok_or_else(|| unreachable(format!("{var}: unbalanced quotes in '{text}'")))?;
         let mut it = words.into_iter();
         while let Some(w) = it.next() {
-            let (flag, attached) = if w.len() > 2 && w.starts_with('-') && !w.starts_with("--") {
+            let (flag, attached) = if w.len() > 2
+                && w.starts_with('-')
+                && !w.starts_with("--")
+                && w.is_char_boundary(2)
+            {
                 (w[..2].to_string(), Some(w[2..].to_string()))
             } else {
                 (w.clone(), None)
@@ -567,7 +571,7 @@ mod tests {
         let o = SshOptions::default();
         let v = vars(&[(
             "ansible_ssh_common_args",
-            Value::from("-o UserKnownHostsFile=/kh/file -o StrictHostKeyChecking=yes -oPort=2300 -J jumper -C"),
+            Value::from("-o UserKnownHostsFile=/kh/file -o StrictHostKeyChecking=yes -oPort=2300 -J jumper -C -é"),
         )]);
         let t = resolve_with("web", &v, &o, CFG).unwrap();
         assert_eq!(t.dest.port, 2300);
