@@ -160,9 +160,14 @@ impl FileState {
 
 /// The shell fragment that prints a path's state; `{p}` must be a quoted path.
 pub fn stat_script(quoted_path: &str, follow: bool, checksum: bool) -> String {
-    let l = if follow { "-L " } else { "" };
+    // Following a dangling symlink finds nothing: "missing", not a failed `stat -L`.
+    let (l, or_link) = if follow {
+        ("-L ", "")
+    } else {
+        ("", " || [ -L \"$p\" ]")
+    };
     let mut s = format!(
-        "p={quoted_path}; if [ -e \"$p\" ] || [ -L \"$p\" ]; then stat {l}-c '%F|%a|%U|%G|%u|%g|%s|%Y' -- \"$p\";"
+        "p={quoted_path}; if [ -e \"$p\" ]{or_link}; then stat {l}-c '%F|%a|%U|%G|%u|%g|%s|%Y' -- \"$p\";"
     );
     if checksum {
         let test = if follow {
@@ -245,4 +250,33 @@ pub fn stat(
         )));
     }
     parse_stat(&out.stdout_str())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stat_local(path: &std::path::Path, follow: bool) -> FileState {
+        let script = stat_script(&quote(&path.display().to_string()), follow, true);
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(script)
+            .output()
+            .unwrap();
+        parse_stat(&String::from_utf8_lossy(&out.stdout)).unwrap()
+    }
+
+    #[test]
+    fn dangling_symlink_followed_is_missing() {
+        let dir = tempfile::tempdir().unwrap();
+        let link = dir.path().join("l");
+        std::os::unix::fs::symlink(dir.path().join("nowhere"), &link).unwrap();
+        assert_eq!(stat_local(&link, true).kind, FileKind::Missing);
+        let s = stat_local(&link, false);
+        assert_eq!(s.kind, FileKind::Link);
+        assert_eq!(
+            s.link_target.as_deref(),
+            Some(dir.path().join("nowhere").to_str().unwrap())
+        );
+    }
 }
