@@ -113,6 +113,9 @@ enum Command {
         /// Also write a report: FILE.md, FILE.json or FILE.xml (JUnit); repeatable
         #[arg(long)]
         report: Vec<PathBuf>,
+        /// Seconds to wait for another drover run to release a host
+        #[arg(long = "lock-timeout", default_value_t = 60)]
+        lock_timeout: u64,
         /// Colours: auto, always, never (NO_COLOR is honoured)
         #[arg(long, value_parser = ["auto", "always", "never"], default_value = "auto")]
         color: String,
@@ -204,6 +207,7 @@ fn main() {
             ssh,
             no_progress,
             report,
+            lock_timeout,
         } => common.vault.install().and_then(|()| {
             let color_out = match c.as_str() {
                 "always" => true,
@@ -235,6 +239,7 @@ fn main() {
                 color: color_out,
                 detailed_exitcode,
                 ssh: ssh.options(),
+                lock_timeout: std::time::Duration::from_secs(lock_timeout),
             })
         }),
         Command::Validate { playbooks, common } => common

@@ -27,6 +27,7 @@ pub struct ApplyArgs {
     pub reports: Vec<PathBuf>,
     pub detailed_exitcode: bool,
     pub ssh: crate::connection::ssh::SshOptions,
+    pub lock_timeout: std::time::Duration,
 }
 
 fn split_tags(t: &[String]) -> Vec<String> {
@@ -57,6 +58,7 @@ pub fn apply(a: ApplyArgs) -> Result<i32> {
         verbosity: a.verbosity,
         roles_path: loaded.roles_path.clone(),
         ssh: a.ssh.clone(),
+        lock_timeout: a.lock_timeout,
     };
     let sink = build_sink(&a)?;
     crate::exec::interrupt::install();

@@ -31,6 +31,8 @@ pub struct HostWalker<'a> {
     pub host: String,
     pub conn: Box<dyn Connection>,
     pub local: Option<Box<dyn Connection>>,
+    /// A connection opened for this walk (its first command takes the host lock).
+    pub fresh: bool,
     /// Batched host state for the plans (see `modules::probe`).
     pub cache: ProbeCache,
     pub local_cache: ProbeCache,
@@ -49,6 +51,7 @@ impl<'a> HostWalker<'a> {
             host,
             conn,
             local: None,
+            fresh: false,
             cache: ProbeCache::default(),
             local_cache: ProbeCache::default(),
             vars_files: Vars::new(),
@@ -62,10 +65,22 @@ impl<'a> HostWalker<'a> {
     /// Walk the whole play on this host.
     pub fn walk(&mut self) -> Flow {
         let play = self.run.play;
-        if play.gather_facts {
-            match super::facts::gather(self.conn.as_mut()) {
-                Ok(f) => self.run.shared.with_host(&self.host, |s| s.facts = f),
-                Err(e) => return self.unreachable(&e),
+        // The first command of a new connection takes the host's run lock (see
+        // `lock`): facts when the play gathers them, else a bare `true`.
+        let first = if play.gather_facts {
+            super::facts::gather(self.conn.as_mut())
+                .map(|f| self.run.shared.with_host(&self.host, |s| s.facts = f))
+        } else if self.fresh {
+            self.conn.exec("true", None).map(|_| ())
+        } else {
+            Ok(())
+        };
+        match first {
+            Ok(()) => {}
+            Err(e) if e.kind == ErrorKind::Unreachable => return self.unreachable(&e),
+            Err(e) => {
+                self.report_error("connect", &play.span, &e);
+                return Flow::Failed;
             }
         }
         if let Err(e) = self.load_vars_files() {

@@ -5,6 +5,7 @@
 mod facts;
 mod host;
 pub mod interrupt;
+mod lock;
 mod loops;
 mod play;
 pub mod state;
@@ -40,6 +41,8 @@ pub struct RunOptions {
     pub verbosity: u8,
     pub roles_path: Vec<PathBuf>,
     pub ssh: crate::connection::ssh::SshOptions,
+    /// How long to wait for another run's lock on a host.
+    pub lock_timeout: std::time::Duration,
 }
 
 /// The outcome of a run, for the recap and the exit code.
@@ -67,7 +70,9 @@ impl RunSummary {
 
 /// Choose the transport for a host from its inventory variables.
 fn connect(inv: &Inventory, host: &str, opts: &RunOptions) -> Result<Box<dyn Connection>> {
-    let vars = inv.host_vars(host);
+    // Connection variables from -e win over the inventory, as in Ansible.
+    let mut vars = inv.host_vars(host);
+    vars.extend(opts.extra_vars.clone());
     let conn = vars
         .get("ansible_connection")
         .and_then(|v| v.as_str().map(str::to_string));
@@ -112,6 +117,10 @@ pub fn run(
         None => None,
     };
     let round_trips = AtomicUsize::new(0);
+    // One connection per host for the whole run, kept between plays; its first command
+    // takes the host's run lock.
+    let pool: std::sync::Mutex<std::collections::HashMap<String, Box<dyn Connection>>> =
+        Default::default();
     let mut seen_hosts: Vec<String> = Vec::new();
     for pb in playbooks {
         for play in &pb.plays {
@@ -174,22 +183,39 @@ pub fn run(
                         s.spawn(|| loop {
                             let i = queue.fetch_add(1, Ordering::SeqCst);
                             let Some(h) = batch.get(i) else { break };
-                            let flow = match connect(&inventory, h, opts) {
-                                Ok(conn) => {
-                                    let conn: Box<dyn Connection> = if opts.verbosity >= 3 {
-                                        Box::new(crate::connection::traced::Traced {
-                                            inner: conn,
+                            let pooled = pool.lock().ok().and_then(|mut p| p.remove(h.as_str()));
+                            let fresh = pooled.is_none();
+                            let conn = match pooled {
+                                Some(c) => Ok(c),
+                                None => {
+                                    connect(&inventory, h, opts).map(|c| -> Box<dyn Connection> {
+                                        let c: Box<dyn Connection> = if opts.verbosity >= 3 {
+                                            Box::new(crate::connection::traced::Traced {
+                                                inner: c,
+                                                host: h.clone(),
+                                            })
+                                        } else {
+                                            c
+                                        };
+                                        Box::new(lock::Locking {
+                                            inner: c,
                                             host: h.clone(),
+                                            timeout: opts.lock_timeout,
+                                            locked: false,
                                         })
-                                    } else {
-                                        conn
-                                    };
+                                    })
+                                }
+                            };
+                            let flow = match conn {
+                                Ok(conn) => {
                                     let mut w = HostWalker::new(&run, h.clone(), conn);
+                                    w.fresh = fresh;
                                     let f = w.walk();
-                                    round_trips.fetch_add(
-                                        w.conn.stats().round_trips as usize,
-                                        Ordering::Relaxed,
-                                    );
+                                    if f != Flow::Unreachable {
+                                        if let Ok(mut p) = pool.lock() {
+                                            p.insert(h.clone(), w.conn);
+                                        }
+                                    }
                                     f
                                 }
                                 Err(e) => {
@@ -227,6 +253,13 @@ pub fn run(
                 }
             }
         }
+    }
+    for conn in pool
+        .into_inner()
+        .map(|p| p.into_values().collect::<Vec<_>>())
+        .unwrap_or_default()
+    {
+        round_trips.fetch_add(conn.stats().round_trips as usize, Ordering::Relaxed);
     }
     // The recap lists hosts sorted by name, as Ansible's does.
     seen_hosts.sort();
