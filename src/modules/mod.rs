@@ -12,12 +12,14 @@ mod command;
 mod control;
 mod copy;
 mod file;
+mod group;
 mod lineinfile;
 pub mod probe;
 mod replace;
 pub mod spec;
 mod stat;
 mod template;
+mod user;
 mod write;
 
 pub use args::Args;
@@ -192,6 +194,20 @@ impl ModuleCtx<'_> {
         self.conn.read_file(path, self.become_.as_ref())
     }
 
+    /// The output of a read-only query script: from the batch when it was prefetched,
+    /// else run now. Errors of the script itself are ignored (stderr dropped).
+    pub fn query(&mut self, script: &str) -> Result<String> {
+        let probe = probe::Probe::Query {
+            script: script.to_string(),
+        };
+        if let Some(probe::Answer::Output(o)) = self.cache.get(&probe, self.become_.as_ref()) {
+            return Ok(o.clone());
+        }
+        Ok(self
+            .sh(&format!("( {script} ) 2>/dev/null"), None)?
+            .stdout_str())
+    }
+
     /// Does anything match this glob? (`creates`/`removes`)
     pub fn cached_exists(&self, pattern: &str) -> Option<bool> {
         match self.cache.get(
@@ -280,6 +296,8 @@ pub fn registry() -> &'static [&'static dyn Module] {
         &control::Meta,
         &control::IncludeVars,
         &control::Ping,
+        &user::User,
+        &group::Group,
     ];
     MODULES
 }

@@ -25,6 +25,8 @@ pub enum Probe {
     Read { path: String },
     /// Does any path match this glob (`creates`/`removes`)?
     Exists { pattern: String },
+    /// The stdout of a read-only query script (user and group databases, …).
+    Query { script: String },
 }
 
 #[derive(Clone, Debug)]
@@ -35,6 +37,7 @@ pub enum Answer {
     /// Too large to batch: ask again directly.
     TooLarge,
     Exists(bool),
+    Output(String),
 }
 
 /// Answers for one host, valid until something on the host changes.
@@ -63,7 +66,8 @@ impl ProbeCache {
         self.answers.retain(|(probe, _), _| match probe {
             Probe::Stat { path, .. } | Probe::Read { path } => !hit(path),
             // A glob may match anything that changed: drop them all.
-            Probe::Exists { .. } => false,
+            // Queries read system state a change may have touched: drop them too.
+            Probe::Exists { .. } | Probe::Query { .. } => false,
         });
     }
 
@@ -160,6 +164,9 @@ fn probe_script(i: usize, p: &Probe) -> String {
                 "if [ -f {q} ]; then if [ \"$(stat -L -c %s -- {q})\" -le {MAX_BATCHED_READ} ]; then printf '#{i} data '; base64 -w0 < {q}; echo; else echo '#{i} big'; fi; else echo '#{i} none'; fi"
             )
         }
+        Probe::Query { script } => {
+            format!("printf '#{i} '; ( {script} ) 2>/dev/null | base64 -w0; echo")
+        }
         Probe::Exists { pattern } => {
             format!(
                 "r=no; for p in {}; do [ -e \"$p\" ] && r=yes; done; echo \"#{i} $r\"",
@@ -198,6 +205,7 @@ fn parse_answer(p: &Probe, rest: &str) -> Result<Answer> {
             _ => Answer::Read(None),
         },
         Probe::Exists { .. } => Answer::Exists(rest.trim() == "yes"),
+        Probe::Query { .. } => Answer::Output(String::from_utf8_lossy(&b64(rest)?).into_owned()),
     })
 }
 

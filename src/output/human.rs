@@ -115,6 +115,17 @@ impl Sink for HumanSink {
                         if !t.no_log {
                             line.push_str(&format!("  => {msg}\n"));
                         }
+                    } else if t.module == "debug" && !t.no_log {
+                        // `debug: var=x` shows the variable, as JSON.
+                        for (k, v) in t.result.iter().filter(|(k, _)| {
+                            !matches!(k.as_str(), "changed" | "failed" | "skipped" | "msg")
+                        }) {
+                            let json = serde_json::to_string_pretty(v).unwrap_or_default();
+                            line.push_str(&format!(
+                                "  => {k}: {}\n",
+                                json.replace('\n', "\n     ")
+                            ));
+                        }
                     }
                 }
                 for d in t.diffs {

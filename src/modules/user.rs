@@ -1,0 +1,333 @@
+//! user: local accounts through `useradd`/`usermod`/`userdel` (shadow-utils).
+
+use super::probe::Probe;
+use super::spec::{arg, ArgType::*, FreeForm, ModuleSpec};
+use super::{Args, Change, Diff, Module, ModuleCtx, Plan};
+use crate::connection::quote;
+use crate::diagnostics::{Error, Result};
+use crate::inventory::Vars;
+use minijinja::Value;
+
+pub struct User;
+
+static SPEC: ModuleSpec = ModuleSpec {
+    name: "user",
+    aliases: &[],
+    args: &[
+        arg("name", Str).required().aliases(&["user"]),
+        arg("state", Str).choices(&["present", "absent"]),
+        arg("uid", Int),
+        arg("group", Str),
+        arg("groups", List),
+        arg("append", Bool),
+        arg("shell", Str),
+        arg("home", Str),
+        arg("create_home", Bool).aliases(&["createhome"]),
+        arg("move_home", Bool),
+        arg("system", Bool),
+        arg("comment", Str),
+        arg("password", Str),
+        arg("update_password", Str).choices(&["always", "on_create"]),
+        arg("remove", Bool),
+        arg("force", Bool),
+        arg("non_unique", Bool),
+    ],
+    free_form: FreeForm::KeyValue,
+    required_one_of: &[],
+    mutually_exclusive: &[],
+    controller_only: false,
+    any_keys: false,
+};
+
+/// What the account databases say about a user.
+#[derive(Debug, Default, Clone)]
+struct Account {
+    uid: String,
+    gid: String,
+    primary: String,
+    groups: Vec<String>,
+    comment: String,
+    home: String,
+    shell: String,
+    password: Option<String>,
+}
+
+fn query_script(name: &str) -> String {
+    let q = quote(name);
+    format!(
+        "if e=$(getent passwd {q}); then echo \"P:$e\"; echo \"G:$(id -Gn -- {q})\"; echo \"F:$(id -gn -- {q})\"; \
+         s=$(getent shadow {q} 2>/dev/null) && echo \"S:$s\"; else echo missing; fi"
+    )
+}
+
+fn parse(out: &str) -> Option<Account> {
+    if out.trim() == "missing" || out.trim().is_empty() {
+        return None;
+    }
+    let mut a = Account::default();
+    for line in out.lines() {
+        if let Some(p) = line.strip_prefix("P:") {
+            let f: Vec<&str> = p.split(':').collect();
+            if f.len() >= 7 {
+                a.uid = f[2].to_string();
+                a.gid = f[3].to_string();
+                a.comment = f[4].to_string();
+                a.home = f[5].to_string();
+                a.shell = f[6].to_string();
+            }
+        } else if let Some(g) = line.strip_prefix("G:") {
+            a.groups = g.split_whitespace().map(str::to_string).collect();
+        } else if let Some(g) = line.strip_prefix("F:") {
+            a.primary = g.trim().to_string();
+        } else if let Some(s) = line.strip_prefix("S:") {
+            a.password = s.split(':').nth(1).map(str::to_string);
+        }
+    }
+    Some(a)
+}
+
+impl Module for User {
+    fn spec(&self) -> &'static ModuleSpec {
+        &SPEC
+    }
+
+    fn probes(&self, args: &Args) -> Vec<Probe> {
+        match args.str("name") {
+            Ok(Some(n)) => vec![Probe::Query {
+                script: query_script(&n),
+            }],
+            _ => Vec::new(),
+        }
+    }
+
+    fn plan(&self, ctx: &mut ModuleCtx<'_>, args: &Args) -> Result<Plan> {
+        let name = args.req_str("name")?;
+        if name.is_empty() || name.starts_with('-') || name.contains([':', '\n', ' ', '/']) {
+            return Err(Error::module(format!("'{name}' is not a valid user name")));
+        }
+        let current = parse(&ctx.query(&query_script(&name))?);
+        let present = args.str("state")?.as_deref() != Some("absent");
+        let q = quote(&name);
+        let mut result = Vars::new();
+        result.insert("name".into(), Value::from(name.as_str()));
+        result.insert(
+            "state".into(),
+            Value::from(if present { "present" } else { "absent" }),
+        );
+        if !present {
+            let Some(_) = current else {
+                return Ok(Plan::no_change(result));
+            };
+            let mut cmd = String::from("userdel");
+            if args.bool("remove", false)? {
+                cmd.push_str(" -r");
+            }
+            if args.bool("force", false)? {
+                cmd.push_str(" -f");
+            }
+            let script = format!("{cmd} -- {q}");
+            let diff = Diff {
+                before_header: format!("user {name}"),
+                after_header: format!("user {name}"),
+                before: "state: present\n".into(),
+                after: "state: absent\n".into(),
+            };
+            return Ok(Plan::change(Change::Remove, result, run(script)).with_diff(Some(diff)));
+        }
+        let groups = args.str_list("groups")?;
+        let append = args.bool("append", false)?;
+        let mut flags: Vec<String> = Vec::new();
+        let mut what: Vec<String> = Vec::new();
+        let (mut before, mut after) = (String::new(), String::new());
+        let mut note = |field: &str,
+                        old: &str,
+                        new: &str,
+                        flags: &mut Vec<String>,
+                        flag: &str,
+                        value: &str| {
+            what.push(field.to_string());
+            before.push_str(&format!("{field}: {old}\n"));
+            after.push_str(&format!("{field}: {new}\n"));
+            flags.push(format!("{flag} {}", quote(value)));
+        };
+        match &current {
+            None => {
+                let mut f = Vec::new();
+                if let Some(uid) = args.int("uid")? {
+                    f.push(format!("-u {uid}"));
+                }
+                if let Some(g) = args.str("group")? {
+                    f.push(format!("-g {}", quote(&g)));
+                }
+                if !groups.is_empty() {
+                    f.push(format!("-G {}", quote(&groups.join(","))));
+                }
+                for (k, flag) in [
+                    ("shell", "-s"),
+                    ("home", "-d"),
+                    ("comment", "-c"),
+                    ("password", "-p"),
+                ] {
+                    if let Some(v) = args.str(k)? {
+                        f.push(format!("{flag} {}", quote(&v)));
+                    }
+                }
+                if args.bool("system", false)? {
+                    f.push("-r".into());
+                }
+                f.push(if args.bool("create_home", true)? {
+                    "-m".into()
+                } else {
+                    "-M".into()
+                });
+                if args.bool("non_unique", false)? {
+                    f.push("-o".into());
+                }
+                let script = format!("useradd {} -- {q}", f.join(" "));
+                let diff = Diff {
+                    before_header: format!("user {name}"),
+                    after_header: format!("user {name}"),
+                    before: "state: absent\n".into(),
+                    after: "state: present\n".into(),
+                };
+                return Ok(Plan::change(Change::Create, result, run(script)).with_diff(Some(diff)));
+            }
+            Some(cur) => {
+                if let Some(uid) = args.int("uid")? {
+                    if cur.uid != uid.to_string() {
+                        note(
+                            "uid",
+                            &cur.uid,
+                            &uid.to_string(),
+                            &mut flags,
+                            "-u",
+                            &uid.to_string(),
+                        );
+                    }
+                }
+                if let Some(g) = args.str("group")? {
+                    if g != cur.primary && g != cur.gid {
+                        note("group", &cur.primary, &g, &mut flags, "-g", &g);
+                    }
+                }
+                if !groups.is_empty() || (args.has("groups") && !append) {
+                    let secondary: Vec<&String> =
+                        cur.groups.iter().filter(|g| **g != cur.primary).collect();
+                    let missing: Vec<&String> =
+                        groups.iter().filter(|g| !cur.groups.contains(g)).collect();
+                    let extra = !append && secondary.iter().any(|g| !groups.contains(g));
+                    if !missing.is_empty() || extra {
+                        let old = secondary
+                            .iter()
+                            .map(|s| s.as_str())
+                            .collect::<Vec<_>>()
+                            .join(",");
+                        let new = if append {
+                            let mut all: Vec<String> =
+                                secondary.iter().map(|s| s.to_string()).collect();
+                            all.extend(missing.iter().map(|s| s.to_string()));
+                            all.join(",")
+                        } else {
+                            groups.join(",")
+                        };
+                        note("groups", &old, &new, &mut flags, "-G", &groups.join(","));
+                        if append {
+                            flags.push("-a".into());
+                        }
+                    }
+                }
+                for (k, cur_v, flag) in [
+                    ("shell", &cur.shell, "-s"),
+                    ("home", &cur.home, "-d"),
+                    ("comment", &cur.comment, "-c"),
+                ] {
+                    if let Some(v) = args.str(k)? {
+                        if &v != cur_v {
+                            note(k, cur_v, &v, &mut flags, flag, &v);
+                            if k == "home" && args.bool("move_home", false)? {
+                                flags.push("-m".into());
+                            }
+                        }
+                    }
+                }
+                if let Some(p) = args.str("password")? {
+                    let always = args.str("update_password")?.as_deref() != Some("on_create");
+                    if always && cur.password.as_deref() != Some(p.as_str()) {
+                        what.push("password".into());
+                        before.push_str("password: (hidden)\n");
+                        after.push_str("password: (changed)\n");
+                        flags.push(format!("-p {}", quote(&p)));
+                    }
+                }
+                add_current(&mut result, cur);
+            }
+        }
+        if flags.is_empty() {
+            return Ok(Plan::no_change(result));
+        }
+        let script = format!("usermod {} -- {q}", flags.join(" "));
+        let diff = Diff {
+            before_header: format!("user {name}"),
+            after_header: format!("user {name}"),
+            before,
+            after,
+        };
+        Ok(Plan::change(Change::Modify(what), result, run(script)).with_diff(Some(diff)))
+    }
+}
+
+fn add_current(r: &mut Vars, a: &Account) {
+    r.insert(
+        "uid".into(),
+        Value::from(a.uid.parse::<i64>().unwrap_or(-1)),
+    );
+    r.insert(
+        "group".into(),
+        Value::from(a.gid.parse::<i64>().unwrap_or(-1)),
+    );
+    r.insert(
+        "groups".into(),
+        Value::from(
+            a.groups
+                .iter()
+                .filter(|g| **g != a.primary)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(","),
+        ),
+    );
+    r.insert("home".into(), Value::from(a.home.as_str()));
+    r.insert("shell".into(), Value::from(a.shell.as_str()));
+    r.insert("comment".into(), Value::from(a.comment.as_str()));
+}
+
+fn run(script: String) -> super::ApplyFn {
+    Box::new(move |ctx: &mut ModuleCtx<'_>| {
+        let out = ctx.sh(&script, None)?;
+        if out.rc != 0 {
+            return Err(Error::module(format!(
+                "{} failed: {}",
+                script.split_whitespace().next().unwrap_or("user"),
+                out.stderr_str().trim()
+            )));
+        }
+        Ok(Vars::new())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse;
+
+    #[test]
+    fn reads_the_account_databases() {
+        let a = parse("P:deploy:x:1001:1001:Deploy User:/home/deploy:/bin/bash\nG:deploy sudo adm\nF:deploy\nS:deploy:$6$abc:19000:0:99999:7:::\n").unwrap();
+        assert_eq!(
+            (a.uid.as_str(), a.shell.as_str(), a.primary.as_str()),
+            ("1001", "/bin/bash", "deploy")
+        );
+        assert_eq!(a.groups, ["deploy", "sudo", "adm"]);
+        assert_eq!(a.password.as_deref(), Some("$6$abc"));
+        assert!(parse("missing\n").is_none());
+    }
+}

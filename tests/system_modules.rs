@@ -1,0 +1,126 @@
+//! System modules over SSH on the real test hosts: user and group create, modify, stay
+//! idempotent and remove; the hosts' state is read back with plain `ssh`, not drover.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+fn hosts_dir() -> Option<PathBuf> {
+    if std::env::var("DROVER_SKIP_SSH_TESTS").is_ok_and(|v| v == "1") {
+        return None;
+    }
+    let dir = PathBuf::from(
+        std::env::var("DROVER_TEST_HOSTS").unwrap_or_else(|_| "/tmp/drover-hosts".into()),
+    );
+    assert!(
+        dir.join("inventory.yml").exists(),
+        "no test hosts in {}: run `tests/hosts/up 4` (or DROVER_SKIP_SSH_TESTS=1)",
+        dir.display()
+    );
+    Some(dir)
+}
+
+fn ssh(dir: &std::path::Path, host: &str, cmd: &str) -> String {
+    let out = Command::new("ssh")
+        .arg("-F")
+        .arg(dir.join("ssh_config"))
+        .arg(host)
+        .arg(cmd)
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Run a playbook on host3; returns (exit code, changed count, stdout).
+fn apply(dir: &std::path::Path, play: &str, extra: &[&str]) -> (i32, u64, String) {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = tmp.path().join("p.yml");
+    std::fs::write(&p, play).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_drover"))
+        .arg("apply")
+        .arg(&p)
+        .arg("-i")
+        .arg(dir.join("inventory.yml"))
+        .args(["--limit", "host3", "--format", "json"])
+        .args(extra)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let changed = text
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|e| e["event"] == "recap")
+        .and_then(|e| e["hosts"]["host3"]["changed"].as_u64())
+        .unwrap_or(0);
+    (out.status.code().unwrap_or(-1), changed, text)
+}
+
+#[test]
+fn users_and_groups_converge_and_stay_converged() {
+    let Some(dir) = hosts_dir() else { return };
+    let create = r#"- hosts: all
+  gather_facts: no
+  tasks:
+    - group: {name: drovergrp, gid: 2600}
+    - user:
+        name: droveruser
+        uid: 2601
+        groups: [drovergrp, adm]
+        shell: /bin/bash
+        comment: Drover Test
+"#;
+    let _ = ssh(
+        &dir,
+        "host3",
+        "userdel -r droveruser 2>/dev/null; groupdel drovergrp 2>/dev/null; true",
+    );
+    let (code, _, text) = apply(&dir, create, &["--check"]);
+    assert_eq!(code, 0, "{text}");
+    assert_eq!(
+        ssh(&dir, "host3", "getent passwd droveruser || echo none").trim(),
+        "none",
+        "check mode created nothing"
+    );
+    let (code, changed, text) = apply(&dir, create, &[]);
+    assert_eq!((code, changed), (0, 2), "{text}");
+    assert_eq!(
+        ssh(&dir, "host3", "getent passwd droveruser").trim(),
+        "droveruser:x:2601:2601:Drover Test:/home/droveruser:/bin/bash"
+    );
+    assert_eq!(
+        ssh(&dir, "host3", "id -Gn droveruser").trim(),
+        "droveruser adm drovergrp"
+    );
+    assert_eq!(
+        ssh(&dir, "host3", "getent group drovergrp | cut -d: -f3").trim(),
+        "2600"
+    );
+    assert_eq!(
+        ssh(&dir, "host3", "test -d /home/droveruser && echo home").trim(),
+        "home"
+    );
+    let (_, changed, text) = apply(&dir, create, &[]);
+    assert_eq!(changed, 0, "second run: {text}");
+    // Modify: shell, and groups replaced (not appended).
+    let modify = create
+        .replace("/bin/bash", "/bin/sh")
+        .replace("[drovergrp, adm]", "[drovergrp]");
+    let (_, changed, text) = apply(&dir, &modify, &["--diff"]);
+    assert_eq!(changed, 1, "{text}");
+    assert!(
+        text.contains("shell: /bin/bash") && text.contains("shell: /bin/sh"),
+        "the diff shows the change: {text}"
+    );
+    assert_eq!(
+        ssh(&dir, "host3", "id -Gn droveruser").trim(),
+        "droveruser drovergrp"
+    );
+    let remove = "- hosts: all\n  gather_facts: no\n  tasks:\n    - user: {name: droveruser, state: absent, remove: yes}\n    - group: {name: drovergrp, state: absent}\n";
+    let (_, changed, _) = apply(&dir, remove, &[]);
+    assert_eq!(changed, 2);
+    assert_eq!(
+        ssh(&dir, "host3", "getent passwd droveruser || echo none").trim(),
+        "none"
+    );
+    let (_, changed, _) = apply(&dir, remove, &[]);
+    assert_eq!(changed, 0);
+}
