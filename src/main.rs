@@ -116,6 +116,9 @@ enum Command {
         /// Seconds to wait for another drover run to release a host
         #[arg(long = "lock-timeout", default_value_t = 60)]
         lock_timeout: u64,
+        /// Ask for the sudo password once (read from stdin when it is not a terminal)
+        #[arg(short = 'K', long = "ask-become-pass")]
+        ask_become_pass: bool,
         /// Colours: auto, always, never (NO_COLOR is honoured)
         #[arg(long, value_parser = ["auto", "always", "never"], default_value = "auto")]
         color: String,
@@ -208,6 +211,7 @@ fn main() {
             no_progress,
             report,
             lock_timeout,
+            ask_become_pass,
         } => common.vault.install().and_then(|()| {
             let color_out = match c.as_str() {
                 "always" => true,
@@ -240,6 +244,7 @@ fn main() {
                 detailed_exitcode,
                 ssh: ssh.options(),
                 lock_timeout: std::time::Duration::from_secs(lock_timeout),
+                ask_become_pass,
             })
         }),
         Command::Validate { playbooks, common } => common

@@ -124,3 +124,75 @@ fn users_and_groups_converge_and_stay_converged() {
     let (_, changed, _) = apply(&dir, remove, &[]);
     assert_eq!(changed, 0);
 }
+
+/// Run a playbook on host2 as the `secure` user (sudo with a password), feeding stdin.
+fn apply_as_secure(
+    dir: &std::path::Path,
+    play: &str,
+    stdin: &str,
+    extra: &[&str],
+) -> std::process::Output {
+    use std::io::Write;
+    let tmp = tempfile::tempdir().unwrap();
+    let p = tmp.path().join("p.yml");
+    std::fs::write(&p, play).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_drover"))
+        .arg("apply")
+        .arg(&p)
+        .arg("-i")
+        .arg(dir.join("inventory.yml"))
+        .args([
+            "--limit",
+            "host2",
+            "-e",
+            "ansible_user=secure",
+            "-K",
+            "-vvv",
+        ])
+        .args(extra)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn become_with_a_password_fed_on_stdin() {
+    let Some(dir) = hosts_dir() else { return };
+    let play = "- hosts: all\n  gather_facts: no\n  become: yes\n  tasks:\n    - copy: {content: \"root-owned\\n\", dest: /srv/drover-become}\n    - command: id -un\n";
+    let _ = ssh(&dir, "host2", "rm -f /srv/drover-become");
+    for format in ["human", "json"] {
+        let out = apply_as_secure(&dir, play, "secure-pass\n", &["--format", format]);
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(out.status.code(), Some(0), "{all}");
+        assert!(
+            !all.contains("secure-pass"),
+            "the become password leaked ({format}): {all}"
+        );
+    }
+    assert_eq!(
+        ssh(&dir, "host2", "stat -c '%U:%G %a' /srv/drover-become").trim(),
+        "root:root 644"
+    );
+    let bad = apply_as_secure(&dir, play, "not-the-password\n", &[]);
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&bad.stdout),
+        String::from_utf8_lossy(&bad.stderr)
+    );
+    assert_eq!(bad.status.code(), Some(2), "{all}");
+    assert!(all.contains("sudo rejected the become password"), "{all}");
+    assert!(!all.contains("not-the-password"), "{all}");
+}

@@ -28,6 +28,9 @@ pub struct ApplyArgs {
     pub detailed_exitcode: bool,
     pub ssh: crate::connection::ssh::SshOptions,
     pub lock_timeout: std::time::Duration,
+    /// `-K`: ask for the become password once (no echo on a terminal, a line of stdin
+    /// otherwise).
+    pub ask_become_pass: bool,
 }
 
 fn split_tags(t: &[String]) -> Vec<String> {
@@ -59,6 +62,11 @@ pub fn apply(a: ApplyArgs) -> Result<i32> {
         roles_path: loaded.roles_path.clone(),
         ssh: a.ssh.clone(),
         lock_timeout: a.lock_timeout,
+        become_password: if a.ask_become_pass {
+            Some(ask_become_password()?)
+        } else {
+            None
+        },
     };
     let sink = build_sink(&a)?;
     crate::exec::interrupt::install();
@@ -168,4 +176,25 @@ fn build_sink(a: &ApplyArgs) -> Result<Tee> {
         sinks.push(Box::new(ReportSink::new(r.clone(), format, false)));
     }
     Ok(Tee(sinks))
+}
+
+/// Read the become password once, before any host is touched.
+fn ask_become_password() -> Result<String> {
+    use std::io::IsTerminal;
+    let password = if std::io::stdin().is_terminal() {
+        rpassword::prompt_password("BECOME password: ").map_err(|e| {
+            crate::diagnostics::Error::io(format!("cannot read the become password: {e}"))
+        })?
+    } else {
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line).map_err(|e| {
+            crate::diagnostics::Error::io(format!(
+                "cannot read the become password from stdin: {e}"
+            ))
+        })?;
+        line.trim_end_matches(['\n', '\r']).to_string()
+    };
+    // Never printed anywhere: every output channel masks it.
+    crate::vault::register_secret(&password);
+    Ok(password)
 }

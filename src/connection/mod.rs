@@ -47,6 +47,9 @@ pub struct ConnStats {
 pub struct Become {
     pub user: String,
     pub method: BecomeMethod,
+    /// The sudo password (`--ask-become-pass`, `ansible_become_password`). It only ever
+    /// travels on the command's stdin, never in the script.
+    pub password: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -89,13 +92,16 @@ pub use files::PutAttrs;
 /// Wrap a script so that it runs as the `become` user, if it must.
 pub fn wrap_become(script: &str, become_: Option<&Become>, login_user: &str) -> String {
     match become_ {
-        Some(b) if b.user != login_user => match b.method {
-            BecomeMethod::Sudo => format!(
-                "sudo -H -n -u {} -- /bin/sh -c {}",
+        Some(b) if b.user != login_user => match (b.method, &b.password) {
+            (BecomeMethod::Sudo, None) => format!("sudo -H -n -u {} -- /bin/sh -c {}", quote(&b.user), quote(script)),
+            // The first stdin line is the password: it validates sudo's credentials, then
+            // the command runs with -n and the rest of stdin.
+            (BecomeMethod::Sudo, Some(_)) => format!(
+                "IFS= read -r __drover_pw; printf '%s\\n' \"$__drover_pw\" | sudo -S -p '' -v >/dev/null 2>&1; unset __drover_pw; sudo -H -n -u {} -- /bin/sh -c {}",
                 quote(&b.user),
                 quote(script)
             ),
-            BecomeMethod::Su => format!("su -s /bin/sh -c {} {}", quote(script), quote(&b.user)),
+            (BecomeMethod::Su, _) => format!("su -s /bin/sh -c {} {}", quote(script), quote(&b.user)),
         },
         _ => script.to_string(),
     }
@@ -109,14 +115,31 @@ pub fn exec_as(
     become_: Option<&Become>,
 ) -> Result<Output> {
     let wrapped = wrap_become(script, become_, conn.login_user());
-    let out = conn.exec(&wrapped, stdin)?;
+    let password = become_
+        .filter(|b| b.user != conn.login_user())
+        .and_then(|b| b.password.as_deref());
+    let out = match password {
+        Some(pw) => {
+            let mut input = format!("{pw}\n").into_bytes();
+            input.extend_from_slice(stdin.unwrap_or_default());
+            conn.exec(&wrapped, Some(&input))?
+        }
+        None => conn.exec(&wrapped, stdin)?,
+    };
     if become_.is_some() && out.rc == 1 && out.stderr_str().contains("sudo: a password is required")
     {
-        return Err(Error::new(
-            ErrorKind::Module,
-            "become failed: sudo needs a password for this user",
-        )
-        .with_help("allow NOPASSWD sudo for the login user, or pass --ask-become-pass"));
+        let (msg, help) = if password.is_some() {
+            (
+                "become failed: sudo rejected the become password",
+                "check the password given to --ask-become-pass / ansible_become_password",
+            )
+        } else {
+            (
+                "become failed: sudo needs a password for this user",
+                "allow NOPASSWD sudo for the login user, or pass --ask-become-pass",
+            )
+        };
+        return Err(Error::new(ErrorKind::Module, msg).with_help(help));
     }
     Ok(out)
 }

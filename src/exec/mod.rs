@@ -43,6 +43,8 @@ pub struct RunOptions {
     pub ssh: crate::connection::ssh::SshOptions,
     /// How long to wait for another run's lock on a host.
     pub lock_timeout: std::time::Duration,
+    /// `--ask-become-pass`: the sudo password, asked once.
+    pub become_password: Option<String>,
 }
 
 /// The outcome of a run, for the recap and the exit code.

@@ -635,5 +635,14 @@ pub fn become_of(
         Some("su") => BecomeMethod::Su,
         _ => BecomeMethod::Sudo,
     };
-    Ok(Some(Become { user, method }))
+    let password = vars
+        .get("ansible_become_password")
+        .or_else(|| vars.get("ansible_become_pass"))
+        .map(display)
+        .or_else(|| run.opts.become_password.clone());
+    Ok(Some(Become {
+        user,
+        method,
+        password,
+    }))
 }
