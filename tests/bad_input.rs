@@ -148,84 +148,76 @@ const INVENTORY_CASES: &[(&str, u32, &str)] = &[
     ),
 ];
 
-#[test]
-fn every_bad_input_is_refused_with_a_location() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/bad");
-    let canary = tempfile::tempdir().unwrap();
-    let mut failures = Vec::new();
-    for (file, line, needle) in CASES {
-        let path = dir.join(file);
-        let out = Command::new(env!("CARGO_BIN_EXE_drover"))
-            .arg("apply")
-            .arg(&path)
-            .arg("-i")
-            .arg("localhost,web1,")
-            .env("NO_COLOR", "1")
-            .current_dir(canary.path())
-            .output()
-            .unwrap();
-        let err = String::from_utf8_lossy(&out.stderr);
-        let located = *line == 0 || err.contains(&format!("{}:{line}:", path.display()));
-        if out.status.code() != Some(1)
-            || !err.contains(needle)
-            || !located
-            || err.contains("panicked")
-        {
-            failures.push(format!(
-                "{file}: exit {:?}, stderr:\n{err}",
-                out.status.code()
-            ));
-        }
-        if !String::from_utf8_lossy(&out.stdout).trim().is_empty() {
-            failures.push(format!(
-                "{file}: something ran before the error: {}",
-                String::from_utf8_lossy(&out.stdout)
-            ));
-        }
+/// Run drover; describe what is wrong with the refusal, if anything.
+fn refusal_problem(
+    args: &[&std::ffi::OsStr],
+    located_at: &Path,
+    line: u32,
+    needle: &str,
+) -> Option<String> {
+    let cwd = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_drover"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .current_dir(cwd.path())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    let located = line == 0 || err.contains(&format!("{}:{line}:", located_at.display()));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    if out.status.code() != Some(1) || !err.contains(needle) || !located || err.contains("panicked")
+    {
+        return Some(format!("exit {:?}, stderr:\n{err}", out.status.code()));
     }
+    if !stdout.trim().is_empty() {
+        return Some(format!("something ran before the error: {stdout}"));
+    }
+    None
+}
+
+fn check_all(cases: &[(&str, u32, &str)], args_for: impl Fn(&Path) -> Vec<std::ffi::OsString>) {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/bad");
+    let failures: Vec<String> = cases
+        .iter()
+        .filter_map(|(file, line, needle)| {
+            let path = dir.join(file);
+            let args = args_for(&path);
+            let args: Vec<&std::ffi::OsStr> = args.iter().map(|a| a.as_os_str()).collect();
+            refusal_problem(&args, &path, *line, needle).map(|p| format!("{file}: {p}"))
+        })
+        .collect();
     assert!(
         failures.is_empty(),
         "{} of {} cases wrong:\n{}",
         failures.len(),
-        CASES.len(),
+        cases.len(),
         failures.join("\n")
     );
 }
 
 #[test]
+fn every_bad_input_is_refused_with_a_location() {
+    check_all(CASES, |path| {
+        vec![
+            "apply".into(),
+            path.into(),
+            "-i".into(),
+            "localhost,web1,".into(),
+        ]
+    });
+}
+
+#[test]
 fn every_bad_inventory_is_refused_with_a_location() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/bad");
-    let mut failures = Vec::new();
-    for (file, line, needle) in INVENTORY_CASES {
-        let inv = dir.join(file);
-        let out = Command::new(env!("CARGO_BIN_EXE_drover"))
-            .arg("apply")
-            .arg(dir.join("ok_play.yml"))
-            .arg("-i")
-            .arg(&inv)
-            .env("NO_COLOR", "1")
-            .output()
-            .unwrap();
-        let err = String::from_utf8_lossy(&out.stderr);
-        let located = *line == 0 || err.contains(&format!("{}:{line}:", inv.display()));
-        if out.status.code() != Some(1)
-            || !err.contains(needle)
-            || !located
-            || err.contains("panicked")
-        {
-            failures.push(format!(
-                "{file}: exit {:?}, stderr:\n{err}",
-                out.status.code()
-            ));
-        }
-    }
-    assert!(
-        failures.is_empty(),
-        "{} of {} inventory cases wrong:\n{}",
-        failures.len(),
-        INVENTORY_CASES.len(),
-        failures.join("\n")
-    );
+    let ok_play = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/bad/ok_play.yml");
+    check_all(INVENTORY_CASES, |inv| {
+        vec![
+            "apply".into(),
+            ok_play.clone().into(),
+            "-i".into(),
+            inv.into(),
+        ]
+    });
 }
 
 #[test]

@@ -1,34 +1,10 @@
 //! Faults on real hosts: a full disk keeps the old file and leaves no temp file behind,
 //! the other hosts are unaffected, and a re-run converges once there is room.
 
-use std::path::PathBuf;
 use std::process::Command;
 
-fn hosts_dir() -> Option<PathBuf> {
-    if std::env::var("DROVER_SKIP_SSH_TESTS").is_ok_and(|v| v == "1") {
-        return None;
-    }
-    let dir = PathBuf::from(
-        std::env::var("DROVER_TEST_HOSTS").unwrap_or_else(|_| "/tmp/drover-hosts".into()),
-    );
-    assert!(
-        dir.join("inventory.yml").exists(),
-        "no test hosts in {}: run `tests/hosts/up 4`",
-        dir.display()
-    );
-    Some(dir)
-}
-
-fn ssh(dir: &std::path::Path, host: &str, cmd: &str) -> String {
-    let out = Command::new("ssh")
-        .arg("-F")
-        .arg(dir.join("ssh_config"))
-        .arg(host)
-        .arg(cmd)
-        .output()
-        .unwrap();
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
+mod support;
+use support::{hosts_dir, ssh};
 
 #[test]
 fn a_full_disk_keeps_the_old_file_and_the_other_hosts_go_on() {

@@ -1,34 +1,10 @@
 //! System modules over SSH on the real test hosts: user and group create, modify, stay
 //! idempotent and remove; the hosts' state is read back with plain `ssh`, not drover.
 
-use std::path::PathBuf;
 use std::process::Command;
 
-fn hosts_dir() -> Option<PathBuf> {
-    if std::env::var("DROVER_SKIP_SSH_TESTS").is_ok_and(|v| v == "1") {
-        return None;
-    }
-    let dir = PathBuf::from(
-        std::env::var("DROVER_TEST_HOSTS").unwrap_or_else(|_| "/tmp/drover-hosts".into()),
-    );
-    assert!(
-        dir.join("inventory.yml").exists(),
-        "no test hosts in {}: run `tests/hosts/up 4` (or DROVER_SKIP_SSH_TESTS=1)",
-        dir.display()
-    );
-    Some(dir)
-}
-
-fn ssh(dir: &std::path::Path, host: &str, cmd: &str) -> String {
-    let out = Command::new("ssh")
-        .arg("-F")
-        .arg(dir.join("ssh_config"))
-        .arg(host)
-        .arg(cmd)
-        .output()
-        .unwrap();
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
+mod support;
+use support::{hosts_dir, ssh};
 
 /// Run a playbook on host3; returns (exit code, changed count, stdout).
 fn apply(dir: &std::path::Path, play: &str, extra: &[&str]) -> (i32, u64, String) {

@@ -106,10 +106,12 @@ fn plan_file(ctx: &mut ModuleCtx<'_>, args: &Args, path: String) -> Result<Plan>
                 after: format!("path: {path}\nstate: absent\n"),
             };
             let script = format!("rm -rf -- {q}");
-            Ok(
-                Plan::change(Change::Remove, result, run_script(script, path.clone()))
-                    .with_diff(Some(diff)),
+            Ok(Plan::change(
+                Change::Remove,
+                result,
+                super::run_script(script, format!("changing {path}")),
             )
+            .with_diff(Some(diff)))
         }
         "directory" => plan_directory(&path, &cur, &effective, &attrs, recurse, ctx, result),
         "file" => {
@@ -145,10 +147,12 @@ fn plan_file(ctx: &mut ModuleCtx<'_>, args: &Args, path: String) -> Result<Plan>
                     if cur.exists() { "touch" } else { "file" }
                 ),
             };
-            Ok(
-                Plan::change(change, result, run_script(script, path.clone()))
-                    .with_diff(Some(diff)),
+            Ok(Plan::change(
+                change,
+                result,
+                super::run_script(script, format!("changing {path}")),
             )
+            .with_diff(Some(diff)))
         }
         "link" | "hard" => plan_link(&state, &path, &cur, &attrs, args, ctx, result),
         other => Err(Error::module(format!("unknown state '{other}'"))),
@@ -172,19 +176,6 @@ fn ancestors(path: &str) -> Vec<String> {
     out
 }
 
-fn run_script(script: String, path: String) -> super::ApplyFn {
-    Box::new(move |ctx: &mut ModuleCtx<'_>| {
-        let out = ctx.sh(&script, None)?;
-        if out.rc != 0 {
-            return Err(Error::module(format!(
-                "changing {path} failed: {}",
-                out.stderr_str().trim()
-            )));
-        }
-        Ok(Vars::new())
-    })
-}
-
 fn plan_attrs(
     path: &str,
     cur: &FileState,
@@ -203,7 +194,7 @@ fn plan_attrs(
     Ok(Plan::change(
         Change::Modify(diffs),
         result,
-        run_script(script, path.to_string()),
+        super::run_script(script, format!("changing {path}")),
     )
     .with_diff(Some(diff)))
 }
@@ -267,10 +258,12 @@ fn plan_directory(
         if let Some(m) = &attrs.mode {
             result.insert("mode".into(), Value::from(m.as_str()));
         }
-        return Ok(
-            Plan::change(Change::Create, result, run_script(script, path.to_string()))
-                .with_diff(Some(diff)),
-        );
+        return Ok(Plan::change(
+            Change::Create,
+            result,
+            super::run_script(script, format!("changing {path}")),
+        )
+        .with_diff(Some(diff)));
     }
     add_state(&mut result, effective, attrs);
     let mut diffs = attrs.differences(effective);
@@ -308,7 +301,7 @@ fn plan_directory(
     Ok(Plan::change(
         Change::Modify(diffs),
         result,
-        run_script(script, path.to_string()),
+        super::run_script(script, format!("changing {path}")),
     )
     .with_diff(Some(diff)))
 }
@@ -395,7 +388,12 @@ fn plan_link(
     } else {
         Change::Create
     };
-    Ok(Plan::change(change, result, run_script(script, path.to_string())).with_diff(Some(diff)))
+    Ok(Plan::change(
+        change,
+        result,
+        super::run_script(script, format!("changing {path}")),
+    )
+    .with_diff(Some(diff)))
 }
 
 #[cfg(test)]

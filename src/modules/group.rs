@@ -85,7 +85,7 @@ impl Module for Group {
                 Ok(Plan::change(
                     Change::Remove,
                     result,
-                    run(format!("groupdel{force} -- {q}")),
+                    super::run_named(format!("groupdel{force} -- {q}")),
                 )
                 .with_diff(Some(diff("state: present\n", "state: absent\n")))
                 .touching(Vec::new()))
@@ -105,7 +105,7 @@ impl Module for Group {
                 Ok(Plan::change(
                     Change::Create,
                     result,
-                    run(format!("groupadd {} -- {q}", f.join(" "))),
+                    super::run_named(format!("groupadd {} -- {q}", f.join(" "))),
                 )
                 .with_diff(Some(diff("state: absent\n", "state: present\n")))
                 .touching(Vec::new()))
@@ -119,7 +119,7 @@ impl Module for Group {
                         Ok(Plan::change(
                             Change::Modify(vec!["gid".into()]),
                             result,
-                            run(format!("groupmod -g {want} -- {q}")),
+                            super::run_named(format!("groupmod -g {want} -- {q}")),
                         )
                         .with_diff(Some(d))
                         .touching(Vec::new()))
@@ -129,18 +129,4 @@ impl Module for Group {
             }
         }
     }
-}
-
-fn run(script: String) -> super::ApplyFn {
-    Box::new(move |ctx: &mut ModuleCtx<'_>| {
-        let out = ctx.sh(&script, None)?;
-        if out.rc != 0 {
-            return Err(Error::module(format!(
-                "{} failed: {}",
-                script.split_whitespace().next().unwrap_or("group"),
-                out.stderr_str().trim()
-            )));
-        }
-        Ok(Vars::new())
-    })
 }

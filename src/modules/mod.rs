@@ -333,6 +333,31 @@ pub fn all_names() -> Vec<&'static str> {
         .collect()
 }
 
+/// An apply step that runs `script` on the host; a non-zero exit fails the task with
+/// "`what` failed: <stderr>".
+pub fn run_script(script: String, what: String) -> ApplyFn {
+    Box::new(move |ctx: &mut ModuleCtx<'_>| {
+        let out = ctx.sh(&script, None)?;
+        if out.rc != 0 {
+            return Err(Error::module(format!(
+                "{what} failed: {}",
+                out.stderr_str().trim()
+            )));
+        }
+        Ok(Vars::new())
+    })
+}
+
+/// [`run_script`] for a command whose first word names it in errors (`useradd failed: …`).
+pub fn run_named(script: String) -> ApplyFn {
+    let what = script
+        .split_whitespace()
+        .next()
+        .unwrap_or("command")
+        .to_string();
+    run_script(script, what)
+}
+
 /// Result keys common to every module.
 pub fn result(pairs: &[(&str, Value)]) -> Vars {
     pairs

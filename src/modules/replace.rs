@@ -43,17 +43,7 @@ impl Module for Replace {
     }
 
     fn probes(&self, args: &Args) -> Vec<Probe> {
-        match args.str("path") {
-            Ok(Some(path)) => vec![
-                Probe::Stat {
-                    path: path.clone(),
-                    follow: true,
-                    checksum: true,
-                },
-                Probe::Read { path },
-            ],
-            _ => Vec::new(),
-        }
+        super::write::edit_probes(args)
     }
 
     fn plan(&self, ctx: &mut ModuleCtx<'_>, args: &Args) -> Result<Plan> {

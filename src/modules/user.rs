@@ -132,7 +132,10 @@ impl Module for User {
                 before: "state: present\n".into(),
                 after: "state: absent\n".into(),
             };
-            return Ok(Plan::change(Change::Remove, result, run(script)).with_diff(Some(diff)));
+            return Ok(
+                Plan::change(Change::Remove, result, super::run_named(script))
+                    .with_diff(Some(diff)),
+            );
         }
         let groups = args.str_list("groups")?;
         let append = args.bool("append", false)?;
@@ -190,7 +193,10 @@ impl Module for User {
                     before: "state: absent\n".into(),
                     after: "state: present\n".into(),
                 };
-                return Ok(Plan::change(Change::Create, result, run(script)).with_diff(Some(diff)));
+                return Ok(
+                    Plan::change(Change::Create, result, super::run_named(script))
+                        .with_diff(Some(diff)),
+                );
             }
             Some(cur) => {
                 if let Some(uid) = args.int("uid")? {
@@ -272,7 +278,10 @@ impl Module for User {
             before,
             after,
         };
-        Ok(Plan::change(Change::Modify(what), result, run(script)).with_diff(Some(diff)))
+        Ok(
+            Plan::change(Change::Modify(what), result, super::run_named(script))
+                .with_diff(Some(diff)),
+        )
     }
 }
 
@@ -299,20 +308,6 @@ fn add_current(r: &mut Vars, a: &Account) {
     r.insert("home".into(), Value::from(a.home.as_str()));
     r.insert("shell".into(), Value::from(a.shell.as_str()));
     r.insert("comment".into(), Value::from(a.comment.as_str()));
-}
-
-fn run(script: String) -> super::ApplyFn {
-    Box::new(move |ctx: &mut ModuleCtx<'_>| {
-        let out = ctx.sh(&script, None)?;
-        if out.rc != 0 {
-            return Err(Error::module(format!(
-                "{} failed: {}",
-                script.split_whitespace().next().unwrap_or("user"),
-                out.stderr_str().trim()
-            )));
-        }
-        Ok(Vars::new())
-    })
 }
 
 #[cfg(test)]

@@ -289,3 +289,20 @@ pub fn compile_regex(pattern: &str, arg: &str, multiline: bool) -> Result<regex:
                 .with_help("drover uses Rust's regex syntax: no look-around or backreferences inside the pattern")
         })
 }
+
+/// What a module that edits the file at `path` reads: its stat with checksum, and its
+/// content (lineinfile, blockinfile, replace).
+pub fn edit_probes(args: &super::Args) -> Vec<super::probe::Probe> {
+    use super::probe::Probe;
+    match args.str("path") {
+        Ok(Some(path)) => vec![
+            Probe::Stat {
+                path: path.clone(),
+                follow: true,
+                checksum: true,
+            },
+            Probe::Read { path },
+        ],
+        _ => Vec::new(),
+    }
+}
