@@ -119,6 +119,9 @@ enum Command {
         /// Ask for the sudo password once (read from stdin when it is not a terminal)
         #[arg(short = 'K', long = "ask-become-pass")]
         ask_become_pass: bool,
+        /// Ask for the SSH login password once (for hosts without keys)
+        #[arg(short = 'k', long = "ask-pass")]
+        ask_pass: bool,
         /// Colours: auto, always, never (NO_COLOR is honoured)
         #[arg(long, value_parser = ["auto", "always", "never"], default_value = "auto")]
         color: String,
@@ -229,6 +232,7 @@ fn main() {
             report,
             lock_timeout,
             ask_become_pass,
+            ask_pass,
         } => common.vault.install().and_then(|()| {
             let color_out = match c.as_str() {
                 "always" => true,
@@ -262,6 +266,7 @@ fn main() {
                 ssh: ssh.options(),
                 lock_timeout: std::time::Duration::from_secs(lock_timeout),
                 ask_become_pass,
+                ask_pass,
             })
         }),
         Command::Validate { playbooks, common } => common

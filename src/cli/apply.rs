@@ -31,6 +31,8 @@ pub struct ApplyArgs {
     /// `-K`: ask for the become password once (no echo on a terminal, a line of stdin
     /// otherwise).
     pub ask_become_pass: bool,
+    /// `-k`: ask for the SSH login password once (asked before the become password).
+    pub ask_pass: bool,
 }
 
 fn split_tags(t: &[String]) -> Vec<String> {
@@ -50,6 +52,10 @@ pub fn apply(a: ApplyArgs) -> Result<i32> {
         &loaded.extra_vars,
         &loaded.roles_path,
     )?;
+    let mut ssh = a.ssh.clone();
+    if a.ask_pass {
+        ssh.password = Some(ask_password("SSH")?);
+    }
     let opts = RunOptions {
         check: a.check,
         diff: a.diff,
@@ -60,10 +66,10 @@ pub fn apply(a: ApplyArgs) -> Result<i32> {
         forks: a.forks,
         verbosity: a.verbosity,
         roles_path: loaded.roles_path.clone(),
-        ssh: a.ssh.clone(),
+        ssh,
         lock_timeout: a.lock_timeout,
         become_password: if a.ask_become_pass {
-            Some(ask_become_password()?)
+            Some(ask_password("BECOME")?)
         } else {
             None
         },
@@ -178,18 +184,19 @@ fn build_sink(a: &ApplyArgs) -> Result<Tee> {
     Ok(Tee(sinks))
 }
 
-/// Read the become password once, before any host is touched.
-fn ask_become_password() -> Result<String> {
+/// Read a password once, before any host is touched: without echo on a terminal, else
+/// one line of stdin (so CI can pipe it).
+fn ask_password(what: &str) -> Result<String> {
     use std::io::IsTerminal;
     let password = if std::io::stdin().is_terminal() {
-        rpassword::prompt_password("BECOME password: ").map_err(|e| {
-            crate::diagnostics::Error::io(format!("cannot read the become password: {e}"))
+        rpassword::prompt_password(format!("{what} password: ")).map_err(|e| {
+            crate::diagnostics::Error::io(format!("cannot read the {what} password: {e}"))
         })?
     } else {
         let mut line = String::new();
         std::io::stdin().read_line(&mut line).map_err(|e| {
             crate::diagnostics::Error::io(format!(
-                "cannot read the become password from stdin: {e}"
+                "cannot read the {what} password from stdin: {e}"
             ))
         })?;
         line.trim_end_matches(['\n', '\r']).to_string()
