@@ -327,6 +327,14 @@ impl<'a> HostWalker<'a> {
                 Some(Status::Ignored) => {
                     st.ok += 1;
                     st.ignored += 1;
+                    // Ansible counts an ignored failure that reported a change as changed.
+                    if outcome
+                        .registered
+                        .get_attr("changed")
+                        .is_ok_and(|c| c.is_true())
+                    {
+                        st.changed += 1;
+                    }
                 }
                 _ => {}
             }
