@@ -515,6 +515,15 @@ fn sequences(run: &RunOut) -> BTreeMap<String, Vec<(String, String, String)>> {
     let mut m: BTreeMap<String, Vec<_>> = BTreeMap::new();
     for e in &run.events {
         let kind = e["event"].as_str().unwrap_or("");
+        if kind == "included" {
+            let host = e["host"].as_str().unwrap_or("?").to_string();
+            m.entry(host).or_default().push((
+                "(include)".to_string(),
+                String::new(),
+                "included".to_string(),
+            ));
+            continue;
+        }
         if kind != "task_result" && kind != "handler_result" {
             continue;
         }

@@ -28,6 +28,13 @@ DOCUMENTATION = """
 """
 
 
+INCLUDES = frozenset(
+    a + n
+    for a in ("", "ansible.builtin.", "ansible.legacy.")
+    for n in ("include_tasks", "include_role")
+)
+
+
 def _get(obj, public, private):
     v = getattr(obj, public, None)
     if v is None:
@@ -105,8 +112,15 @@ class CallbackModule(CallbackBase):
                 return
         self._task_result(result, status)
 
+    @staticmethod
+    def _is_include(result):
+        task = _get(result, "task", "_task")
+        return task.action in INCLUDES
+
     # task-level results
     def v2_runner_on_ok(self, result):
+        if self._is_include(result):
+            return  # reported by v2_playbook_on_include, as drover's "included" event
         res = _get(result, "result", "_result") or {}
         self._aggregate(result, "changed" if res.get("changed") else "ok")
 
@@ -121,6 +135,8 @@ class CallbackModule(CallbackBase):
 
     # loop items
     def v2_runner_item_on_ok(self, result):
+        if self._is_include(result):
+            return
         res = _get(result, "result", "_result") or {}
         self._task_result(result, "changed" if res.get("changed") else "ok", self._label(result))
 
