@@ -65,6 +65,17 @@ pub fn render_str(env: &Environment<'static>, s: &str, ctx: &Value) -> Result<Va
     if !(s.contains("{{") || s.contains("{%") || s.contains("{#")) {
         return Ok(Value::from(s));
     }
+    // Jinja2 drops one trailing newline of the template; ansible-core puts it back on a
+    // text result, so `"{{ port }}\n"` is the integer, and `"{{ name }}\n"` the text and
+    // its newline.
+    if let Some(expr) = s.strip_suffix('\n').and_then(single_expression) {
+        let v = render_str(env, &s[..s.len() - 1], ctx)?;
+        let _ = expr;
+        return Ok(match v.as_str() {
+            Some(text) => Value::from(format!("{text}\n")),
+            None => v,
+        });
+    }
     if let Some(expr) = single_expression(s) {
         let compiled = env
             .compile_expression(expr)
