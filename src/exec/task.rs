@@ -191,16 +191,19 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
         }
         let mut reg = Vars::new();
         reg.insert("changed".into(), Value::from(any_changed));
-        reg.insert(
-            "msg".into(),
-            Value::from(if any_failed {
-                "One or more items failed"
-            } else {
-                "All items completed"
-            }),
-        );
+        // An empty loop registers no msg, as Ansible (the task never ran).
+        if n > 0 {
+            reg.insert(
+                "msg".into(),
+                Value::from(if any_failed {
+                    "One or more items failed"
+                } else {
+                    "All items completed"
+                }),
+            );
+        }
         reg.insert("results".into(), Value::from(results));
-        reg.insert("skipped".into(), Value::from(n > 0 && all_skipped));
+        reg.insert("skipped".into(), Value::from(n == 0 || all_skipped));
         if any_failed {
             reg.insert("failed".into(), Value::from(true));
         }
@@ -603,9 +606,9 @@ fn fail_one(e: Error) -> One {
     }
 }
 
-/// A value as text, the way Python's str() shows scalars.
+/// A value as text, the way Python's str() shows it (`{'k': True}` for a dict item).
 pub fn display(v: &Value) -> String {
-    crate::modules::args::python_str(v)
+    crate::template::ansible::filters::py_str(v)
 }
 
 /// The `become` settings of a task in its variables (keywords win over inventory vars).
