@@ -98,12 +98,8 @@ class CallbackModule(CallbackBase):
         if label is None:
             loop_var = res.get("ansible_loop_var", "item")
             label = res.get(loop_var)
-        if isinstance(label, str):
-            return label
-        try:
-            return json.dumps(label, default=str)
-        except Exception:  # pragma: no cover
-            return str(label)
+        # As the default callback shows it: "(item=%s)" % label
+        return str(label)
 
     def _aggregate(self, result, status):
         if self._is_loop(result):
