@@ -414,7 +414,8 @@ impl<'a> HostWalker<'a> {
             if !hit {
                 continue;
             }
-            self.notified.retain(|n| !h.topics.contains(n));
+            // Every handler listening to a notified topic runs (each once: the loop
+            // visits each handler once).
             let flow = self.run_task(&h.task, true);
             if flow != Flow::Continue {
                 self.notified.clear();
