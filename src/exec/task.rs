@@ -310,6 +310,10 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
     }
 
     fn emit(&self, one: &One, item: Option<String>, duration: Duration) {
+        // As Ansible: a meta task shows a result only when it is skipped or fails.
+        if self.task.module == "meta" && matches!(one.status, Status::Ok | Status::Changed) {
+            return;
+        }
         let name = self.task.display_name();
         self.w.run.sink.event(&Event::Task(TaskEvent {
             host: &self.w.host,
@@ -485,6 +489,8 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
                         continue;
                     }
                     one.status = Status::Failed;
+                    // Ansible reports `retries` (not retries + 1) attempts when they ran out.
+                    one.result.insert("attempts".into(), Value::from(retries));
                     one.result.insert("failed".into(), Value::from(true));
                     one.result
                         .entry("msg".into())
