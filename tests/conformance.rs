@@ -421,13 +421,15 @@ fn short(v: &J) -> String {
     }
 }
 
-#[derive(Debug, PartialEq)]
+#[derive(Debug)]
 struct Entry {
     kind: &'static str,
     mode: u32,
     size: u64,
     sha256: String,
     target: String,
+    /// The text of a small file, to show in a difference (not compared itself).
+    preview: String,
 }
 
 fn listing(root: &Path) -> (BTreeMap<String, Entry>, BTreeMap<String, J>) {
@@ -447,6 +449,7 @@ fn listing(root: &Path) -> (BTreeMap<String, Entry>, BTreeMap<String, J>) {
                 size: 0,
                 sha256: String::new(),
                 target: normalise_str(&t.display().to_string(), root),
+                preview: String::new(),
             }
         } else if ft.is_dir() {
             Entry {
@@ -455,6 +458,7 @@ fn listing(root: &Path) -> (BTreeMap<String, Entry>, BTreeMap<String, J>) {
                 size: 0,
                 sha256: String::new(),
                 target: String::new(),
+                preview: String::new(),
             }
         } else if ft.is_file() {
             let bytes = std::fs::read(e.path()).unwrap();
@@ -479,6 +483,10 @@ fn listing(root: &Path) -> (BTreeMap<String, Entry>, BTreeMap<String, J>) {
                 } else {
                     text.len() as u64
                 },
+                preview: match std::str::from_utf8(&text) {
+                    Ok(t) if t.len() <= 80 => format!(" {t:?}"),
+                    _ => String::new(),
+                },
                 sha256: sha,
                 target: String::new(),
             }
@@ -489,6 +497,7 @@ fn listing(root: &Path) -> (BTreeMap<String, Entry>, BTreeMap<String, J>) {
                 size: 0,
                 sha256: String::new(),
                 target: String::new(),
+                preview: String::new(),
             }
         };
         entries.insert(rel, entry);
@@ -496,15 +505,23 @@ fn listing(root: &Path) -> (BTreeMap<String, Entry>, BTreeMap<String, J>) {
     (entries, jsons)
 }
 
+impl PartialEq for Entry {
+    fn eq(&self, o: &Self) -> bool {
+        (self.kind, self.mode, self.size, &self.sha256, &self.target)
+            == (o.kind, o.mode, o.size, &o.sha256, &o.target)
+    }
+}
+
 fn describe(e: &Entry) -> String {
     match e.kind {
         "link" => format!("link -> {}", e.target),
         "dir" => format!("dir {:04o}", e.mode),
         "file" => format!(
-            "file {:04o} {} bytes sha256 {}",
+            "file {:04o} {} bytes sha256 {}{}",
             e.mode,
             e.size,
-            &e.sha256[..e.sha256.len().min(12)]
+            &e.sha256[..e.sha256.len().min(12)],
+            e.preview
         ),
         k => k.to_string(),
     }
