@@ -533,12 +533,7 @@ fn sequences(run: &RunOut) -> BTreeMap<String, Vec<(String, String, String)>> {
     for e in &run.events {
         let kind = e["event"].as_str().unwrap_or("");
         if kind == "included" {
-            let host = e["host"].as_str().unwrap_or("?").to_string();
-            m.entry(host).or_default().push((
-                "(include)".to_string(),
-                String::new(),
-                "included".to_string(),
-            ));
+            // Compared by count, not position (see `included_counts`).
             continue;
         }
         if kind != "task_result" && kind != "handler_result" {
@@ -555,6 +550,20 @@ fn sequences(run: &RunOut) -> BTreeMap<String, Vec<(String, String, String)>> {
             item,
             e["status"].as_str().unwrap_or("").to_string(),
         ));
+    }
+    m
+}
+
+/// How many included files each host announced. Ansible announces every file of a looped
+/// include before running any of them, drover each one as it runs it, so these notices
+/// are compared by count rather than by position in the sequence.
+fn included_counts(run: &RunOut) -> BTreeMap<String, usize> {
+    let mut m = BTreeMap::new();
+    for e in &run.events {
+        if e["event"] == "included" {
+            *m.entry(e["host"].as_str().unwrap_or("?").to_string())
+                .or_insert(0) += 1;
+        }
     }
     m
 }
@@ -757,6 +766,12 @@ fn compare(case: &Case, a: &Side, d: &Side) -> Verdict {
                     extra(xd, n)
                 ));
             }
+        }
+        let (ia, id) = (included_counts(ra), included_counts(rd));
+        if ia != id {
+            return Verdict::Different(format!(
+                "{run}included files per host: ansible {ia:?} vs drover {id:?}"
+            ));
         }
         // diffs shown per result (--diff)
         let diffs = |r: &RunOut, t: Tool| -> Vec<(String, String, Vec<String>)> {
