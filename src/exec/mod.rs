@@ -221,11 +221,14 @@ pub fn run(
             }
         }
     }
-    // The recap lists hosts sorted by name, as Ansible's does.
+    // The recap lists hosts sorted by name, as Ansible's does, and only those with a
+    // counted result (a host that only ran meta tasks, or whose tasks were all left out
+    // by tags, is not in Ansible's recap).
     seen_hosts.sort();
     let stats: Vec<(String, HostStats)> = seen_hosts
         .iter()
         .map(|h| (h.clone(), shared.snapshot(h).stats))
+        .filter(|(_, s)| *s != HostStats::default())
         .collect();
     sink.event(&Event::Recap {
         stats: &stats,
