@@ -315,7 +315,7 @@ impl<'a> HostWalker<'a> {
         self.run.shared.with_host(&self.host, |s| {
             let st = &mut s.stats;
             // Ansible does not count meta tasks in the recap.
-            let counted = (task.module != "meta").then_some(outcome.status);
+            let counted = (task.module != "meta" && !outcome.shared).then_some(outcome.status);
             match counted {
                 Some(Status::Ok) => st.ok += 1,
                 Some(Status::Changed) => {

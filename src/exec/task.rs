@@ -22,6 +22,9 @@ pub struct ItemOutcome {
     pub effects: Vec<Effect>,
     pub notify: Vec<String>,
     pub unreachable: Option<Error>,
+    /// A run_once result copied from the host that ran it: not counted in this host's
+    /// recap and not shown (Ansible reports it on the host that ran it only).
+    pub shared: bool,
 }
 
 struct One {
@@ -83,12 +86,14 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
                     // Another host runs it; this one gets the same result, as in Ansible.
                     let shared = run.run_once_result(task.id);
                     return match shared {
-                        Some((status, registered)) => ItemOutcome {
+                        // Registered results and facts go to every host, as in Ansible.
+                        Some((status, registered, effects)) => ItemOutcome {
                             status,
                             registered,
-                            effects: Vec::new(),
+                            effects,
                             notify: Vec::new(),
                             unreachable: None,
+                            shared: true,
                         },
                         None => ItemOutcome {
                             status: Status::Skipped,
@@ -96,6 +101,7 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
                             effects: Vec::new(),
                             notify: Vec::new(),
                             unreachable: None,
+                            shared: false,
                         },
                     };
                 }
@@ -118,7 +124,12 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
             Some(l) => self.looped(base, l, started),
         };
         if task.kw.run_once == Some(true) {
-            run.set_run_once_result(task.id, outcome.status, outcome.registered.clone());
+            run.set_run_once_result(
+                task.id,
+                outcome.status,
+                outcome.registered.clone(),
+                outcome.effects.clone(),
+            );
         }
         outcome
     }
@@ -239,6 +250,7 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
             effects,
             notify: self.notify_names(any_changed, &base),
             unreachable: None,
+            shared: false,
         }
     }
 
@@ -260,6 +272,7 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
             effects: one.effects,
             notify: self.notify_names(changed, &vars),
             unreachable: None,
+            shared: false,
         }
     }
 
@@ -272,6 +285,7 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
             effects: Vec::new(),
             notify: Vec::new(),
             unreachable: None,
+            shared: false,
         }
     }
 
@@ -282,6 +296,7 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
             effects: Vec::new(),
             notify: Vec::new(),
             unreachable: Some(e),
+            shared: false,
         }
     }
 
