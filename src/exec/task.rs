@@ -42,6 +42,13 @@ pub struct TaskRunner<'w, 'a> {
     handler: bool,
 }
 
+/// The controller's host name (`template_host`, Python's `os.uname()[1]`).
+fn controller_hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_default()
+}
+
 /// Template evaluation for modules, bound to one task's variables.
 struct TaskEval<'r> {
     run: &'r super::play::PlayRun<'r>,
@@ -52,6 +59,8 @@ impl Evaluator for TaskEval<'_> {
     fn render_text(&self, name: &str, text: &str) -> Result<String> {
         let mut vars = self.vars.clone();
         vars.insert("template_path".into(), Value::from(name));
+        vars.insert("template_fullpath".into(), Value::from(name));
+        vars.insert("template_host".into(), Value::from(controller_hostname()));
         vars.entry("ansible_managed".into())
             .or_insert(Value::from("Ansible managed"));
         let ctx = self.run.ctx(vars);
