@@ -430,6 +430,8 @@ struct Entry {
     target: String,
     /// The text of a small file, to show in a difference (not compared itself).
     preview: String,
+    /// The (normalised) text of a text file, to find the first differing line.
+    text: Option<String>,
 }
 
 fn listing(root: &Path) -> (BTreeMap<String, Entry>, BTreeMap<String, J>) {
@@ -450,6 +452,7 @@ fn listing(root: &Path) -> (BTreeMap<String, Entry>, BTreeMap<String, J>) {
                 sha256: String::new(),
                 target: normalise_str(&t.display().to_string(), root),
                 preview: String::new(),
+                text: None,
             }
         } else if ft.is_dir() {
             Entry {
@@ -459,6 +462,7 @@ fn listing(root: &Path) -> (BTreeMap<String, Entry>, BTreeMap<String, J>) {
                 sha256: String::new(),
                 target: String::new(),
                 preview: String::new(),
+                text: None,
             }
         } else if ft.is_file() {
             let bytes = std::fs::read(e.path()).unwrap();
@@ -487,6 +491,7 @@ fn listing(root: &Path) -> (BTreeMap<String, Entry>, BTreeMap<String, J>) {
                     Ok(t) if t.len() <= 80 => format!(" {t:?}"),
                     _ => String::new(),
                 },
+                text: String::from_utf8(text.clone()).ok(),
                 sha256: sha,
                 target: String::new(),
             }
@@ -498,6 +503,7 @@ fn listing(root: &Path) -> (BTreeMap<String, Entry>, BTreeMap<String, J>) {
                 sha256: String::new(),
                 target: String::new(),
                 preview: String::new(),
+                text: None,
             }
         };
         entries.insert(rel, entry);
@@ -510,6 +516,27 @@ impl PartialEq for Entry {
         (self.kind, self.mode, self.size, &self.sha256, &self.target)
             == (o.kind, o.mode, o.size, &o.sha256, &o.target)
     }
+}
+
+/// `; line N: ansible "…" vs drover "…"` for two texts that differ.
+fn first_line_diff(a: &str, d: &str) -> String {
+    let (la, ld): (Vec<&str>, Vec<&str>) = (a.split('\n').collect(), d.split('\n').collect());
+    for i in 0..la.len().max(ld.len()) {
+        let (x, y) = (la.get(i), ld.get(i));
+        if x != y {
+            let show = |l: Option<&&str>| match l {
+                Some(l) => format!("{:?}", l.chars().take(200).collect::<String>()),
+                None => "(end of file)".to_string(),
+            };
+            return format!(
+                "; line {}: ansible {} vs drover {}",
+                i + 1,
+                show(x),
+                show(y)
+            );
+        }
+    }
+    String::new()
 }
 
 fn describe(e: &Entry) -> String {
@@ -705,11 +732,15 @@ fn compare(case: &Case, a: &Side, d: &Side) -> Verdict {
                 ))
             }
             Some(ed) if ed != ea => {
+                let line = match (&ea.text, &ed.text) {
+                    (Some(ta), Some(td)) if ea.preview.is_empty() => first_line_diff(ta, td),
+                    _ => String::new(),
+                };
                 return Verdict::Different(format!(
-                    "end state: {p}: ansible {} vs drover {}",
+                    "end state: {p}: ansible {} vs drover {}{line}",
                     describe(ea),
                     describe(ed)
-                ))
+                ));
             }
             _ => {}
         }
