@@ -57,6 +57,15 @@ const IGNORED_KEYS: &[(&str, &str)] = &[
         "exception",
         "a Python traceback Ansible attaches to failed results",
     ),
+    ("stat.atime", "access time of the twin files"),
+    ("stat.mtime", "modification time of the twin files"),
+    ("stat.ctime", "change time of the twin files"),
+    ("stat.inode", "inode number of the twin files"),
+    ("stat.dev", "device number of the twin roots"),
+    (
+        "diff.atime, diff.mtime",
+        "timestamps in a `touch` diff (left out of the --diff lines compared)",
+    ),
 ];
 
 // ---------------------------------------------------------------------------------------
@@ -176,6 +185,8 @@ struct RunOut {
     events: Vec<J>,
     stderr: String,
     stdout: String,
+    /// The registered results dumped as `*.json` under the root after this run.
+    jsons: BTreeMap<String, J>,
 }
 
 struct Side {
@@ -230,6 +241,7 @@ fn run_tool(tool: Tool, case: &Case, work: &Path, inv: &Path, run_flags: &[Strin
                 .env("ANSIBLE_STDOUT_CALLBACK", "drover_json")
                 .env("ANSIBLE_NOCOLOR", "1")
                 .env("ANSIBLE_RETRY_FILES_ENABLED", "0")
+                .env("ANSIBLE_PIPELINING", "1")
                 .env("ANSIBLE_DEPRECATION_WARNINGS", "0")
                 .env("ANSIBLE_LOCAL_TEMP", tmp.join("local"))
                 .env("ANSIBLE_REMOTE_TEMP", tmp.join("remote"))
@@ -275,6 +287,7 @@ fn run_tool(tool: Tool, case: &Case, work: &Path, inv: &Path, run_flags: &[Strin
         events,
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
         stdout,
+        jsons: listing(&root).1,
     }
 }
 
@@ -325,6 +338,9 @@ fn normalise(v: &J, root: &Path) -> J {
 
 fn ignored_key(parent: Option<&str>, key: &str, value: &J) -> bool {
     IGNORED_KEYS.iter().any(|(pat, _)| {
+        if pat.contains(' ') {
+            return false; // documents the --diff normalisation only
+        }
         if let Some(p) = pat.strip_suffix('*') {
             return key.starts_with(p);
         }
@@ -659,7 +675,22 @@ fn diff_lines_ansible(result: &J) -> Vec<String> {
         _ => Vec::new(),
     };
     for d in diffs {
-        if let (Some(b), Some(a)) = (d["before"].as_str(), d["after"].as_str()) {
+        // The default callback shows a mapping as sorted JSON with an indent of 4.
+        let text = |v: &J| -> Option<String> {
+            match v {
+                J::String(s) => Some(s.clone()),
+                J::Object(m) => {
+                    // Timestamps a `touch` diff shows are run-specific.
+                    let mut m = m.clone();
+                    m.remove("atime");
+                    m.remove("mtime");
+                    Some(ansible_json(&J::Object(m)) + "\n")
+                }
+                _ => None,
+            }
+        };
+        if let (Some(b), Some(a)) = (text(&d["before"]), text(&d["after"])) {
+            let (b, a) = (b.as_str(), a.as_str());
             let td = similar::TextDiff::from_lines(b, a);
             for c in td.iter_all_changes() {
                 let sign = match c.tag() {
@@ -672,6 +703,26 @@ fn diff_lines_ansible(result: &J) -> Vec<String> {
         }
     }
     out
+}
+
+/// `json.dumps(v, sort_keys=True, indent=4, separators=(',', ': '))`.
+fn ansible_json(v: &J) -> String {
+    fn sorted(v: &J) -> J {
+        match v {
+            J::Object(m) => {
+                let b: BTreeMap<&String, J> = m.iter().map(|(k, x)| (k, sorted(x))).collect();
+                J::Object(b.into_iter().map(|(k, x)| (k.clone(), x)).collect())
+            }
+            J::Array(a) => J::Array(a.iter().map(sorted).collect()),
+            o => o.clone(),
+        }
+    }
+    use serde::Serialize;
+    let mut out = Vec::new();
+    let fmt = serde_json::ser::PrettyFormatter::with_indent(b"    ");
+    let mut ser = serde_json::Serializer::with_formatter(&mut out, fmt);
+    sorted(v).serialize(&mut ser).unwrap();
+    String::from_utf8(out).unwrap()
 }
 
 fn diff_lines_drover(event: &J) -> Vec<String> {
@@ -721,8 +772,8 @@ fn compare(case: &Case, a: &Side, d: &Side) -> Verdict {
         ));
     }
     // 1. the end state
-    let (la, ja) = listing(&a.root);
-    let (ld, jd) = listing(&d.root);
+    let (la, _) = listing(&a.root);
+    let (ld, _) = listing(&d.root);
     for (p, ea) in &la {
         match ld.get(p) {
             None => {
@@ -883,11 +934,21 @@ fn compare(case: &Case, a: &Side, d: &Side) -> Verdict {
             _ => {}
         }
     }
-    // 3. registered results dumped as JSON
-    for (p, xa) in &ja {
-        if let Some(xd) = jd.get(p) {
-            if let Some(diff) = json_diff("", None, xa, xd) {
-                return Verdict::Different(format!("{p}: {diff}"));
+    // 3. registered results dumped as JSON, after each run
+    for (i, (ra, rd)) in a.runs.iter().zip(&d.runs).enumerate() {
+        let run = if a.runs.len() > 1 {
+            format!("run {}: ", i + 1)
+        } else {
+            String::new()
+        };
+        for (p, xa) in &ra.jsons {
+            match rd.jsons.get(p) {
+                Some(xd) => {
+                    if let Some(diff) = json_diff("", None, xa, xd) {
+                        return Verdict::Different(format!("{run}{p}: {diff}"));
+                    }
+                }
+                None => return Verdict::Different(format!("{run}{p}: only ansible wrote it")),
             }
         }
     }
