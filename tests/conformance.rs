@@ -746,23 +746,18 @@ fn compare(case: &Case, a: &Side, d: &Side) -> Verdict {
         let (ca, cd) = (outcome_class(ra), outcome_class(rd));
         let pre_a = ca.starts_with("error before");
         let pre_d = cd.starts_with("error before");
-        if pre_d && !pre_a {
-            if let Some(reason) = &case.refused {
-                let _ = reason;
-                return Verdict::Refused(first_line(&rd.stderr));
-            }
+        if pre_d && !pre_a && case.refused.is_some() {
+            return Verdict::Refused(first_line(&rd.stderr));
         }
-        if pre_a || pre_d {
-            if ca != cd {
-                return Verdict::Different(format!(
-                    "run {}: exit {} ({ca}: {}) vs drover exit {} ({cd}: {})",
-                    i + 1,
-                    ra.rc,
-                    first_line(&ra.stderr),
-                    rd.rc,
-                    first_line(&rd.stderr)
-                ));
-            }
+        if (pre_a || pre_d) && ca != cd {
+            return Verdict::Different(format!(
+                "run {}: ansible exit {} ({ca}: {}) vs drover exit {} ({cd}: {})",
+                i + 1,
+                ra.rc,
+                first_line(&ra.stderr),
+                rd.rc,
+                first_line(&rd.stderr)
+            ));
         }
     }
     if let Some(r) = &case.refused {

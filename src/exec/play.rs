@@ -266,7 +266,7 @@ pub fn tags_selected(tags: &[String], only: &[String], skip: &[String]) -> bool 
     let has = |t: &str| tags.iter().any(|x| x == t);
     let meets = |set: &[String]| set.iter().any(|t| has(t));
     let in_set = |set: &[String], t: &str| set.iter().any(|x| x == t);
-    let all = vec!["all".to_string()];
+    let all = ["all".to_string()];
     let only = if only.is_empty() { &all[..] } else { only };
     let is_untagged = tags.len() == 1 && tags[0] == "untagged";
     let mut run = has("always")
