@@ -75,8 +75,7 @@ class CallbackModule(CallbackBase):
             "status": status,
             "changed": bool(res.get("changed", False)),
             "item": item,
-            "handler": bool(getattr(task, "_role", None) is not None and False)
-            or task.__class__.__name__ == "Handler",
+            "handler": task.__class__.__name__ == "Handler",
             "action": task.action,
             "result": self._plain(
                 {k: v for k, v in res.items() if not str(k).startswith("_ansible")}
