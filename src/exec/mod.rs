@@ -112,7 +112,8 @@ pub fn run(
     };
     let round_trips = AtomicUsize::new(0);
     let mut seen_hosts: Vec<String> = Vec::new();
-    for pb in playbooks {
+    let mut break_playbook = false;
+    'plays: for pb in playbooks {
         for play in &pb.plays {
             let pattern_text = play.hosts.as_str().unwrap_or("").to_string();
             let pattern_text = if pattern_text.contains("{{") {
@@ -218,6 +219,15 @@ pub fn run(
                 if failed_total == hosts.len() {
                     break;
                 }
+                // As ansible-playbook: when every host of a batch failed, the play stops
+                // and so does the rest of the playbook.
+                if failed_now == batch.len() {
+                    break_playbook = true;
+                    break;
+                }
+            }
+            if break_playbook {
+                break 'plays;
             }
         }
     }
