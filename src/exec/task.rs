@@ -575,8 +575,11 @@ fn plan_and_apply(
         });
     }
     if plan.skipped {
+        // A module that ran and skipped itself (check mode, debug verbosity) returns a
+        // result, so it also has `failed: false`, unlike a task skipped by `when`.
         result.insert("changed".into(), Value::from(false));
         result.insert("skipped".into(), Value::from(true));
+        result.insert("failed".into(), Value::from(false));
         return Ok(One {
             result,
             status: Status::Skipped,
