@@ -110,7 +110,7 @@ fn github_annotations_point_at_the_failing_task() {
         "the summary is appended: {md}"
     );
     assert!(
-        md.contains("| local2 | 3 | 1 | 0 | 1 | 1 | 0 | 1 |"),
+        md.contains("| local2 | 3 | 2 | 0 | 1 | 1 | 0 | 1 |"),
         "{md}"
     );
     assert!(md.contains("| dead | 0 | 0 | 1 | 0 | 0 | 0 | 0 |"), "{md}");

@@ -337,7 +337,7 @@ impl<'a> HostWalker<'a> {
         self.run.shared.with_host(&self.host, |s| {
             let st = &mut s.stats;
             // Ansible does not count meta tasks in the recap.
-            let counted = (task.module != "meta").then_some(outcome.status);
+            let counted = (task.module != "meta" && !outcome.shared).then_some(outcome.status);
             match counted {
                 Some(Status::Ok) => st.ok += 1,
                 Some(Status::Changed) => {
@@ -349,6 +349,14 @@ impl<'a> HostWalker<'a> {
                 Some(Status::Ignored) => {
                     st.ok += 1;
                     st.ignored += 1;
+                    // Ansible counts an ignored failure that reported a change as changed.
+                    if outcome
+                        .registered
+                        .get_attr("changed")
+                        .is_ok_and(|c| c.is_true())
+                    {
+                        st.changed += 1;
+                    }
                 }
                 _ => {}
             }
@@ -428,7 +436,8 @@ impl<'a> HostWalker<'a> {
             if !hit {
                 continue;
             }
-            self.notified.retain(|n| !h.topics.contains(n));
+            // Every handler listening to a notified topic runs (each once: the loop
+            // visits each handler once).
             let flow = self.run_task(&h.task, true);
             if flow != Flow::Continue {
                 self.notified.clear();
@@ -443,9 +452,11 @@ impl<'a> HostWalker<'a> {
         if !self.run.tags_match(&inc.kw.tags) {
             return Flow::Continue;
         }
-        let result = self.expand_include(inc);
+        let mut skipped: Vec<Option<String>> = Vec::new();
+        let result = self.expand_include(inc, &mut skipped);
         match result {
             Ok(batches) => {
+                self.report_skipped_include(inc, &skipped, batches.is_empty());
                 for (items, label) in batches {
                     self.run.sink.event(&Event::Included {
                         host: &self.host,
@@ -468,8 +479,69 @@ impl<'a> HostWalker<'a> {
         }
     }
 
-    /// The task lists an include expands to on this host (one per loop item).
-    fn expand_include(&mut self, inc: &Include) -> Result<Vec<(Vec<Item>, String)>> {
+    /// As Ansible: a skipped include (or loop item of one) is a skipped result; the
+    /// include counts as skipped in the recap when nothing was included.
+    fn report_skipped_include(&mut self, inc: &Include, skipped: &[Option<String>], none: bool) {
+        if !none && skipped.is_empty() {
+            return;
+        }
+        let base = inc.name.clone().unwrap_or_else(|| {
+            match inc.kind {
+                IncludeKind::Tasks => "include_tasks",
+                IncludeKind::Role => "include_role",
+            }
+            .to_string()
+        });
+        let name = match &inc.kw.role {
+            Some(r) => format!("{} : {base}", r.name),
+            None => base,
+        };
+        let mut r = Vars::new();
+        r.insert("changed".into(), Value::from(false));
+        r.insert("skipped".into(), Value::from(true));
+        let emit = |item: Option<String>, r: &Vars| {
+            self.run.sink.event(&Event::Task(crate::output::TaskEvent {
+                host: &self.host,
+                task: &name,
+                source: &inc.span,
+                status: Status::Skipped,
+                changed: false,
+                result: r,
+                diffs: &[],
+                duration: Default::default(),
+                item,
+                handler: false,
+                no_log: false,
+                module: "",
+            }));
+        };
+        if skipped.is_empty() {
+            // A loop over no items.
+            r.insert("skipped_reason".into(), Value::from("No items in the list"));
+            emit(None, &r);
+        } else {
+            r.insert(
+                "skip_reason".into(),
+                Value::from("Conditional result was False"),
+            );
+            for label in skipped {
+                emit(label.clone(), &r);
+            }
+        }
+        if none {
+            self.run
+                .shared
+                .with_host(&self.host, |s| s.stats.skipped += 1);
+        }
+    }
+
+    /// The task lists an include expands to on this host (one per loop item); the
+    /// iterations skipped by `when` are pushed to `skipped` (their loop label).
+    fn expand_include(
+        &mut self,
+        inc: &Include,
+        skipped: &mut Vec<Option<String>>,
+    ) -> Result<Vec<(Vec<Item>, String)>> {
         let base = self.base_vars(&inc.kw);
         let mut iterations: Vec<Vars> = Vec::new();
         match &inc.loop_ {
@@ -511,6 +583,21 @@ impl<'a> HostWalker<'a> {
                 }
             }
             if skip {
+                skipped.push(match &inc.loop_ {
+                    None => None,
+                    Some(_) => {
+                        let var = inc.loop_control.loop_var.as_deref().unwrap_or("item");
+                        let item = params.get(var).cloned().unwrap_or_default();
+                        Some(match &inc.loop_control.label {
+                            Some(l) => self
+                                .run
+                                .render(l, vars.clone())
+                                .map(|v| super::task::display(&v))
+                                .unwrap_or_else(|_| super::task::display(&item)),
+                            None => super::task::display(&item),
+                        })
+                    }
+                });
                 continue;
             }
             let target = self

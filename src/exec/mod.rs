@@ -124,7 +124,8 @@ pub fn run(
     let pool: std::sync::Mutex<std::collections::HashMap<String, Box<dyn Connection>>> =
         Default::default();
     let mut seen_hosts: Vec<String> = Vec::new();
-    for pb in playbooks {
+    let mut break_playbook = false;
+    'plays: for pb in playbooks {
         for play in &pb.plays {
             if interrupt::received().is_some() {
                 break;
@@ -253,6 +254,15 @@ pub fn run(
                 if failed_total == hosts.len() {
                     break;
                 }
+                // As ansible-playbook: when every host of a batch failed, the play stops
+                // and so does the rest of the playbook.
+                if failed_now == batch.len() {
+                    break_playbook = true;
+                    break;
+                }
+            }
+            if break_playbook {
+                break 'plays;
             }
         }
     }
@@ -263,11 +273,14 @@ pub fn run(
     {
         round_trips.fetch_add(conn.stats().round_trips as usize, Ordering::Relaxed);
     }
-    // The recap lists hosts sorted by name, as Ansible's does.
+    // The recap lists hosts sorted by name, as Ansible's does, and only those with a
+    // counted result (a host that only ran meta tasks, or whose tasks were all left out
+    // by tags, is not in Ansible's recap).
     seen_hosts.sort();
     let stats: Vec<(String, HostStats)> = seen_hosts
         .iter()
         .map(|h| (h.clone(), shared.snapshot(h).stats))
+        .filter(|(_, s)| *s != HostStats::default())
         .collect();
     sink.event(&Event::Recap {
         stats: &stats,

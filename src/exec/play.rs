@@ -15,6 +15,9 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 
+/// What a run_once task left for the other hosts: status, registered result, effects.
+pub type RunOnceResult = (Status, Value, Vec<crate::modules::Effect>);
+
 pub struct PlayRun<'a> {
     pub play: &'a Play,
     pub opts: &'a RunOptions,
@@ -29,7 +32,7 @@ pub struct PlayRun<'a> {
     pub groups: Value,
     abort: AtomicBool,
     ended: AtomicBool,
-    run_once: Mutex<HashMap<usize, (Status, Value)>>,
+    run_once: Mutex<HashMap<usize, RunOnceResult>>,
     run_once_cv: Condvar,
 }
 
@@ -122,7 +125,7 @@ impl<'a> PlayRun<'a> {
     }
 
     /// Wait for the run_once result of a task (the first host publishes it).
-    pub fn run_once_result(&self, task: usize) -> Option<(Status, Value)> {
+    pub fn run_once_result(&self, task: usize) -> Option<RunOnceResult> {
         let mut map = self.run_once.lock().unwrap_or_else(|e| e.into_inner());
         loop {
             if let Some(r) = map.get(&task) {
@@ -142,9 +145,15 @@ impl<'a> PlayRun<'a> {
         }
     }
 
-    pub fn set_run_once_result(&self, task: usize, status: Status, registered: Value) {
+    pub fn set_run_once_result(
+        &self,
+        task: usize,
+        status: Status,
+        registered: Value,
+        effects: Vec<crate::modules::Effect>,
+    ) {
         let mut map = self.run_once.lock().unwrap_or_else(|e| e.into_inner());
-        map.entry(task).or_insert((status, registered));
+        map.entry(task).or_insert((status, registered, effects));
         self.run_once_cv.notify_all();
     }
 
@@ -250,28 +259,30 @@ impl<'a> PlayRun<'a> {
 /// Tag selection as Ansible does it: `always` runs unless skipped, `never` only when
 /// asked for by name; `all`, `tagged`, `untagged` are special.
 pub fn tags_selected(tags: &[String], only: &[String], skip: &[String]) -> bool {
+    // A port of Ansible's Taggable.evaluate_tags: an untagged task has the tag
+    // `untagged`, no --tags means `all`.
+    let untagged = vec!["untagged".to_string()];
+    let tags = if tags.is_empty() { &untagged } else { tags };
     let has = |t: &str| tags.iter().any(|x| x == t);
-    let selected = if only.is_empty() || only.iter().any(|t| t == "all") {
-        !has("never")
-            || only
-                .iter()
-                .any(|t| tags.contains(t) && t != "never" && t != "all")
-    } else {
-        only.iter().any(|t| {
-            (t == "tagged" && !tags.is_empty())
-                || (t == "untagged" && tags.is_empty())
-                || tags.contains(t)
-        }) || has("always")
-    };
-    if !selected {
-        return false;
+    let meets = |set: &[String]| set.iter().any(|t| has(t));
+    let in_set = |set: &[String], t: &str| set.iter().any(|x| x == t);
+    let all = ["all".to_string()];
+    let only = if only.is_empty() { &all[..] } else { only };
+    let is_untagged = tags.len() == 1 && tags[0] == "untagged";
+    let mut run = has("always")
+        || (in_set(only, "all") && !has("never"))
+        || meets(only)
+        || (in_set(only, "tagged") && !is_untagged && !has("never"));
+    if run && !skip.is_empty() {
+        if in_set(skip, "all") {
+            if !has("always") || in_set(skip, "always") {
+                run = false;
+            }
+        } else if meets(skip) || (in_set(skip, "tagged") && !is_untagged) {
+            run = false;
+        }
     }
-    let skipped = skip.iter().any(|t| {
-        (t == "tagged" && !tags.is_empty())
-            || (t == "untagged" && tags.is_empty())
-            || tags.contains(t)
-    });
-    !skipped
+    run
 }
 
 #[cfg(test)]

@@ -22,6 +22,9 @@ pub struct ItemOutcome {
     pub effects: Vec<Effect>,
     pub notify: Vec<String>,
     pub unreachable: Option<Error>,
+    /// A run_once result copied from the host that ran it: not counted in this host's
+    /// recap and not shown (Ansible reports it on the host that ran it only).
+    pub shared: bool,
 }
 
 struct One {
@@ -39,6 +42,13 @@ pub struct TaskRunner<'w, 'a> {
     handler: bool,
 }
 
+/// The controller's host name (`template_host`, Python's `os.uname()[1]`).
+fn controller_hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_default()
+}
+
 /// Template evaluation for modules, bound to one task's variables.
 struct TaskEval<'r> {
     run: &'r super::play::PlayRun<'r>,
@@ -49,6 +59,8 @@ impl Evaluator for TaskEval<'_> {
     fn render_text(&self, name: &str, text: &str) -> Result<String> {
         let mut vars = self.vars.clone();
         vars.insert("template_path".into(), Value::from(name));
+        vars.insert("template_fullpath".into(), Value::from(name));
+        vars.insert("template_host".into(), Value::from(controller_hostname()));
         vars.entry("ansible_managed".into())
             .or_insert(Value::from("Ansible managed"));
         let ctx = self.run.ctx(vars);
@@ -83,12 +95,14 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
                     // Another host runs it; this one gets the same result, as in Ansible.
                     let shared = run.run_once_result(task.id);
                     return match shared {
-                        Some((status, registered)) => ItemOutcome {
+                        // Registered results and facts go to every host, as in Ansible.
+                        Some((status, registered, effects)) => ItemOutcome {
                             status,
                             registered,
-                            effects: Vec::new(),
+                            effects,
                             notify: Vec::new(),
                             unreachable: None,
+                            shared: true,
                         },
                         None => ItemOutcome {
                             status: Status::Skipped,
@@ -96,6 +110,7 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
                             effects: Vec::new(),
                             notify: Vec::new(),
                             unreachable: None,
+                            shared: false,
                         },
                     };
                 }
@@ -118,7 +133,12 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
             Some(l) => self.looped(base, l, started),
         };
         if task.kw.run_once == Some(true) {
-            run.set_run_once_result(task.id, outcome.status, outcome.registered.clone());
+            run.set_run_once_result(
+                task.id,
+                outcome.status,
+                outcome.registered.clone(),
+                outcome.effects.clone(),
+            );
         }
         outcome
     }
@@ -191,16 +211,19 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
         }
         let mut reg = Vars::new();
         reg.insert("changed".into(), Value::from(any_changed));
-        reg.insert(
-            "msg".into(),
-            Value::from(if any_failed {
-                "One or more items failed"
-            } else {
-                "All items completed"
-            }),
-        );
+        // An empty loop registers no msg, as Ansible (the task never ran).
+        if n > 0 {
+            reg.insert(
+                "msg".into(),
+                Value::from(if any_failed {
+                    "One or more items failed"
+                } else {
+                    "All items completed"
+                }),
+            );
+        }
         reg.insert("results".into(), Value::from(results));
-        reg.insert("skipped".into(), Value::from(n > 0 && all_skipped));
+        reg.insert("skipped".into(), Value::from(n == 0 || all_skipped));
         if any_failed {
             reg.insert("failed".into(), Value::from(true));
         }
@@ -236,6 +259,7 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
             effects,
             notify: self.notify_names(any_changed, &base),
             unreachable: None,
+            shared: false,
         }
     }
 
@@ -257,6 +281,7 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
             effects: one.effects,
             notify: self.notify_names(changed, &vars),
             unreachable: None,
+            shared: false,
         }
     }
 
@@ -269,6 +294,7 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
             effects: Vec::new(),
             notify: Vec::new(),
             unreachable: None,
+            shared: false,
         }
     }
 
@@ -279,6 +305,7 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
             effects: Vec::new(),
             notify: Vec::new(),
             unreachable: Some(e),
+            shared: false,
         }
     }
 
@@ -307,6 +334,10 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
     }
 
     fn emit(&self, one: &One, item: Option<String>, duration: Duration) {
+        // As Ansible: a meta task shows a result only when it is skipped or fails.
+        if self.task.module == "meta" && matches!(one.status, Status::Ok | Status::Changed) {
+            return;
+        }
         let name = self.task.display_name();
         self.w.run.sink.event(&Event::Task(TaskEvent {
             host: &self.w.host,
@@ -482,6 +513,8 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
                         continue;
                     }
                     one.status = Status::Failed;
+                    // Ansible reports `retries` (not retries + 1) attempts when they ran out.
+                    one.result.insert("attempts".into(), Value::from(retries));
                     one.result.insert("failed".into(), Value::from(true));
                     one.result
                         .entry("msg".into())
@@ -542,8 +575,11 @@ fn plan_and_apply(
         });
     }
     if plan.skipped {
+        // A module that ran and skipped itself (check mode, debug verbosity) returns a
+        // result, so it also has `failed: false`, unlike a task skipped by `when`.
         result.insert("changed".into(), Value::from(false));
         result.insert("skipped".into(), Value::from(true));
+        result.insert("failed".into(), Value::from(false));
         return Ok(One {
             result,
             status: Status::Skipped,
@@ -603,9 +639,9 @@ fn fail_one(e: Error) -> One {
     }
 }
 
-/// A value as text, the way Python's str() shows scalars.
+/// A value as text, the way Python's str() shows it (`{'k': True}` for a dict item).
 pub fn display(v: &Value) -> String {
-    crate::modules::args::python_str(v)
+    crate::template::ansible::filters::py_str(v)
 }
 
 /// The `become` settings of a task in its variables (keywords win over inventory vars).

@@ -243,9 +243,15 @@ pub fn parse_free_form(spec: &ModuleSpec, text: &str, span: &Span) -> Result<Var
     let mut vars = Vars::new();
     let mut raw: Vec<String> = Vec::new();
     for tok in tokens {
-        let kv = tok.split_once('=').filter(|(k, _)| {
-            !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-        });
+        if spec.free_form == FreeForm::KeyValue && tok.trim().is_empty() {
+            continue;
+        }
+        let kv = tok
+            .split_once('=')
+            .map(|(k, v)| (k.trim(), v.trim()))
+            .filter(|(k, _)| {
+                !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            });
         match (spec.free_form, kv) {
             (FreeForm::RawParams, Some((k, v)))
                 if spec.canonical_arg(k).is_some() && k != "cmd" =>
@@ -268,7 +274,7 @@ pub fn parse_free_form(spec: &ModuleSpec, text: &str, span: &Span) -> Result<Var
         }
     }
     if !raw.is_empty() {
-        vars.insert("_raw_params".into(), Value::from(raw.join(" ")));
+        vars.insert("_raw_params".into(), Value::from(join_args(&raw)));
     }
     Ok(vars)
 }
@@ -284,59 +290,126 @@ fn unquote(v: &str) -> String {
 }
 
 /// Split on whitespace outside quotes and outside `{{ }}` / `{% %}`, keeping quotes.
+/// Ansible's `split_args`: splits on single spaces, keeps quoted strings and Jinja blocks
+/// together, and keeps the rest of the whitespace (runs of spaces, tabs, newlines) in the
+/// tokens, so that [`join_args`] gives back a multi-line `shell` script as written.
 fn split_args(text: &str) -> std::result::Result<Vec<String>, String> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut quote: Option<char> = None;
-    let mut depth = 0i32;
-    let chars: Vec<char> = text.chars().collect();
-    let mut i = 0;
-    while i < chars.len() {
-        let c = chars[i];
-        let next = chars.get(i + 1).copied();
-        if quote.is_none() && c == '{' && matches!(next, Some('{') | Some('%')) {
-            depth += 1;
-            cur.push(c);
-            cur.push(next.unwrap_or('{'));
-            i += 2;
-            continue;
-        }
-        if quote.is_none() && depth > 0 && matches!(c, '}' | '%') && next == Some('}') {
-            depth -= 1;
-            cur.push(c);
-            cur.push('}');
-            i += 2;
-            continue;
-        }
-        match quote {
-            Some(q) if c == q && chars.get(i.wrapping_sub(1)) != Some(&'\\') => {
-                quote = None;
-                cur.push(c);
-            }
-            Some(_) => cur.push(c),
-            None if (c == '"' || c == '\'') && depth == 0 => {
-                quote = Some(c);
-                cur.push(c);
-            }
-            None if c.is_whitespace() && depth == 0 => {
-                if !cur.is_empty() {
-                    out.push(std::mem::take(&mut cur));
+    fn quote_state(token: &str, mut quote: Option<char>) -> Option<char> {
+        let chars: Vec<char> = token.chars().collect();
+        for (i, &c) in chars.iter().enumerate() {
+            let prev = if i > 0 { Some(chars[i - 1]) } else { None };
+            if (c == '"' || c == '\'') && prev != Some('\\') {
+                match quote {
+                    Some(q) if q == c => quote = None,
+                    Some(_) => {}
+                    None => quote = Some(c),
                 }
             }
-            None => cur.push(c),
         }
-        i += 1;
+        quote
+    }
+    fn depth(token: &str, cur: i64, open: &str, close: &str) -> i64 {
+        let (o, c) = (
+            token.matches(open).count() as i64,
+            token.matches(close).count() as i64,
+        );
+        if o != c {
+            (cur + o - c).max(0)
+        } else {
+            cur
+        }
+    }
+    let mut params: Vec<String> = Vec::new();
+    if text.is_empty() {
+        return Ok(params);
+    }
+    let items: Vec<&str> = text.split('\n').collect();
+    let mut quote: Option<char> = None;
+    let (mut print, mut block, mut comment) = (0i64, 0i64, 0i64);
+    for (item_idx, item) in items.iter().enumerate() {
+        let mut continuation = false;
+        for (idx, token) in item.split(' ').enumerate() {
+            if token.is_empty() && idx != 0 {
+                if params.is_empty() {
+                    params.push(String::new());
+                }
+                params.last_mut().unwrap().push(' ');
+                continue;
+            }
+            if token == "\\" && quote.is_none() {
+                continuation = true;
+                continue;
+            }
+            let was_inside = quote.is_some();
+            quote = quote_state(token, quote);
+            let inside = quote.is_some();
+            let mut appended = false;
+            let nested = print > 0 || block > 0 || comment > 0;
+            if inside && !was_inside && !nested {
+                params.push(token.to_string());
+                appended = true;
+            } else if nested || inside || was_inside {
+                let last = match params.last_mut() {
+                    Some(l) => l,
+                    None => {
+                        params.push(String::new());
+                        params.last_mut().unwrap()
+                    }
+                };
+                if !(idx == 0 && was_inside) && idx > 0 {
+                    last.push(' ');
+                }
+                last.push_str(token);
+                appended = true;
+            }
+            for (open, close, d) in [
+                ("{{", "}}", &mut print),
+                ("{%", "%}", &mut block),
+                ("{#", "#}", &mut comment),
+            ] {
+                let before = *d;
+                *d = depth(token, *d, open, close);
+                if *d != before && !appended {
+                    params.push(token.to_string());
+                    appended = true;
+                }
+            }
+            if print == 0
+                && block == 0
+                && comment == 0
+                && quote.is_none()
+                && !appended
+                && !token.is_empty()
+            {
+                params.push(token.to_string());
+            }
+        }
+        if items.len() > 1 && item_idx != items.len() - 1 && !continuation {
+            if params.is_empty() {
+                params.push(String::new());
+            }
+            params.last_mut().unwrap().push('\n');
+        }
     }
     if quote.is_some() {
         return Err(format!("unbalanced quotes in '{text}'"));
     }
-    if depth != 0 {
+    if print > 0 || block > 0 || comment > 0 {
         return Err(format!("unbalanced Jinja braces in '{text}'"));
     }
-    if !cur.is_empty() {
-        out.push(cur);
+    Ok(params)
+}
+
+/// Ansible's `join_args`: tokens joined by a space, except after a newline.
+fn join_args(tokens: &[String]) -> String {
+    let mut out = String::new();
+    for t in tokens {
+        if !(out.is_empty() || out.ends_with('\n')) {
+            out.push(' ');
+        }
+        out.push_str(t);
     }
-    Ok(out)
+    out
 }
 
 /// Check arguments before any host is touched: names, required ones, literal types and
@@ -480,6 +553,9 @@ mod tests {
             ["a=1", "b='x y'", "c={{ foo | default('a b') }}"]
         );
         assert!(split_args("a='x").is_err());
+        // Whitespace is kept as Ansible keeps it: a multi-line shell script survives.
+        let script = "n=$(cat f || echo 0)\nn=$((n+1))  # two spaces\necho $n\n";
+        assert_eq!(join_args(&split_args(script).unwrap()), script);
     }
 
     #[test]

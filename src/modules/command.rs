@@ -161,36 +161,50 @@ fn plan_command(ctx: &mut ModuleCtx<'_>, args: &Args, flavor: Flavor) -> Result<
             chdir.as_deref(),
         )?),
     };
+    // As Ansible's command module: "Would" in check mode, "Did" otherwise.
+    let shoulda = if ctx.check { "Would" } else { "Did" };
     if let Some(said) = decided {
         let reason = match said {
-            Guard::Creates => Some(format!(
-                "Did not run command since '{}' exists",
-                creates.clone().unwrap_or_default()
-            )),
-            Guard::Removes => Some(format!(
-                "Did not run command since '{}' does not exist",
-                removes.clone().unwrap_or_default()
-            )),
+            Guard::Creates => {
+                let c = creates.clone().unwrap_or_default();
+                Some((
+                    format!("{shoulda} not run command since '{c}' exists"),
+                    format!("skipped, since {c} exists"),
+                ))
+            }
+            Guard::Removes => {
+                let r = removes.clone().unwrap_or_default();
+                Some((
+                    format!("{shoulda} not run command since '{r}' does not exist"),
+                    format!("skipped, since {r} does not exist"),
+                ))
+            }
             Guard::Run => None,
         };
-        if let Some(msg) = reason {
+        if let Some((msg, stdout)) = reason {
             return Ok(Plan::no_change(result(&[
                 ("cmd", cmd),
                 ("rc", Value::from(0)),
-                (
-                    "stdout",
-                    Value::from(format!(
-                        "skipped, since {}",
-                        msg.trim_start_matches("Did not run command since ")
-                    )),
-                ),
+                ("stdout", Value::from(stdout.clone())),
                 ("stderr", Value::from("")),
-                ("stdout_lines", Value::from(Vec::<Value>::new())),
+                ("stdout_lines", Value::from(vec![Value::from(stdout)])),
                 ("stderr_lines", Value::from(Vec::<Value>::new())),
                 ("msg", Value::from(msg)),
             ])));
         }
     }
+    let check_result = result(&[
+        ("cmd", cmd.clone()),
+        ("rc", Value::from(0)),
+        ("stdout", Value::from("")),
+        ("stderr", Value::from("")),
+        ("stdout_lines", Value::from(Vec::<Value>::new())),
+        ("stderr_lines", Value::from(Vec::<Value>::new())),
+        (
+            "msg",
+            Value::from("Command would have run if not in check mode"),
+        ),
+    ]);
     let stdin = args.str("stdin")?.map(|s| {
         let mut data = s.into_bytes();
         if args.bool("stdin_add_newline", true).unwrap_or(true) {
@@ -209,11 +223,12 @@ fn plan_command(ctx: &mut ModuleCtx<'_>, args: &Args, flavor: Flavor) -> Result<
         Box::new(move |ctx: &mut ModuleCtx<'_>| run(ctx, &full, stdin.as_deref(), cmd, strip)),
     );
     if ctx.check {
-        plan.skipped = true;
-        plan.result.insert(
-            "msg".into(),
-            Value::from("Command would have run if not in check mode"),
-        );
+        // Without creates/removes the command is skipped; with them it would run (a
+        // change), as Ansible reports it.
+        plan.result.extend(check_result);
+        if creates.is_none() && removes.is_none() {
+            plan.skipped = true;
+        }
     }
     Ok(plan)
 }

@@ -228,7 +228,13 @@ impl Module for IncludeVars {
             ("ansible_facts", Value::from_iter(facts)),
             (
                 "ansible_included_var_files",
-                Value::from(vec![Value::from(path.display().to_string())]),
+                // Ansible reports the absolute path of the file it read.
+                Value::from(vec![Value::from(
+                    std::fs::canonicalize(&path)
+                        .unwrap_or(path.clone())
+                        .display()
+                        .to_string(),
+                )]),
             ),
         ]);
         p.effects.push(Effect::IncludeVars(loaded));

@@ -74,11 +74,20 @@ impl Module for Copy {
         }
         let (content, src_name) = match args.value("content") {
             Some(v) => {
-                // Ansible writes non-string content as JSON.
-                let text = match v.as_str() {
-                    Some(s) => s.to_string(),
-                    None => serde_json::to_string(v)
-                        .map_err(|e| Error::module(format!("cannot serialise content: {e}")))?,
+                // Ansible writes a dict or list as json.dumps() and any other value as
+                // Python's str() (`False`, `1`).
+                let text = match v.kind() {
+                    minijinja::value::ValueKind::Map | minijinja::value::ValueKind::Seq => {
+                        crate::template::ansible::filters::to_json(
+                            v,
+                            minijinja::value::Kwargs::from_iter(std::iter::empty::<(
+                                String,
+                                minijinja::Value,
+                            )>()),
+                        )
+                        .map_err(|e| Error::module(format!("cannot serialise content: {e}")))?
+                    }
+                    _ => crate::template::ansible::filters::py_str(v),
                 };
                 (text.into_bytes(), None)
             }

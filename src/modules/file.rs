@@ -3,7 +3,7 @@
 use super::attrs::Attrs;
 use super::probe::Probe;
 use super::spec::{arg, ArgType::*, FreeForm, ModuleSpec};
-use super::write::{attr_diff, state_name};
+use super::write::{attr_diff, diff_map, state_name};
 use super::{Args, Change, Diff, Module, ModuleCtx, Plan};
 use crate::connection::{quote, FileKind, FileState};
 use crate::diagnostics::{Error, Result};
@@ -102,8 +102,11 @@ fn plan_file(ctx: &mut ModuleCtx<'_>, args: &Args, path: String) -> Result<Plan>
             let diff = Diff {
                 before_header: path.clone(),
                 after_header: path.clone(),
-                before: format!("path: {path}\nstate: {}\n", state_name(cur.kind)),
-                after: format!("path: {path}\nstate: absent\n"),
+                before: diff_map(&[
+                    ("path", path.clone()),
+                    ("state", state_name(cur.kind).into()),
+                ]),
+                after: diff_map(&[("path", path.clone()), ("state", "absent".into())]),
             };
             let script = format!("rm -rf -- {q}");
             Ok(Plan::change(
@@ -127,7 +130,7 @@ fn plan_file(ctx: &mut ModuleCtx<'_>, args: &Args, path: String) -> Result<Plan>
                     "{path} is a directory, not a file (state: file)"
                 )));
             }
-            plan_attrs(&path, &effective, &attrs, result, "file")
+            plan_attrs(&path, &effective, &attrs, result, "file", ctx.check)
         }
         "touch" => {
             result.insert("state".into(), Value::from("file"));
@@ -141,11 +144,11 @@ fn plan_file(ctx: &mut ModuleCtx<'_>, args: &Args, path: String) -> Result<Plan>
             let diff = Diff {
                 before_header: path.clone(),
                 after_header: path.clone(),
-                before: format!("path: {path}\nstate: {}\n", state_name(cur.kind)),
-                after: format!(
-                    "path: {path}\nstate: {}\n",
-                    if cur.exists() { "touch" } else { "file" }
-                ),
+                before: diff_map(&[
+                    ("path", path.clone()),
+                    ("state", state_name(cur.kind).into()),
+                ]),
+                after: diff_map(&[("path", path.clone()), ("state", "touch".into())]),
             };
             Ok(Plan::change(
                 change,
@@ -182,9 +185,10 @@ fn plan_attrs(
     attrs: &Attrs,
     mut result: Vars,
     state: &str,
+    check: bool,
 ) -> Result<Plan> {
     result.insert("state".into(), Value::from(state));
-    add_state(&mut result, cur, attrs);
+    add_state(&mut result, cur, attrs, check);
     let diffs = attrs.differences(cur);
     if diffs.is_empty() {
         return Ok(Plan::no_change(result));
@@ -199,19 +203,26 @@ fn plan_attrs(
     .with_diff(Some(diff)))
 }
 
-fn add_state(result: &mut Vars, cur: &FileState, attrs: &Attrs) {
-    result.insert(
-        "mode".into(),
-        Value::from(attrs.mode.clone().unwrap_or_else(|| cur.mode_string())),
-    );
-    result.insert(
-        "owner".into(),
-        Value::from(attrs.owner.clone().unwrap_or_else(|| cur.owner.clone())),
-    );
-    result.insert(
-        "group".into(),
-        Value::from(attrs.group.clone().unwrap_or_else(|| cur.group.clone())),
-    );
+/// The path's attributes in the result, as Ansible reports them after the module ran:
+/// the mode it ends up with (a symbolic mode resolved to octal); in check mode, what is
+/// there now (nothing for a path that does not exist yet).
+fn add_state(result: &mut Vars, cur: &FileState, attrs: &Attrs, check: bool) {
+    if check && !cur.exists() {
+        return;
+    }
+    let mode = match (&attrs.mode, check) {
+        (Some(m), false) => super::attrs::target_mode(m, cur.mode, cur.kind == FileKind::Directory)
+            .map(|n| format!("{n:04o}"))
+            .unwrap_or_else(|| m.clone()),
+        _ => cur.mode_string(),
+    };
+    result.insert("mode".into(), Value::from(mode));
+    let pick = |want: &Option<String>, have: &String| match (want, check) {
+        (Some(w), false) => w.clone(),
+        _ => have.clone(),
+    };
+    result.insert("owner".into(), Value::from(pick(&attrs.owner, &cur.owner)));
+    result.insert("group".into(), Value::from(pick(&attrs.group, &cur.group)));
     result.insert("uid".into(), Value::from(cur.uid));
     result.insert("gid".into(), Value::from(cur.gid));
     result.insert("size".into(), Value::from(cur.size));
@@ -252,8 +263,8 @@ fn plan_directory(
         let diff = Diff {
             before_header: path.to_string(),
             after_header: path.to_string(),
-            before: format!("path: {path}\nstate: absent\n"),
-            after: format!("path: {path}\nstate: directory\n"),
+            before: diff_map(&[("path", path.to_string()), ("state", "absent".into())]),
+            after: diff_map(&[("path", path.to_string()), ("state", "directory".into())]),
         };
         if let Some(m) = &attrs.mode {
             result.insert("mode".into(), Value::from(m.as_str()));
@@ -265,7 +276,7 @@ fn plan_directory(
         )
         .with_diff(Some(diff)));
     }
-    add_state(&mut result, effective, attrs);
+    add_state(&mut result, effective, attrs, ctx.check);
     let mut diffs = attrs.differences(effective);
     if recurse && (attrs.mode.is_some() || attrs.owner.is_some() || attrs.group.is_some()) {
         // Anything below that differs? One `find` answers it.
@@ -338,7 +349,7 @@ fn plan_link(
             // Attributes of the link's target, as Ansible applies them by default.
             let target = ctx.stat(path, true, false)?;
             if target.exists() {
-                return plan_attrs(path, &target, attrs, result, state);
+                return plan_attrs(path, &target, attrs, result, state, ctx.check);
             }
         }
         return Ok(Plan::no_change(result));
@@ -377,11 +388,26 @@ fn plan_link(
     let diff = Diff {
         before_header: path.to_string(),
         after_header: path.to_string(),
+        // As Ansible's file module: `src` shows only when a link is re-pointed.
         before: match &cur.link_target {
-            Some(t) => format!("path: {path}\nstate: link\nsrc: {t}\n"),
-            None => format!("path: {path}\nstate: {}\n", state_name(cur.kind)),
+            Some(t) => diff_map(&[
+                ("path", path.to_string()),
+                ("state", "link".into()),
+                ("src", t.clone()),
+            ]),
+            None => diff_map(&[
+                ("path", path.to_string()),
+                ("state", state_name(cur.kind).into()),
+            ]),
         },
-        after: format!("path: {path}\nstate: {state}\nsrc: {src}\n"),
+        after: match &cur.link_target {
+            Some(_) => diff_map(&[
+                ("path", path.to_string()),
+                ("state", state.to_string()),
+                ("src", src.to_string()),
+            ]),
+            None => diff_map(&[("path", path.to_string()), ("state", state.to_string())]),
+        },
     };
     let change = if cur.exists() {
         Change::Modify(vec!["src".into()])

@@ -56,13 +56,11 @@ impl ProbeCache {
         self.generation += 1;
     }
 
-    /// Forget what is known about these paths and everything below them.
+    /// Forget what is known about these paths, everything below them, and their parent
+    /// directories (a change may have created them: `file state=directory` makes parents).
     pub fn invalidate(&mut self, paths: &[String]) {
-        let hit = |p: &str| {
-            paths
-                .iter()
-                .any(|t| p == t || p.starts_with(&format!("{}/", t.trim_end_matches('/'))))
-        };
+        let below = |p: &str, dir: &str| p.starts_with(&format!("{}/", dir.trim_end_matches('/')));
+        let hit = |p: &str| paths.iter().any(|t| p == t || below(p, t) || below(t, p));
         self.answers.retain(|(probe, _), _| match probe {
             Probe::Stat { path, .. } | Probe::Read { path } => !hit(path),
             // A glob may match anything that changed: drop them all.

@@ -145,21 +145,58 @@ fn base_result(dest: &str, cur: &FileState, checksum: &str, size: usize) -> Vars
     r
 }
 
+/// One side of a file diff as Ansible's default callback shows it: the module's mapping
+/// (`path`, `state`, `mode` …) as JSON with sorted keys and an indent of 4.
+pub fn diff_map(pairs: &[(&str, String)]) -> String {
+    let m: std::collections::BTreeMap<&str, &str> =
+        pairs.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let q = |s: &str| serde_json::to_string(s).unwrap_or_default();
+    let mut out = String::from("{\n");
+    for (i, (k, v)) in m.iter().enumerate() {
+        let comma = if i + 1 < m.len() { "," } else { "" };
+        out.push_str(&format!("    {}: {}{comma}\n", q(k), q(v)));
+    }
+    out.push_str("}\n");
+    out
+}
+
 /// Before/after of attributes, in the shape Ansible's diff shows them.
 pub fn attr_diff(path: &str, cur: &FileState, attrs: &Attrs, which: &[String]) -> Diff {
-    let mut before = String::new();
-    let mut after = String::new();
+    let mut before = vec![("path", path.to_string())];
+    let mut after = vec![("path", path.to_string())];
     for w in which {
-        let (b, a) = match w.as_str() {
-            "mode" => (cur.mode_string(), attrs.mode.clone().unwrap_or_default()),
-            "owner" => (cur.owner.clone(), attrs.owner.clone().unwrap_or_default()),
-            "group" => (cur.group.clone(), attrs.group.clone().unwrap_or_default()),
-            "state" => (state_name(cur.kind).to_string(), String::new()),
+        let (k, b, a) = match w.as_str() {
+            // A symbolic mode shows as the octal mode it results in, as in Ansible.
+            "mode" => (
+                "mode",
+                cur.mode_string(),
+                attrs
+                    .mode
+                    .as_deref()
+                    .map(|m| {
+                        super::attrs::target_mode(m, cur.mode, cur.kind == FileKind::Directory)
+                            .map(|n| format!("{n:04o}"))
+                            .unwrap_or_else(|| m.to_string())
+                    })
+                    .unwrap_or_default(),
+            ),
+            "owner" => (
+                "owner",
+                cur.owner.clone(),
+                attrs.owner.clone().unwrap_or_default(),
+            ),
+            "group" => (
+                "group",
+                cur.group.clone(),
+                attrs.group.clone().unwrap_or_default(),
+            ),
+            "state" => ("state", state_name(cur.kind).to_string(), String::new()),
             _ => continue,
         };
-        before.push_str(&format!("{w}: {b}\n"));
-        after.push_str(&format!("{w}: {a}\n"));
+        before.push((k, b));
+        after.push((k, a));
     }
+    let (before, after) = (diff_map(&before), diff_map(&after));
     Diff {
         before_header: format!("{path} (attributes)"),
         after_header: format!("{path} (attributes)"),

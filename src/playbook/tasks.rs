@@ -359,7 +359,7 @@ impl Loader {
         lc: &ListCtx,
         out: &mut Vec<Item>,
     ) -> Result<()> {
-        let (file, extra_vars) = include_file_arg(args, key_node)?;
+        let (file, extra_vars) = include_file_arg(args, key_node, false)?;
         if file.contains("{{") {
             return Err(Error::invalid(
                 "import_tasks needs a literal file name (imports are static)",
@@ -524,8 +524,23 @@ impl Loader {
         let mut role_opts = RoleOpts::default();
         let file = match kind {
             IncludeKind::Tasks => {
-                let (file, extra) = include_file_arg(args, &node.clone())?;
+                let (file, extra) = include_file_arg(args, &node.clone(), true)?;
                 child.params.extend(extra);
+                // `apply:` keywords (tags, when, become …) go to every included task, as a
+                // block around them would.
+                if let Some(apply) = include_apply(args) {
+                    for (k, v) in apply.as_map().unwrap_or(&[]) {
+                        let key = k.key_text().unwrap_or_default();
+                        if !apply_inheritable(&mut child, &key, v)? {
+                            return Err(unknown_key(
+                                &key,
+                                k,
+                                "include_tasks apply",
+                                BLOCK_KEYWORDS,
+                            ));
+                        }
+                    }
+                }
                 // Validate now when the file name is literal: errors surface before any host.
                 if !file.contains("{{") {
                     let path = self.find_task_file(&file, lc, &node.span)?;
@@ -680,7 +695,21 @@ fn read_args(spec: &'static modules::ModuleSpec, args: &ActionArgs) -> Result<Re
 }
 
 /// The file of `import_tasks: file.yml` / `include_tasks: {file: x}`, and its extra args.
-fn include_file_arg(args: &ActionArgs, at: &Node) -> Result<(String, Vars)> {
+/// The `apply:` mapping of `include_tasks: {file: x, apply: {...}}`.
+fn include_apply(args: &ActionArgs) -> Option<&Node> {
+    match args {
+        ActionArgs::Node(n) => match &n.kind {
+            NodeKind::Map(entries) => entries
+                .iter()
+                .find(|(k, _)| k.as_str() == Some("apply"))
+                .map(|(_, v)| v),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+fn include_file_arg(args: &ActionArgs, at: &Node, at_include: bool) -> Result<(String, Vars)> {
     match args {
         ActionArgs::Text(t, _) => Ok((t.clone(), Vars::new())),
         ActionArgs::Node(n) => match &n.kind {
@@ -690,9 +719,11 @@ fn include_file_arg(args: &ActionArgs, at: &Node) -> Result<(String, Vars)> {
                 for (k, v) in entries {
                     match k.as_str() {
                         Some("file") | Some("_raw_params") => file = Some(v.expect_str("file")?),
+                        // Read by `include_apply` (include_tasks only).
+                        Some("apply") if at_include => {}
                         Some("apply") => {
                             return Err(Error::invalid(
-                                "include_tasks 'apply' is not supported yet",
+                                "'apply' is only valid on include_tasks (an import is static)",
                                 &k.span,
                             ))
                         }

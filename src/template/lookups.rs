@@ -121,7 +121,9 @@ fn run(state: &State, name: &str, args: &[Value], kwargs: &Kwargs) -> Result<Vec
                 }
             }
         }
-        "items" | "list" | "flattened" => {
+        // `list` returns its terms as they are (Ansible's list lookup).
+        "list" => out.extend(args.iter().cloned()),
+        "items" | "flattened" => {
             for a in args {
                 match a.try_iter() {
                     Ok(it) if a.as_str().is_none() => out.extend(it),

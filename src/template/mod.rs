@@ -19,6 +19,15 @@ pub fn environment() -> Arc<Environment<'static>> {
     env.set_trim_blocks(true);
     env.set_keep_trailing_newline(true);
     env.set_recursion_limit(200);
+    // Values print as Python's str() shows them (`['a', 'b']`, `{'k': True}`), and None
+    // as nothing, as ansible-core 2.19 renders them inside text.
+    env.set_formatter(|out, state, value| match value.kind() {
+        ValueKind::None => Ok(()),
+        ValueKind::Seq | ValueKind::Map | ValueKind::Bool | ValueKind::Number => out
+            .write_str(&crate::template::ansible::filters::py_str(value))
+            .map_err(|_| minijinja::Error::new(ErrorKind::WriteFailure, "write failed")),
+        _ => minijinja::escape_formatter(out, state, value),
+    });
     crate::template::ansible::register(&mut env);
     lookups::register(&mut env);
     Arc::new(env)
@@ -65,6 +74,17 @@ pub fn render_str(env: &Environment<'static>, s: &str, ctx: &Value) -> Result<Va
     if !(s.contains("{{") || s.contains("{%") || s.contains("{#")) {
         return Ok(Value::from(s));
     }
+    // Jinja2 drops one trailing newline of the template; ansible-core puts it back on a
+    // text result, so `"{{ port }}\n"` is the integer, and `"{{ name }}\n"` the text and
+    // its newline.
+    if let Some(expr) = s.strip_suffix('\n').and_then(single_expression) {
+        let v = render_str(env, &s[..s.len() - 1], ctx)?;
+        let _ = expr;
+        return Ok(match v.as_str() {
+            Some(text) => Value::from(format!("{text}\n")),
+            None => v,
+        });
+    }
     if let Some(expr) = single_expression(s) {
         let compiled = env
             .compile_expression(expr)
@@ -104,11 +124,73 @@ pub fn render_text(
     text: &str,
     ctx: &Value,
 ) -> Result<String> {
+    // A first line `#jinja2: lstrip_blocks: True, trim_blocks: False` overrides the
+    // environment's settings for this template, as Ansible's template module does.
+    // As Ansible's template engine: Jinja2 drops the template's last newline (and each
+    // included template's), the trailing newlines are put back below; `{% include %}`
+    // and `{% import %}` find templates beside this one.
+    let mut e = env.clone();
+    e.set_keep_trailing_newline(false);
+    if let Some(dir) = std::path::Path::new(name).parent() {
+        let dir = dir.to_path_buf();
+        e.set_loader(move |n| {
+            let p = dir.join(n);
+            match std::fs::read_to_string(&p) {
+                Ok(t) => Ok(Some(t)),
+                Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
+                Err(err) => Err(minijinja::Error::new(
+                    ErrorKind::InvalidOperation,
+                    format!("cannot read {}: {err}", p.display()),
+                )),
+            }
+        });
+    }
+    let (env, text) = match text.strip_prefix("#jinja2:") {
+        Some(rest) => {
+            let (line, body) = rest.split_once('\n').unwrap_or((rest, ""));
+            for pair in line.split(',') {
+                let (k, v) = pair.split_once(':').ok_or_else(|| {
+                    Error::template(format!("{name}: bad #jinja2: override '{pair}'"))
+                })?;
+                let on = match v.trim() {
+                    "True" | "true" => true,
+                    "False" | "false" => false,
+                    other => {
+                        return Err(Error::template(format!(
+                            "{name}: #jinja2: {} must be True or False, not {other}",
+                            k.trim()
+                        )))
+                    }
+                };
+                match k.trim() {
+                    "trim_blocks" => e.set_trim_blocks(on),
+                    "lstrip_blocks" => e.set_lstrip_blocks(on),
+                    "keep_trailing_newline" => e.set_keep_trailing_newline(on),
+                    other => {
+                        return Err(Error::template(format!(
+                            "{name}: the #jinja2: override '{other}' is not supported"
+                        )))
+                    }
+                }
+            }
+            (&e, body)
+        }
+        None => (&e, text),
+    };
     let tmpl = env
         .template_from_named_str(name, text)
         .map_err(|e| template_error(&e, text, ctx, None))?;
-    tmpl.render(ctx)
-        .map_err(|e| template_error(&e, text, ctx, Some(&tmpl.undeclared_variables(true))))
+    let mut out = tmpl
+        .render(ctx)
+        .map_err(|e| template_error(&e, text, ctx, Some(&tmpl.undeclared_variables(true))))?;
+    // Ansible keeps as many trailing newlines as the template has, even when a block tag
+    // at the end (with trim_blocks) took one.
+    let want = text.len() - text.trim_end_matches('\n').len();
+    let have = out.len() - out.trim_end_matches('\n').len();
+    for _ in have..want {
+        out.push('\n');
+    }
+    Ok(out)
 }
 
 /// Evaluate a condition (`when`, `failed_when` …). A literal boolean is itself; a string

@@ -77,7 +77,7 @@ fn check_arity(name: &str, args: &[Value], max: usize) -> Result<(), Error> {
 }
 
 /// Python's `str()` of a value.
-pub(crate) fn py_str(value: &Value) -> String {
+pub fn py_str(value: &Value) -> String {
     match value.kind() {
         ValueKind::String => value.as_str().unwrap_or_default().to_string(),
         ValueKind::Bytes => {
