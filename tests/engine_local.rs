@@ -185,3 +185,47 @@ fn detailed_exitcode_reports_drift() {
     let clean = apply(dir.path(), &["--check", "--detailed-exitcode"]);
     assert_eq!(clean.status.code(), Some(0));
 }
+
+#[test]
+fn touch_with_preserved_times_is_idempotent() {
+    let dir = tempfile::tempdir().unwrap();
+    let play = dir.path().join("touch.yml");
+    std::fs::write(
+        &play,
+        r#"- hosts: localhost
+  gather_facts: no
+  tasks:
+    - name: preserved
+      file: {path: "{{ root }}/kept", state: touch, mode: "0640", access_time: preserve, modification_time: preserve}
+    - name: plain
+      file: {path: "{{ root }}/touched", state: touch}
+"#,
+    )
+    .unwrap();
+    let run = || {
+        drover()
+            .arg("apply")
+            .arg(&play)
+            .arg("-e")
+            .arg(format!("root={}", dir.path().display()))
+            .args(["--format", "json"])
+            .output()
+            .unwrap()
+    };
+    let first = run();
+    assert_eq!(first.status.code(), Some(0));
+    assert_eq!(changed_tasks(&first), ["preserved", "plain"]);
+    let kept = dir.path().join("kept");
+    let mtime = std::fs::metadata(&kept).unwrap().modified().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    // As in Ansible: a plain touch always changes, a preserving one only creates.
+    assert_eq!(changed_tasks(&run()), ["plain"]);
+    assert_eq!(std::fs::metadata(&kept).unwrap().modified().unwrap(), mtime);
+    // Attributes are still enforced.
+    std::fs::set_permissions(&kept, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    assert_eq!(changed_tasks(&run()), ["preserved", "plain"]);
+    assert_eq!(
+        std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&kept).unwrap().permissions()) & 0o777,
+        0o640
+    );
+}

@@ -133,6 +133,28 @@ fn plan_file(ctx: &mut ModuleCtx<'_>, args: &Args, path: String) -> Result<Plan>
             plan_attrs(&path, &effective, &attrs, result, "file", ctx.check)
         }
         "touch" => {
+            // Ansible: touch sets both times to `now` unless told to `preserve` them; an
+            // existing path whose times are both preserved only gets its attributes fixed.
+            let mut preserve = true;
+            for key in ["access_time", "modification_time"] {
+                match args.str(key)?.as_deref() {
+                    None | Some("now") => preserve = false,
+                    Some("preserve") => {}
+                    Some(other) => {
+                        return Err(Error::module(format!(
+                            "{key}: '{other}' is not supported (only now and preserve)"
+                        ))
+                        .with_help("drop the option, or use now or preserve"))
+                    }
+                }
+            }
+            if preserve && cur.exists() {
+                let kind = match effective.kind {
+                    FileKind::Directory => "directory",
+                    _ => "file",
+                };
+                return plan_attrs(&path, &effective, &attrs, result, kind);
+            }
             result.insert("state".into(), Value::from("file"));
             let change = if cur.exists() {
                 Change::Modify(vec!["times".into()])
