@@ -153,7 +153,7 @@ fn plan_file(ctx: &mut ModuleCtx<'_>, args: &Args, path: String) -> Result<Plan>
                     FileKind::Directory => "directory",
                     _ => "file",
                 };
-                return plan_attrs(&path, &effective, &attrs, result, kind);
+                return plan_attrs(&path, &effective, &attrs, result, kind, ctx.check);
             }
             result.insert("state".into(), Value::from("file"));
             let change = if cur.exists() {
