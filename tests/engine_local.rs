@@ -224,7 +224,8 @@ fn touch_with_preserved_times_is_idempotent() {
     std::fs::set_permissions(&kept, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
     assert_eq!(changed_tasks(&run()), ["preserved", "plain"]);
     assert_eq!(
-        std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&kept).unwrap().permissions()) & 0o777,
+        std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&kept).unwrap().permissions())
+            & 0o777,
         0o640
     );
 }
