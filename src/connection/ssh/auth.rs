@@ -38,10 +38,34 @@ fn is_disconnect(e: &ssh2::Error) -> bool {
             libssh2_sys::LIBSSH2_ERROR_SOCKET_DISCONNECT
                 | libssh2_sys::LIBSSH2_ERROR_SOCKET_RECV
                 | libssh2_sys::LIBSSH2_ERROR_SOCKET_SEND
-                | libssh2_sys::LIBSSH2_ERROR_TIMEOUT
-                | libssh2_sys::LIBSSH2_ERROR_SOCKET_TIMEOUT
         )
     )
+}
+
+/// Did the server not answer within the connect timeout (an overloaded host)?
+fn is_timeout(e: &ssh2::Error) -> bool {
+    matches!(
+        e.code(),
+        ErrorCode::Session(
+            libssh2_sys::LIBSSH2_ERROR_TIMEOUT | libssh2_sys::LIBSSH2_ERROR_SOCKET_TIMEOUT
+        )
+    )
+}
+
+/// Why authentication failed; `timed_out` failures are worth another attempt
+/// (`--retries`), real refusals are not.
+pub struct AuthFailure {
+    pub error: Error,
+    pub timed_out: bool,
+}
+
+impl From<Error> for AuthFailure {
+    fn from(error: Error) -> Self {
+        AuthFailure {
+            error,
+            timed_out: false,
+        }
+    }
 }
 
 /// Is this private key file protected by a passphrase?
@@ -138,23 +162,32 @@ fn prompt_hidden(prompt: &str) -> std::io::Result<String> {
 }
 
 /// Authenticate `hop.user` on an established session.
-pub fn authenticate(sess: &Session, hop: &Hop, opts: &SshOptions) -> Result<()> {
+pub fn authenticate(
+    sess: &Session,
+    hop: &Hop,
+    opts: &SshOptions,
+) -> std::result::Result<(), AuthFailure> {
     let who = format!("{}@{}", hop.user, hop.label);
     let fail = |msg: String| Error::new(ErrorKind::Unreachable, msg);
+    let waited = hop.connect_timeout.as_secs_f64();
     let methods = match sess.auth_methods(&hop.user) {
         Ok(m) => m.to_string(),
         // `none` authentication succeeded.
         Err(_) if sess.authenticated() => return Ok(()),
         Err(e) => {
-            return Err(fail(format!(
-                "authentication failed for {who}: the server did not answer ({})",
-                e.message()
-            )))
+            return Err(AuthFailure {
+                error: fail(format!(
+                    "authentication failed for {who}: the server did not answer ({})",
+                    e.message()
+                )),
+                timed_out: is_timeout(&e),
+            })
         }
     };
     let accepts = |m: &str| methods.split(',').any(|x| x == m);
     let mut tried: Vec<String> = Vec::new();
     let mut hung_up = false;
+    let mut timed_out = false;
 
     if accepts("publickey") {
         if !hop.identities_only {
@@ -211,6 +244,11 @@ pub fn authenticate(sess: &Session, hop: &Hop, opts: &SshOptions) -> Result<()> 
                     hung_up = true;
                     break;
                 }
+                Err(e) if is_timeout(&e) => {
+                    tried.push(format!("key {shown} (no answer within {waited}s)"));
+                    timed_out = true;
+                    break;
+                }
                 Err(e) => {
                     let why = match e.code() {
                         ErrorCode::Session(
@@ -228,7 +266,7 @@ pub fn authenticate(sess: &Session, hop: &Hop, opts: &SshOptions) -> Result<()> 
         }
     }
 
-    if let (Some(pw), false) = (&hop.password, hung_up) {
+    if let (Some(pw), false) = (&hop.password, hung_up || timed_out) {
         let r = if accepts("password") {
             Some(sess.userauth_password(&hop.user, pw))
         } else if accepts("keyboard-interactive") {
@@ -255,10 +293,20 @@ pub fn authenticate(sess: &Session, hop: &Hop, opts: &SshOptions) -> Result<()> 
             "; the server closed the connection, too many failed attempts? (MaxAuthTries)",
         );
     }
+    if timed_out {
+        msg.push_str("; the server did not answer in time: is the host overloaded?");
+        return Err(AuthFailure {
+            error: fail(msg).with_help(
+                "raise --timeout (or ConnectTimeout in ssh_config); with --retries drover tries again",
+            ),
+            timed_out: true,
+        });
+    }
     Err(fail(msg).with_help(
         "check ansible_user, the key (ansible_ssh_private_key_file, --private-key, IdentityFile) \
          and that its public half is in the user's ~/.ssh/authorized_keys",
-    ))
+    )
+    .into())
 }
 
 /// Try every agent identity. `Ok(None)` when one worked, `Ok(Some(what was tried))`

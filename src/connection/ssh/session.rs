@@ -257,9 +257,10 @@ fn handshake(hop: &Hop, stream: Stream, opts: &SshOptions) -> Result<Session, Fa
         }
     })?;
     verify_host_key(&sess, hop, &known, opts.host_key_checking)?;
-    auth::authenticate(&sess, hop, opts).map_err(|error| Fail {
-        error,
-        retryable: false,
+    // A refusal is final; a server too slow to answer may answer the next attempt.
+    auth::authenticate(&sess, hop, opts).map_err(|f| Fail {
+        error: f.error,
+        retryable: f.timed_out,
     })?;
     // Commands may run long: blocking calls wait as long as keepalives would.
     let alive = hop
