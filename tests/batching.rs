@@ -55,8 +55,16 @@ fn no_op_round_trips_do_not_grow_with_the_task_count() {
         let root = dir.path().join(format!("root{n}"));
         std::fs::create_dir(&root).unwrap();
         let play = playbook(dir.path(), n);
-        let (_, changed) = round_trips(&play, &root);
+        let (first, changed) = round_trips(&play, &root);
         assert_eq!(changed as usize, 2 * n + 2);
+        // A first apply: facts, one batch, then one round trip per change (a write
+        // carries its own checks; the guarded command carries its `creates` test), and
+        // no re-reads of what a change left as it was.
+        assert_eq!(
+            first,
+            2 + changed,
+            "round trips of a first apply ({n} pairs)"
+        );
         let (trips, changed) = round_trips(&play, &root);
         assert_eq!(changed, 0);
         no_op.push(trips);
@@ -98,4 +106,49 @@ fn a_change_is_seen_by_the_tasks_after_it() {
         std::fs::read_to_string(dir.path().join("f")).unwrap(),
         "12345\nmore\n"
     );
+}
+
+/// A command's `creates`/`removes` test travels with the command when the cache cannot
+/// answer it (here: an earlier command emptied it), so a guarded command costs one round
+/// trip whether it runs or not, and still reports what Ansible reports.
+#[test]
+fn guards_travel_with_the_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let play = dir.path().join("p.yml");
+    std::fs::write(
+        &play,
+        r#"- hosts: localhost
+  gather_facts: no
+  tasks:
+    - command: touch {{ root }}/made
+    - command: touch {{ root }}/never
+      args: {creates: "{{ root }}/ma*"}
+      register: stopped_by_creates
+    - command: touch {{ root }}/never
+      args: {removes: "{{ root }}/absent"}
+      register: stopped_by_removes
+    - command: touch {{ root }}/ran
+      args: {creates: "{{ root }}/ran"}
+      register: ran
+    - assert:
+        that:
+          - stopped_by_creates is not changed
+          - stopped_by_creates.msg == "Did not run command since '" ~ root ~ "/ma*' exists"
+          - stopped_by_creates.stdout == "skipped, since " ~ root ~ "/ma* exists"
+          - stopped_by_removes is not changed
+          - stopped_by_removes.rc == 0
+          - ran is changed
+          - ran.rc == 0
+"#,
+    )
+    .unwrap();
+    let (trips, changed) = round_trips(&play, dir.path());
+    assert_eq!(changed, 2);
+    assert_eq!(
+        trips,
+        1 + 4,
+        "the host lock, then one round trip per command"
+    );
+    assert!(dir.path().join("ran").exists());
+    assert!(!dir.path().join("never").exists());
 }

@@ -176,7 +176,7 @@ pub fn stat_script(quoted_path: &str, follow: bool, checksum: bool) -> String {
             "[ -f \"$p\" ] && [ ! -L \"$p\" ]"
         };
         s.push_str(&format!(
-            " if {test} && [ -r \"$p\" ]; then sha1sum -- \"$p\" | cut -d' ' -f1; else echo -; fi;"
+            " if {test} && [ -r \"$p\" ]; then sha1sum < \"$p\" | cut -d' ' -f1; else echo -; fi;"
         ));
     } else {
         s.push_str(" echo -;");

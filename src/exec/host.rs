@@ -169,13 +169,12 @@ impl<'a> HostWalker<'a> {
     }
 
     pub fn run_items(&mut self, items: &[Item]) -> Flow {
-        let mut fetched_at: Option<u64> = None;
         for (i, item) in items.iter().enumerate() {
-            // Fetch what the coming plans will read, once per list and again after
-            // anything changed on the host.
-            if fetched_at != Some(self.cache.generation) {
+            // Fetch what the coming plans will read, in one round trip, when the next
+            // one needs something the cache does not hold (at the start, or after a
+            // change on the host emptied part of it).
+            if self.needs_fetch(item) {
                 self.prefetch(&items[i..]);
-                fetched_at = Some(self.cache.generation);
             }
             // Another host ended the play (end_play) or failed under any_errors_fatal:
             // this host stops here without failing itself.
@@ -196,6 +195,30 @@ impl<'a> HostWalker<'a> {
             }
         }
         Flow::Continue
+    }
+
+    /// Whether the plan of this item will read host state the cache does not hold.
+    fn needs_fetch(&self, item: &Item) -> bool {
+        let Item::Task(t) = item else {
+            // Blocks and includes: fetch for everything they hold, as before a list.
+            return true;
+        };
+        if !self.run.tags_match(&t.kw.tags) || t.kw.delegate_to.is_some() {
+            return false;
+        }
+        let Some(module) = crate::modules::find(t.module) else {
+            return false;
+        };
+        if module.spec().controller_only || module.probes_optional() {
+            return false;
+        }
+        let vars = self.base_vars(&t.kw);
+        let Ok(become_) = super::task::become_of(self.run, &t.kw, &vars) else {
+            return false;
+        };
+        self.task_probes(t, module, vars)
+            .iter()
+            .any(|p| !self.cache.contains(p, become_.as_ref()))
     }
 
     /// Batch-read the host state the plans of these tasks will need (see

@@ -34,6 +34,7 @@ struct One {
     effects: Vec<Effect>,
     /// Paths the apply step changed; `None` when it may have changed anything.
     touched: Option<Vec<String>>,
+    touched_tree: bool,
 }
 
 pub struct TaskRunner<'w, 'a> {
@@ -248,6 +249,7 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
                     diffs: Vec::new(),
                     effects: Vec::new(),
                     touched: None,
+                    touched_tree: false,
                 },
                 None,
                 started.elapsed(),
@@ -378,6 +380,7 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
                     diffs: Vec::new(),
                     effects: Vec::new(),
                     touched: None,
+                    touched_tree: false,
                 });
             }
         }
@@ -455,8 +458,9 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
                 Ok(One {
                     status: Status::Changed,
                     touched: Some(paths),
+                    touched_tree,
                     ..
-                }) => ctx.cache.invalidate(paths),
+                }) => ctx.cache.invalidate(paths, *touched_tree),
                 _ => ctx.cache.clear(),
             }
             let mut one = result?;
@@ -572,6 +576,7 @@ fn plan_and_apply(
             diffs,
             effects: plan.effects,
             touched: None,
+            touched_tree: false,
         });
     }
     if plan.skipped {
@@ -586,14 +591,23 @@ fn plan_and_apply(
             diffs,
             effects: plan.effects,
             touched: None,
+            touched_tree: false,
         });
     }
-    let will_change = plan.change != modules::Change::None;
+    let mut will_change = plan.change != modules::Change::None;
     let touches = plan.touches;
+    let touched_tree = plan.touches_tree;
     if will_change && !check {
         if let Some(apply) = plan.apply {
             match apply(ctx) {
-                Ok(extra) => result.extend(extra),
+                // An apply that found on the host that nothing was to be done after all
+                // (a command stopped by its `creates`) says so with `changed: false`.
+                Ok(extra) => {
+                    if extra.get("changed").is_some_and(|v| !v.is_true()) {
+                        will_change = false;
+                    }
+                    result.extend(extra)
+                }
                 Err(e) if e.kind == ErrorKind::Unreachable => return Err(e),
                 Err(e) => return Ok(fail_one(e)),
             }
@@ -615,6 +629,7 @@ fn plan_and_apply(
         diffs,
         effects: plan.effects,
         touched: touches,
+        touched_tree,
     })
 }
 
@@ -636,6 +651,7 @@ fn fail_one(e: Error) -> One {
         diffs: Vec::new(),
         effects: Vec::new(),
         touched: None,
+        touched_tree: false,
     }
 }
 

@@ -80,6 +80,9 @@ impl Module for Command {
     fn probes(&self, args: &Args) -> Vec<Probe> {
         guard_probes(args)
     }
+    fn probes_optional(&self) -> bool {
+        true
+    }
     fn plan(&self, ctx: &mut ModuleCtx<'_>, args: &Args) -> Result<Plan> {
         plan_command(ctx, args, Flavor::Command)
     }
@@ -91,6 +94,9 @@ impl Module for Shell {
     }
     fn probes(&self, args: &Args) -> Vec<Probe> {
         guard_probes(args)
+    }
+    fn probes_optional(&self) -> bool {
+        true
     }
     fn plan(&self, ctx: &mut ModuleCtx<'_>, args: &Args) -> Result<Plan> {
         plan_command(ctx, args, Flavor::Shell)
@@ -152,47 +158,25 @@ fn plan_command(ctx: &mut ModuleCtx<'_>, args: &Args, flavor: Flavor) -> Result<
     let chdir = args.str("chdir")?;
     let creates = args.str("creates")?;
     let removes = args.str("removes")?;
-    let decided = match (&creates, &removes) {
-        (None, None) => None,
-        _ => Some(guard_outcome(
-            ctx,
-            creates.as_deref(),
-            removes.as_deref(),
-            chdir.as_deref(),
-        )?),
+    let guards = Guards {
+        creates: creates.clone(),
+        removes: removes.clone(),
+        chdir: chdir.clone(),
     };
-    // As Ansible's command module: "Would" in check mode, "Did" otherwise.
-    let shoulda = if ctx.check { "Would" } else { "Did" };
-    if let Some(said) = decided {
-        let reason = match said {
-            Guard::Creates => {
-                let c = creates.clone().unwrap_or_default();
-                Some((
-                    format!("{shoulda} not run command since '{c}' exists"),
-                    format!("skipped, since {c} exists"),
-                ))
-            }
-            Guard::Removes => {
-                let r = removes.clone().unwrap_or_default();
-                Some((
-                    format!("{shoulda} not run command since '{r}' does not exist"),
-                    format!("skipped, since {r} does not exist"),
-                ))
-            }
-            Guard::Run => None,
-        };
-        if let Some((msg, stdout)) = reason {
-            return Ok(Plan::no_change(result(&[
-                ("cmd", cmd),
-                ("rc", Value::from(0)),
-                ("stdout", Value::from(stdout.clone())),
-                ("stderr", Value::from("")),
-                ("stdout_lines", Value::from(vec![Value::from(stdout)])),
-                ("stderr_lines", Value::from(Vec::<Value>::new())),
-                ("msg", Value::from(msg)),
-            ])));
-        }
+    // Known from the batch, or asked now in check mode. Otherwise the test travels with
+    // the command itself: one round trip whether it runs or not.
+    let decided = match guards.cached(ctx) {
+        Some(g) => Some(g),
+        None if guards.any() && ctx.check => Some(guards.ask(ctx)?),
+        None => None,
+    };
+    if let Some(skip) = decided.and_then(|g| guards.skipped_result(g, ctx.check, &cmd)) {
+        return Ok(Plan::no_change(skip));
     }
+    let folded_guard = match decided {
+        None if guards.any() => Some(guards.clone()),
+        _ => None,
+    };
     let check_result = result(&[
         ("cmd", cmd.clone()),
         ("rc", Value::from(0)),
@@ -213,14 +197,36 @@ fn plan_command(ctx: &mut ModuleCtx<'_>, args: &Args, flavor: Flavor) -> Result<
         data
     });
     let strip = args.bool("strip_empty_ends", true)?;
-    let full = match &chdir {
+    let mut full = match &chdir {
         Some(c) => format!("cd {} || exit 1\n{script}", quote(c)),
         None => script,
     };
+    let marker = guard_marker();
+    if let Some(g) = &folded_guard {
+        full = format!("{}{full}", g.script(&marker));
+    }
     let mut plan = Plan::change(
         Change::Run,
         Vars::new(),
-        Box::new(move |ctx: &mut ModuleCtx<'_>| run(ctx, &full, stdin.as_deref(), cmd, strip)),
+        Box::new(move |ctx: &mut ModuleCtx<'_>| {
+            let out = run(ctx, &full, stdin.as_deref(), cmd.clone(), strip)?;
+            let said = out
+                .get("stdout")
+                .and_then(|s| s.as_str().map(str::to_string));
+            match (&folded_guard, said) {
+                (Some(g), Some(s)) if s.strip_prefix(marker.as_str()).is_some() => {
+                    let guard = if s.ends_with("creates") {
+                        Guard::Creates
+                    } else {
+                        Guard::Removes
+                    };
+                    let mut skip = g.skipped_result(guard, false, &cmd).unwrap_or_default();
+                    skip.insert("changed".into(), Value::from(false));
+                    Ok(skip)
+                }
+                _ => Ok(out),
+            }
+        }),
     );
     if ctx.check {
         // Without creates/removes the command is skipped; with them it would run (a
@@ -248,39 +254,113 @@ fn guard_path(p: &str, chdir: Option<&str>) -> String {
     }
 }
 
-/// Whether `creates`/`removes` stop the command: from the batched probes when they were
-/// fetched, else with one remote check.
-fn guard_outcome(
-    ctx: &mut ModuleCtx<'_>,
-    creates: Option<&str>,
-    removes: Option<&str>,
-    chdir: Option<&str>,
-) -> Result<Guard> {
-    let mut exists = |p: &str| -> Result<bool> {
-        let path = guard_path(p, chdir);
-        if let Some(b) = ctx.cached_exists(&path) {
-            return Ok(b);
-        }
-        let out = ctx.sh(
-            &format!(
-                "for p in {}; do [ -e \"$p\" ] && {{ echo yes; exit 0; }}; done; echo no",
-                glob_word(&path)
-            ),
-            None,
-        )?;
-        Ok(out.stdout_str().trim() == "yes")
-    };
-    if let Some(c) = creates {
-        if exists(c)? {
-            return Ok(Guard::Creates);
-        }
+/// A command's `creates`/`removes` guards.
+#[derive(Clone)]
+struct Guards {
+    creates: Option<String>,
+    removes: Option<String>,
+    chdir: Option<String>,
+}
+
+impl Guards {
+    fn any(&self) -> bool {
+        self.creates.is_some() || self.removes.is_some()
     }
-    if let Some(r) = removes {
-        if !exists(r)? {
-            return Ok(Guard::Removes);
-        }
+
+    fn paths(&self) -> (Option<String>, Option<String>) {
+        let abs = |p: &Option<String>| p.as_deref().map(|p| guard_path(p, self.chdir.as_deref()));
+        (abs(&self.creates), abs(&self.removes))
     }
-    Ok(Guard::Run)
+
+    /// The outcome from the batched probes, when they answered every guard.
+    fn cached(&self, ctx: &ModuleCtx<'_>) -> Option<Guard> {
+        let (creates, removes) = self.paths();
+        if let Some(c) = creates {
+            if ctx.cached_exists(&c)? {
+                return Some(Guard::Creates);
+            }
+        }
+        if let Some(r) = removes {
+            if !ctx.cached_exists(&r)? {
+                return Some(Guard::Removes);
+            }
+        }
+        Some(Guard::Run)
+    }
+
+    /// The outcome asked of the host now (one round trip).
+    fn ask(&self, ctx: &mut ModuleCtx<'_>) -> Result<Guard> {
+        let marker = guard_marker();
+        let out = ctx.sh(&format!("{}echo run", self.script(&marker)), None)?;
+        Ok(
+            match out.stdout_str().trim().strip_prefix(marker.as_str()) {
+                Some("creates") => Guard::Creates,
+                Some("removes") => Guard::Removes,
+                _ => Guard::Run,
+            },
+        )
+    }
+
+    /// Shell that prints `MARKERcreates` / `MARKERremoves` and exits when a guard stops
+    /// the command, and falls through otherwise.
+    fn script(&self, marker: &str) -> String {
+        let (creates, removes) = self.paths();
+        let mut s = String::new();
+        if let Some(c) = creates {
+            s.push_str(&format!(
+                "for p in {}; do [ -e \"$p\" ] && {{ echo {marker}creates; exit 0; }}; done\n",
+                glob_word(&c)
+            ));
+        }
+        if let Some(r) = removes {
+            s.push_str(&format!(
+                "r=; for p in {}; do [ -e \"$p\" ] && r=1; done; [ -n \"$r\" ] || {{ echo {marker}removes; exit 0; }}\n",
+                glob_word(&r)
+            ));
+        }
+        s
+    }
+
+    /// The result of a command a guard stopped (as Ansible's: "Would" in check mode,
+    /// "Did" otherwise); `None` when it runs.
+    fn skipped_result(&self, guard: Guard, check: bool, cmd: &Value) -> Option<Vars> {
+        let shoulda = if check { "Would" } else { "Did" };
+        let (msg, stdout) = match guard {
+            Guard::Creates => {
+                let c = self.creates.clone().unwrap_or_default();
+                (
+                    format!("{shoulda} not run command since '{c}' exists"),
+                    format!("skipped, since {c} exists"),
+                )
+            }
+            Guard::Removes => {
+                let r = self.removes.clone().unwrap_or_default();
+                (
+                    format!("{shoulda} not run command since '{r}' does not exist"),
+                    format!("skipped, since {r} does not exist"),
+                )
+            }
+            Guard::Run => return None,
+        };
+        Some(result(&[
+            ("cmd", cmd.clone()),
+            ("rc", Value::from(0)),
+            ("stdout", Value::from(stdout.clone())),
+            ("stderr", Value::from("")),
+            ("stdout_lines", Value::from(vec![Value::from(stdout)])),
+            ("stderr_lines", Value::from(Vec::<Value>::new())),
+            ("msg", Value::from(msg)),
+        ]))
+    }
+}
+
+/// A word no command can print by accident: the guard's answer on stdout.
+fn guard_marker() -> String {
+    let mut b = [0u8; 8];
+    // Without randomness the marker is still unusual; it only has to be unpredictable
+    // enough not to be printed by the command by chance.
+    let _ = getrandom::fill(&mut b);
+    format!("__drover_guard_{}_", u64::from_le_bytes(b))
 }
 
 /// What `creates`/`removes` will look at, for the batched prefetch.

@@ -65,7 +65,19 @@ impl Module for File {
         let path = args.req_str("path")?;
         let mut touched = vec![path.clone()];
         touched.extend(args.str("src")?);
-        Ok(plan_file(ctx, args, path)?.touching(touched))
+        // Creating a directory or changing its attributes leaves what is below it as it
+        // was; removing it, replacing it with a link or `recurse` do not.
+        let tree = args.bool("recurse", false)?
+            || matches!(
+                args.str("state")?.as_deref(),
+                Some("absent" | "link" | "hard")
+            );
+        let plan = plan_file(ctx, args, path)?;
+        Ok(if tree {
+            plan.touching_tree(touched)
+        } else {
+            plan.touching(touched)
+        })
     }
 }
 

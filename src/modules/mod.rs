@@ -88,6 +88,9 @@ pub struct Plan {
     /// The host paths `apply` may change; `None` means "anything" (commands), which
     /// empties the whole state cache afterwards.
     pub touches: Option<Vec<String>>,
+    /// Whether the apply step may also change what is below the touched paths
+    /// (removing or replacing a directory, `recurse`).
+    pub touches_tree: bool,
 }
 
 impl Plan {
@@ -101,6 +104,7 @@ impl Plan {
             skipped: false,
             failed: false,
             touches: None,
+            touches_tree: false,
         }
     }
 
@@ -114,6 +118,7 @@ impl Plan {
             skipped: false,
             failed: false,
             touches: None,
+            touches_tree: false,
         }
     }
 
@@ -122,9 +127,17 @@ impl Plan {
         self
     }
 
-    /// Declare the paths the apply step changes (so only they leave the cache).
+    /// Declare the paths the apply step changes (so only they and their parent
+    /// directories leave the cache).
     pub fn touching(mut self, paths: Vec<String>) -> Self {
         self.touches = Some(paths);
+        self
+    }
+
+    /// As [`Plan::touching`], for changes that reach below the paths too.
+    pub fn touching_tree(mut self, paths: Vec<String>) -> Self {
+        self.touches = Some(paths);
+        self.touches_tree = true;
         self
     }
 
@@ -272,6 +285,11 @@ pub trait Module: Sync + Send {
     /// ahead of time. Only a hint: anything not prefetched is read directly.
     fn probes(&self, _args: &Args) -> Vec<probe::Probe> {
         Vec::new()
+    }
+    /// Whether the plan does as well without its probes answered (it folds the test into
+    /// the one command it sends anyway), so a missing answer is no reason for a batch.
+    fn probes_optional(&self) -> bool {
+        false
     }
 }
 

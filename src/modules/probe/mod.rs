@@ -11,6 +11,9 @@ use crate::diagnostics::{Error, Result};
 use base64::Engine;
 use std::collections::HashMap;
 
+mod batch;
+use batch::{batch_script, parse_batch};
+
 /// Files larger than this are not read through the batch (the module reads them itself).
 const MAX_BATCHED_READ: u64 = 1024 * 1024;
 
@@ -56,11 +59,16 @@ impl ProbeCache {
         self.generation += 1;
     }
 
-    /// Forget what is known about these paths, everything below them, and their parent
-    /// directories (a change may have created them: `file state=directory` makes parents).
-    pub fn invalidate(&mut self, paths: &[String]) {
+    /// Forget what is known about these paths and their parent directories (a change may
+    /// have created them: `file state=directory` makes parents), and with `tree` also
+    /// everything below them.
+    pub fn invalidate(&mut self, paths: &[String], tree: bool) {
         let below = |p: &str, dir: &str| p.starts_with(&format!("{}/", dir.trim_end_matches('/')));
-        let hit = |p: &str| paths.iter().any(|t| p == t || below(p, t) || below(t, p));
+        let hit = |p: &str| {
+            paths
+                .iter()
+                .any(|t| p == t || (tree && below(p, t)) || below(t, p))
+        };
         self.answers.retain(|(probe, _), _| match probe {
             Probe::Stat { path, .. } | Probe::Read { path } => !hit(path),
             // A glob may match anything that changed: drop them all.
@@ -114,11 +122,7 @@ impl ProbeCache {
         if missing.is_empty() {
             return Ok(());
         }
-        let mut script = String::new();
-        for (i, p) in missing.iter().enumerate() {
-            script.push_str(&probe_script(i, p));
-            script.push('\n');
-        }
+        let script = batch_script(&missing);
         let out = exec_as(conn, &script, None, become_)?;
         if out.rc != 0 {
             return Err(Error::module(format!(
@@ -127,23 +131,15 @@ impl ProbeCache {
             )));
         }
         self.batches += 1;
-        let text = out.stdout_str();
-        for line in text.lines() {
-            let Some((head, rest)) = line.split_once(' ') else {
-                continue;
-            };
-            let Some(i) = head.strip_prefix('#').and_then(|n| n.parse::<usize>().ok()) else {
-                continue;
-            };
-            let Some(p) = missing.get(i) else { continue };
-            let answer = parse_answer(p, rest)?;
-            self.answers.insert(Self::key(p, become_), answer);
+        for (i, answer) in parse_batch(&missing, &out.stdout_str())? {
+            self.answers.insert(Self::key(missing[i], become_), answer);
         }
         Ok(())
     }
 }
 
 /// One probe as a line-oriented shell fragment: `#I <answer>` (binary data base64'd).
+/// Stats normally go through [`stat_batch`]; this form is for paths it cannot carry.
 fn probe_script(i: usize, p: &Probe) -> String {
     match p {
         Probe::Stat {
@@ -157,9 +153,12 @@ fn probe_script(i: usize, p: &Probe) -> String {
             )
         }
         Probe::Read { path } => {
+            // `head` stops one byte past the limit, so a big file is neither read whole
+            // nor sent; the parser sees the extra byte and answers TooLarge.
             let q = quote(path);
             format!(
-                "if [ -f {q} ]; then if [ \"$(stat -L -c %s -- {q})\" -le {MAX_BATCHED_READ} ]; then printf '#{i} data '; base64 -w0 < {q}; echo; else echo '#{i} big'; fi; else echo '#{i} none'; fi"
+                "if [ -f {q} ]; then printf '#{i} data '; head -c {} -- {q} | base64 -w0; echo; else echo '#{i} none'; fi",
+                MAX_BATCHED_READ + 1
             )
         }
         Probe::Query { script } => {
@@ -197,7 +196,14 @@ fn parse_answer(p: &Probe, rest: &str) -> Result<Answer> {
     Ok(match p {
         Probe::Stat { .. } => Answer::Stat(parse_stat(&String::from_utf8_lossy(&b64(rest)?))?),
         Probe::Read { .. } => match rest.split_once(' ') {
-            Some(("data", d)) => Answer::Read(Some(b64(d)?)),
+            Some(("data", d)) => {
+                let data = b64(d)?;
+                if data.len() as u64 > MAX_BATCHED_READ {
+                    Answer::TooLarge
+                } else {
+                    Answer::Read(Some(data))
+                }
+            }
             None if rest == "data" => Answer::Read(Some(Vec::new())),
             _ if rest == "big" => Answer::TooLarge,
             _ => Answer::Read(None),
@@ -281,5 +287,69 @@ mod tests {
             None
         ));
         assert_eq!(conn.stats().round_trips, 1);
+    }
+
+    /// The batched script answers exactly what a stat of each path on its own answers,
+    /// for names the batch has to take apart (bars, spaces, backslashes, newlines) and
+    /// for links followed or not.
+    #[test]
+    fn batched_stats_equal_single_stats() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let names = ["plain", "a|b", "two  spaces", "back\\slash", "new\nline"];
+        for n in names {
+            std::fs::write(d.join(n), n.as_bytes()).unwrap();
+        }
+        std::fs::create_dir(d.join("dir")).unwrap();
+        std::os::unix::fs::symlink("plain", d.join("link")).unwrap();
+        std::os::unix::fs::symlink("nowhere", d.join("dangling")).unwrap();
+        let mut paths: Vec<String> = names
+            .iter()
+            .chain(&["dir", "link", "dangling", "missing"])
+            .map(|n| d.join(n).display().to_string())
+            .collect();
+        paths.push(d.join("link").display().to_string() + "/");
+        let mut probes = Vec::new();
+        for p in &paths {
+            for follow in [true, false] {
+                for checksum in [true, false] {
+                    probes.push(Probe::Stat {
+                        path: p.clone(),
+                        follow,
+                        checksum,
+                    });
+                }
+            }
+        }
+        let mut conn = LocalConnection::new();
+        let mut cache = ProbeCache::default();
+        cache.fetch(&mut conn, &probes, None).unwrap();
+        assert_eq!(conn.stats().round_trips, 1);
+        for p in &probes {
+            let Probe::Stat {
+                path,
+                follow,
+                checksum,
+            } = p
+            else {
+                unreachable!()
+            };
+            let single =
+                crate::connection::stat(&mut conn, path, *follow, *checksum, None).unwrap();
+            match cache.get(p, None) {
+                Some(Answer::Stat(s)) => assert_eq!(
+                    (s.kind, s.mode, s.size, &s.sha1, &s.link_target),
+                    (
+                        single.kind,
+                        single.mode,
+                        single.size,
+                        &single.sha1,
+                        &single.link_target
+                    ),
+                    "{p:?}"
+                ),
+                other => panic!("{p:?}: {other:?}"),
+            }
+        }
     }
 }
