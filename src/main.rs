@@ -92,6 +92,9 @@ enum Command {
         /// Only hosts matching this pattern
         #[arg(short = 'l', long)]
         limit: Option<String>,
+        /// Only this runner's share K of N of the selected hosts (a CI matrix of N jobs)
+        #[arg(long, value_name = "K/N")]
+        shard: Option<drover::inventory::Shard>,
         /// Only tasks with these tags
         #[arg(short = 't', long)]
         tags: Vec<String>,
@@ -180,10 +183,29 @@ enum Command {
         #[arg(long, group = "mode")]
         host: Option<String>,
     },
+    /// Combine reports: `drover report merge shard-*.json -o run.md -o run.json`
+    Report {
+        #[command(subcommand)]
+        action: ReportCommand,
+    },
     /// Encrypt, decrypt, view, edit and rekey Ansible Vault files and strings
     Vault {
         #[command(subcommand)]
         action: cli::vault::VaultCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ReportCommand {
+    /// Merge the JSON reports of a run's shards (`apply --shard K/N --report F.json`);
+    /// exits 0, or 2/4 when a host failed/was unreachable, as `apply` does
+    Merge {
+        /// JSON reports written by `drover apply --report FILE.json`
+        #[arg(required = true)]
+        inputs: Vec<PathBuf>,
+        /// Write FILE.md, FILE.json or FILE.xml (repeatable); Markdown on stdout without
+        #[arg(short = 'o', long = "output")]
+        outputs: Vec<PathBuf>,
     },
 }
 
@@ -220,6 +242,7 @@ fn main() {
             check,
             diff,
             limit,
+            shard,
             tags,
             skip_tags,
             forks,
@@ -245,6 +268,7 @@ fn main() {
                 check,
                 diff,
                 limit,
+                shard,
                 tags,
                 skip_tags,
                 extra_vars: common.extra_vars,
@@ -353,6 +377,14 @@ fn main() {
                     0
                 })
         }
+        Command::Report {
+            action: ReportCommand::Merge { inputs, outputs },
+        } => cli::report::merge(&inputs, &outputs).map(|(code, text)| {
+            if let Some(t) = text {
+                emit(&t);
+            }
+            code
+        }),
         Command::Vault { action } => cli::vault::run(action),
     };
     match result {

@@ -4,6 +4,7 @@ pub mod apply;
 pub mod graph;
 pub mod inventory;
 pub mod load;
+pub mod report;
 pub mod schema;
 pub mod vault;
 

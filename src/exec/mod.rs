@@ -34,6 +34,8 @@ pub struct RunOptions {
     pub check: bool,
     pub diff: bool,
     pub limit: Option<String>,
+    /// `--shard K/N`: only this runner's share of the selected hosts.
+    pub shard: Option<crate::inventory::Shard>,
     pub tags: Vec<String>,
     pub skip_tags: Vec<String>,
     pub extra_vars: Vars,
@@ -117,6 +119,12 @@ pub fn run(
             .with_help(e.1.unwrap_or_default())
         })?),
         None => None,
+    };
+    // A shard is a share of every host the run may touch (the limit, else the whole
+    // inventory), decided once, so a host belongs to the same runner in every play.
+    let limit = match opts.shard {
+        Some(shard) => Some(shard.select(&limit.unwrap_or_else(|| inventory.group_hosts("all")))),
+        None => limit,
     };
     let round_trips = AtomicUsize::new(0);
     // One connection per host for the whole run, kept between plays; its first command

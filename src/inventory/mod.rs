@@ -5,9 +5,11 @@ pub mod ini;
 mod loader;
 mod model;
 pub mod pattern;
+mod shard;
 mod vars_dirs;
 mod yaml;
 
 pub use loader::load_sources;
 pub use model::{Group, Host, Inventory, VarLayer, Vars};
+pub use shard::Shard;
 pub use vars_dirs::{load_vars_dirs, VarsDirScope};

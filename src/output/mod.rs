@@ -11,7 +11,7 @@ pub use github::GithubSink;
 pub use human::HumanSink;
 pub use json::JsonSink;
 pub use progress::ProgressSink;
-pub use report::{ReportFormat, ReportSink};
+pub use report::{MergedReport, ReportFormat, ReportSink};
 pub use tee::Tee;
 
 use crate::inventory::Vars;

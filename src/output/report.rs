@@ -309,3 +309,150 @@ fn junit(c: &Collected) -> String {
     s.push_str("</testsuites>\n");
     s
 }
+
+/// JSON reports of several runs (the shards of a CI matrix) read back and combined into
+/// one, for `drover report merge`.
+pub struct MergedReport {
+    data: Collected,
+}
+
+impl MergedReport {
+    /// Read `drover apply --report FILE.json` outputs. The shards of one run touch
+    /// different hosts: a host recapped by two reports is refused, naming both.
+    pub fn read(paths: &[PathBuf]) -> crate::diagnostics::Result<Self> {
+        use crate::diagnostics::{Error, Span};
+        let mut merged = Collected::default();
+        let mut owner: std::collections::HashMap<String, &PathBuf> = Default::default();
+        for path in paths {
+            let at = Span::file(path);
+            let text = std::fs::read_to_string(path).map_err(|e| Error::io_at(path, &e))?;
+            let doc: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+                Error::invalid(format!("not a JSON report: {e}"), &at)
+                    .with_help("pass the files written by `drover apply --report FILE.json`")
+            })?;
+            let c = collected_from_json(&doc).map_err(|e| {
+                Error::invalid(format!("not a drover JSON report: {e}"), &at)
+                    .with_help("pass the files written by `drover apply --report FILE.json`")
+            })?;
+            for (host, _) in &c.recap {
+                if let Some(first) = owner.insert(host.clone(), path) {
+                    return Err(Error::invalid(
+                        format!(
+                            "host {host} is in {} and in {}",
+                            first.display(),
+                            path.display()
+                        ),
+                        &at,
+                    )
+                    .with_help("merge the reports of one run's shards: each host in one of them"));
+                }
+            }
+            merged.check |= c.check;
+            for p in c.plays {
+                if !merged.plays.contains(&p) {
+                    merged.plays.push(p);
+                }
+            }
+            // Shards run side by side: the run took as long as the slowest.
+            merged.duration_ms = merged.duration_ms.max(c.duration_ms);
+            merged.rows.extend(c.rows);
+            merged.recap.extend(c.recap);
+        }
+        merged.recap.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(MergedReport { data: merged })
+    }
+
+    pub fn render(&self, format: ReportFormat) -> String {
+        match format {
+            ReportFormat::Markdown => markdown(&self.data),
+            ReportFormat::Json => json(&self.data),
+            ReportFormat::Junit => junit(&self.data),
+        }
+    }
+
+    /// ansible-playbook's exit code for the merged recap (0, 2 failed, 4 unreachable).
+    pub fn exit_code(&self) -> i32 {
+        let mut code = 0;
+        for (_, s) in &self.data.recap {
+            if s.failed > 0 {
+                code |= 2;
+            }
+            if s.unreachable > 0 {
+                code |= 4;
+            }
+        }
+        code
+    }
+}
+
+fn collected_from_json(doc: &serde_json::Value) -> Result<Collected, String> {
+    if doc["version"] != 1 {
+        return Err(format!("unknown version {}", doc["version"]));
+    }
+    let str_of = |v: &serde_json::Value, k: &str| -> Result<String, String> {
+        v[k].as_str()
+            .map(str::to_string)
+            .ok_or_else(|| format!("'{k}' missing or not a string"))
+    };
+    let num = |v: &serde_json::Value, k: &str| v[k].as_u64().unwrap_or(0);
+    let mut c = Collected {
+        check: doc["check"].as_bool().unwrap_or(false),
+        duration_ms: u128::from(num(doc, "duration_ms")),
+        ..Default::default()
+    };
+    for p in doc["plays"].as_array().ok_or("'plays' missing")? {
+        c.plays.push(p.as_str().unwrap_or_default().to_string());
+    }
+    for r in doc["results"].as_array().ok_or("'results' missing")? {
+        let status = str_of(r, "status")?;
+        let status = STATUSES
+            .iter()
+            .copied()
+            .find(|s| s.as_str() == status)
+            .ok_or_else(|| format!("unknown status '{status}'"))?;
+        c.rows.push(Row {
+            host: str_of(r, "host")?,
+            task: str_of(r, "task")?,
+            file: str_of(r, "file")?,
+            line: num(r, "line") as u32,
+            status,
+            message: r["message"].as_str().map(str::to_string),
+            diffs: r["diff"]
+                .as_array()
+                .map(|d| {
+                    d.iter()
+                        .filter_map(|x| x.as_str().map(str::to_string))
+                        .collect()
+                })
+                .unwrap_or_default(),
+            duration_ms: u128::from(num(r, "duration_ms")),
+            item: r["item"].as_str().map(str::to_string),
+        });
+    }
+    for (host, s) in doc["recap"].as_object().ok_or("'recap' missing")? {
+        let n = |k: &str| num(s, k) as u32;
+        c.recap.push((
+            host.clone(),
+            HostStats {
+                ok: n("ok"),
+                changed: n("changed"),
+                unreachable: n("unreachable"),
+                failed: n("failed"),
+                skipped: n("skipped"),
+                rescued: n("rescued"),
+                ignored: n("ignored"),
+            },
+        ));
+    }
+    Ok(c)
+}
+
+const STATUSES: [Status; 7] = [
+    Status::Ok,
+    Status::Changed,
+    Status::Skipped,
+    Status::Failed,
+    Status::Ignored,
+    Status::Rescued,
+    Status::Unreachable,
+];
