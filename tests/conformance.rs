@@ -54,6 +54,10 @@ const IGNORED_KEYS: &[(&str, &str)] = &[
         "`src` pointing into Ansible's temporary upload directory (copy content=, template)",
     ),
     (
+        "after_header@tmp",
+        "a template's diff header naming Ansible's temporary rendering",
+    ),
+    (
         "exception",
         "a Python traceback Ansible attaches to failed results",
     ),

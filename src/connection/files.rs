@@ -17,6 +17,15 @@ pub struct PutAttrs {
     pub validate: Option<String>,
 }
 
+/// What a write left on the host, read in the same round trip.
+#[derive(Clone, Debug, Default)]
+pub struct Written {
+    /// The copy of the old file `backup: yes` made.
+    pub backup: Option<String>,
+    /// The new file's attributes (results report its owner, group and mode).
+    pub state: Option<FileState>,
+}
+
 /// Exit codes of the put script that mean a specific failure.
 const RC_NO_DIR: i32 = 71;
 const RC_SHORT_WRITE: i32 = 72;
@@ -28,7 +37,7 @@ pub fn put_file(
     content: &[u8],
     attrs: &PutAttrs,
     become_: Option<&Become>,
-) -> Result<()> {
+) -> Result<Written> {
     let dir = match dest.rfind('/') {
         Some(0) => "/".to_string(),
         Some(i) => dest[..i].to_string(),
@@ -67,9 +76,21 @@ pub fn put_file(
         s.push_str("if [ -f \"$f\" ]; then b=\"$f.$(date +%Y-%m-%d@%H:%M:%S~)\"; cp -p \"$f\" \"$b\" && echo \"backup=$b\"; fi\n");
     }
     s.push_str("mv -f \"$t\" \"$f\" || exit 70\ntrap - EXIT\n");
+    s.push_str("printf 'stat='; stat -c '%F|%a|%U|%G|%u|%g|%s|%Y' -- \"$f\" || echo\n");
     let out = exec_as(conn, &s, Some(content), become_)?;
     match out.rc {
-        0 => Ok(()),
+        0 => {
+            let text = out.stdout_str();
+            let mut written = Written::default();
+            for line in text.lines() {
+                if let Some(b) = line.strip_prefix("backup=") {
+                    written.backup = Some(b.to_string());
+                } else if let Some(st) = line.strip_prefix("stat=") {
+                    written.state = parse_stat(st).ok();
+                }
+            }
+            Ok(written)
+        }
         RC_NO_DIR => Err(Error::module(format!(
             "cannot write {dest}: directory {dir} does not exist"
         ))

@@ -77,7 +77,7 @@ pub trait Connection: Send {
         content: &[u8],
         attrs: &files::PutAttrs,
         become_: Option<&Become>,
-    ) -> Result<()> {
+    ) -> Result<files::Written> {
         files::put_file(self, dest, content, attrs, become_)
     }
 
@@ -87,7 +87,7 @@ pub trait Connection: Send {
     }
 }
 
-pub use files::PutAttrs;
+pub use files::{PutAttrs, Written};
 
 /// Wrap a script so that it runs as the `become` user, if it must.
 pub fn wrap_become(script: &str, become_: Option<&Become>, login_user: &str) -> String {

@@ -3,7 +3,7 @@
 use super::attrs::Attrs;
 use super::probe::Probe;
 use super::spec::{arg, ArgType::*, FreeForm, ModuleSpec};
-use super::write::{compile_regex, plan_write, read_with_state, WriteRequest};
+use super::write::{compile_regex, plan_write, read_with_state, ResultShape, WriteRequest};
 use super::{Args, Module, ModuleCtx, Plan};
 use crate::connection::FileKind;
 use crate::diagnostics::{Error, Result};
@@ -125,7 +125,6 @@ impl Module for BlockInFile {
                 }
             }
         };
-        let had_block = begin_at.is_some() && end_at.is_some();
         for (i, l) in block_lines.iter().enumerate() {
             lines.insert(insert_at + i, l.clone());
         }
@@ -143,13 +142,14 @@ impl Module for BlockInFile {
                 validate: args.str("validate")?,
                 force: true,
                 current: Some((state, content)),
+                shape: ResultShape::LineEdit { backup_key: false },
             },
         )?;
-        let msg = match (plan.is_change(), present && !block.is_empty(), had_block) {
-            (false, _, _) => "",
-            (true, true, false) => "Block inserted",
-            (true, true, true) => "Block updated",
-            (true, false, _) => "Block removed",
+        // Ansible says "inserted" for an updated block too.
+        let msg = match (plan.is_change(), present && !block.is_empty()) {
+            (false, _) => "",
+            (true, true) => "Block inserted",
+            (true, false) => "Block removed",
         };
         plan.result.insert("msg".into(), Value::from(msg));
         Ok(plan)

@@ -3,7 +3,7 @@
 use super::attrs::Attrs;
 use super::probe::Probe;
 use super::spec::{arg, ArgType::*, FreeForm, ModuleSpec};
-use super::write::{plan_write, WriteRequest};
+use super::write::{plan_write, ResultShape, WriteRequest};
 use super::{Args, Module, ModuleCtx, Plan};
 use crate::connection::FileKind;
 use crate::diagnostics::{Error, Result};
@@ -72,7 +72,7 @@ impl Module for Copy {
         if args.bool("remote_src", false)? {
             return Err(Error::module("copy with remote_src is not supported yet; use command: cp -a SRC DEST with creates"));
         }
-        let (content, src_name) = match args.value("content") {
+        let (content, src_name, src_path) = match args.value("content") {
             Some(v) => {
                 // Ansible writes a dict or list as json.dumps() and any other value as
                 // Python's str() (`False`, `1`).
@@ -89,7 +89,7 @@ impl Module for Copy {
                     }
                     _ => crate::template::ansible::filters::py_str(v),
                 };
-                (text.into_bytes(), None)
+                (text.into_bytes(), None, None)
             }
             None => {
                 let src = args.req_str("src")?;
@@ -109,7 +109,16 @@ impl Module for Copy {
                 } else {
                     data
                 };
-                (data, Some(src))
+                (
+                    data,
+                    Some(src),
+                    Some(
+                        std::fs::canonicalize(&path)
+                            .unwrap_or(path)
+                            .display()
+                            .to_string(),
+                    ),
+                )
             }
         };
         if dest.ends_with('/') {
@@ -132,6 +141,8 @@ impl Module for Copy {
                 dest = format!("{}/{name}", dest.trim_end_matches('/'));
             }
         }
+        // Ansible's diff names the controller file it copied, or the destination.
+        let after_header = src_path.unwrap_or_else(|| dest.clone());
         let mut plan = plan_write(
             ctx,
             WriteRequest {
@@ -142,9 +153,11 @@ impl Module for Copy {
                 validate: args.str("validate")?,
                 force: args.bool("force", true)?,
                 current: None,
+                shape: ResultShape::File { after_header },
             },
         )?;
-        if let Some(s) = src_name {
+        // As Ansible, only a copy that writes names its source.
+        if let (Some(s), true) = (src_name, plan.is_change() && !ctx.check) {
             plan.result.insert("src".into(), minijinja::Value::from(s));
         }
         Ok(plan)

@@ -72,12 +72,97 @@ impl Module for File {
                 args.str("state")?.as_deref(),
                 Some("absent" | "link" | "hard")
             );
-        let plan = plan_file(ctx, args, path)?;
+        let link = matches!(args.str("state")?.as_deref(), Some("link" | "hard"));
+        let cur = ctx.stat(&path, false, false)?;
+        let mut plan = plan_file(ctx, args, path)?;
+        if plan.is_change() && ctx.check {
+            describe_current(&mut plan.result, &cur);
+        }
+        // In diff mode the result carries the before/after mappings the diff shows.
+        if let (true, Some(d)) = (ctx.diff && plan.is_change(), plan.diff.first()) {
+            let side = |s: &str| serde_json::from_str::<serde_json::Value>(s).ok();
+            if let (Some(before), Some(after)) = (side(&d.before), side(&d.after)) {
+                plan.result.insert(
+                    "diff".into(),
+                    Value::from_serialize(serde_json::json!({"before": before, "after": after})),
+                );
+            }
+        }
+        if link {
+            // A link's result names it `dest`, as Ansible's.
+            if let Some(p) = plan.result.shift_remove("path") {
+                plan.result.insert("dest".into(), p);
+            }
+        }
         Ok(if tree {
             plan.touching_tree(touched)
         } else {
             plan.touching(touched)
         })
+    }
+}
+
+/// Run an apply script and, in the same round trip, describe the path afterwards: the
+/// result then carries what Ansible's file module reports (mode, owner, size, state …).
+fn apply_describing(script: String, path: &str) -> super::ApplyFn {
+    let path = path.to_string();
+    Box::new(move |ctx: &mut ModuleCtx<'_>| {
+        let full = format!(
+            "( {script}\n) || exit $?\nprintf '@drover-path '; stat -c '%F|%a|%U|%G|%u|%g|%s|%h' -- {} 2>/dev/null || echo",
+            quote(&path)
+        );
+        let out = ctx.sh(&full, None)?;
+        if out.rc != 0 {
+            return Err(Error::module(format!(
+                "changing {path} failed: {}",
+                out.stderr_str().trim()
+            )));
+        }
+        let text = out.stdout_str();
+        Ok(text
+            .lines()
+            .find_map(|l| l.strip_prefix("@drover-path "))
+            .map(path_info)
+            .unwrap_or_default())
+    })
+}
+
+/// `%F|%a|%U|%G|%u|%g|%s|%h` as Ansible's `add_path_info` names it.
+fn path_info(line: &str) -> Vars {
+    let f: Vec<&str> = line.split('|').collect();
+    let mut r = Vars::new();
+    if f.len() != 8 {
+        return r;
+    }
+    let num = |s: &str| s.parse::<u64>().unwrap_or(0);
+    let state = match f[0] {
+        "symbolic link" => "link",
+        "directory" => "directory",
+        _ if num(f[7]) > 1 => "hard",
+        _ => "file",
+    };
+    r.insert("state".into(), Value::from(state));
+    r.insert(
+        "mode".into(),
+        Value::from(format!("{:04o}", u32::from_str_radix(f[1], 8).unwrap_or(0))),
+    );
+    r.insert("owner".into(), Value::from(f[2]));
+    r.insert("group".into(), Value::from(f[3]));
+    r.insert("uid".into(), Value::from(num(f[4])));
+    r.insert("gid".into(), Value::from(num(f[5])));
+    r.insert("size".into(), Value::from(num(f[6])));
+    r
+}
+
+/// In check mode a change reports the path as it is now, as Ansible does: its attributes
+/// when it exists, nothing more than its name when it does not.
+fn describe_current(result: &mut Vars, cur: &FileState) {
+    for k in ["state", "mode", "owner", "group", "uid", "gid", "size"] {
+        result.shift_remove(k);
+    }
+    if cur.exists() {
+        add_state(result, cur, &Attrs::default(), true);
+        result.insert("state".into(), Value::from(state_name(cur.kind)));
     }
 }
 
@@ -184,12 +269,7 @@ fn plan_file(ctx: &mut ModuleCtx<'_>, args: &Args, path: String) -> Result<Plan>
                 ]),
                 after: diff_map(&[("path", path.clone()), ("state", "touch".into())]),
             };
-            Ok(Plan::change(
-                change,
-                result,
-                super::run_script(script, format!("changing {path}")),
-            )
-            .with_diff(Some(diff)))
+            Ok(Plan::change(change, result, apply_describing(script, &path)).with_diff(Some(diff)))
         }
         "link" | "hard" => plan_link(&state, &path, &cur, &attrs, args, ctx, result),
         other => Err(Error::module(format!("unknown state '{other}'"))),
@@ -232,7 +312,7 @@ fn plan_attrs(
     Ok(Plan::change(
         Change::Modify(diffs),
         result,
-        super::run_script(script, format!("changing {path}")),
+        apply_describing(script, path),
     )
     .with_diff(Some(diff)))
 }
@@ -303,12 +383,10 @@ fn plan_directory(
         if let Some(m) = &attrs.mode {
             result.insert("mode".into(), Value::from(m.as_str()));
         }
-        return Ok(Plan::change(
-            Change::Create,
-            result,
-            super::run_script(script, format!("changing {path}")),
-        )
-        .with_diff(Some(diff)));
+        return Ok(
+            Plan::change(Change::Create, result, apply_describing(script, path))
+                .with_diff(Some(diff)),
+        );
     }
     add_state(&mut result, effective, attrs, ctx.check);
     let mut diffs = attrs.differences(effective);
@@ -346,7 +424,7 @@ fn plan_directory(
     Ok(Plan::change(
         Change::Modify(diffs),
         result,
-        super::run_script(script, format!("changing {path}")),
+        apply_describing(script, path),
     )
     .with_diff(Some(diff)))
 }
@@ -448,12 +526,7 @@ fn plan_link(
     } else {
         Change::Create
     };
-    Ok(Plan::change(
-        change,
-        result,
-        super::run_script(script, format!("changing {path}")),
-    )
-    .with_diff(Some(diff)))
+    Ok(Plan::change(change, result, apply_describing(script, path)).with_diff(Some(diff)))
 }
 
 #[cfg(test)]

@@ -4,7 +4,9 @@
 use super::attrs::Attrs;
 use super::probe::Probe;
 use super::spec::{arg, ArgType::*, FreeForm, ModuleSpec};
-use super::write::{compile_regex, plan_write, python_replacement, read_with_state, WriteRequest};
+use super::write::{
+    compile_regex, plan_write, python_replacement, read_with_state, ResultShape, WriteRequest,
+};
 use super::{Args, Module, ModuleCtx, Plan};
 use crate::connection::FileKind;
 use crate::diagnostics::{Error, Result};
@@ -115,7 +117,9 @@ impl Module for LineInFile {
                 ))
             }
         };
-        let msg;
+        let msg: &str;
+        let mut found: Option<usize> = None;
+        let removed_msg: String;
         if present {
             let line = line.unwrap_or_default();
             let firstmatch = args.bool("firstmatch", false)?;
@@ -160,7 +164,9 @@ impl Module for LineInFile {
             let before = lines.len();
             lines.retain(|l| !matcher.matches(strip_eol(l)));
             let removed = before - lines.len();
-            msg = if removed > 0 { "line(s) removed" } else { "" };
+            found = Some(removed);
+            removed_msg = format!("{removed} line(s) removed");
+            msg = if removed > 0 { &removed_msg } else { "" };
         }
         let new_content = lines.concat();
         let mut plan = plan_write(
@@ -173,6 +179,7 @@ impl Module for LineInFile {
                 validate: args.str("validate")?,
                 force: true,
                 current: Some((state, content)),
+                shape: ResultShape::LineEdit { backup_key: true },
             },
         )?;
         let msg = if msg.is_empty() && plan.is_change() {
@@ -180,6 +187,9 @@ impl Module for LineInFile {
         } else {
             msg
         };
+        if let Some(n) = found {
+            plan.result.insert("found".into(), Value::from(n));
+        }
         plan.result.insert(
             "msg".into(),
             Value::from(if exists || !present {

@@ -239,7 +239,7 @@ impl ModuleCtx<'_> {
         dest: &str,
         content: &[u8],
         attrs: &crate::connection::PutAttrs,
-    ) -> Result<()> {
+    ) -> Result<crate::connection::Written> {
         let b = self.become_.clone();
         self.conn.put_file(dest, content, attrs, b.as_ref())
     }

@@ -3,7 +3,9 @@
 use super::attrs::Attrs;
 use super::probe::Probe;
 use super::spec::{arg, ArgType::*, FreeForm, ModuleSpec};
-use super::write::{compile_regex, plan_write, python_replacement, read_with_state, WriteRequest};
+use super::write::{
+    compile_regex, plan_write, python_replacement, read_with_state, ResultShape, WriteRequest,
+};
 use super::{Args, Module, ModuleCtx, Plan};
 use crate::connection::FileKind;
 use crate::diagnostics::{Error, Result};
@@ -84,6 +86,7 @@ impl Module for Replace {
                 validate: args.str("validate")?,
                 force: true,
                 current: Some((state, content)),
+                shape: ResultShape::Replace,
             },
         )?;
         let msg = if plan.is_change() && count > 0 {

@@ -3,7 +3,7 @@
 use super::attrs::Attrs;
 use super::probe::Probe;
 use super::spec::{arg, ArgType::*, FreeForm, ModuleSpec};
-use super::write::{plan_write, WriteRequest};
+use super::write::{plan_write, ResultShape, WriteRequest};
 use super::{Args, Module, ModuleCtx, Plan};
 use crate::diagnostics::{Error, Result};
 
@@ -77,6 +77,7 @@ impl Module for Template {
                 .unwrap_or("template");
             dest = format!("{dest}{name}");
         }
+        let after_header = dest.clone();
         let mut plan = plan_write(
             ctx,
             WriteRequest {
@@ -87,10 +88,13 @@ impl Module for Template {
                 validate: args.str("validate")?,
                 force: args.bool("force", true)?,
                 current: None,
+                shape: ResultShape::File { after_header },
             },
         )?;
-        plan.result
-            .insert("src".into(), minijinja::Value::from(src));
+        if plan.is_change() && !ctx.check {
+            plan.result
+                .insert("src".into(), minijinja::Value::from(src));
+        }
         Ok(plan)
     }
 }

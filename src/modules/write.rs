@@ -23,6 +23,21 @@ pub struct WriteRequest {
     pub force: bool,
     /// Already-known current state and content (line editors read the file anyway).
     pub current: Option<(FileState, Option<Vec<u8>>)>,
+    /// Which of Ansible's result shapes to report.
+    pub shape: ResultShape,
+}
+
+/// The registered result of a module that writes a file has the keys Ansible's module
+/// returns, which differ between modules and between changed, unchanged and check mode.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ResultShape {
+    /// copy and template: the file's attributes and checksums, a `diff` list. The string
+    /// is the diff's `after_header` (the controller source, or the destination).
+    File { after_header: String },
+    /// lineinfile (with a `backup` key) and blockinfile: a content and an attributes diff.
+    LineEdit { backup_key: bool },
+    /// replace: `rc`, and a `diff` only in diff mode.
+    Replace,
 }
 
 pub fn sha1_hex(data: &[u8]) -> String {
@@ -47,11 +62,107 @@ pub fn plan_write(ctx: &mut ModuleCtx<'_>, req: WriteRequest) -> Result<Plan> {
     } else {
         Vec::new()
     };
-    let mut result = base_result(&req.dest, &cur, &new_sum, req.content.len());
-    if let Some(m) = &req.attrs.mode {
-        result.insert("mode".into(), Value::from(m.as_str()));
+    let unchanged_content = content_same || (cur.exists() && !req.force);
+    let before_text = |ctx: &mut ModuleCtx<'_>| -> Result<String> {
+        Ok(if !cur.exists() {
+            String::new()
+        } else if let Some(c) = &known_content {
+            text_or_note(c)
+        } else if cur.size <= MAX_DIFF_BYTES {
+            ctx.read_file(&req.dest)?
+                .map(|c| text_or_note(&c))
+                .unwrap_or_default()
+        } else {
+            format!("(file of {} bytes not shown)\n", cur.size)
+        })
+    };
+    // What the result's `diff` shows: the contents only in diff mode, as Ansible.
+    let (before, after) = if ctx.diff {
+        let after = if unchanged_content && !content_same {
+            before_text(ctx)?
+        } else {
+            text_or_note(&req.content)
+        };
+        (before_text(ctx)?, after)
+    } else {
+        (String::new(), String::new())
+    };
+    let mut result = match &req.shape {
+        ResultShape::File { .. } => {
+            let mut r = base_result(&req.dest, &cur, &new_sum, req.content.len());
+            if let Some(m) = &req.attrs.mode {
+                r.insert("mode".into(), Value::from(m.as_str()));
+            }
+            r
+        }
+        ResultShape::LineEdit { backup_key } => {
+            let mut r = Vars::new();
+            if *backup_key {
+                r.insert("backup".into(), Value::from(""));
+            }
+            let content = serde_json::json!({
+                "before": before, "after": after,
+                "before_header": format!("{} (content)", req.dest),
+                "after_header": format!("{} (content)", req.dest),
+            });
+            let attributes = serde_json::json!({
+                "before_header": format!("{} (file attributes)", req.dest),
+                "after_header": format!("{} (file attributes)", req.dest),
+            });
+            // Ansible's quirk: creating a file in check mode reports the content part
+            // alone, not the list.
+            let diff = if ctx.check && !cur.exists() {
+                content
+            } else {
+                serde_json::json!([content, attributes])
+            };
+            r.insert("diff".into(), Value::from_serialize(&diff));
+            r
+        }
+        ResultShape::Replace => {
+            let mut r = Vars::new();
+            r.insert("rc".into(), Value::from(0));
+            if ctx.diff && !unchanged_content {
+                let diff = serde_json::json!({
+                    "before": before, "after": after,
+                    "before_header": req.dest, "after_header": req.dest,
+                });
+                r.insert("diff".into(), Value::from_serialize(&diff));
+            }
+            r
+        }
+    };
+    if let ResultShape::File { after_header } = &req.shape {
+        if cur.exists() && !req.force && !content_same {
+            // force: no on an existing file: Ansible reports the destination only.
+            result = Vars::new();
+            result.insert("dest".into(), Value::from(req.dest.as_str()));
+        } else if unchanged_content {
+            result.insert("path".into(), Value::from(req.dest.as_str()));
+            // Unchanged: the file module's (empty) attribute diff in diff mode.
+            let diff = if ctx.diff {
+                let side = serde_json::json!({"path": req.dest});
+                Value::from_serialize(serde_json::json!({"before": side, "after": side}))
+            } else {
+                Value::from(Vec::<Value>::new())
+            };
+            result.insert("diff".into(), diff);
+        } else if ctx.check {
+            // A copy that would change reports nothing but its diff in check mode.
+            result = Vars::new();
+            result.insert(
+                "diff".into(),
+                file_diff(ctx.diff, &cur, &req.dest, after_header, &before, &after),
+            );
+        } else {
+            result.insert("md5sum".into(), Value::from(md5_hex(&req.content)));
+            result.insert(
+                "diff".into(),
+                file_diff(ctx.diff, &cur, &req.dest, after_header, &before, &after),
+            );
+        }
     }
-    if content_same || (cur.exists() && !req.force) {
+    if unchanged_content {
         if attr_diffs.is_empty() {
             return Ok(Plan::no_change(result));
         }
@@ -76,27 +187,13 @@ pub fn plan_write(ctx: &mut ModuleCtx<'_>, req: WriteRequest) -> Result<Plan> {
     } else {
         Change::Create
     };
-    let diff = if ctx.diff {
-        let before = if !cur.exists() {
-            String::new()
-        } else if let Some(c) = &known_content {
-            text_or_note(c)
-        } else if cur.size <= MAX_DIFF_BYTES {
-            ctx.read_file(&req.dest)?
-                .map(|c| text_or_note(&c))
-                .unwrap_or_default()
-        } else {
-            format!("(file of {} bytes not shown)\n", cur.size)
-        };
-        Some(Diff {
-            before_header: req.dest.clone(),
-            after_header: req.dest.clone(),
-            before,
-            after: text_or_note(&req.content),
-        })
-    } else {
-        None
-    };
+    let diff = ctx.diff.then(|| Diff {
+        before_header: req.dest.clone(),
+        after_header: req.dest.clone(),
+        before: before.clone(),
+        after: text_or_note(&req.content),
+    });
+    let reports_attrs = matches!(req.shape, ResultShape::File { .. });
     let put = PutAttrs {
         mode: req.attrs.mode.clone(),
         owner: req.attrs.owner.clone(),
@@ -111,12 +208,47 @@ pub fn plan_write(ctx: &mut ModuleCtx<'_>, req: WriteRequest) -> Result<Plan> {
         change,
         result,
         Box::new(move |ctx: &mut ModuleCtx<'_>| {
-            ctx.put_file(&dest, &content, &put)?;
-            Ok(Vars::new())
+            let written = ctx.put_file(&dest, &content, &put)?;
+            let mut extra = Vars::new();
+            if let Some(b) = written.backup {
+                extra.insert("backup_file".into(), Value::from(b));
+            }
+            if let (true, Some(st)) = (reports_attrs, written.state) {
+                extra.insert("mode".into(), Value::from(st.mode_string()));
+                extra.insert("owner".into(), Value::from(st.owner.as_str()));
+                extra.insert("group".into(), Value::from(st.group.as_str()));
+                extra.insert("uid".into(), Value::from(st.uid));
+                extra.insert("gid".into(), Value::from(st.gid));
+            }
+            Ok(extra)
         }),
     )
     .touching(vec![touched])
     .with_diff(diff))
+}
+
+fn md5_hex(data: &[u8]) -> String {
+    use md5::Md5;
+    hex::encode(Md5::digest(data))
+}
+
+/// copy/template's `diff` result: `[]` outside diff mode, else one before/after entry.
+fn file_diff(
+    diff_mode: bool,
+    cur: &FileState,
+    dest: &str,
+    after_header: &str,
+    before: &str,
+    after: &str,
+) -> Value {
+    if !diff_mode {
+        return Value::from(Vec::<Value>::new());
+    }
+    let mut d = serde_json::json!({"before": before, "after": after, "after_header": after_header});
+    if cur.exists() {
+        d["before_header"] = serde_json::Value::from(dest);
+    }
+    Value::from_serialize([d])
 }
 
 fn text_or_note(data: &[u8]) -> String {
