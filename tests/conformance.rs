@@ -66,6 +66,7 @@ const IGNORED_KEYS: &[(&str, &str)] = &[
     ("stat.ctime", "change time of the twin files"),
     ("stat.inode", "inode number of the twin files"),
     ("stat.dev", "device number of the twin roots"),
+    ("stat.version", "inode generation number of the twin files"),
     (
         "diff.atime, diff.mtime",
         "timestamps in a `touch` diff (left out of the --diff lines compared)",
@@ -176,6 +177,15 @@ enum Tool {
 }
 
 impl Tool {
+    /// The directory of the tool's twin root: the same length for both tools, so that
+    /// absolute paths (symlink targets, sizes of files naming them) are the same length.
+    fn dir(self) -> &'static str {
+        match self {
+            Tool::Ansible => "ansible",
+            Tool::Drover => "drover_",
+        }
+    }
+
     fn name(self) -> &'static str {
         match self {
             Tool::Ansible => "ansible",
@@ -231,7 +241,7 @@ fn inventory(case: &Case) -> J {
 }
 
 fn run_tool(tool: Tool, case: &Case, work: &Path, inv: &Path, run_flags: &[String]) -> RunOut {
-    let root = work.join(tool.name()).join("root");
+    let root = work.join(tool.dir()).join("root");
     let mut cmd = match tool {
         Tool::Ansible => {
             let mut c = Command::new(venv().join("bin/ansible-playbook"));
@@ -296,7 +306,7 @@ fn run_tool(tool: Tool, case: &Case, work: &Path, inv: &Path, run_flags: &[Strin
 }
 
 fn prepare(tool: Tool, case: &Case, work: &Path) -> PathBuf {
-    let root = work.join(tool.name()).join("root");
+    let root = work.join(tool.dir()).join("root");
     for h in host_names(case) {
         std::fs::create_dir_all(root.join(h)).unwrap();
     }

@@ -166,6 +166,35 @@ fn describe_current(result: &mut Vars, cur: &FileState) {
     }
 }
 
+/// The "before" of removing a directory as Ansible shows it: with the tree's contents
+/// (`path_content`), read only in diff mode.
+fn tree_before(ctx: &mut ModuleCtx<'_>, path: &str, kind: FileKind) -> Result<String> {
+    let out = ctx.sh(
+        &format!(
+            "find {} -mindepth 1 \\( -type d -printf 'd %p\\n' \\) -o -printf 'f %p\\n'",
+            quote(path)
+        ),
+        None,
+    )?;
+    let text = out.stdout_str();
+    let mut dirs: Vec<&str> = text.lines().filter_map(|l| l.strip_prefix("d ")).collect();
+    let mut files: Vec<&str> = text.lines().filter_map(|l| l.strip_prefix("f ")).collect();
+    dirs.sort_unstable();
+    files.sort_unstable();
+    let before = serde_json::json!({
+        "path": path,
+        "path_content": {"directories": dirs, "files": files},
+        "state": state_name(kind),
+    });
+    // Python's json.dumps(indent=4, sort_keys=True), as the default callback prints it.
+    let mut buf = Vec::new();
+    let fmt = serde_json::ser::PrettyFormatter::with_indent(b"    ");
+    let mut ser = serde_json::Serializer::with_formatter(&mut buf, fmt);
+    serde::Serialize::serialize(&before, &mut ser)
+        .map_err(|e| Error::module(format!("cannot show the diff: {e}")))?;
+    Ok(format!("{}\n", String::from_utf8_lossy(&buf)))
+}
+
 fn plan_file(ctx: &mut ModuleCtx<'_>, args: &Args, path: String) -> Result<Plan> {
     let attrs = Attrs::from_args(args)?;
     let follow = args.bool("follow", true)?;
@@ -196,13 +225,18 @@ fn plan_file(ctx: &mut ModuleCtx<'_>, args: &Args, path: String) -> Result<Plan>
             if !cur.exists() {
                 return Ok(Plan::no_change(result));
             }
+            let before = if ctx.diff && cur.kind == FileKind::Directory {
+                tree_before(ctx, &path, cur.kind)?
+            } else {
+                diff_map(&[
+                    ("path", path.clone()),
+                    ("state", state_name(cur.kind).into()),
+                ])
+            };
             let diff = Diff {
                 before_header: path.clone(),
                 after_header: path.clone(),
-                before: diff_map(&[
-                    ("path", path.clone()),
-                    ("state", state_name(cur.kind).into()),
-                ]),
+                before,
                 after: diff_map(&[("path", path.clone()), ("state", "absent".into())]),
             };
             let script = format!("rm -rf -- {q}");
@@ -461,8 +495,16 @@ fn plan_link(
             // Attributes of the link's target, as Ansible applies them by default.
             let target = ctx.stat(path, true, false)?;
             if target.exists() {
-                return plan_attrs(path, &target, attrs, result, state, ctx.check);
+                let mut plan = plan_attrs(path, &target, attrs, result, state, ctx.check)?;
+                if !plan.is_change() {
+                    // The result describes the link itself (Ansible's lstat).
+                    add_state(&mut plan.result, cur, &Attrs::default(), true);
+                }
+                return Ok(plan);
             }
+        }
+        if state == "hard" {
+            add_state(&mut result, cur, &Attrs::default(), true);
         }
         return Ok(Plan::no_change(result));
     }

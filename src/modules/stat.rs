@@ -54,12 +54,18 @@ impl Module for Stat {
             args.str("path"),
             args.bool("follow", false),
             args.bool("get_checksum", true),
+            Details::from_args(args),
         ) {
-            (Ok(Some(path)), Ok(follow), Ok(checksum)) => vec![Probe::Stat {
-                path,
-                follow,
-                checksum,
-            }],
+            (Ok(Some(path)), Ok(follow), Ok(checksum), Ok(details)) => vec![
+                Probe::Query {
+                    script: details.script(&path, follow),
+                },
+                Probe::Stat {
+                    path,
+                    follow,
+                    checksum,
+                },
+            ],
             _ => Vec::new(),
         }
     }
@@ -88,8 +94,10 @@ impl Module for Stat {
             s.insert("rusr".into(), Value::from(st.mode & 0o400 != 0));
             if let Some(t) = &st.link_target {
                 s.insert("lnk_target".into(), Value::from(t.as_str()));
-                s.insert("lnk_source".into(), Value::from(t.as_str()));
             }
+            let details = Details::from_args(args)?;
+            let out = ctx.query(&details.script(&path, follow))?;
+            details.add(&mut s, st.mode, st.kind == FileKind::Link, &out);
             if let Some(c) = &st.sha1 {
                 s.insert("checksum".into(), Value::from(c.as_str()));
             }
@@ -125,5 +133,134 @@ impl Module for Slurp {
         r.insert("encoding".into(), Value::from("base64"));
         r.insert("source".into(), Value::from(src));
         Ok(Plan::no_change(r))
+    }
+}
+
+/// What `stat` reports beyond the attributes drover batches for every module: the raw
+/// mode bits, link count, blocks, access for the connecting user, MIME type (`file`) and
+/// ext2 attributes (`lsattr`), read in one query.
+struct Details {
+    mime: bool,
+    attributes: bool,
+}
+
+/// lsattr's letters and the names Ansible gives them.
+const ATTRIBUTE_NAMES: &[(char, &str)] = &[
+    ('A', "noatime"),
+    ('a', "append"),
+    ('c', "compressed"),
+    ('C', "nocow"),
+    ('d', "nodump"),
+    ('D', "dirsync"),
+    ('e', "extents"),
+    ('E', "encrypted"),
+    ('h', "blocksize"),
+    ('i', "immutable"),
+    ('I', "indexed"),
+    ('j', "journalled"),
+    ('N', "inline"),
+    ('s', "zero"),
+    ('S', "synchronous"),
+    ('t', "notail"),
+    ('T', "blockroot"),
+    ('u', "undelete"),
+    ('X', "compressedraw"),
+    ('Z', "compresseddirty"),
+];
+
+impl Details {
+    fn from_args(args: &Args) -> Result<Self> {
+        Ok(Details {
+            mime: args.bool("get_mime", true)?,
+            attributes: args.bool("get_attributes", true)?,
+        })
+    }
+
+    fn script(&self, path: &str, follow: bool) -> String {
+        let l = if follow { "-L " } else { "" };
+        let mut s = format!(
+            "p={}; stat {l}-c '%f|%h|%b|%o|%t|%T' -- \"$p\" || exit 0\n\
+             a=; [ -r \"$p\" ] && a=r; [ -w \"$p\" ] && a=${{a}}w; [ -x \"$p\" ] && a=${{a}}x; echo \"access=$a\"\n\
+             printf 'real='; readlink -f -- \"$p\" || echo\n",
+            crate::connection::quote(path)
+        );
+        if self.mime {
+            s.push_str(&format!(
+                "printf 'mime='; file -b {l}--mime -- \"$p\" 2>/dev/null || echo\n"
+            ));
+        }
+        if self.attributes {
+            s.push_str("printf 'attr='; lsattr -vd -- \"$p\" 2>/dev/null || echo\n");
+        }
+        s
+    }
+
+    fn add(&self, s: &mut Vars, mode: u32, is_link: bool, out: &str) {
+        let mut lines = out.lines();
+        let Some(first) = lines.next() else { return };
+        let f: Vec<&str> = first.split('|').collect();
+        if f.len() != 6 {
+            return;
+        }
+        let raw = u32::from_str_radix(f[0], 16).unwrap_or(0);
+        let kind = raw & 0o170000;
+        let num = |x: &str| x.parse::<u64>().unwrap_or(0);
+        let hex = |x: &str| u64::from_str_radix(x, 16).unwrap_or(0);
+        let bit = |b: u32| Value::from(mode & b != 0);
+        for (k, v) in [
+            ("isblk", Value::from(kind == 0o060000)),
+            ("ischr", Value::from(kind == 0o020000)),
+            ("isfifo", Value::from(kind == 0o010000)),
+            ("issock", Value::from(kind == 0o140000)),
+            ("isuid", Value::from(raw & 0o4000 != 0)),
+            ("isgid", Value::from(raw & 0o2000 != 0)),
+            ("rgrp", bit(0o040)),
+            ("wgrp", bit(0o020)),
+            ("xgrp", bit(0o010)),
+            ("roth", bit(0o004)),
+            ("woth", bit(0o002)),
+            ("xoth", bit(0o001)),
+            ("nlink", Value::from(num(f[1]))),
+            ("blocks", Value::from(num(f[2]))),
+            ("block_size", Value::from(num(f[3]))),
+            ("device_type", Value::from((hex(f[4]) << 8) | hex(f[5]))),
+        ] {
+            s.insert(k.into(), v);
+        }
+        for line in lines {
+            if let Some(a) = line.strip_prefix("access=") {
+                s.insert("readable".into(), Value::from(a.contains('r')));
+                s.insert("writeable".into(), Value::from(a.contains('w')));
+                s.insert("executable".into(), Value::from(a.contains('x')));
+            } else if let Some(r) = line.strip_prefix("real=") {
+                if is_link && !r.is_empty() {
+                    s.insert("lnk_source".into(), Value::from(r));
+                }
+            } else if let Some(m) = line.strip_prefix("mime=") {
+                // As Ansible: "unknown" without the `file` command.
+                let (mime, charset) = match m.split_once("; charset=") {
+                    Some((t, c)) => (t.trim(), c.trim()),
+                    None => ("unknown", "unknown"),
+                };
+                s.insert("mimetype".into(), Value::from(mime));
+                s.insert("charset".into(), Value::from(charset));
+            } else if let Some(a) = line.strip_prefix("attr=") {
+                // `VERSION FLAGS PATH`; nothing for a link (lsattr cannot read one).
+                let mut w = a.split_whitespace();
+                let (version, flags) = (w.next(), w.next());
+                let flags: String = flags.unwrap_or("").chars().filter(|c| *c != '-').collect();
+                let names: Vec<Value> = flags
+                    .chars()
+                    .filter_map(|c| ATTRIBUTE_NAMES.iter().find(|(l, _)| *l == c))
+                    .map(|(_, n)| Value::from(*n))
+                    .collect();
+                s.insert("attr_flags".into(), Value::from(flags.as_str()));
+                s.insert("attributes".into(), Value::from(names));
+                s.insert(
+                    "version".into(),
+                    version.map(Value::from).unwrap_or(Value::from(())),
+                );
+            }
+        }
     }
 }
