@@ -45,10 +45,13 @@ pub fn put_file(
     };
     let mut s = String::new();
     s.push_str(&format!("f={}; d={}\n", quote(dest), quote(&dir)));
-    // The temp name marks it as drover's, so a later run can clean up after a crash.
+    // The temp name marks it as drover's and names the writing shell, so a later write
+    // into the same directory removes those whose writer is gone (killed with the host or
+    // with -9) and leaves those of live writers alone. Only shell builtins: no cost.
     s.push_str(&format!(
         "[ -d \"$d\" ] || exit {RC_NO_DIR}\n\
-         t=$(mktemp \"$d/.drover-tmp.XXXXXXXXXX\") || exit 70\n\
+         for s in \"$d\"/.drover-tmp.*; do [ -f \"$s\" ] || continue; p=${{s##*/.drover-tmp.}}; p=${{p%%.*}}; case $p in ''|*[!0-9]*) continue;; esac; [ -d /proc/$p ] || rm -f -- \"$s\"; done\n\
+         t=$(mktemp \"$d/.drover-tmp.$$.XXXXXXXXXX\") || exit 70\n\
          trap 'rm -f \"$t\"' EXIT HUP INT TERM\n\
          cat > \"$t\" || exit 70\n\
          [ \"$(wc -c < \"$t\")\" -eq {} ] || exit {RC_SHORT_WRITE}\n\
