@@ -1,0 +1,204 @@
+//! Load: many inventory hosts in one run. The hosts are aliases of the four test hosts
+//! (each alias its own host to drover: its own session, lock and root directory), so the
+//! run has as many SSH sessions in flight as hosts.
+//! - 100 hosts × a role-shaped task list converge, and a second run changes nothing, in a
+//!   process whose peak RSS stays within 64 MiB;
+//! - 500 hosts at once, started with a soft limit of 256 open files (drover raises it to
+//!   the hard limit), run without exhausting file descriptors.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Mutex;
+
+mod support;
+use support::{hosts_dir, ssh};
+
+/// The two tests share the four sshd: one at a time.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+fn inventory(dir: &Path, hosts: &Path, n: usize) -> PathBuf {
+    let mut y = format!(
+        "all:\n  vars:\n    ansible_host: 127.0.0.1\n    ansible_user: root\n    ansible_ssh_private_key_file: {k}\n    ansible_ssh_common_args: \"-o UserKnownHostsFile={kh} -o StrictHostKeyChecking=yes\"\n  hosts:\n",
+        k = hosts.join("id_ed25519").display(),
+        kh = hosts.join("known_hosts").display()
+    );
+    for i in 0..n {
+        y.push_str(&format!(
+            "    load{i:03}:\n      ansible_port: {}\n      id: {i}\n",
+            22201 + i % 4
+        ));
+    }
+    let p = dir.join("inventory.yml");
+    std::fs::write(&p, y).unwrap();
+    p
+}
+
+fn role_shaped(dir: &Path) -> PathBuf {
+    std::fs::create_dir_all(dir.join("templates")).unwrap();
+    std::fs::write(
+        dir.join("templates/conf.j2"),
+        "# {{ ansible_managed | default('managed by drover') }}\nhost={{ inventory_hostname }}\nid={{ id }}\nfile={{ item }}\n{% for p in range(3) %}peer{{ p }}=load{{ '%03d' | format((id + p + 1) % 100) }}\n{% endfor %}\n",
+    )
+    .unwrap();
+    let p = dir.join("site.yml");
+    std::fs::write(
+        &p,
+        r#"- hosts: all
+  gather_facts: no
+  vars:
+    root: "/srv/drover-load/{{ inventory_hostname }}"
+  tasks:
+    - name: directories
+      file: {path: "{{ root }}/d{{ item }}", state: directory, mode: "0755"}
+      loop: "{{ range(10) | list }}"
+    - name: templated files
+      template: {src: conf.j2, dest: "{{ root }}/d{{ item % 10 }}/f{{ item }}.conf", mode: "0640"}
+      loop: "{{ range(30) | list }}"
+    - name: settings
+      lineinfile: {path: "{{ root }}/settings.conf", regexp: "^{{ item }}=", line: "{{ item }}={{ id }}", create: yes}
+      loop: [alpha, beta, gamma, delta, epsilon]
+    - name: one-time setup
+      command: touch {{ root }}/initialised
+      args: {creates: "{{ root }}/initialised"}
+"#,
+    )
+    .unwrap();
+    p
+}
+
+struct Run {
+    code: Option<i32>,
+    recap: serde_json::Value,
+    stderr: String,
+}
+
+fn apply(play: &Path, inv: &Path, extra: &[&str], nofile: Option<u32>) -> Run {
+    let mut c = match nofile {
+        Some(n) => {
+            let mut c = Command::new("prlimit");
+            c.arg(format!("--nofile={n}:"))
+                .arg("--")
+                .arg(env!("CARGO_BIN_EXE_drover"));
+            c
+        }
+        None => Command::new(env!("CARGO_BIN_EXE_drover")),
+    };
+    let out = c
+        .arg("apply")
+        .arg(play)
+        .arg("-i")
+        .arg(inv)
+        .args(["--format", "json"])
+        .args(extra)
+        .output()
+        .unwrap();
+    let recap = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|e| e["event"] == "recap")
+        .unwrap_or_default();
+    Run {
+        code: out.status.code(),
+        recap,
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// Largest peak RSS of any child process waited for so far, in MiB.
+fn children_peak_rss_mib() -> f64 {
+    // SAFETY: getrusage only writes the struct passed to it.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut ru) };
+    ru.ru_maxrss as f64 / 1024.0
+}
+
+fn counts(recap: &serde_json::Value, key: &str) -> Vec<u64> {
+    recap["hosts"]
+        .as_object()
+        .map(|m| m.values().map(|h| h[key].as_u64().unwrap_or(0)).collect())
+        .unwrap_or_default()
+}
+
+fn clean(hosts: &Path) {
+    for h in ["host1", "host2", "host3", "host4"] {
+        ssh(hosts, h, "rm -rf /srv/drover-load");
+    }
+}
+
+#[test]
+fn a_hundred_hosts_converge_then_change_nothing_within_64_mib() {
+    let Some(hosts) = hosts_dir() else { return };
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    clean(&hosts);
+    let tmp = tempfile::tempdir().unwrap();
+    let inv = inventory(tmp.path(), &hosts, 100);
+    let play = role_shaped(tmp.path());
+
+    let first = apply(&play, &inv, &["--forks", "100"], None);
+    assert_eq!(first.code, Some(0), "{}", first.stderr);
+    let changed = counts(&first.recap, "changed");
+    assert_eq!(changed.len(), 100, "every host in the recap");
+    // The recap counts tasks, not loop items (as Ansible).
+    assert!(changed.iter().all(|c| *c == 4), "{changed:?}");
+
+    let again = apply(&play, &inv, &["--forks", "100"], None);
+    assert_eq!(again.code, Some(0), "{}", again.stderr);
+    assert!(counts(&again.recap, "changed").iter().all(|c| *c == 0));
+    assert!(counts(&again.recap, "ok").iter().all(|c| *c == 4));
+
+    // The hosts' real state: 25 aliases per test host, each with its 30 files.
+    for (i, h) in ["host1", "host2", "host3", "host4"].iter().enumerate() {
+        let n = ssh(&hosts, h, "find /srv/drover-load -name 'f*.conf' | wc -l");
+        assert_eq!(n.trim(), "750", "{h}");
+        let sample = ssh(
+            &hosts,
+            h,
+            &format!("cat /srv/drover-load/load{i:03}/d1/f11.conf"),
+        );
+        assert!(
+            sample.contains(&format!("host=load{i:03}\nid={i}\nfile=11\n")),
+            "{sample}"
+        );
+    }
+    let rss = children_peak_rss_mib();
+    eprintln!("peak RSS of drover with 100 hosts: {rss:.1} MiB");
+    assert!(rss <= 64.0, "peak RSS {rss:.1} MiB");
+    clean(&hosts);
+}
+
+#[test]
+fn five_hundred_hosts_at_once_do_not_run_out_of_file_descriptors() {
+    let Some(hosts) = hosts_dir() else { return };
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    clean(&hosts);
+    let tmp = tempfile::tempdir().unwrap();
+    let inv = inventory(tmp.path(), &hosts, 500);
+    let play = tmp.path().join("touch.yml");
+    std::fs::write(
+        &play,
+        "- hosts: all\n  gather_facts: no\n  tasks:\n    - file: {path: \"/srv/drover-load/{{ inventory_hostname }}\", state: directory}\n    - copy: {content: \"{{ id }}\\n\", dest: \"/srv/drover-load/{{ inventory_hostname }}/id\"}\n",
+    )
+    .unwrap();
+    // A soft limit of 256 open files could not hold 500 sessions: drover raises it.
+    let run = apply(
+        &play,
+        &inv,
+        &["--forks", "500", "--timeout", "60"],
+        Some(256),
+    );
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    let changed = counts(&run.recap, "changed");
+    assert_eq!(changed.len(), 500);
+    assert!(changed.iter().all(|c| *c == 2), "{changed:?}");
+    let total: usize = ["host1", "host2", "host3", "host4"]
+        .iter()
+        .map(|h| {
+            ssh(&hosts, h, "ls /srv/drover-load | wc -l")
+                .trim()
+                .parse::<usize>()
+                .unwrap()
+        })
+        .sum();
+    assert_eq!(total, 500);
+    clean(&hosts);
+}
