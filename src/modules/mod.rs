@@ -18,6 +18,7 @@ pub mod probe;
 mod replace;
 pub mod spec;
 mod stat;
+mod systemd;
 mod template;
 mod user;
 mod write;
@@ -298,6 +299,8 @@ pub fn registry() -> &'static [&'static dyn Module] {
         &control::Ping,
         &user::User,
         &group::Group,
+        &systemd::SystemdService,
+        &systemd::Service,
     ];
     MODULES
 }
