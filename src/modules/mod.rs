@@ -13,11 +13,13 @@ mod control;
 mod copy;
 mod file;
 mod group;
+mod hostname;
 mod lineinfile;
 pub mod probe;
 mod replace;
 pub mod spec;
 mod stat;
+mod sysctl;
 mod systemd;
 mod template;
 mod user;
@@ -301,6 +303,8 @@ pub fn registry() -> &'static [&'static dyn Module] {
         &group::Group,
         &systemd::SystemdService,
         &systemd::Service,
+        &sysctl::Sysctl,
+        &hostname::Hostname,
     ];
     MODULES
 }
