@@ -9,6 +9,7 @@ pub mod args;
 mod attrs;
 mod blockinfile;
 mod command;
+mod compose;
 mod control;
 mod copy;
 mod file;
@@ -305,6 +306,7 @@ pub fn registry() -> &'static [&'static dyn Module] {
         &systemd::Service,
         &sysctl::Sysctl,
         &hostname::Hostname,
+        &compose::DockerCompose,
     ];
     MODULES
 }
