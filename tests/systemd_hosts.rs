@@ -8,6 +8,8 @@
 //! missing. With DROVER_SKIP_NSPAWN_TESTS=1 the tests are skipped when the hosts cannot
 //! be started; otherwise that is a failure (CI runs them).
 
+mod support;
+
 use serde_json::Value as Json;
 use std::path::PathBuf;
 use std::process::Command;
@@ -478,4 +480,50 @@ fn sysctl_and_hostname_converge() {
     assert_eq!(h.ssh("hostname; cat /etc/hostname"), "db-2\ndb-2");
     let r = h.apply(deb, &[], &[]);
     assert_eq!((r.code, r.changed), (0, 0), "{}", r.text);
+}
+
+/// On a host without systemd (the namespace test hosts: sshd is PID 1) the service
+/// modules fail with a message naming the host and the way out, and touch nothing.
+#[test]
+fn service_modules_refuse_hosts_without_systemd() {
+    let Some(dir) = support::hosts_dir() else {
+        return;
+    };
+    for (gather, task) in [
+        ("yes", "service: {name: ssh, state: started}"),
+        ("no", "service: {name: ssh, state: started}"),
+        ("no", "systemd_service: {name: ssh, state: started}"),
+    ] {
+        let tmp = tempfile::tempdir().unwrap();
+        let p = tmp.path().join("p.yml");
+        std::fs::write(
+            &p,
+            format!("- hosts: all\n  gather_facts: {gather}\n  tasks:\n    - {task}\n"),
+        )
+        .unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_drover"))
+            .arg("apply")
+            .arg(&p)
+            .arg("-i")
+            .arg(dir.join("inventory.yml"))
+            .args(["--limit", "host3", "--no-progress"])
+            .output()
+            .unwrap();
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(out.status.code(), Some(2), "{all}");
+        assert!(all.contains("host3"), "{all}");
+        assert!(
+            all.contains("only drives systemd") || all.contains("not running systemd"),
+            "{all}"
+        );
+    }
+    assert_eq!(
+        support::ssh(&dir, "host3", "cat /proc/1/comm").trim(),
+        "sshd",
+        "still the namespace host"
+    );
 }
