@@ -420,7 +420,8 @@ fn sysctl_and_hostname_converge() {
         value: drover.example
         sysctl_file: /etc/sysctl.d/90-drover-test.conf
         sysctl_set: yes
-    - hostname: {name: web-7}
+    - hostname: {name: web-7.example.net}
+    - assert: {that: ["ansible_hostname == 'web-7'", "ansible_facts.fqdn == 'web-7.example.net'"]}
 "#;
     let r = h.apply(play, &[], &["--check"]);
     assert_eq!((r.code, r.changed), (0, 2), "{}", r.text);
@@ -438,9 +439,9 @@ fn sysctl_and_hostname_converge() {
         h.ssh("cat /etc/sysctl.d/90-drover-test.conf"),
         "kernel.domainname=drover.example"
     );
-    assert_eq!(h.ssh("hostname"), "web-7");
-    assert_eq!(h.ssh("cat /etc/hostname"), "web-7");
-    assert_eq!(h.ssh("hostnamectl --static"), "web-7");
+    assert_eq!(h.ssh("hostname"), "web-7.example.net");
+    assert_eq!(h.ssh("cat /etc/hostname"), "web-7.example.net");
+    assert_eq!(h.ssh("hostnamectl --static"), "web-7.example.net");
 
     let r = h.apply(play, &[], &[]);
     assert_eq!((r.code, r.changed), (0, 0), "{}", r.text);

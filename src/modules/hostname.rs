@@ -3,7 +3,7 @@
 //! otherwise `/etc/hostname` is written atomically and `hostname NAME` sets the live name.
 
 use super::spec::{arg, ArgType::*, FreeForm, ModuleSpec};
-use super::{Args, Change, Diff, Module, ModuleCtx, Plan};
+use super::{Args, Change, Diff, Effect, Module, ModuleCtx, Plan};
 use crate::connection::{quote, PutAttrs};
 use crate::diagnostics::{Error, Result};
 use crate::inventory::Vars;
@@ -123,10 +123,16 @@ impl Module for Hostname {
         .into_iter()
         .map(|(k, v)| (k.to_string(), v))
         .collect();
+        let update: Vars = facts
+            .iter()
+            .map(|(k, v)| (k.trim_start_matches("ansible_").to_string(), v.clone()))
+            .collect();
         result.insert("ansible_facts".into(), Value::from_iter(facts));
         let file_ok = cur.file.as_deref() == Some(name.as_str());
         if cur.live == name && file_ok {
-            return Ok(Plan::no_change(result));
+            let mut plan = Plan::no_change(result);
+            plan.effects.push(Effect::UpdateFacts(update));
+            return Ok(plan);
         }
         let diff = Diff {
             before_header: "hostname".into(),
@@ -173,9 +179,11 @@ impl Module for Hostname {
                 Ok(Vars::new())
             })
         };
-        Ok(Plan::change(Change::Modify(what), result, apply)
+        let mut plan = Plan::change(Change::Modify(what), result, apply)
             .touching(vec!["/etc/hostname".into()])
-            .with_diff(Some(diff)))
+            .with_diff(Some(diff));
+        plan.effects.push(Effect::UpdateFacts(update));
+        Ok(plan)
     }
 }
 

@@ -62,6 +62,10 @@ pub struct Diff {
 pub enum Effect {
     SetFacts(Vars),
     IncludeVars(Vars),
+    /// Host facts a module changed (hostname): keys without the `ansible_` prefix, merged
+    /// into `ansible_facts` and the `ansible_*` names, as Ansible does with a module's
+    /// returned `ansible_facts`.
+    UpdateFacts(Vars),
     Meta(MetaAction),
 }
 

@@ -151,7 +151,7 @@ fn unit_name(name: &str) -> String {
         ".swap",
         ".automount",
     ];
-    if SUFFIXES.iter().any(|s| name.ends_with(s)) || name.contains('@') && name.ends_with('.') {
+    if SUFFIXES.iter().any(|s| name.ends_with(s)) {
         name.to_string()
     } else {
         format!("{name}.service")
