@@ -25,7 +25,14 @@ struct Host {
 impl Host {
     /// Start host `name` on `port`; `None` (test skipped) only when the hosts are
     /// unavailable and DROVER_SKIP_NSPAWN_TESTS=1.
-    fn up(name: &str, port: u16) -> Option<Host> {
+    fn up(name: &str, offset: u16) -> Option<Host> {
+        // DROVER_NSPAWN_BASE_PORT moves the ports when another checkout runs these tests
+        // at the same time (with its own DROVER_NSPAWN_DIR).
+        let port = std::env::var("DROVER_NSPAWN_BASE_PORT")
+            .ok()
+            .and_then(|p| p.parse::<u16>().ok())
+            .unwrap_or(22600)
+            + offset;
         let skip = std::env::var("DROVER_SKIP_NSPAWN_TESTS").is_ok_and(|v| v == "1");
         let t = Instant::now();
         let out = Command::new(NSPAWN)
@@ -161,7 +168,7 @@ const UNIT_PLAY: &str = r#"- hosts: all
 
 #[test]
 fn systemd_units_converge_restart_once_and_preview() {
-    let Some(h) = Host::up("drover-sd", 22601) else {
+    let Some(h) = Host::up("drover-sd", 1) else {
         return;
     };
     let t = Instant::now();
@@ -293,7 +300,7 @@ const COMPOSE_PLAY: &str = r#"- hosts: all
 
 #[test]
 fn docker_compose_project_converges() {
-    let Some(h) = Host::up("drover-dc", 22602) else {
+    let Some(h) = Host::up("drover-dc", 2) else {
         return;
     };
     let t = Instant::now();
@@ -407,7 +414,7 @@ fn docker_compose_project_converges() {
 
 #[test]
 fn sysctl_and_hostname_converge() {
-    let Some(h) = Host::up("drover-sys", 22603) else {
+    let Some(h) = Host::up("drover-sys", 3) else {
         return;
     };
     // kernel.domainname lives in the container's own UTS namespace: the machine's
