@@ -138,6 +138,7 @@ Description=drover test unit ({{ greeting }})
 [Service]
 ExecStartPre=/bin/sh -c 'echo start >> /var/tmp/drover-demo.starts'
 ExecStart=/bin/sh -c 'echo {{ greeting }} > /run/drover-demo.greeting; exec sleep 3600'
+ExecReload=/bin/sh -c 'echo reload >> /var/tmp/drover-demo.reloads'
 
 [Install]
 WantedBy=multi-user.target
@@ -235,6 +236,17 @@ fn systemd_units_converge_restart_once_and_preview() {
     assert!(h
         .ssh("cat /etc/systemd/system/drover-demo.service")
         .contains("bonjour"));
+
+    // reloaded (through `service`, facts not gathered): the unit reloads, same MainPID;
+    // the diff shows the state before and after.
+    let pid = h.ssh("systemctl show -p MainPID --value drover-demo");
+    let reload = "- hosts: all\n  gather_facts: no\n  tasks:\n    - service: {name: drover-demo, state: reloaded}\n";
+    let r = h.apply(reload, &[], &["--diff"]);
+    assert_eq!((r.code, r.changed), (0, 1), "{}", r.text);
+    assert_eq!(h.ssh("cat /var/tmp/drover-demo.reloads | wc -l"), "1");
+    assert_eq!(h.ssh("systemctl show -p MainPID --value drover-demo"), pid);
+    let diff = r.text.contains("ActiveState: active (reloaded)");
+    assert!(diff, "{}", r.text);
 
     // Stop and disable, then mask; every step idempotent.
     let stop = r#"- hosts: all
