@@ -510,8 +510,8 @@ fn service_modules_refuse_hosts_without_systemd() {
         return;
     };
     for (gather, task) in [
-        ("yes", "service: {name: ssh, state: started}"),
-        ("no", "service: {name: ssh, state: started}"),
+        ("yes", "service: {name: no-such-daemon, state: started}"),
+        ("no", "service: {name: no-such-daemon, state: started}"),
         ("no", "systemd_service: {name: ssh, state: started}"),
     ] {
         let tmp = tempfile::tempdir().unwrap();
@@ -537,7 +537,8 @@ fn service_modules_refuse_hosts_without_systemd() {
         assert_eq!(out.status.code(), Some(2), "{all}");
         assert!(all.contains("host3"), "{all}");
         assert!(
-            all.contains("only drives systemd") || all.contains("not running systemd"),
+            all.contains("no init script /etc/init.d/no-such-daemon")
+                || all.contains("not running systemd"),
             "{all}"
         );
     }
@@ -546,4 +547,99 @@ fn service_modules_refuse_hosts_without_systemd() {
         "sshd",
         "still the namespace host"
     );
+}
+
+const DUMMY_INIT: &str = r#"#!/bin/sh
+### BEGIN INIT INFO
+# Provides:          drover-dummy
+# Required-Start:
+# Required-Stop:
+# Default-Start:     2 3 4 5
+# Default-Stop:      0 1 6
+# Short-Description: drover test daemon
+### END INIT INFO
+P=/run/drover-dummy.pid
+running() { [ -f $P ] && kill -0 "$(cat $P)" 2>/dev/null; }
+case "$1" in
+  start) running && exit 0; setsid sleep 3600 </dev/null >/dev/null 2>&1 & echo $! > $P; echo start >> /var/tmp/drover-dummy.log ;;
+  stop) running && kill "$(cat $P)"; rm -f $P ;;
+  restart) "$0" stop; "$0" start ;;
+  reload) echo reload >> /var/tmp/drover-dummy.log ;;
+  status) running ;;
+  *) exit 3 ;;
+esac
+"#;
+
+/// `service` on a host without systemd drives a SysV init script: started + enabled,
+/// idempotent, stopped + disabled, all checked with the script's own `status` and the
+/// rc?.d links.
+#[test]
+fn service_drives_sysv_init_scripts_without_systemd() {
+    let Some(dir) = support::hosts_dir() else {
+        return;
+    };
+    let host = "host3";
+    let sh = |cmd: &str| support::ssh(&dir, host, cmd).trim().to_string();
+    let cleanup = "/etc/init.d/drover-dummy stop 2>/dev/null; update-rc.d -f drover-dummy remove >/dev/null 2>&1; rm -f /etc/init.d/drover-dummy /var/tmp/drover-dummy.log";
+    sh(cleanup);
+    let out = Command::new("ssh")
+        .arg("-F")
+        .arg(dir.join("ssh_config"))
+        .arg(host)
+        .arg("cat > /etc/init.d/drover-dummy && chmod 0755 /etc/init.d/drover-dummy")
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            use std::io::Write;
+            c.stdin.take().unwrap().write_all(DUMMY_INIT.as_bytes())?;
+            c.wait()
+        })
+        .unwrap();
+    assert!(out.success());
+    let apply = |task: &str, extra: &[&str]| -> (i32, String) {
+        let tmp = tempfile::tempdir().unwrap();
+        let p = tmp.path().join("p.yml");
+        std::fs::write(
+            &p,
+            format!("- hosts: all\n  gather_facts: yes\n  tasks:\n    - {task}\n"),
+        )
+        .unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_drover"))
+            .arg("apply")
+            .arg(&p)
+            .arg("-i")
+            .arg(dir.join("inventory.yml"))
+            .args(["--limit", host, "--no-progress"])
+            .args(extra)
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ),
+        )
+    };
+    let status = || sh("/etc/init.d/drover-dummy status; echo $?");
+    let links = || sh("ls /etc/rc2.d | grep -c '^S..drover-dummy$' || true");
+    let up = "service: {name: drover-dummy, state: started, enabled: yes}";
+    let (code, text) = apply(up, &["--check"]);
+    assert_eq!(code, 0, "{text}");
+    assert!(text.contains("changed=1"), "{text}");
+    assert_eq!((status(), links()), ("1".to_string(), "0".to_string()));
+    let (code, text) = apply(up, &[]);
+    assert_eq!(code, 0, "{text}");
+    assert!(text.contains("changed=1"), "{text}");
+    assert_eq!((status(), links()), ("0".to_string(), "1".to_string()));
+    let (code, text) = apply(up, &[]);
+    assert!(code == 0 && text.contains("changed=0"), "{text}");
+    let down = "service: {name: drover-dummy, state: stopped, enabled: no}";
+    let (code, text) = apply(down, &[]);
+    assert!(code == 0 && text.contains("changed=1"), "{text}");
+    assert_eq!((status(), links()), ("1".to_string(), "0".to_string()));
+    let (code, text) = apply(down, &[]);
+    assert!(code == 0 && text.contains("changed=0"), "{text}");
+    sh(cleanup);
 }

@@ -419,24 +419,168 @@ impl Module for Service {
             wanted
         };
         if mgr != "systemd" {
-            let what = if mgr.is_empty() {
-                "no systemd".to_string()
-            } else {
-                format!("service manager '{mgr}'")
-            };
-            return Err(Error::module(format!(
-                "service: {what} on {}; drover's service module only drives systemd",
-                ctx.host
-            ))
-            .with_help(
-                "run the host with systemd as PID 1, or manage the daemon with a command task (e.g. `/etc/init.d/NAME start`)",
-            ));
+            if matches!(
+                mgr.as_str(),
+                "openrc" | "upstart" | "runit" | "launchd" | "bsdinit" | "smf" | "src"
+            ) {
+                return Err(Error::module(format!(
+                    "service: service manager '{mgr}' on {} is not supported by drover (systemd and SysV init scripts are)",
+                    ctx.host
+                ))
+                .with_help("manage the daemon with a command task"));
+            }
+            return plan_sysv(ctx, args, &mgr);
         }
         let mut raw = args.raw().clone();
         raw.shift_remove("use");
         let sd_args = Args::new(&SPEC, raw)?;
         plan_systemd(ctx, &sd_args)
     }
+}
+
+fn sysv_query(name: &str) -> String {
+    let q = quote(name);
+    format!(
+        "if [ -x /etc/init.d/{q} ]; then echo script; /etc/init.d/{q} status >/dev/null 2>&1; echo \"rc=$?\"; \
+         echo \"start_links=$(ls /etc/rc[2345].d/S[0-9][0-9]{q} 2>/dev/null | wc -l)\"; \
+         echo \"links=$(ls /etc/rc[0-6S].d/[SK][0-9][0-9]{q} 2>/dev/null | wc -l)\"; fi; \
+         command -v update-rc.d >/dev/null 2>&1 && echo update-rc.d"
+    )
+}
+
+#[derive(Debug, Default, PartialEq)]
+struct SysvState {
+    script: bool,
+    running: bool,
+    enabled: bool,
+    any_links: bool,
+    update_rc_d: bool,
+}
+
+fn parse_sysv(out: &str) -> SysvState {
+    let mut st = SysvState::default();
+    for line in out.lines() {
+        let num = |v: &str| v.trim().parse::<i64>().unwrap_or(-1);
+        match line.trim() {
+            "script" => st.script = true,
+            "update-rc.d" => st.update_rc_d = true,
+            l => {
+                if let Some(v) = l.strip_prefix("rc=") {
+                    st.running = num(v) == 0;
+                } else if let Some(v) = l.strip_prefix("start_links=") {
+                    st.enabled = num(v) > 0;
+                } else if let Some(v) = l.strip_prefix("links=") {
+                    st.any_links = num(v) > 0;
+                }
+            }
+        }
+    }
+    st
+}
+
+/// service on a host without systemd: the SysV init script `/etc/init.d/NAME` (through
+/// `service` when it exists), `status` for the running state, the `rc?.d` links and
+/// `update-rc.d` for enabled.
+fn plan_sysv(ctx: &mut ModuleCtx<'_>, args: &Args, mgr: &str) -> Result<Plan> {
+    let name = args.req_str("name")?;
+    if name.is_empty() || name.starts_with('-') || name.contains(['\n', '/', ' ']) {
+        return Err(Error::module(format!(
+            "'{name}' is not a valid service name"
+        )));
+    }
+    let cur = parse_sysv(&ctx.query(&sysv_query(&name))?);
+    let what_mgr = if mgr.is_empty() {
+        "no systemd".to_string()
+    } else {
+        format!("service manager '{mgr}' (not systemd)")
+    };
+    if !cur.script {
+        return Err(Error::module(format!(
+            "service: {what_mgr} on {} and no init script /etc/init.d/{name}",
+            ctx.host
+        ))
+        .with_help("drover's service module drives systemd units and SysV init scripts; install the service first, or manage the daemon with a command task"));
+    }
+    let state = args.str("state")?;
+    let enabled = if args.has("enabled") {
+        Some(args.bool("enabled", false)?)
+    } else {
+        None
+    };
+    let mut result = Vars::new();
+    result.insert("name".into(), Value::from(name.as_str()));
+    let q = quote(&name);
+    let run = |verb: &str| {
+        format!("if command -v service >/dev/null 2>&1; then service {q} {verb}; else /etc/init.d/{q} {verb}; fi")
+    };
+    let mut steps: Vec<String> = Vec::new();
+    let mut what: Vec<String> = Vec::new();
+    let (mut before, mut after) = (String::new(), String::new());
+    if let Some(e) = enabled {
+        result.insert("enabled".into(), Value::from(e));
+        if e != cur.enabled {
+            if !cur.update_rc_d {
+                return Err(Error::module(format!(
+                    "service: cannot change whether {name} starts at boot on {}: no update-rc.d",
+                    ctx.host
+                ))
+                .with_help("drover enables SysV services with Debian's update-rc.d only"));
+            }
+            if e && !cur.any_links {
+                steps.push(format!("update-rc.d {q} defaults"));
+            }
+            steps.push(format!(
+                "update-rc.d {q} {}",
+                if e { "enable" } else { "disable" }
+            ));
+            what.push("enabled".into());
+            before.push_str(&format!("enabled: {}\n", cur.enabled));
+            after.push_str(&format!("enabled: {e}\n"));
+        }
+    }
+    if let Some(s) = state.as_deref() {
+        result.insert("state".into(), Value::from(s));
+        let verb = match s {
+            "started" if !cur.running => Some("start"),
+            "stopped" if cur.running => Some("stop"),
+            "restarted" => Some("restart"),
+            "reloaded" => Some(if cur.running { "reload" } else { "start" }),
+            _ => None,
+        };
+        if let Some(verb) = verb {
+            steps.push(run(verb));
+            what.push(format!("state ({verb})"));
+            before.push_str(&format!(
+                "running: {}\n",
+                if cur.running { "yes" } else { "no" }
+            ));
+            after.push_str(&format!(
+                "running: {}\n",
+                if s == "stopped" { "no" } else { "yes" }
+            ));
+        }
+    }
+    if steps.is_empty() {
+        return Ok(Plan::no_change(result));
+    }
+    // A daemon started by the init script must not hold drover's channel open: its
+    // stdout goes to /dev/null and stderr to a file shown when the step fails.
+    let script = format!(
+        "e=$(mktemp) || exit 1\n( {} ) </dev/null >/dev/null 2>\"$e\"\nrc=$?\ncat \"$e\" >&2\nrm -f \"$e\"\nexit $rc",
+        steps.join(" &&\n")
+    );
+    let diff = Diff {
+        before_header: format!("service {name} (before)"),
+        after_header: format!("service {name} (after)"),
+        before,
+        after,
+    };
+    Ok(Plan::change(
+        Change::Modify(what),
+        result,
+        super::run_script(script, format!("service {name}")),
+    )
+    .with_diff(Some(diff)))
 }
 
 #[cfg(test)]
@@ -455,6 +599,15 @@ mod tests {
         assert!(st.found() && st.masked() && !st.enabled());
         assert!(!parse("nosystemd\n").systemd);
         assert!(parse("drover-is-enabled=static\n").enabled());
+    }
+
+    #[test]
+    fn reads_sysv_state() {
+        let st = parse_sysv("script\nrc=0\nstart_links=4\nlinks=7\nupdate-rc.d\n");
+        assert!(st.script && st.running && st.enabled && st.any_links && st.update_rc_d);
+        let st = parse_sysv("script\nrc=3\nstart_links=0\nlinks=0\n");
+        assert!(st.script && !st.running && !st.enabled && !st.any_links && !st.update_rc_d);
+        assert!(!parse_sysv("").script);
     }
 
     #[test]
