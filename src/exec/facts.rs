@@ -109,12 +109,14 @@ fn to_facts(text: &str) -> Vars {
     put("memtotal_mb", Value::from(num("memtotal_kb") / 1024));
     put("memfree_mb", Value::from(num("memfree_kb") / 1024));
     put("swaptotal_mb", Value::from(num("swaptotal_kb") / 1024));
-    let mgr = if kv.contains_key("systemd_booted") || get("pid1") == "systemd" {
-        "systemd".to_string()
-    } else if get("pid1").is_empty() {
-        "unknown".into()
-    } else {
-        get("pid1")
+    // As Ansible: systemd when PID 1 is systemd (Debian's /sbin/init is a link to it, so
+    // its comm may read `init`) and /run/systemd/system exists; else PID 1's name.
+    let pid1 = get("pid1");
+    let mgr = match pid1.as_str() {
+        "systemd" | "init" if kv.contains_key("systemd_booted") => "systemd".to_string(),
+        "init" => "sysvinit".to_string(),
+        "" => "unknown".to_string(),
+        other => other.to_string(),
     };
     put("service_mgr", Value::from(mgr));
     let pkg = match get("pkg").as_str() {
@@ -153,5 +155,23 @@ mod tests {
         assert_eq!(f["memtotal_mb"], Value::from(2000));
         assert_eq!(f["service_mgr"], Value::from("systemd"));
         assert_eq!(f["pkg_mgr"], Value::from("apt"));
+    }
+
+    #[test]
+    fn service_manager_and_default_route() {
+        let f = to_facts("pid1=systemd\nsystemd_booted=1\ndefault_if=eth0\ndefault_gw=192.0.2.1\ndefault_ip=192.0.2.2\ndefault_prefix=24\n");
+        assert_eq!(f["service_mgr"], Value::from("systemd"));
+        let ip = &f["default_ipv4"];
+        assert_eq!(ip.get_attr("address").unwrap(), Value::from("192.0.2.2"));
+        assert_eq!(ip.get_attr("interface").unwrap(), Value::from("eth0"));
+        assert_eq!(ip.get_attr("gateway").unwrap(), Value::from("192.0.2.1"));
+        // A namespace test host: sshd is PID 1, no systemd.
+        let f = to_facts("pid1=sshd\n");
+        assert_eq!(f["service_mgr"], Value::from("sshd"));
+        assert_eq!(f["default_ipv4"].len(), Some(0));
+        let f = to_facts("pid1=init\n");
+        assert_eq!(f["service_mgr"], Value::from("sysvinit"));
+        let f = to_facts("pid1=systemd\n");
+        assert_eq!(f["service_mgr"], Value::from("systemd"));
     }
 }

@@ -390,6 +390,7 @@ impl<'a> HostWalker<'a> {
                 match e {
                     Effect::SetFacts(f) => s.set_facts.extend(f.clone()),
                     Effect::IncludeVars(v) => s.include_vars.extend(v.clone()),
+                    Effect::UpdateFacts(f) => s.facts.extend(f.clone()),
                     Effect::Meta(_) => {}
                 }
             }

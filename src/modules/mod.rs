@@ -9,15 +9,19 @@ pub mod args;
 mod attrs;
 mod blockinfile;
 mod command;
+mod compose;
 mod control;
 mod copy;
 mod file;
 mod group;
+mod hostname;
 mod lineinfile;
 pub mod probe;
 mod replace;
 pub mod spec;
 mod stat;
+mod sysctl;
+mod systemd;
 mod template;
 mod user;
 mod write;
@@ -58,6 +62,10 @@ pub struct Diff {
 pub enum Effect {
     SetFacts(Vars),
     IncludeVars(Vars),
+    /// Host facts a module changed (hostname): keys without the `ansible_` prefix, merged
+    /// into `ansible_facts` and the `ansible_*` names, as Ansible does with a module's
+    /// returned `ansible_facts`.
+    UpdateFacts(Vars),
     Meta(MetaAction),
 }
 
@@ -316,6 +324,11 @@ pub fn registry() -> &'static [&'static dyn Module] {
         &control::Ping,
         &user::User,
         &group::Group,
+        &systemd::SystemdService,
+        &systemd::Service,
+        &sysctl::Sysctl,
+        &hostname::Hostname,
+        &compose::DockerCompose,
     ];
     MODULES
 }
