@@ -4,7 +4,7 @@
 
 use super::attrs::Attrs;
 use super::spec::{arg, ArgType::*, FreeForm, ModuleSpec};
-use super::write::{plan_write, read_with_state, WriteRequest};
+use super::write::{plan_write, read_with_state, ResultShape, WriteRequest};
 use super::{Args, Change, Diff, Module, ModuleCtx, Plan};
 use crate::connection::{quote, FileKind};
 use crate::diagnostics::{Error, Result};
@@ -195,6 +195,8 @@ impl Module for Sysctl {
                     validate: None,
                     force: true,
                     current: Some((state, content)),
+                    // Only the write and its diff are used; sysctl's result is its own.
+                    shape: ResultShape::LineEdit { backup_key: false },
                 },
             )?;
             diffs.extend(plan.diff);
