@@ -26,8 +26,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Instant;
 
-/// The Ansible version drover answers to in `ansible_version` (its language level).
-pub const ANSIBLE_COMPAT_VERSION: &str = "2.17.0";
+/// The Ansible version drover answers to in `ansible_version`: the ansible-core release
+/// the differential suite compares it with (`tests/requirements-ansible.txt`).
+pub const ANSIBLE_COMPAT_VERSION: &str = "2.19.14";
 
 #[derive(Clone, Debug, Default)]
 pub struct RunOptions {
@@ -331,5 +332,18 @@ mod tests {
         assert_eq!(b.iter().map(Vec::len).collect::<Vec<_>>(), [1, 2, 2]);
         let b = batches(&hosts, &[Serial::Percent(40.0)]);
         assert_eq!(b.iter().map(Vec::len).collect::<Vec<_>>(), [2, 2, 1]);
+    }
+}
+
+#[cfg(test)]
+mod version_tests {
+    /// `ansible_version` answers with the release the differential suite pins.
+    #[test]
+    fn the_compat_version_is_the_pinned_ansible_core() {
+        let pinned = include_str!("../../tests/requirements-ansible.txt");
+        assert!(
+            pinned.contains(&format!("ansible-core=={}", super::ANSIBLE_COMPAT_VERSION)),
+            "{pinned}"
+        );
     }
 }

@@ -243,9 +243,9 @@ impl<'a> PlayRun<'a> {
             Value::from_iter([
                 ("full", Value::from(super::ANSIBLE_COMPAT_VERSION)),
                 ("string", Value::from(super::ANSIBLE_COMPAT_VERSION)),
-                ("major", Value::from(2)),
-                ("minor", Value::from(17)),
-                ("revision", Value::from(0)),
+                ("major", version_part(0)),
+                ("minor", version_part(1)),
+                ("revision", version_part(2)),
             ]),
         );
         put("drover_version", Value::from(env!("CARGO_PKG_VERSION")));
@@ -313,4 +313,14 @@ mod tests {
         assert!(tags_selected(&v(&[]), &v(&["untagged"]), &v(&[])));
         assert!(!tags_selected(&v(&["web"]), &v(&[]), &v(&["web"])));
     }
+}
+
+/// One numeric part of [`super::ANSIBLE_COMPAT_VERSION`].
+fn version_part(i: usize) -> Value {
+    let n: u32 = super::ANSIBLE_COMPAT_VERSION
+        .split('.')
+        .nth(i)
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(0);
+    Value::from(n)
 }
