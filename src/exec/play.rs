@@ -285,6 +285,16 @@ pub fn tags_selected(tags: &[String], only: &[String], skip: &[String]) -> bool 
     run
 }
 
+/// One numeric part of [`super::ANSIBLE_COMPAT_VERSION`].
+fn version_part(i: usize) -> Value {
+    let n: u32 = super::ANSIBLE_COMPAT_VERSION
+        .split('.')
+        .nth(i)
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(0);
+    Value::from(n)
+}
+
 #[cfg(test)]
 mod tests {
     use super::tags_selected;
@@ -313,14 +323,4 @@ mod tests {
         assert!(tags_selected(&v(&[]), &v(&["untagged"]), &v(&[])));
         assert!(!tags_selected(&v(&["web"]), &v(&[]), &v(&["web"])));
     }
-}
-
-/// One numeric part of [`super::ANSIBLE_COMPAT_VERSION`].
-fn version_part(i: usize) -> Value {
-    let n: u32 = super::ANSIBLE_COMPAT_VERSION
-        .split('.')
-        .nth(i)
-        .and_then(|p| p.parse().ok())
-        .unwrap_or(0);
-    Value::from(n)
 }
