@@ -588,12 +588,20 @@ fn plan_and_apply(
             touched: None,
         });
     }
-    let will_change = plan.change != modules::Change::None;
+    let mut will_change = plan.change != modules::Change::None;
     let touches = plan.touches;
     if will_change && !check {
         if let Some(apply) = plan.apply {
             match apply(ctx) {
-                Ok(extra) => result.extend(extra),
+                // An apply step may find, on the host, that nothing needed doing after
+                // all (apt after refreshing its cache): it says so with `changed: false`.
+                Ok(mut extra) => {
+                    if extra.get("changed").is_some_and(|v| !v.is_true()) {
+                        will_change = false;
+                    }
+                    extra.shift_remove("changed");
+                    result.extend(extra)
+                }
                 Err(e) if e.kind == ErrorKind::Unreachable => return Err(e),
                 Err(e) => return Ok(fail_one(e)),
             }

@@ -5,6 +5,7 @@
 //! engine stops there, otherwise it runs the plan's `apply` step. A module never decides
 //! on its own whether to skip work for check mode.
 
+mod apt;
 pub mod args;
 mod attrs;
 mod blockinfile;
@@ -14,8 +15,10 @@ mod copy;
 mod file;
 mod group;
 mod lineinfile;
+mod net;
 pub mod probe;
 mod replace;
+mod repo;
 pub mod spec;
 mod stat;
 mod template;
@@ -298,6 +301,13 @@ pub fn registry() -> &'static [&'static dyn Module] {
         &control::Ping,
         &user::User,
         &group::Group,
+        &apt::Apt,
+        &apt::Package,
+        &repo::Deb822Repository,
+        &repo::AptRepository,
+        &net::GetUrl,
+        &net::Uri,
+        &net::WaitFor,
     ];
     MODULES
 }
