@@ -343,7 +343,9 @@ fn decide(req: &Request, st: &HostState, cache_pending: bool) -> Result<Work> {
                 .iter()
                 .filter(|(arch, abbrev, _)| {
                     is_installed(abbrev)
-                        && w.arch.as_deref().map_or(true, |a| a == arch || arch == "all")
+                        && w.arch
+                            .as_deref()
+                            .map_or(true, |a| a == arch || arch == "all")
                 })
                 .map(|(_, _, v)| v.clone())
                 .next()
