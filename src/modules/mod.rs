@@ -8,10 +8,12 @@
 mod apt;
 pub mod args;
 mod attrs;
+mod authorized_key;
 mod blockinfile;
 mod command;
 mod control;
 mod copy;
+mod cron;
 mod file;
 mod group;
 mod lineinfile;
@@ -308,6 +310,8 @@ pub fn registry() -> &'static [&'static dyn Module] {
         &net::GetUrl,
         &net::Uri,
         &net::WaitFor,
+        &cron::Cron,
+        &authorized_key::AuthorizedKey,
     ];
     MODULES
 }
