@@ -283,7 +283,7 @@ fn get_url_query(dest: &str, url: &str, algo: Option<&str>) -> String {
     let mut s = format!(
         "p={d}\nif [ -d \"$p\" ]; then echo @dir; p=\"${{p%/}}/\"{name}; fi\necho \"@path $p\"\n\
          if [ -f \"$p\" ]; then echo @exists; echo \"@sha1 $(sha1sum < \"$p\" | cut -d' ' -f1)\"; \
-         echo \"@attrs $(stat -c '%a %U %G' -- \"$p\")\"\n"
+         echo \"@attrs $(stat -c '%a %U %G' -- \"$p\")\"; echo \"@final $(stat -c '%a %U %G %u %g %s' -- \"$p\")\"\n"
     );
     if let Some(a) = algo {
         s.push_str(&format!(
@@ -292,6 +292,23 @@ fn get_url_query(dest: &str, url: &str, algo: Option<&str>) -> String {
     }
     s.push_str("fi\nif command -v curl >/dev/null 2>&1; then echo @curl; elif command -v wget >/dev/null 2>&1; then echo @wget; fi\n");
     s
+}
+
+/// Ansible's path attributes of a result whose `dest` exists (`@final` of the scripts).
+fn add_final(r: &mut Vars, m: &BTreeMap<String, String>) {
+    let Some(f) = m.get("final") else { return };
+    let f: Vec<&str> = f.split_whitespace().collect();
+    if f.len() != 6 {
+        return;
+    }
+    let num = |s: &str| s.parse::<i64>().unwrap_or(-1);
+    r.insert("mode".into(), Value::from(format!("{:0>4}", f[0])));
+    r.insert("owner".into(), Value::from(f[1]));
+    r.insert("group".into(), Value::from(f[2]));
+    r.insert("uid".into(), Value::from(num(f[3])));
+    r.insert("gid".into(), Value::from(num(f[4])));
+    r.insert("size".into(), Value::from(num(f[5])));
+    r.insert("state".into(), Value::from("file"));
 }
 
 /// Download into a temp file beside `$p`, verify, and move into place if the content
@@ -360,7 +377,8 @@ fn download_script(
     }
     s.push_str(
         "[ \"$(stat -c '%a %U %G' -- \"$p\")\" = \"$before\" ] || echo @attrs_changed\n\
-         echo \"@md5 $(md5sum < \"$p\" | cut -d' ' -f1)\"\n",
+         echo \"@md5 $(md5sum < \"$p\" | cut -d' ' -f1)\"\n\
+         echo \"@final $(stat -c '%a %U %G %u %g %s' -- \"$p\")\"\n",
     );
     s
 }
@@ -462,11 +480,6 @@ impl Module for GetUrl {
         result.insert("checksum_dest".into(), Value::from(()));
         result.insert("checksum_src".into(), Value::from(()));
         result.insert("elapsed".into(), Value::from(0));
-        if exists {
-            if let Some(s) = st.get("sha1") {
-                result.insert("checksum_dest".into(), Value::from(s.as_str()));
-            }
-        }
         let attrs_differ = |st: &BTreeMap<String, String>| -> bool {
             let Some(cur) = st.get("attrs") else {
                 return false;
@@ -490,6 +503,7 @@ impl Module for GetUrl {
             .is_some_and(|(_, want)| st.get("sum") == Some(want));
         if exists && !force && sum_matches {
             result.insert("msg".into(), Value::from("file already exists"));
+            add_final(&mut result, &st);
             if !attrs_differ(&st) {
                 return Ok(Plan::no_change(result));
             }
@@ -506,7 +520,9 @@ impl Module for GetUrl {
         }
         // Without a checksum an existing file is fetched only if the server says it is
         // newer (If-Modified-Since, as Ansible's get_url does).
-        let conditional = exists && !force && checksum.is_none() && tool == "curl";
+        // (HTTP only: for file:// and ftp:// curl skips the transfer without saying so.)
+        let http = req.url.to_ascii_lowercase().starts_with("http");
+        let conditional = exists && !force && checksum.is_none() && tool == "curl" && http;
         let config = req.config();
         if ctx.check && conditional {
             let mut head = req.clone();
@@ -583,7 +599,15 @@ impl Module for GetUrl {
                 }
             }
             let mut r = Vars::new();
-            r.insert("status_code".into(), Value::from(status));
+            // file:// has no status (curl says 000): Ansible's is None.
+            r.insert(
+                "status_code".into(),
+                if status == 0 {
+                    Value::from(())
+                } else {
+                    Value::from(status)
+                },
+            );
             for (k, key) in [("src", "checksum_src"), ("dest", "checksum_dest")] {
                 if let Some(v) = m.get(k) {
                     r.insert(key.into(), Value::from(v.as_str()));
@@ -607,6 +631,7 @@ impl Module for GetUrl {
                     _ => "OK (unknown bytes)".to_string(),
                 }),
             );
+            add_final(&mut r, &m);
             if !m.contains_key("moved") && !m.contains_key("attrs_changed") {
                 r.insert("changed".into(), Value::from(false));
             }
@@ -971,16 +996,22 @@ impl Module for WaitFor {
                 )));
             }
         }
+        let stopping = matches!(state.as_str(), "stopped" | "absent");
+        if path.is_some() && state == "stopped" {
+            return Err(Error::module(
+                "state=stopped should only be used for checking a port in the wait_for module",
+            ));
+        }
         let (check, what) = match (&path, port) {
             (Some(p), _) => {
                 let q = quote(p);
-                let found = match &regex {
-                    Some(re) => format!("grep -Eq -- {} {q} 2>/dev/null", quote(re)),
-                    None => format!("[ -e {q} ]"),
-                };
-                match state.as_str() {
-                    "absent" | "stopped" => (format!("[ ! -e {q} ]"), format!("{p} to be absent")),
-                    _ => (found, p.clone()),
+                match (&regex, stopping) {
+                    (_, true) => (format!("[ ! -e {q} ]"), format!("{p} to be absent")),
+                    (Some(re), false) => (
+                        format!("grep -Pq -- {} {q} 2>/dev/null", quote(re)),
+                        format!("search string {re} in {p}"),
+                    ),
+                    (None, false) => (format!("[ -e {q} ]"), format!("file {p}")),
                 }
             }
             (None, Some(port)) => {
@@ -988,11 +1019,10 @@ impl Module for WaitFor {
                     "timeout {connect_timeout} bash -c 'exec 3<>/dev/tcp/\"$1\"/\"$2\"' _ {} {port} 2>/dev/null",
                     quote(&host)
                 );
-                match state.as_str() {
-                    "stopped" | "absent" => {
-                        (format!("! {probe}"), format!("{host}:{port} to stop"))
-                    }
-                    _ => (probe, format!("{host}:{port}")),
+                if stopping {
+                    (format!("! {probe}"), format!("{host}:{port} to stop"))
+                } else {
+                    (probe, format!("{host}:{port}"))
                 }
             }
             (None, None) => ("false".into(), String::new()),
@@ -1017,17 +1047,62 @@ impl Module for WaitFor {
         }
         let mut r = Vars::new();
         r.insert("state".into(), Value::from(state.as_str()));
-        if let Some(p) = port {
-            r.insert("port".into(), Value::from(p));
-        }
-        if let Some(p) = &path {
-            r.insert("path".into(), Value::from(p.as_str()));
-        }
-        if let Some(re) = &regex {
-            r.insert("search_regex".into(), Value::from(re.as_str()));
-        }
+        r.insert("port".into(), Value::from(port));
+        r.insert("path".into(), Value::from(path.clone()));
+        r.insert("search_regex".into(), Value::from(regex.clone()));
+        r.insert("match_groups".into(), Value::from(Vec::<Value>::new()));
+        r.insert("match_groupdict".into(), Value::from_iter(Vars::new()));
         if let Some(e) = m.get("ok") {
             r.insert("elapsed".into(), Value::from(e.parse::<i64>().unwrap_or(0)));
+            // Ansible adds the path's attributes to a result with an existing `path`.
+            if let Some(p) = &path {
+                let st = ctx.stat(p, true, false)?;
+                if st.exists() {
+                    r.insert(
+                        "state".into(),
+                        Value::from(super::write::state_name(st.kind)),
+                    );
+                    r.insert("mode".into(), Value::from(st.mode_string()));
+                    r.insert("owner".into(), Value::from(st.owner.as_str()));
+                    r.insert("group".into(), Value::from(st.group.as_str()));
+                    r.insert("uid".into(), Value::from(st.uid));
+                    r.insert("gid".into(), Value::from(st.gid));
+                    r.insert("size".into(), Value::from(st.size));
+                }
+            }
+            // The groups of the match, as Python's re.search over the whole file.
+            if let (Some(re), Some(p), false) = (&regex, &path, stopping) {
+                if let (Ok(Some(text)), Ok(rx)) = (
+                    ctx.read_file(p),
+                    super::write::compile_regex(re, "search_regex", false),
+                ) {
+                    let text = String::from_utf8_lossy(&text);
+                    if let Some(c) = rx.captures(&text) {
+                        let groups: Vec<Value> = c
+                            .iter()
+                            .skip(1)
+                            .map(|g| {
+                                g.map(|m| Value::from(m.as_str()))
+                                    .unwrap_or(Value::from(()))
+                            })
+                            .collect();
+                        let named: Vars = rx
+                            .capture_names()
+                            .flatten()
+                            .map(|n| {
+                                (
+                                    n.to_string(),
+                                    c.name(n)
+                                        .map(|m| Value::from(m.as_str()))
+                                        .unwrap_or(Value::from(())),
+                                )
+                            })
+                            .collect();
+                        r.insert("match_groups".into(), Value::from(groups));
+                        r.insert("match_groupdict".into(), Value::from_iter(named));
+                    }
+                }
+            }
             return Ok(Plan::no_change(r));
         }
         let elapsed: i64 = m
@@ -1039,6 +1114,7 @@ impl Module for WaitFor {
             // No port and no path: Ansible just waits for the timeout.
             return Ok(Plan::no_change(r));
         }
+        // Ansible's message, plus how long was waited.
         let msg = args.str("msg")?.unwrap_or_else(|| {
             format!("Timeout when waiting for {what} (waited {elapsed} seconds)")
         });
