@@ -157,3 +157,79 @@ fn authorized_keys_are_added_replaced_made_exclusive_and_removed() {
     );
     ssh(&dir, HOST, "userdel -r drover-ak 2>/dev/null; true");
 }
+
+#[test]
+fn unarchive_extracts_once_and_repairs_drift() {
+    let Some(dir) = hosts_dir() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let tree = tmp.path().join("tree");
+    std::fs::create_dir_all(tree.join("app/conf")).unwrap();
+    std::fs::write(tree.join("app/run.sh"), "#!/bin/sh\necho run\n").unwrap();
+    std::fs::write(tree.join("app/conf/a.conf"), "a=1\n").unwrap();
+    let archive = tmp.path().join("app.tar.gz");
+    let st = std::process::Command::new("tar")
+        .args(["--owner=0", "--group=0", "-czf"])
+        .arg(&archive)
+        .arg("-C")
+        .arg(&tree)
+        .arg("app")
+        .status()
+        .unwrap();
+    assert!(st.success());
+    ssh(
+        &dir,
+        HOST,
+        "rm -rf /tmp/drover-unarchive && mkdir -p /tmp/drover-unarchive",
+    );
+    let task = play(&format!(
+        "    - unarchive: {{src: '{}', dest: /tmp/drover-unarchive, list_files: yes}}\n      register: u\n    - assert: {{that: [\"'app/run.sh' in u.files\"]}}\n",
+        archive.display()
+    ));
+    let (code, changed, text) = apply_on(&dir, HOST, &task, &["--check"]);
+    assert_eq!((code, changed), (0, 1), "{text}");
+    assert_eq!(ssh(&dir, HOST, "ls -A /tmp/drover-unarchive").trim(), "");
+    let (code, changed, text) = apply_on(&dir, HOST, &task, &[]);
+    assert_eq!((code, changed), (0, 1), "{text}");
+    assert_eq!(
+        ssh(
+            &dir,
+            HOST,
+            "cat /tmp/drover-unarchive/app/conf/a.conf /tmp/drover-unarchive/app/run.sh"
+        ),
+        "a=1\n#!/bin/sh\necho run\n"
+    );
+    let (code, changed, text) = apply_on(&dir, HOST, &task, &[]);
+    assert_eq!((code, changed), (0, 0), "{text}");
+    // Drift on the host is repaired.
+    ssh(
+        &dir,
+        HOST,
+        "echo changed > /tmp/drover-unarchive/app/conf/a.conf",
+    );
+    let (_, changed, text) = apply_on(&dir, HOST, &task, &[]);
+    assert_eq!(changed, 1, "{text}");
+    assert_eq!(
+        ssh(&dir, HOST, "cat /tmp/drover-unarchive/app/conf/a.conf"),
+        "a=1\n"
+    );
+    // The same archive already on the host (remote_src), and creates.
+    support::ssh_stdin(
+        &dir,
+        HOST,
+        "cat > /tmp/drover-app.tar.gz",
+        &std::fs::read(&archive).unwrap(),
+    );
+    let remote = play("    - unarchive: {src: /tmp/drover-app.tar.gz, dest: /tmp/drover-unarchive, remote_src: yes}\n    - unarchive: {src: /tmp/nonexistent.tgz, dest: /tmp/drover-unarchive, remote_src: yes, creates: /tmp/drover-unarchive/app}\n");
+    let (code, changed, text) = apply_on(&dir, HOST, &remote, &[]);
+    assert_eq!((code, changed), (0, 0), "{text}");
+    // A missing dest is an error that says what to do.
+    let bad = play("    - unarchive: {src: /tmp/drover-app.tar.gz, dest: /tmp/drover-no-such-dir, remote_src: yes}\n");
+    let (code, _, text) = apply_on(&dir, HOST, &bad, &[]);
+    assert_eq!(code, 2, "{text}");
+    assert!(text.contains("must be an existing dir"), "{text}");
+    ssh(
+        &dir,
+        HOST,
+        "rm -rf /tmp/drover-unarchive /tmp/drover-app.tar.gz",
+    );
+}

@@ -24,6 +24,7 @@ mod repo;
 pub mod spec;
 mod stat;
 mod template;
+mod unarchive;
 mod user;
 mod write;
 
@@ -312,6 +313,7 @@ pub fn registry() -> &'static [&'static dyn Module] {
         &net::WaitFor,
         &cron::Cron,
         &authorized_key::AuthorizedKey,
+        &unarchive::Unarchive,
     ];
     MODULES
 }
