@@ -130,6 +130,12 @@ fn apt_installs_upgrades_pins_removes_and_waits_for_the_lock() {
     let (code, changed, text) = apply_on(&dir, HOST, &again, &[]);
     assert_eq!((code, changed), (0, 0), "{text}");
 
+    // A fresh cache is not updated again within cache_valid_time; package dispatches on
+    // the gathered ansible_pkg_mgr.
+    let fresh = "- hosts: all\n  tasks:\n    - apt: {update_cache: yes, cache_valid_time: 3600}\n      register: c\n    - assert: {that: [c.cache_updated == false, c.cache_update_time > 0]}\n    - package: {name: drover-test-a}\n";
+    let (code, changed, text) = apply_on(&dir, HOST, fresh, &[]);
+    assert_eq!((code, changed), (0, 0), "{text}");
+
     // A new version: latest upgrades, after refreshing the cache.
     build_deb(repo, "drover-test-a", "2.0", "", "");
     publish(&dir, repo);
