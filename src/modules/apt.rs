@@ -21,7 +21,7 @@ macro_rules! apt_args {
     ($($extra:expr),*) => {
         &[
             arg("name", List).aliases(&["pkg", "package"]),
-            arg("state", Str).choices(&["present", "absent", "latest", "fixed", "installed", "removed", "build-dep"]),
+            arg("state", Str).choices(&["present", "absent", "latest", "fixed", "installed", "removed"]),
             arg("update_cache", Bool).aliases(&["update-cache"]),
             arg("cache_valid_time", Int),
             arg("install_recommends", Bool).aliases(&["install-recommends"]),
