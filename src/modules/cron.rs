@@ -363,8 +363,28 @@ impl Module for Cron {
                 new_text.clone()
             },
         };
+        // Ansible's cron also returns its diff in the result (with --diff).
+        let diff_value = |d: &Diff| {
+            let mut m = Vars::new();
+            m.insert("after".into(), Value::from(d.after.as_str()));
+            m.insert("after_header".into(), Value::from(d.after_header.as_str()));
+            m.insert("before".into(), Value::from(d.before.as_str()));
+            m.insert(
+                "before_header".into(),
+                Value::from(d.before_header.as_str()),
+            );
+            Value::from_iter(m)
+        };
         if remove_file {
             let mut r = Vars::new();
+            r.insert(
+                "diff".into(),
+                if ctx.diff {
+                    diff_value(&diff)
+                } else {
+                    Value::from_iter(Vars::new())
+                },
+            );
             r.insert("state".into(), Value::from("absent"));
             if let Some(f) = args.str("cron_file")? {
                 r.insert("cron_file".into(), Value::from(f));
@@ -377,6 +397,10 @@ impl Module for Cron {
             )
             .with_diff(Some(diff))
             .touching(vec![f]));
+        }
+        let mut result = result;
+        if ctx.diff {
+            result.insert("diff".into(), diff_value(&diff));
         }
         let has_crontab = tab.has_crontab;
         let touches = file.clone().into_iter().collect::<Vec<_>>();
