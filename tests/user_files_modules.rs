@@ -233,3 +233,49 @@ fn unarchive_extracts_once_and_repairs_drift() {
         "rm -rf /tmp/drover-unarchive /tmp/drover-app.tar.gz",
     );
 }
+
+#[test]
+fn unarchive_a_zip_with_the_hosts_unzip() {
+    let Some(dir) = hosts_dir() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let zip = tmp.path().join("site.zip");
+    let st = std::process::Command::new("python3")
+        .arg("-c")
+        .arg("import sys, zipfile\nz = zipfile.ZipFile(sys.argv[1], 'w')\nz.writestr('site/', '')\nz.writestr('site/index.html', '<h1>hi</h1>\\n')\nz.writestr('site/css/a.css', 'body{}\\n')\nz.close()")
+        .arg(&zip)
+        .status()
+        .expect("python3 builds the test zip");
+    assert!(st.success());
+    ssh(
+        &dir,
+        HOST,
+        "rm -rf /tmp/drover-unzip && mkdir -p /tmp/drover-unzip",
+    );
+    let task = play(&format!(
+        "    - unarchive: {{src: '{}', dest: /tmp/drover-unzip, mode: '0640'}}\n",
+        zip.display()
+    ));
+    let (code, changed, text) = apply_on(&dir, HOST, &task, &["--check"]);
+    assert_eq!((code, changed), (0, 1), "{text}");
+    assert_eq!(ssh(&dir, HOST, "ls -A /tmp/drover-unzip").trim(), "");
+    let (code, changed, text) = apply_on(&dir, HOST, &task, &[]);
+    assert_eq!((code, changed), (0, 1), "{text}");
+    assert_eq!(
+        ssh(
+            &dir,
+            HOST,
+            "cat /tmp/drover-unzip/site/index.html; stat -c %a /tmp/drover-unzip/site/css/a.css"
+        ),
+        "<h1>hi</h1>\n640\n"
+    );
+    let (code, changed, text) = apply_on(&dir, HOST, &task, &[]);
+    assert_eq!((code, changed), (0, 0), "{text}");
+    ssh(&dir, HOST, "echo drift > /tmp/drover-unzip/site/css/a.css");
+    let (_, changed, text) = apply_on(&dir, HOST, &task, &[]);
+    assert_eq!(changed, 1, "{text}");
+    assert_eq!(
+        ssh(&dir, HOST, "cat /tmp/drover-unzip/site/css/a.css"),
+        "body{}\n"
+    );
+    ssh(&dir, HOST, "rm -rf /tmp/drover-unzip");
+}
