@@ -279,3 +279,36 @@ fn unarchive_a_zip_with_the_hosts_unzip() {
     );
     ssh(&dir, HOST, "rm -rf /tmp/drover-unzip");
 }
+
+#[test]
+fn cron_without_a_crontab_binary_writes_the_spool_file() {
+    let Some(dir) = hosts_dir() else { return };
+    // host2: the other cron test uses crontab on host1 at the same time.
+    let host = "host2";
+    ssh(
+        &dir,
+        host,
+        "useradd -m drover-spool 2>/dev/null; rm -f /var/spool/cron/crontabs/drover-spool; \
+         [ -e /usr/bin/crontab ] && mv /usr/bin/crontab /usr/bin/crontab.drover-hidden; true",
+    );
+    let task =
+        play("    - cron: {name: tick, user: drover-spool, minute: '*/5', job: /bin/true}\n");
+    let (code, changed, text) = apply_on(&dir, host, &task, &[]);
+    let spool = ssh(
+        &dir,
+        host,
+        "cat /var/spool/cron/crontabs/drover-spool; stat -c '%a %U' /var/spool/cron/crontabs/drover-spool",
+    );
+    let (_, changed2, _) = apply_on(&dir, host, &task, &[]);
+    ssh(
+        &dir,
+        host,
+        "mv /usr/bin/crontab.drover-hidden /usr/bin/crontab; rm -f /var/spool/cron/crontabs/drover-spool; userdel -r drover-spool 2>/dev/null; true",
+    );
+    assert_eq!((code, changed), (0, 1), "{text}");
+    assert_eq!(
+        spool,
+        "#Ansible: tick\n*/5 * * * * /bin/true\n600 drover-spool\n"
+    );
+    assert_eq!(changed2, 0);
+}
