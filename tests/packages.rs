@@ -97,7 +97,7 @@ fn apt_installs_upgrades_pins_removes_and_waits_for_the_lock() {
         "mkdir -p /etc/apt/disabled-by-drover-tests; \
          for f in /etc/apt/sources.list /etc/apt/sources.list.d/*; do [ -e \"$f\" ] && mv \"$f\" /etc/apt/disabled-by-drover-tests/; done; \
          echo 'deb [trusted=yes] file:/srv/drover-repo ./' > /etc/apt/sources.list.d/drover-test.list; \
-         dpkg --purge drover-test-a drover-test-b drover-test-slow drover-test-c >/dev/null 2>&1; true",
+         dpkg --purge drover-test-a drover-test-b drover-test-slow drover-test-c drover-test-d drover-test-e >/dev/null 2>&1; true",
     );
 
     // The cache alone: changed when updated.
@@ -208,6 +208,23 @@ fn apt_installs_upgrades_pins_removes_and_waits_for_the_lock() {
     let (_, changed, _) = apply_on(&dir, HOST, &deb, &[]);
     assert_eq!(changed, 0);
 
+    // autoremove: removing a package also removes the dependency it pulled in.
+    build_deb(repo, "drover-test-e", "1.0", "", "");
+    build_deb(repo, "drover-test-d", "1.0", "drover-test-e", "");
+    publish(&dir, repo);
+    let d = play("    - apt: {name: drover-test-d, update_cache: yes}\n");
+    let (code, changed, text) = apply_on(&dir, HOST, &d, &[]);
+    assert_eq!((code, changed), (0, 1), "{text}");
+    assert_eq!(
+        dpkg_status(&dir, "drover-test-d drover-test-e"),
+        "drover-test-d ii 1.0\ndrover-test-e ii 1.0\n"
+    );
+    let d_gone =
+        play("    - apt: {name: drover-test-d, state: absent, autoremove: yes, purge: yes}\n");
+    let (code, changed, text) = apply_on(&dir, HOST, &d_gone, &[]);
+    assert_eq!((code, changed), (0, 1), "{text}");
+    assert_eq!(dpkg_status(&dir, "drover-test-d drover-test-e"), "");
+
     // Another apt-get holds the dpkg lock for ~6 s (its package's preinst sleeps): the
     // task waits for it instead of failing.
     ssh(
@@ -237,7 +254,7 @@ fn apt_installs_upgrades_pins_removes_and_waits_for_the_lock() {
     ssh(
         &dir,
         HOST,
-        "dpkg --purge drover-test-a drover-test-b drover-test-slow drover-test-c >/dev/null 2>&1; \
+        "dpkg --purge drover-test-a drover-test-b drover-test-slow drover-test-c drover-test-d drover-test-e >/dev/null 2>&1; \
          rm -f /etc/apt/sources.list.d/drover-test.list; \
          mv /etc/apt/disabled-by-drover-tests/sources.list /etc/apt/ 2>/dev/null; true",
     );
