@@ -600,12 +600,14 @@ fn plan_and_apply(
     if will_change && !check {
         if let Some(apply) = plan.apply {
             match apply(ctx) {
-                // An apply that found on the host that nothing was to be done after all
-                // (a command stopped by its `creates`) says so with `changed: false`.
-                Ok(extra) => {
+                // An apply step may find, on the host, that nothing needed doing after
+                // all (a command stopped by its `creates`, apt after refreshing its
+                // cache): it says so with `changed: false`.
+                Ok(mut extra) => {
                     if extra.get("changed").is_some_and(|v| !v.is_true()) {
                         will_change = false;
                     }
+                    extra.shift_remove("changed");
                     result.extend(extra)
                 }
                 Err(e) if e.kind == ErrorKind::Unreachable => return Err(e),

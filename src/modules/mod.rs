@@ -5,24 +5,30 @@
 //! engine stops there, otherwise it runs the plan's `apply` step. A module never decides
 //! on its own whether to skip work for check mode.
 
+mod apt;
 pub mod args;
 mod attrs;
+mod authorized_key;
 mod blockinfile;
 mod command;
 mod compose;
 mod control;
 mod copy;
+mod cron;
 mod file;
 mod group;
 mod hostname;
 mod lineinfile;
+mod net;
 pub mod probe;
 mod replace;
+mod repo;
 pub mod spec;
 mod stat;
 mod sysctl;
 mod systemd;
 mod template;
+mod unarchive;
 mod user;
 mod write;
 
@@ -329,6 +335,16 @@ pub fn registry() -> &'static [&'static dyn Module] {
         &sysctl::Sysctl,
         &hostname::Hostname,
         &compose::DockerCompose,
+        &apt::Apt,
+        &apt::Package,
+        &repo::Deb822Repository,
+        &repo::AptRepository,
+        &net::GetUrl,
+        &net::Uri,
+        &net::WaitFor,
+        &cron::Cron,
+        &authorized_key::AuthorizedKey,
+        &unarchive::Unarchive,
     ];
     MODULES
 }

@@ -195,8 +195,7 @@ impl Module for Sysctl {
                     validate: None,
                     force: true,
                     current: Some((state, content)),
-                    // Only the write and its diff are used; sysctl's result is its own.
-                    shape: ResultShape::LineEdit { backup_key: false },
+                    shape: ResultShape::Bare,
                 },
             )?;
             diffs.extend(plan.diff);

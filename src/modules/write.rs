@@ -38,6 +38,9 @@ pub enum ResultShape {
     LineEdit { backup_key: bool },
     /// replace: `rc`, and a `diff` only in diff mode.
     Replace,
+    /// A module that reports its own result and uses only the write and its diff
+    /// (sysctl, the apt source modules).
+    Bare,
 }
 
 pub fn sha1_hex(data: &[u8]) -> String {
@@ -119,6 +122,7 @@ pub fn plan_write(ctx: &mut ModuleCtx<'_>, req: WriteRequest) -> Result<Plan> {
             r.insert("diff".into(), Value::from_serialize(&diff));
             r
         }
+        ResultShape::Bare => Vars::new(),
         ResultShape::Replace => {
             let mut r = Vars::new();
             r.insert("rc".into(), Value::from(0));

@@ -17,8 +17,8 @@ set -euo pipefail
 
 # Bump when anything below changes what ends up in the rootfs: a cached rootfs
 # whose marker differs is rebuilt, so stale caches in CI can't hide changes.
-ROOTFS_VERSION=4
-BASE_PACKAGES=openssh-server,sudo,ca-certificates,procps,iproute2
+ROOTFS_VERSION=5
+BASE_PACKAGES=openssh-server,sudo,ca-certificates,procps,iproute2,curl,cron,unzip
 
 log() { printf 'rootfs: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
