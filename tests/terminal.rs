@@ -77,7 +77,7 @@ fn progress_view_ends_with_a_clean_recap() {
     );
     assert!(text.contains("PLAY RECAP"), "{text}");
     assert!(
-        text.contains("localhost                 : ok=13   changed=11"),
+        text.contains("localhost                 : ok=14   changed=11"),
         "{text}"
     );
     assert!(

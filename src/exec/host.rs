@@ -68,8 +68,28 @@ impl<'a> HostWalker<'a> {
         // The first command of a new connection takes the host's run lock (see
         // `lock`): facts when the play gathers them, else a bare `true`.
         let first = if play.gather_facts {
-            super::facts::gather(self.conn.as_mut())
-                .map(|f| self.run.shared.with_host(&self.host, |s| s.facts = f))
+            let started = std::time::Instant::now();
+            super::facts::gather(self.conn.as_mut()).map(|f| {
+                self.run.shared.with_host(&self.host, |s| {
+                    s.facts = f;
+                    s.stats.ok += 1;
+                });
+                // A task of its own in the output and the recap, as Ansible's.
+                self.run.sink.event(&Event::Task(crate::output::TaskEvent {
+                    host: &self.host,
+                    task: "Gathering Facts",
+                    source: &self.run.play.span,
+                    status: Status::Ok,
+                    changed: false,
+                    result: &Vars::new(),
+                    diffs: &[],
+                    duration: started.elapsed(),
+                    item: None,
+                    handler: false,
+                    no_log: false,
+                    module: "gather_facts",
+                }));
+            })
         } else if self.fresh {
             self.conn.exec("true", None).map(|_| ())
         } else {

@@ -117,7 +117,13 @@ impl Module for Assert {
         &ASSERT
     }
     fn plan(&self, ctx: &mut ModuleCtx<'_>, args: &Args) -> Result<Plan> {
-        for cond in args.list("that")? {
+        // A single condition may hold commas (`version('2.12', '>=')`): Ansible's assert
+        // takes a string as one condition, it does not split it like a list argument.
+        let conds = match args.value("that") {
+            Some(v) if v.kind() == minijinja::value::ValueKind::String => vec![v.clone()],
+            _ => args.list("that")?,
+        };
+        for cond in conds {
             if !ctx.eval.eval_cond(&cond)? {
                 let msg = args
                     .value("fail_msg")

@@ -226,19 +226,25 @@ fn plan_systemd(ctx: &mut ModuleCtx<'_>, args: &Args) -> Result<Plan> {
                 "systemd_service needs one of name, daemon_reload or daemon_reexec",
             ));
         }
-        // Only the daemon actions: Ansible reports them as changed.
+        // Only the daemon actions: run as a side effect (not in check mode) and, as
+        // Ansible (ansible-core 2.19) reports them, not a change.
         let mut script = String::new();
         if daemon_reload {
-            script.push_str("systemctl daemon-reload\n");
+            script.push_str("systemctl daemon-reload || exit 1\n");
         }
         if daemon_reexec {
-            script.push_str("systemctl daemon-reexec\n");
+            script.push_str("systemctl daemon-reexec || exit 1\n");
         }
-        return Ok(Plan::change(
-            Change::Run,
-            result,
-            super::run_script(script, "systemctl daemon-reload/daemon-reexec".into()),
-        ));
+        if !ctx.check {
+            let out = ctx.sh(&script, None)?;
+            if out.rc != 0 {
+                return Err(Error::module(format!(
+                    "systemctl daemon-reload/daemon-reexec failed: {}",
+                    out.stderr_str().trim()
+                )));
+            }
+        }
+        return Ok(Plan::no_change(result));
     };
     if name.is_empty() || name.starts_with('-') || name.contains(['\n', '/', ' ']) {
         return Err(Error::module(format!("'{name}' is not a valid unit name")));
