@@ -39,7 +39,8 @@ mirror=${DROVER_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 packages=$BASE_PACKAGES
 target=$cache
 if [[ $python == 1 ]]; then
-  packages+=,python3
+  # python3-apt: Ansible's apt module needs it on the target (the bench's workload b).
+  packages+=,python3,python3-apt
   target=${cache}-python
 fi
 # The path ends up inside overlayfs mount options, where ',' and ':' are

@@ -3,8 +3,8 @@
 # written by bench/run from the same values as host_vars/HOST.yml).
 from pyinfra import host
 from pyinfra.facts.files import File
-from pyinfra.facts.server import Command, Hostname
-from pyinfra.operations import files, server
+from pyinfra.facts.server import Hostname
+from pyinfra.operations import apt, files, server
 
 # Mirrors roles/bench/defaults/main.yml.
 DIRS = [
@@ -57,9 +57,7 @@ for f in FILES:
 for path, regexp, line in LINES:
     files.line(name=f"Settings lines {regexp}", path=path, line=regexp, replace=line)
 
-# The stand-in for apt: the same read-only query, run on every apply, never a change.
-status = host.get_fact(Command, command="dpkg-query -W -f='${Status}' openssh-server")
-assert "install ok installed" in (status or ""), f"openssh-server not installed: {status!r}"
+apt.packages(name="openssh-server is installed", packages=["openssh-server"], present=True)
 
 if host.get_fact(File, path="/etc/bench/tls/service_key") is None:
     server.shell(
