@@ -193,7 +193,16 @@ impl<'a> HostWalker<'a> {
             // Fetch what the coming plans will read, in one round trip, when the next
             // one needs something the cache does not hold (at the start, or after a
             // change on the host emptied part of it).
-            if self.needs_fetch(item) {
+            let need = match self.needs_fetch(item) {
+                // A command whose `creates` the cache cannot answer can carry the test
+                // itself, but if a later task needs a batch anyway, fetching it now answers
+                // the command too (and costs nothing more when it is stopped).
+                Need::Optional => items[i + 1..]
+                    .iter()
+                    .any(|later| self.needs_fetch(later) == Need::Required),
+                need => need == Need::Required,
+            };
+            if need {
                 self.prefetch(&items[i..]);
             }
             // Another host ended the play (end_play) or failed under any_errors_fatal:
@@ -218,27 +227,33 @@ impl<'a> HostWalker<'a> {
     }
 
     /// Whether the plan of this item will read host state the cache does not hold.
-    fn needs_fetch(&self, item: &Item) -> bool {
+    fn needs_fetch(&self, item: &Item) -> Need {
         let Item::Task(t) = item else {
             // Blocks and includes: fetch for everything they hold, as before a list.
-            return true;
+            return Need::Required;
         };
         if !self.run.tags_match(&t.kw.tags) || t.kw.delegate_to.is_some() {
-            return false;
+            return Need::No;
         }
         let Some(module) = crate::modules::find(t.module) else {
-            return false;
+            return Need::No;
         };
-        if module.spec().controller_only || module.probes_optional() {
-            return false;
+        if module.spec().controller_only {
+            return Need::No;
         }
         let vars = self.base_vars(&t.kw);
         let Ok(become_) = super::task::become_of(self.run, &t.kw, &vars) else {
-            return false;
+            return Need::No;
         };
-        self.task_probes(t, module, vars)
+        let missing = self
+            .task_probes(t, module, vars)
             .iter()
-            .any(|p| !self.cache.contains(p, become_.as_ref()))
+            .any(|p| !self.cache.contains(p, become_.as_ref()));
+        match (missing, module.probes_optional()) {
+            (false, _) => Need::No,
+            (true, true) => Need::Optional,
+            (true, false) => Need::Required,
+        }
     }
 
     /// Batch-read the host state the plans of these tasks will need (see
@@ -696,4 +711,13 @@ fn collect_tasks(items: &[Item], out: &mut Vec<Arc<Task>>) {
             Item::Include(_) => {}
         }
     }
+}
+
+/// Whether a task's plan needs a batch of host state fetched before it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Need {
+    No,
+    /// Its probes are answered by the task's own command if not by the cache.
+    Optional,
+    Required,
 }
