@@ -90,8 +90,6 @@ impl<'a> HostWalker<'a> {
                     module: "gather_facts",
                 }));
             })
-        } else if self.fresh {
-            self.conn.exec("true", None).map(|_| ())
         } else {
             Ok(())
         };
@@ -106,6 +104,26 @@ impl<'a> HostWalker<'a> {
         if let Err(e) = self.load_vars_files() {
             self.report_error("vars_files", &play.span, &e);
             return Flow::Failed;
+        }
+        if !play.gather_facts && self.fresh {
+            // Without facts, the run lock rides on the first batch of host state (or a
+            // bare `true` when the first tasks read none): no round trip of its own.
+            let first = [&play.pre_tasks, &play.tasks, &play.post_tasks]
+                .into_iter()
+                .find(|s| !s.is_empty());
+            let taken = match first.map(|items| self.prefetch(items)) {
+                Some(Ok(true)) => Ok(()),
+                Some(Err(e)) => Err(e),
+                _ => self.conn.exec("true", None).map(|_| ()),
+            };
+            match taken {
+                Ok(()) => {}
+                Err(e) if e.kind == ErrorKind::Unreachable => return self.unreachable(&e),
+                Err(e) => {
+                    self.report_error("connect", &play.span, &e);
+                    return Flow::Failed;
+                }
+            }
         }
         for section in [&play.pre_tasks, &play.tasks, &play.post_tasks] {
             let flow = self.run_items(section);
@@ -203,7 +221,8 @@ impl<'a> HostWalker<'a> {
                 need => need == Need::Required,
             };
             if need {
-                self.prefetch(&items[i..]);
+                // A transport failure here is met again, and reported, by the plan.
+                let _ = self.prefetch(&items[i..]);
             }
             // Another host ended the play (end_play) or failed under any_errors_fatal:
             // this host stops here without failing itself.
@@ -259,7 +278,7 @@ impl<'a> HostWalker<'a> {
     /// Batch-read the host state the plans of these tasks will need (see
     /// `modules::probe`). Tasks whose arguments cannot be known yet (they use a result
     /// registered on the way) are left to read for themselves.
-    fn prefetch(&mut self, items: &[Item]) {
+    fn prefetch(&mut self, items: &[Item]) -> Result<bool> {
         let mut by_become: Vec<(Option<crate::connection::Become>, Vec<Probe>)> = Vec::new();
         let mut tasks = Vec::new();
         collect_tasks(items, &mut tasks);
@@ -286,12 +305,13 @@ impl<'a> HostWalker<'a> {
                 None => by_become.push((become_, probes)),
             }
         }
+        let mut sent = false;
         for (become_, probes) in by_become {
-            // A failed batch is not an error: each plan then reads for itself.
-            let _ = self
+            sent |= self
                 .cache
-                .fetch(self.conn.as_mut(), &probes, become_.as_ref());
+                .fetch(self.conn.as_mut(), &probes, become_.as_ref())?;
         }
+        Ok(sent)
     }
 
     fn task_probes(

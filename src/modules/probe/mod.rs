@@ -106,13 +106,16 @@ impl ProbeCache {
         self.get(p, become_).is_some()
     }
 
-    /// Fetch every probe not yet answered, in one remote command.
+    /// Fetch every probe not yet answered, in one remote command. `Ok(true)` when a command
+    /// was sent; an error only when the transport (or the run lock riding on it) failed: a
+    /// batch that fails on the host answers nothing, and each plan then reads for itself
+    /// and reports what went wrong where it belongs.
     pub fn fetch(
         &mut self,
         conn: &mut dyn Connection,
         probes: &[Probe],
         become_: Option<&Become>,
-    ) -> Result<()> {
+    ) -> Result<bool> {
         let mut missing: Vec<&Probe> = Vec::new();
         for p in probes {
             if !self.contains(p, become_) && !missing.contains(&p) {
@@ -120,21 +123,20 @@ impl ProbeCache {
             }
         }
         if missing.is_empty() {
-            return Ok(());
+            return Ok(false);
         }
         let script = batch_script(&missing);
         let out = exec_as(conn, &script, None, become_)?;
         if out.rc != 0 {
-            return Err(Error::module(format!(
-                "reading the host's state failed: {}",
-                out.stderr_str().trim()
-            )));
+            return Ok(true);
         }
         self.batches += 1;
-        for (i, answer) in parse_batch(&missing, &out.stdout_str())? {
-            self.answers.insert(Self::key(missing[i], become_), answer);
+        if let Ok(answers) = parse_batch(&missing, &out.stdout_str()) {
+            for (i, answer) in answers {
+                self.answers.insert(Self::key(missing[i], become_), answer);
+            }
         }
-        Ok(())
+        Ok(true)
     }
 }
 
