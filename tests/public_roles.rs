@@ -8,62 +8,12 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-const NSPAWN: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/hosts/nspawn");
 const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/public_roles");
 
-struct Host {
-    name: String,
-    dir: PathBuf,
-    port: u16,
-}
+mod support;
+use support::nspawn::NspawnHost as Host;
 
 impl Host {
-    fn up(name: &str, offset: u16) -> Option<Host> {
-        let port = std::env::var("DROVER_NSPAWN_BASE_PORT")
-            .ok()
-            .and_then(|p| p.parse::<u16>().ok())
-            .unwrap_or(22600)
-            + offset;
-        let out = Command::new(NSPAWN)
-            .args(["up", name, &port.to_string()])
-            .output()
-            .unwrap();
-        if !out.status.success() {
-            let why = String::from_utf8_lossy(&out.stderr);
-            if std::env::var("DROVER_SKIP_NSPAWN_TESTS").is_ok_and(|v| v == "1") {
-                eprintln!("skipped: nspawn host unavailable (DROVER_SKIP_NSPAWN_TESTS=1): {why}");
-                return None;
-            }
-            panic!("cannot start nspawn host {name} (DROVER_SKIP_NSPAWN_TESTS=1 skips): {why}");
-        }
-        let dir = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
-        Some(Host {
-            name: name.into(),
-            dir,
-            port,
-        })
-    }
-
-    fn ssh(&self, cmd: &str, stdin: Option<&[u8]>) -> String {
-        use std::io::Write;
-        let mut child = Command::new("ssh")
-            .arg("-F")
-            .arg(self.dir.join("ssh_config"))
-            .arg(&self.name)
-            .arg(cmd)
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut input = child.stdin.take().unwrap();
-        if let Some(data) = stdin {
-            input.write_all(data).unwrap();
-        }
-        drop(input);
-        let out = child.wait_with_output().unwrap();
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
     /// An inventory naming this host `web1`, so both tools render the same templates.
     fn inventory(&self, dir: &Path, extra: &str) -> PathBuf {
         let key = self.dir.parent().unwrap().join("id_ed25519");
@@ -79,12 +29,6 @@ impl Host {
         )
         .unwrap();
         p
-    }
-}
-
-impl Drop for Host {
-    fn drop(&mut self) {
-        let _ = Command::new(NSPAWN).args(["down", &self.name]).status();
     }
 }
 
@@ -130,17 +74,14 @@ fn repository() -> Vec<u8> {
 /// What a user can observe on the host after the roles ran.
 fn end_state(h: &Host) -> String {
     let paths = "/etc/apt/sources.list.d/drover-demo.list /etc/drover-demo /etc/drover-demo/app.conf /etc/systemd/system/drover-demo.service /etc/motd /etc/ssh/sshd_config /etc/sysctl.d/90-hardening.conf /etc/drover-cron.d /etc/drover-cron.daily";
-    h.ssh(
-        &format!(
+    h.ssh(&format!(
             "for p in {paths}; do stat -c '%n %F %a %U %G %s' \"$p\"; [ -f \"$p\" ] && sha256sum \"$p\"; done; \
              dpkg-query -W -f='${{Package}} ${{Version}} ${{db:Status-Abbrev}}\\n' drover-demo; \
              getent passwd demoapp; getent group demoapp; \
              echo active=$(systemctl is-active drover-demo) enabled=$(systemctl is-enabled drover-demo); \
              systemctl show -p User -p ExecStart drover-demo | sed 's/start_time=[^;]*;//; s/pid=[^;]*;//'; \
              sshd -T | grep -Ei '^(maxauthtries|clientaliveinterval) '"
-        ),
-        None,
-    )
+    ))
 }
 
 fn recap_changed(text: &str) -> Option<u64> {
@@ -170,9 +111,9 @@ fn public_style_roles_converge_like_ansible_playbook() {
     };
     let repo = repository();
     for h in [&a, &d] {
-        h.ssh(
+        h.ssh_stdin(
             "rm -rf /srv/drover-repo && mkdir -p /srv/drover-repo && tar -xf - -C /srv/drover-repo",
-            Some(&repo),
+            &repo,
         );
     }
     let tmp = tempfile::tempdir().unwrap();

@@ -11,65 +11,12 @@
 mod support;
 
 use serde_json::Value as Json;
-use std::path::PathBuf;
 use std::process::Command;
 use std::time::Instant;
 
-const NSPAWN: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/hosts/nspawn");
-
-struct Host {
-    name: String,
-    dir: PathBuf,
-}
+use support::nspawn::NspawnHost as Host;
 
 impl Host {
-    /// Start host `name` on `port`; `None` (test skipped) only when the hosts are
-    /// unavailable and DROVER_SKIP_NSPAWN_TESTS=1.
-    fn up(name: &str, offset: u16) -> Option<Host> {
-        // DROVER_NSPAWN_BASE_PORT moves the ports when another checkout runs these tests
-        // at the same time (with its own DROVER_NSPAWN_DIR).
-        let port = std::env::var("DROVER_NSPAWN_BASE_PORT")
-            .ok()
-            .and_then(|p| p.parse::<u16>().ok())
-            .unwrap_or(22600)
-            + offset;
-        let skip = std::env::var("DROVER_SKIP_NSPAWN_TESTS").is_ok_and(|v| v == "1");
-        let t = Instant::now();
-        let out = Command::new(NSPAWN)
-            .args(["up", name, &port.to_string()])
-            .output();
-        let ok = matches!(&out, Ok(o) if o.status.success());
-        if !ok {
-            let why = match &out {
-                Ok(o) => String::from_utf8_lossy(&o.stderr).into_owned(),
-                Err(e) => e.to_string(),
-            };
-            if skip {
-                eprintln!("skipped: systemd-nspawn test host unavailable (DROVER_SKIP_NSPAWN_TESTS=1): {why}");
-                return None;
-            }
-            panic!("cannot start the nspawn test host {name} (`tests/hosts/nspawn up {name} {port}` as root; DROVER_SKIP_NSPAWN_TESTS=1 skips): {why}");
-        }
-        let dir = PathBuf::from(String::from_utf8_lossy(&out.unwrap().stdout).trim());
-        eprintln!("{name}: up in {:.1}s", t.elapsed().as_secs_f64());
-        Some(Host {
-            name: name.to_string(),
-            dir,
-        })
-    }
-
-    /// Run a command over plain ssh; returns trimmed stdout.
-    fn ssh(&self, cmd: &str) -> String {
-        let out = Command::new("ssh")
-            .arg("-F")
-            .arg(self.dir.join("ssh_config"))
-            .arg(&self.name)
-            .arg(cmd)
-            .output()
-            .expect("ssh");
-        String::from_utf8_lossy(&out.stdout).trim().to_string()
-    }
-
     /// Apply a playbook; returns (exit code, changed count, task results by task name).
     fn apply(&self, play: &str, files: &[(&str, &str)], extra: &[&str]) -> Run {
         let tmp = tempfile::tempdir().unwrap();
@@ -105,12 +52,6 @@ impl Host {
             events,
             text: format!("{text}\n{}", String::from_utf8_lossy(&out.stderr)),
         }
-    }
-}
-
-impl Drop for Host {
-    fn drop(&mut self) {
-        let _ = Command::new(NSPAWN).args(["down", &self.name]).status();
     }
 }
 

@@ -1,6 +1,8 @@
 //! Helpers shared by the tests that run against the real SSH test hosts.
 #![allow(dead_code)]
 
+pub mod nspawn;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
