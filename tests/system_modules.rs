@@ -6,28 +6,9 @@ use std::process::Command;
 mod support;
 use support::{hosts_dir, ssh};
 
-/// Run a playbook on host3; returns (exit code, changed count, stdout).
+/// Run a playbook on host3; returns (exit code, changed count, stdout and stderr).
 fn apply(dir: &std::path::Path, play: &str, extra: &[&str]) -> (i32, u64, String) {
-    let tmp = tempfile::tempdir().unwrap();
-    let p = tmp.path().join("p.yml");
-    std::fs::write(&p, play).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_drover"))
-        .arg("apply")
-        .arg(&p)
-        .arg("-i")
-        .arg(dir.join("inventory.yml"))
-        .args(["--limit", "host3", "--format", "json"])
-        .args(extra)
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    let changed = text
-        .lines()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .find(|e| e["event"] == "recap")
-        .and_then(|e| e["hosts"]["host3"]["changed"].as_u64())
-        .unwrap_or(0);
-    (out.status.code().unwrap_or(-1), changed, text)
+    support::apply_on(dir, "host3", play, extra)
 }
 
 #[test]

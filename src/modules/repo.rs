@@ -376,23 +376,7 @@ impl Module for Deb822Repository {
                     .any(|w| w == b"-----BEGIN PGP PUBLIC KEY BLOCK-----");
                 let file = format!("{KEYRINGS}/{s}.{}", if armored { "asc" } else { "gpg" });
                 pre = Some(format!("mkdir -p -m 0755 {KEYRINGS}"));
-                plans.push(plan_write(
-                    ctx,
-                    WriteRequest {
-                        dest: file.clone(),
-                        content: data,
-                        attrs: Attrs {
-                            mode: Some("0644".into()),
-                            owner: None,
-                            group: None,
-                        },
-                        backup: false,
-                        validate: None,
-                        force: true,
-                        current: None,
-                        shape: ResultShape::Bare,
-                    },
-                )?);
+                plans.push(plan_write(ctx, source_write(&file, data, "0644".into()))?);
                 signed_value = Some(file.clone());
                 key_filename = Some(file);
             }
@@ -401,20 +385,7 @@ impl Module for Deb822Repository {
         let mode = args.mode("mode")?.unwrap_or_else(|| "0644".into());
         plans.push(plan_write(
             ctx,
-            WriteRequest {
-                dest: dest.clone(),
-                content: content.clone().into_bytes(),
-                attrs: Attrs {
-                    mode: Some(mode),
-                    owner: None,
-                    group: None,
-                },
-                backup: false,
-                validate: None,
-                force: true,
-                current: None,
-                shape: ResultShape::Bare,
-            },
+            source_write(&dest, content.clone().into_bytes(), mode),
         )?);
         result.insert("repo".into(), Value::from(content));
         result.insert(
@@ -701,6 +672,25 @@ impl Module for AptRepository {
             Plan::change(Change::Modify(vec!["sources".into()]), result, apply).touching(touched);
         plan.diff = diffs;
         Ok(plan)
+    }
+}
+
+/// The atomic write of an apt source or keyring file: root's, with this mode; the
+/// module reports its own result.
+fn source_write(dest: &str, content: Vec<u8>, mode: String) -> WriteRequest {
+    WriteRequest {
+        dest: dest.to_string(),
+        content,
+        attrs: Attrs {
+            mode: Some(mode),
+            owner: None,
+            group: None,
+        },
+        backup: false,
+        validate: None,
+        force: true,
+        current: None,
+        shape: ResultShape::Bare,
     }
 }
 
