@@ -397,11 +397,14 @@ fn plan_directory(
     if !cur.exists() {
         // Like Ansible, apply the attributes to every directory that gets created. The
         // ancestors are listed here, each quoted, so no name is ever split or re-parsed.
+        // Another process (or another inventory alias of the same machine) may create an
+        // ancestor between the test and mkdir: a directory that exists by then is fine.
         let mut script = String::new();
         for dir in ancestors(path) {
             let qd = quote(&dir);
             script.push_str(&format!(
-                "if [ ! -e {qd} ]; then mkdir -- {qd} || exit 1\n{}fi\n",
+                "if [ ! -e {qd} ]; then\n\
+                 if ! e=$(mkdir -- {qd} 2>&1) && [ ! -d {qd} ]; then printf '%s\\n' \"$e\" >&2; exit 1; fi\n{}fi\n",
                 attrs.script(&qd, false)
             ));
         }
