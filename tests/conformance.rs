@@ -1,7 +1,8 @@
 //! The differential conformance suite: every case under `tests/conformance/cases/` is run
 //! by `ansible-playbook` (ansible-core from the test venv, with the `drover_json` stdout
 //! callback in `tests/conformance/ansible_callback/`) and by `drover apply --format json`,
-//! against twin temporary roots, and everything a user can observe is compared:
+//! on twin namespace test hosts over SSH (see [`twin_targets`]), and everything a user can
+//! observe is compared:
 //!
 //! 1. the end state: every path under each host's root (type, mode, size, sha256, link
 //!    target), file contents with the temporary root replaced by `ROOT`;
@@ -68,6 +69,19 @@ const IGNORED_KEYS: &[(&str, &str)] = &[
     ("stat.dev", "device number of the twin roots"),
     ("stat.version", "inode generation number of the twin files"),
     (
+        "stdout@apt",
+        "apt-get's own output text (which of its progress lines it prints depends on whether python-apt had just rebuilt apt's binary cache)",
+    ),
+    ("stdout_lines@apt", "the same, as lines"),
+    (
+        "cache_update_time",
+        "when apt's package lists were last updated (apt, package)",
+    ),
+    (
+        "diff (Ansible shows none)",
+        "drover previews every change; where Ansible's module shows no diff at all (user, group), drover's is not compared",
+    ),
+    (
         "diff.atime, diff.mtime",
         "timestamps in a `touch` diff (left out of the --diff lines compared)",
     ),
@@ -86,6 +100,18 @@ struct Case {
     hosts: usize,
     inventory: Map<String, J>,
     refused: Option<String>,
+    /// `setup.sh`: run as root on each twin before the first run (system cases).
+    setup: Option<String>,
+    /// `observe.sh`: run as root on each twin after each run; its output is part of the
+    /// end state (packages, users, … that live outside the root).
+    observe: Option<String>,
+}
+
+impl Case {
+    /// Cases with host scripts change the machine itself: they run only on test hosts.
+    fn needs_test_hosts(&self) -> bool {
+        self.setup.is_some() || self.observe.is_some()
+    }
 }
 
 fn suite_dir() -> PathBuf {
@@ -161,6 +187,8 @@ fn load_cases() -> Vec<Case> {
             hosts: meta["hosts"].as_u64().unwrap_or(1) as usize,
             inventory: meta["inventory"].as_object().cloned().unwrap_or_default(),
             refused,
+            setup: std::fs::read_to_string(d.join("setup.sh")).ok(),
+            observe: std::fs::read_to_string(d.join("observe.sh")).ok(),
             dir: d,
         });
     }
@@ -201,11 +229,128 @@ struct RunOut {
     stdout: String,
     /// The registered results dumped as `*.json` under the root after this run.
     jsons: BTreeMap<String, J>,
+    /// Everything else under the root after this run.
+    state: BTreeMap<String, Entry>,
+    /// What the case's `observe.sh` printed after this run.
+    observed: String,
 }
 
 struct Side {
     root: PathBuf,
     runs: Vec<RunOut>,
+}
+
+/// Where one tool's side of a case runs.
+#[derive(Clone, Debug)]
+enum Target {
+    /// `ansible_connection: local`: the root is on this machine
+    /// (DROVER_CONFORMANCE_TRANSPORT=local, for a quick run without test hosts).
+    Local,
+    /// Namespace test host `host{index}` of `tests/hosts/up --python` (state directory
+    /// `dir`), over SSH like any real host. The root has the same path as on this
+    /// machine, where tasks delegated to localhost write.
+    Ssh {
+        dir: PathBuf,
+        index: usize,
+        port: u16,
+    },
+}
+
+impl Target {
+    fn ssh(&self, cmd: &str) -> Command {
+        let Target::Ssh { dir, index, .. } = self else {
+            unreachable!("ssh to a local target")
+        };
+        let mut c = Command::new("ssh");
+        c.arg("-F")
+            .arg(dir.join("ssh_config"))
+            .arg(format!("host{index}"))
+            .arg(cmd);
+        c
+    }
+
+    /// Run a case's host script (after `tests/conformance/lib.sh`) as root, with the root
+    /// and the case name as `$1` and `$2`; returns its output.
+    fn script(&self, case: &Case, root: &Path, script: &str) -> String {
+        use std::io::Write;
+        let lib = std::fs::read_to_string(suite_dir().join("lib.sh")).unwrap();
+        let mut child = self
+            .ssh(&format!("sh -s -- {} {}", root.display(), case.name))
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(format!("set -eu\n{lib}\n{script}").as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}: a host script failed on {self:?}: {}",
+            case.name,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Make the case's root (with one directory per inventory host) on the target.
+    fn prepare(&self, root: &Path, hosts: &[String]) {
+        for h in hosts {
+            std::fs::create_dir_all(root.join(h)).unwrap();
+        }
+        if let Target::Ssh { .. } = self {
+            let dirs: Vec<String> = hosts
+                .iter()
+                .map(|h| root.join(h).display().to_string())
+                .collect();
+            let out = self
+                .ssh(&format!("mkdir -p {}", dirs.join(" ")))
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "{target:?}: {out:?}", target = self);
+        }
+    }
+
+    /// A directory holding what the root holds now: the root itself for a local target;
+    /// for a test host, a fresh local copy of its root over `tar`, merged with what
+    /// delegated tasks wrote under the same path on this machine.
+    fn view(&self, root: &Path, work: &Path) -> PathBuf {
+        let Target::Ssh { .. } = self else {
+            return root.to_path_buf();
+        };
+        let view = work.join("view");
+        let _ = std::fs::remove_dir_all(&view);
+        std::fs::create_dir_all(&view).unwrap();
+        let copy = Command::new("cp")
+            .arg("-a")
+            .arg(format!("{}/.", root.display()))
+            .arg(&view)
+            .status()
+            .unwrap();
+        assert!(copy.success(), "copying {}", root.display());
+        let mut ssh = self
+            .ssh(&format!("tar -C {} -cf - .", root.display()))
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let untar = Command::new("tar")
+            .arg("-C")
+            .arg(&view)
+            .args(["-xpf", "-"])
+            .stdin(ssh.stdout.take().unwrap())
+            .status()
+            .unwrap();
+        assert!(
+            ssh.wait().unwrap().success() && untar.success(),
+            "fetching {} from {self:?}",
+            root.display()
+        );
+        view
+    }
 }
 
 fn venv() -> PathBuf {
@@ -220,7 +365,7 @@ fn host_names(case: &Case) -> Vec<String> {
 
 /// The inventory of one run: hosts h1..hN with their connection, and the case's groups and
 /// variables. A runner for SSH test hosts only changes the per-host connection variables.
-fn inventory(case: &Case) -> J {
+fn inventory(case: &Case, target: &Target) -> J {
     let mut all = case.inventory.clone();
     let mut hosts = all
         .remove("hosts")
@@ -231,16 +376,42 @@ fn inventory(case: &Case) -> J {
         if entry.is_null() {
             *entry = json!({});
         }
-        entry
-            .as_object_mut()
-            .unwrap()
-            .insert("ansible_connection".into(), json!("local"));
+        let vars = entry.as_object_mut().unwrap();
+        match target {
+            Target::Local => {
+                vars.insert("ansible_connection".into(), json!("local"));
+            }
+            Target::Ssh { dir, port, .. } => {
+                // Every inventory host of the case is the one test host under another
+                // name: each writes under ROOT/<its name>.
+                for (k, v) in [
+                    ("ansible_host", json!("127.0.0.1")),
+                    ("ansible_port", json!(port)),
+                    ("ansible_user", json!("root")),
+                    (
+                        "ansible_ssh_private_key_file",
+                        json!(dir.join("id_ed25519").display().to_string()),
+                    ),
+                    (
+                        "ansible_ssh_common_args",
+                        json!(format!(
+                            "-o UserKnownHostsFile={} -o StrictHostKeyChecking=yes",
+                            dir.join("known_hosts").display()
+                        )),
+                    ),
+                    ("ansible_python_interpreter", json!("/usr/bin/python3")),
+                ] {
+                    vars.insert(k.into(), v);
+                }
+            }
+        }
     }
     all.insert("hosts".into(), J::Object(hosts));
     json!({ "all": all })
 }
 
-fn run_tool(tool: Tool, case: &Case, work: &Path, inv: &Path, run_flags: &[String]) -> RunOut {
+fn run_tool(tool: Tool, case: &Case, work: &Path, target: &Target, run_flags: &[String]) -> RunOut {
+    let inv = work.join(format!("inventory-{}.yml", tool.name()));
     let root = work.join(tool.dir()).join("root");
     let mut cmd = match tool {
         Tool::Ansible => {
@@ -258,13 +429,15 @@ fn run_tool(tool: Tool, case: &Case, work: &Path, inv: &Path, run_flags: &[Strin
                 .env("ANSIBLE_PIPELINING", "1")
                 .env("ANSIBLE_DEPRECATION_WARNINGS", "0")
                 .env("ANSIBLE_LOCAL_TEMP", tmp.join("local"))
-                .env("ANSIBLE_REMOTE_TEMP", tmp.join("remote"))
-                .env_remove("ANSIBLE_ROLES_PATH")
-                .arg("-e")
-                .arg(format!(
-                    "ansible_python_interpreter={}",
-                    venv().join("bin/python").display()
-                ));
+                .env_remove("ANSIBLE_ROLES_PATH");
+            if let Target::Local = target {
+                c.env("ANSIBLE_REMOTE_TEMP", tmp.join("remote"))
+                    .arg("-e")
+                    .arg(format!(
+                        "ansible_python_interpreter={}",
+                        venv().join("bin/python").display()
+                    ));
+            }
             c
         }
         Tool::Drover => {
@@ -282,7 +455,7 @@ fn run_tool(tool: Tool, case: &Case, work: &Path, inv: &Path, run_flags: &[Strin
     cmd.current_dir(&case.dir)
         .arg("site.yml")
         .arg("-i")
-        .arg(inv)
+        .arg(&inv)
         .arg("-e")
         .arg(format!("root={}", root.display()))
         .args(&case.flags)
@@ -291,6 +464,13 @@ fn run_tool(tool: Tool, case: &Case, work: &Path, inv: &Path, run_flags: &[Strin
         .output()
         .unwrap_or_else(|e| panic!("{}: cannot run {}: {e}", case.name, tool.name()));
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let view = target.view(&root, &work.join(tool.dir()));
+    let (state, jsons) = listing(&view, &root);
+    let observed = case
+        .observe
+        .as_ref()
+        .map(|o| normalise_str(&target.script(case, &root, o), &root))
+        .unwrap_or_default();
     let events = stdout
         .lines()
         .filter_map(|l| serde_json::from_str::<J>(l).ok())
@@ -301,16 +481,10 @@ fn run_tool(tool: Tool, case: &Case, work: &Path, inv: &Path, run_flags: &[Strin
         events,
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
         stdout,
-        jsons: listing(&root).1,
+        jsons,
+        state,
+        observed,
     }
-}
-
-fn prepare(tool: Tool, case: &Case, work: &Path) -> PathBuf {
-    let root = work.join(tool.dir()).join("root");
-    for h in host_names(case) {
-        std::fs::create_dir_all(root.join(h)).unwrap();
-    }
-    root
 }
 
 // ---------------------------------------------------------------------------------------
@@ -357,6 +531,13 @@ fn ignored_key(parent: Option<&str>, key: &str, value: &J) -> bool {
         }
         if let Some(p) = pat.strip_suffix('*') {
             return key.starts_with(p);
+        }
+        if let Some(k) = pat.strip_suffix("@apt") {
+            let text = match value {
+                J::Array(a) => a.first().and_then(J::as_str).unwrap_or(""),
+                other => other.as_str().unwrap_or(""),
+            };
+            return key == k && text.starts_with("Reading package lists...");
         }
         if let Some(k) = pat.strip_suffix("@tmp") {
             return key == k
@@ -464,12 +645,14 @@ struct Entry {
     text: Option<String>,
 }
 
-fn listing(root: &Path) -> (BTreeMap<String, Entry>, BTreeMap<String, J>) {
+/// Every path under `dir`, a copy of (or the same as) the root the tools were given as
+/// `root`, which is what is replaced by `ROOT` in texts.
+fn listing(dir: &Path, root: &Path) -> (BTreeMap<String, Entry>, BTreeMap<String, J>) {
     let mut entries = BTreeMap::new();
     let mut jsons = BTreeMap::new();
-    for e in walkdir::WalkDir::new(root).min_depth(1).sort_by_file_name() {
+    for e in walkdir::WalkDir::new(dir).min_depth(1).sort_by_file_name() {
         let e = e.unwrap();
-        let rel = e.path().strip_prefix(root).unwrap().display().to_string();
+        let rel = e.path().strip_prefix(dir).unwrap().display().to_string();
         let md = std::fs::symlink_metadata(e.path()).unwrap();
         let mode = md.permissions().mode() & 0o7777;
         let ft = md.file_type();
@@ -681,14 +864,21 @@ fn first_line(s: &str) -> String {
 }
 
 /// Changed lines (`-x`, `+y`) of the diffs a task result shows.
-fn diff_lines_ansible(result: &J) -> Vec<String> {
+/// The `--diff` lines of an Ansible result; `None` when its module shows no diff at all
+/// (no `diff` key: user, group, …), where drover's preview of the change is not compared.
+fn diff_lines_ansible(result: &J) -> Option<Vec<String>> {
     let mut out = Vec::new();
     let diffs = match &result["diff"] {
         J::Array(a) => a.clone(),
         J::Object(_) => vec![result["diff"].clone()],
+        J::Null if result.get("diff").is_none() => return None,
         _ => Vec::new(),
     };
     for d in diffs {
+        // A module's own text (apt's plan), shown as it is.
+        if let Some(p) = d["prepared"].as_str() {
+            out.extend(p.lines().map(str::to_string));
+        }
         // The default callback shows a mapping as sorted JSON with an indent of 4.
         let text = |v: &J| -> Option<String> {
             match v {
@@ -716,7 +906,7 @@ fn diff_lines_ansible(result: &J) -> Vec<String> {
             }
         }
     }
-    out
+    Some(out)
 }
 
 /// `json.dumps(v, sort_keys=True, indent=4, separators=(',', ': '))`.
@@ -742,7 +932,13 @@ fn ansible_json(v: &J) -> String {
 fn diff_lines_drover(event: &J) -> Vec<String> {
     let mut out = Vec::new();
     for d in event["diff"].as_array().into_iter().flatten() {
-        for l in d.as_str().unwrap_or("").lines() {
+        let text = d.as_str().unwrap_or("");
+        if !text.starts_with("--- ") {
+            // A module's own text (apt's plan), shown as it is.
+            out.extend(text.lines().map(str::to_string));
+            continue;
+        }
+        for l in text.lines() {
             if l.starts_with("+++") || l.starts_with("---") || l.starts_with("\\ No newline") {
                 continue;
             }
@@ -780,10 +976,20 @@ fn compare(case: &Case, a: &Side, d: &Side) -> Verdict {
             d.runs.last().map_or(-1, |r| r.rc)
         ));
     }
-    // 1. the end state
-    let (la, _) = listing(&a.root);
-    let (ld, _) = listing(&d.root);
-    for (p, ea) in &la {
+    // 1. the end state: what the case observes on the hosts, then the root
+    for (i, (ra, rd)) in a.runs.iter().zip(&d.runs).enumerate() {
+        if ra.observed != rd.observed {
+            return Verdict::Different(format!(
+                "run {}: observe.sh{}",
+                i + 1,
+                first_line_diff(&ra.observed, &rd.observed)
+            ));
+        }
+    }
+    let no_runs = BTreeMap::new();
+    let la = a.runs.last().map_or(&no_runs, |r| &r.state);
+    let ld = d.runs.last().map_or(&no_runs, |r| &r.state);
+    for (p, ea) in la {
         match ld.get(p) {
             None => {
                 return Verdict::Different(format!(
@@ -805,7 +1011,7 @@ fn compare(case: &Case, a: &Side, d: &Side) -> Verdict {
             _ => {}
         }
     }
-    for (p, ed) in &ld {
+    for (p, ed) in ld {
         if !la.contains_key(p) {
             return Verdict::Different(format!(
                 "end state: {p}: drover has {}, ansible has nothing",
@@ -865,24 +1071,20 @@ fn compare(case: &Case, a: &Side, d: &Side) -> Verdict {
             ));
         }
         // diffs shown per result (--diff)
-        let diffs = |r: &RunOut, t: Tool| -> Vec<(String, String, Vec<String>)> {
+        let diffs = |r: &RunOut, t: Tool| -> Vec<(String, String, Option<Vec<String>>)> {
             r.events
                 .iter()
                 .filter(|e| matches!(e["event"].as_str(), Some("task_result" | "handler_result")))
                 .map(|e| {
                     let lines = match t {
                         Tool::Ansible => diff_lines_ansible(&e["result"]),
-                        Tool::Drover => diff_lines_drover(e),
+                        Tool::Drover => Some(diff_lines_drover(e)),
                     };
+                    let root = if t == Tool::Ansible { &a.root } else { &d.root };
                     (
                         e["host"].as_str().unwrap_or("").to_string(),
                         e["task"].as_str().unwrap_or("").to_string(),
-                        lines
-                            .iter()
-                            .map(|l| {
-                                normalise_str(l, if t == Tool::Ansible { &a.root } else { &d.root })
-                            })
-                            .collect(),
+                        lines.map(|ls| ls.iter().map(|l| normalise_str(l, root)).collect()),
                     )
                 })
                 .collect()
@@ -905,7 +1107,7 @@ fn compare(case: &Case, a: &Side, d: &Side) -> Verdict {
             for (h, xs) in &by_host_a {
                 let ys = by_host_d.get(h).cloned().unwrap_or_default();
                 for (x, y) in xs.iter().zip(ys.iter()) {
-                    if x.2 != y.2 {
+                    if x.2.is_some() && x.2 != y.2 {
                         return Verdict::Different(format!(
                             "{run}{h} diff of `{}`: ansible {:?} vs drover {:?}",
                             x.1, x.2, y.2
@@ -1005,26 +1207,29 @@ struct CaseResult {
     work: Option<PathBuf>,
 }
 
-fn run_case(case: &Case) -> CaseResult {
+fn run_case(case: &Case, twins: &[Target; 2]) -> CaseResult {
     let t0 = Instant::now();
     let tmp = tempfile::Builder::new()
         .prefix(&format!("drover-conf-{}-", case.name))
         .tempdir()
         .unwrap();
     let work = tmp.path().to_path_buf();
-    let inv = work.join("inventory.yml");
-    std::fs::write(
-        &inv,
-        serde_json::to_string_pretty(&inventory(case)).unwrap(),
-    )
-    .unwrap();
     let mut sides = Vec::new();
-    for tool in [Tool::Ansible, Tool::Drover] {
-        let root = prepare(tool, case, &work);
+    for (tool, target) in [Tool::Ansible, Tool::Drover].into_iter().zip(twins) {
+        std::fs::write(
+            work.join(format!("inventory-{}.yml", tool.name())),
+            serde_json::to_string_pretty(&inventory(case, target)).unwrap(),
+        )
+        .unwrap();
+        let root = work.join(tool.dir()).join("root");
+        target.prepare(&root, &host_names(case));
+        if let Some(setup) = &case.setup {
+            target.script(case, &root, setup);
+        }
         let runs = case
             .runs
             .iter()
-            .map(|flags| run_tool(tool, case, &work, &inv, flags))
+            .map(|flags| run_tool(tool, case, &work, target, flags))
             .collect();
         sides.push(Side { root, runs });
     }
@@ -1088,7 +1293,7 @@ fn write_report(results: &[CaseResult], total: Duration, version: &str) {
         total.as_secs_f64(),
         jobs()
     );
-    md.push_str("\nEach case runs the same playbook with `ansible-playbook` and `drover apply` against twin temporary roots (local connection) and compares, in this order, the end state under the root, each host's ordered task outcomes and the recap (and `--diff` lines when asked for), the registered results the case dumps as JSON, and the exit code with the message class. The first difference is shown.\n\nKeys of registered results that are never compared (run-specific):\n\n");
+    md.push_str("\nEach case runs the same playbook with `ansible-playbook` and `drover apply` on twin test hosts over SSH (one root filesystem with python3, `tests/hosts/up --python`) and compares, in this order, the end state under the root, each host's ordered task outcomes and the recap (and `--diff` lines when asked for), the registered results the case dumps as JSON, and the exit code with the message class. The first difference is shown.\n\nKeys of registered results that are never compared (run-specific):\n\n");
     for (k, why) in IGNORED_KEYS {
         let _ = writeln!(md, "- `{k}`: {why}");
     }
@@ -1141,6 +1346,55 @@ fn jobs() -> usize {
         .unwrap_or(2)
 }
 
+/// Twin targets for each of `jobs` workers: by default two namespace test hosts with
+/// python3 (`tests/hosts/up --python`; drover does not need it, Ansible does), started
+/// here in their own state directory and on their own ports so the other SSH tests keep
+/// theirs. The twins are made identical where a playbook could see it (the hostname).
+fn twin_targets(jobs: usize) -> (Vec<[Target; 2]>, Option<PathBuf>) {
+    if std::env::var("DROVER_CONFORMANCE_TRANSPORT").as_deref() == Ok("local") {
+        return (vec![[Target::Local, Target::Local]; jobs], None);
+    }
+    let state = std::env::var_os("DROVER_CONFORMANCE_HOSTS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/tmp/drover-conformance-hosts"));
+    let base: u16 = std::env::var("DROVER_CONFORMANCE_HOSTS_BASE_PORT")
+        .ok()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(22400);
+    let up = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/hosts/up");
+    let out = Command::new(&up)
+        .arg((2 * jobs).to_string())
+        .arg("--python")
+        .env("DROVER_HOSTS_DIR", &state)
+        .env("DROVER_HOSTS_BASE_PORT", base.to_string())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "cannot start the conformance test hosts (`{}` {} --python as root with DROVER_HOSTS_DIR={}; DROVER_CONFORMANCE_TRANSPORT=local runs without them): {}",
+        up.display(),
+        2 * jobs,
+        state.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let host = |index: usize| Target::Ssh {
+        dir: state.clone(),
+        index,
+        port: base + index as u16,
+    };
+    let twins: Vec<[Target; 2]> = (0..jobs)
+        .map(|j| [host(2 * j + 1), host(2 * j + 2)])
+        .collect();
+    for t in twins.iter().flatten() {
+        let out = t
+            .ssh("hostname twin && echo twin > /etc/hostname")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{t:?}: {out:?}");
+    }
+    (twins, Some(state))
+}
+
 #[test]
 fn drover_behaves_like_ansible_playbook() {
     let bin = venv().join("bin/ansible-playbook");
@@ -1174,21 +1428,34 @@ fn drover_behaves_like_ansible_playbook() {
         "the suite has {} cases, fewer than 150",
         all.len()
     );
+    let local = std::env::var("DROVER_CONFORMANCE_TRANSPORT").as_deref() == Ok("local");
     let cases: Vec<Case> = all
         .into_iter()
         .filter(|c| filter.is_empty() || filter.iter().any(|f| c.name.contains(f.as_str())))
+        .filter(|c| {
+            let skip = local && c.needs_test_hosts();
+            if skip {
+                eprintln!(
+                    "{:<40} skipped: it changes the machine, test hosts only",
+                    c.name
+                );
+            }
+            !skip
+        })
         .collect();
     let version = ansible_version();
     let t0 = Instant::now();
+    let (twins, hosts_dir) = twin_targets(jobs().max(1));
     let queue = Mutex::new(cases.clone().into_iter().rev().collect::<Vec<_>>());
     let results = Mutex::new(Vec::new());
     std::thread::scope(|s| {
-        for _ in 0..jobs().max(1) {
-            s.spawn(|| loop {
+        for pair in &twins {
+            let (queue, results) = (&queue, &results);
+            s.spawn(move || loop {
                 let Some(case) = queue.lock().unwrap().pop() else {
                     break;
                 };
-                let r = run_case(&case);
+                let r = run_case(&case, pair);
                 let extra = r
                     .work
                     .as_ref()
@@ -1203,6 +1470,11 @@ fn drover_behaves_like_ansible_playbook() {
         }
     });
     let total = t0.elapsed();
+    if let Some(dir) = hosts_dir {
+        let _ = Command::new(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/hosts/down"))
+            .env("DROVER_HOSTS_DIR", dir)
+            .output();
+    }
     let mut results = results.into_inner().unwrap();
     results.sort_by(|a, b| a.case.name.cmp(&b.case.name));
     let count = |w: &str| results.iter().filter(|r| r.verdict.word() == w).count();

@@ -584,7 +584,9 @@ fn plan_and_apply(
         // result, so it also has `failed: false`, unlike a task skipped by `when`.
         result.insert("changed".into(), Value::from(false));
         result.insert("skipped".into(), Value::from(true));
-        result.insert("failed".into(), Value::from(false));
+        if !plan.skipped_by_action {
+            result.insert("failed".into(), Value::from(false));
+        }
         return Ok(One {
             result,
             status: Status::Skipped,

@@ -542,8 +542,44 @@ fn parse_simulation(out: &str) -> (Vec<String>, Vec<String>) {
     (inst, remv)
 }
 
+/// `stdout_lines` as Ansible splits it (Python's `splitlines`: dpkg's `\r` progress too).
 fn lines(s: &str) -> Value {
-    Value::from(s.lines().map(str::to_string).collect::<Vec<_>>())
+    Value::from(crate::template::ansible::pycompat::splitlines(s, false))
+}
+
+/// Ansible's `prepared` diff text: apt-get's plan, from after "Reading state
+/// information..." (or the start) to the "N upgraded, …" line.
+fn prepared(stdout: &str) -> String {
+    let lines: Vec<&str> = stdout.lines().collect();
+    let start = lines
+        .iter()
+        .position(|l| *l == "Resolving dependencies...")
+        .or_else(|| {
+            lines
+                .iter()
+                .position(|l| *l == "Reading state information...")
+        })
+        .map_or(0, |i| i + 1);
+    let end = lines
+        .iter()
+        .position(|l| {
+            let digits = l.len() - l.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+            digits > 0
+                && (l[digits..].starts_with(" upgraded")
+                    || l[digits..].starts_with(" packages upgraded"))
+        })
+        .map_or(lines.len(), |i| i + 1);
+    lines[start.min(end)..end].join("\n")
+}
+
+/// The `diff` key of Ansible's apt results: the plan text with `--diff` (always for a
+/// `deb` install), an empty mapping otherwise.
+fn diff_key(r: &mut Vars, stdout: &str, shown: bool) {
+    let mut d = Vars::new();
+    if shown {
+        d.insert("prepared".into(), Value::from(prepared(stdout)));
+    }
+    r.insert("diff".into(), Value::from_serialize(&d));
 }
 
 fn output_result(r: &mut Vars, out: &crate::connection::Output) {
@@ -560,6 +596,7 @@ fn run_transaction(ctx: &mut ModuleCtx<'_>, req: &Request, work: &Work) -> Resul
     let out = ctx.sh(&with_lock_retry(&cmd, req.lock_timeout), None)?;
     let mut r = Vars::new();
     output_result(&mut r, &out);
+    diff_key(&mut r, &out.stdout_str(), ctx.diff || req.deb.is_some());
     if out.rc != 0 {
         let err = out.stderr_str();
         let last = err
@@ -697,8 +734,18 @@ fn plan_apt(ctx: &mut ModuleCtx<'_>, args: &Args) -> Result<Plan> {
     let wants_update = update || (valid > 0 && args.has("cache_valid_time"));
     let cache_pending = wants_update && (valid <= 0 || st.stamp + valid < st.now);
     let mut result = Vars::new();
-    result.insert("cache_updated".into(), Value::from(cache_pending));
-    result.insert("cache_update_time".into(), Value::from(st.stamp));
+    // Ansible reports the cache only on its install path (not for absent, not for deb).
+    let reports_cache = req.deb.is_none() && req.state != State::Absent;
+    if reports_cache {
+        result.insert("cache_updated".into(), Value::from(cache_pending));
+        result.insert("cache_update_time".into(), Value::from(st.stamp));
+    } else if req.deb.is_some() {
+        for k in ["stdout", "stderr", "diff"] {
+            result.insert(k.into(), Value::from(""));
+        }
+        result.insert("stdout_lines".into(), Value::from(Vec::<String>::new()));
+        result.insert("stderr_lines".into(), Value::from(Vec::<String>::new()));
+    }
     let work = decide(&req, &st, cache_pending)?;
     let nothing_else = req.wants.is_empty() && req.deb.is_none() && !req.autoremove;
 
@@ -774,7 +821,7 @@ fn plan_apt(ctx: &mut ModuleCtx<'_>, args: &Args) -> Result<Plan> {
             ),
             None,
         )?;
-        let (inst, remv) = parse_simulation(&sim.stdout_str());
+        let (_, remv) = parse_simulation(&sim.stdout_str());
         if work.autoremove_only && remv.is_empty() {
             return Ok(Plan::no_change(result));
         }
@@ -790,28 +837,14 @@ fn plan_apt(ctx: &mut ModuleCtx<'_>, args: &Args) -> Result<Plan> {
         }
         if ctx.check {
             output_result(&mut result, &sim);
+            diff_key(
+                &mut result,
+                &sim.stdout_str(),
+                ctx.diff || req.deb.is_some(),
+            );
         }
-        let mut before = String::new();
-        let mut after = String::new();
-        for i in &inst {
-            let (n, v) = i.split_once(": ").unwrap_or((i, ""));
-            match v.split_once(" -> ") {
-                Some((old, new)) => {
-                    before.push_str(&format!("{n}: {old}\n"));
-                    after.push_str(&format!("{n}: {new}\n"));
-                }
-                None => after.push_str(&format!("{n}: {v}\n")),
-            }
-        }
-        for n in &remv {
-            before.push_str(&format!("{n}: installed\n"));
-        }
-        diff = Some(Diff {
-            before_header: "packages".into(),
-            after_header: "packages".into(),
-            before,
-            after,
-        });
+        // What Ansible shows with --diff: apt-get's own plan.
+        diff = Some(Diff::prepared(prepared(&sim.stdout_str())));
     }
     let change = if !work.install.is_empty() {
         Change::Modify(work.install.clone())

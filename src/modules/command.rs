@@ -392,7 +392,8 @@ fn run(
         stdout = stdout.trim_end_matches(['\n', '\r']).to_string();
         stderr = stderr.trim_end_matches(['\n', '\r']).to_string();
     }
-    let lines = |s: &str| Value::from(s.lines().map(Value::from).collect::<Vec<_>>());
+    // Python's splitlines, as Ansible's `stdout_lines` (a lone `\r` ends a line too).
+    let lines = |s: &str| Value::from(crate::template::ansible::pycompat::splitlines(s, false));
     let mut r = result(&[
         ("cmd", cmd),
         ("rc", Value::from(out.rc)),

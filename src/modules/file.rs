@@ -128,7 +128,7 @@ fn apply_describing(script: String, path: &str) -> super::ApplyFn {
 }
 
 /// `%F|%a|%U|%G|%u|%g|%s|%h` as Ansible's `add_path_info` names it.
-fn path_info(line: &str) -> Vars {
+pub(super) fn path_info(line: &str) -> Vars {
     let f: Vec<&str> = line.split('|').collect();
     let mut r = Vars::new();
     if f.len() != 8 {

@@ -66,7 +66,15 @@ impl Module for Group {
             "state".into(),
             Value::from(if present { "present" } else { "absent" }),
         );
-        result.insert("system".into(), Value::from(args.bool("system", false)?));
+        let system = args.bool("system", false)?;
+        // Like Ansible: check mode reports only `changed` for a group it would create or
+        // remove; `system` and `gid` describe a group that exists after the task.
+        let reported = if ctx.check {
+            Vars::new()
+        } else {
+            result.clone()
+        };
+        result.insert("system".into(), Value::from(system));
         let header = format!("group {name}");
         let diff = |b: &str, a: &str| Diff {
             before_header: header.clone(),
@@ -75,7 +83,10 @@ impl Module for Group {
             after: a.to_string(),
         };
         match (present, current_gid) {
-            (false, None) => Ok(Plan::no_change(result)),
+            (false, None) => {
+                result.shift_remove("system");
+                Ok(Plan::no_change(result))
+            }
             (false, Some(_)) => {
                 let force = if args.bool("force", false)? {
                     " -f"
@@ -84,7 +95,7 @@ impl Module for Group {
                 };
                 Ok(Plan::change(
                     Change::Remove,
-                    result,
+                    reported,
                     super::run_named(format!("groupdel{force} -- {q}")),
                 )
                 .with_diff(Some(diff("state: present\n", "state: absent\n")))
@@ -94,18 +105,21 @@ impl Module for Group {
                 let mut f = Vec::new();
                 if let Some(g) = args.int("gid")? {
                     f.push(format!("-g {g}"));
-                    result.insert("gid".into(), Value::from(g));
                 }
-                if args.bool("system", false)? {
+                if system {
                     f.push("-r".into());
                 }
                 if args.bool("non_unique", false)? {
                     f.push("-o".into());
                 }
+                let mut reported = reported;
+                if !ctx.check {
+                    reported.insert("system".into(), Value::from(system));
+                }
                 Ok(Plan::change(
                     Change::Create,
-                    result,
-                    super::run_named(format!("groupadd {} -- {q}", f.join(" "))),
+                    reported,
+                    change_then_report(format!("groupadd {} -- {q}", f.join(" ")), name),
                 )
                 .with_diff(Some(diff("state: absent\n", "state: present\n")))
                 .touching(Vec::new()))
@@ -114,12 +128,11 @@ impl Module for Group {
                 result.insert("gid".into(), Value::from(gid.parse::<i64>().unwrap_or(-1)));
                 match args.int("gid")? {
                     Some(want) if want.to_string() != gid => {
-                        result.insert("gid".into(), Value::from(want));
                         let d = diff(&format!("gid: {gid}\n"), &format!("gid: {want}\n"));
                         Ok(Plan::change(
                             Change::Modify(vec!["gid".into()]),
                             result,
-                            super::run_named(format!("groupmod -g {want} -- {q}")),
+                            change_then_report(format!("groupmod -g {want} -- {q}"), name),
                         )
                         .with_diff(Some(d))
                         .touching(Vec::new()))
@@ -129,4 +142,33 @@ impl Module for Group {
             }
         }
     }
+}
+
+/// Run `script` (groupadd, groupmod), then read the group's gid in the same round trip:
+/// Ansible's result shows the gid the group has after the change.
+fn change_then_report(script: String, name: String) -> super::ApplyFn {
+    Box::new(move |ctx: &mut ModuleCtx<'_>| {
+        let what = script.split_whitespace().next().unwrap_or("command");
+        let out = ctx.sh(
+            &format!("{script} || exit $?\n{}", query_script(&name)),
+            None,
+        )?;
+        if out.rc != 0 {
+            return Err(Error::module(format!(
+                "{what} failed: {}",
+                out.stderr_str().trim()
+            )));
+        }
+        let mut r = Vars::new();
+        if let Some(gid) = out
+            .stdout_str()
+            .lines()
+            .last()
+            .and_then(|l| l.split(':').nth(2))
+            .and_then(|g| g.parse::<i64>().ok())
+        {
+            r.insert("gid".into(), Value::from(gid));
+        }
+        Ok(r)
+    })
 }

@@ -63,6 +63,22 @@ pub struct Diff {
     pub after: String,
 }
 
+/// The header that marks a [`Diff::prepared`] text.
+pub const PREPARED: &str = "\0prepared";
+
+impl Diff {
+    /// A module's own description of a change, shown as it is instead of a before/after
+    /// comparison (Ansible's `prepared` diffs: apt's plan).
+    pub fn prepared(text: String) -> Diff {
+        Diff {
+            before_header: PREPARED.into(),
+            after_header: PREPARED.into(),
+            before: String::new(),
+            after: text,
+        }
+    }
+}
+
 /// Effects on the engine rather than the host (set_fact, include_vars, meta).
 #[derive(Clone, Debug)]
 pub enum Effect {
@@ -97,6 +113,9 @@ pub struct Plan {
     pub effects: Vec<Effect>,
     /// True when the module reports `skipped` (command in check mode).
     pub skipped: bool,
+    /// With `skipped`: Ansible skips the task in its action plugin before any module runs
+    /// (unarchive's `creates`), so the result has no `failed` key.
+    pub skipped_by_action: bool,
     /// A module that fails after looking (assert, fail, command with rc != 0 …).
     pub failed: bool,
     /// The host paths `apply` may change; `None` means "anything" (commands), which
@@ -116,6 +135,7 @@ impl Plan {
             apply: None,
             effects: Vec::new(),
             skipped: false,
+            skipped_by_action: false,
             failed: false,
             touches: None,
             touches_tree: false,
@@ -130,6 +150,7 @@ impl Plan {
             apply: Some(apply),
             effects: Vec::new(),
             skipped: false,
+            skipped_by_action: false,
             failed: false,
             touches: None,
             touches_tree: false,

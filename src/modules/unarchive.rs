@@ -57,6 +57,20 @@ fn kind_of(name: &str) -> Kind {
     }
 }
 
+/// Ansible's handler for a tar archive and the compression flag it passes to tar, by name.
+fn tar_flavour(name: &str) -> (&'static str, Option<&'static str>) {
+    let n = name.to_ascii_lowercase();
+    if n.ends_with(".tar.gz") || n.ends_with(".tgz") || n.ends_with(".gz") {
+        ("TgzArchive", Some("-z"))
+    } else if n.ends_with(".tar.bz2") || n.ends_with(".tbz2") || n.ends_with(".bz2") {
+        ("TarBzipArchive", Some("-j"))
+    } else if n.ends_with(".tar.xz") || n.ends_with(".txz") || n.ends_with(".xz") {
+        ("TarXzArchive", Some("-J"))
+    } else {
+        ("TarArchive", None)
+    }
+}
+
 /// The commands for one archive at `"$a"` into `"$d"`.
 struct Commands {
     list: String,
@@ -64,7 +78,7 @@ struct Commands {
     extract: String,
 }
 
-fn commands(kind: Kind, args: &Args) -> Result<Commands> {
+fn commands(kind: Kind, src: &str, args: &Args) -> Result<Commands> {
     let include = args.str_list("include")?;
     let exclude = args.str_list("exclude")?;
     let extra: Vec<String> = args
@@ -89,7 +103,14 @@ fn commands(kind: Kind, args: &Args) -> Result<Commands> {
             Ok(Commands {
                 list: format!("tar -tf \"$a\"{ex} {extra}{inc}"),
                 diff: format!("tar -C \"$d\" -df \"$a\"{ex} {extra}{inc}"),
-                extract: format!("tar -C \"$d\" -xf \"$a\"{newer}{ex} {extra}{inc}"),
+                // Ansible's argument order, which its result reports (extract_results.cmd).
+                extract: format!(
+                    "tar --extract -C \"$d\"{}{newer}{ex} {extra} -f \"$a\"{inc}",
+                    tar_flavour(src)
+                        .1
+                        .map(|z| format!(" {z}"))
+                        .unwrap_or_default()
+                ),
             })
         }
         Kind::Zip => {
@@ -152,10 +173,16 @@ fn script(
         c.list, c.list
     ));
     let attr_check = attr_check(attrs);
+    // The destination as Ansible's result describes it (add_path_info), at the end.
+    let describe = "printf '@path '; stat -c '%F|%a|%U|%G|%u|%g|%s|%h' -- \"$d\"";
     s.push_str(&format!(
-        "if ( {} ) >/dev/null 2>&1{attr_check}; then echo @same; exit 0; fi\necho @differs\n",
+        "if ( {} ) >/dev/null 2>&1{attr_check}; then {describe}; echo @same; exit 0; fi\necho @differs\n",
         c.diff
     ));
+    if !extract {
+        s.push_str(describe);
+        s.push('\n');
+    }
     if extract {
         s.push_str(&format!(
             "out=$({} 2>&1); rc=$?\necho \"@rc $rc\"\nprintf '%s\\n' \"$out\" | sed 's/^/@out /'\n[ $rc -eq 0 ] || exit 0\n",
@@ -167,6 +194,9 @@ fn script(
                 "printf '%s\\n' \"$files\" | while IFS= read -r f; do [ -n \"$f\" ] || continue\n{set}done\n"
             ));
         }
+        s.push_str(&format!(
+            "printf '@tar %s\\n' \"$(command -v tar)\"\n{describe}\n"
+        ));
     }
     s
 }
@@ -292,18 +322,23 @@ impl Module for Unarchive {
                 None => ctx.stat(&c, false, false)?.exists(),
             };
             if there {
-                result.insert(
+                // Ansible's action skips the task, with only the reason.
+                let mut r = Vars::new();
+                r.insert(
                     "msg".into(),
                     Value::from(format!("skipped, since {c} exists")),
                 );
-                return Ok(Plan::no_change(result));
+                let mut plan = Plan::no_change(r);
+                plan.skipped = true;
+                plan.skipped_by_action = true;
+                return Ok(plan);
             }
         }
         let kind = kind_of(&src);
         result.insert(
             "handler".into(),
             Value::from(match kind {
-                Kind::Tar => "TgzArchive",
+                Kind::Tar => tar_flavour(&src).0,
                 Kind::Zip => "ZipArchive",
             }),
         );
@@ -321,13 +356,16 @@ impl Module for Unarchive {
             Some(bytes)
         };
         let attrs = super::attrs::Attrs::from_args(args)?;
-        let cmds = commands(kind, args)?;
+        let cmds = commands(kind, &src, args)?;
         let check_script = script(&cmds, kind, data.is_some(), &dest, &src, false, &attrs);
         let out = ctx.sh(&check_script, data.as_deref())?;
         let (flags, files, outl) = parse(&out.stdout_str());
         check_flags(&flags, &dest, &src, &outl)?;
         if args.bool("list_files", false)? {
             result.insert("files".into(), Value::from(files.clone()));
+        }
+        if let Some(p) = flags.get("path") {
+            result.extend(super::file::path_info(p));
         }
         if flags.contains_key("same") {
             return Ok(Plan::no_change(result));
@@ -343,13 +381,23 @@ impl Module for Unarchive {
             let (flags, _, outl) = parse(&out.stdout_str());
             check_flags(&flags, &dest, &src, &outl)?;
             let mut r = Vars::new();
+            if let Some(p) = flags.get("path") {
+                r.extend(super::file::path_info(p));
+            }
             if flags.contains_key("same") {
                 r.insert("changed".into(), Value::from(false));
                 return Ok(r);
             }
             let rc: i64 = flags.get("rc").and_then(|v| v.parse().ok()).unwrap_or(-1);
             let mut er = Vars::new();
-            er.insert("cmd".into(), Value::from(extract_cmd.as_str()));
+            // As Ansible reports it: the argument vector, with the tar it found.
+            let cmd: Vec<String> = match (kind, flags.get("tar")) {
+                (Kind::Tar, Some(tar)) if !tar.is_empty() => {
+                    shell_words(&extract_cmd.replacen("tar", tar, 1))
+                }
+                _ => shell_words(&extract_cmd),
+            };
+            er.insert("cmd".into(), Value::from(cmd));
             er.insert("rc".into(), Value::from(rc));
             er.insert("out".into(), Value::from(outl.join("\n")));
             er.insert("err".into(), Value::from(""));
@@ -371,6 +419,36 @@ impl Module for Unarchive {
     }
 }
 
+/// The words of a command line drover built (each argument quoted by [`quote`] or bare).
+fn shell_words(cmd: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut cur = String::new();
+    let mut started = false;
+    let mut quoted = false;
+    for c in cmd.chars() {
+        match c {
+            '\'' => {
+                quoted = !quoted;
+                started = true;
+            }
+            ' ' if !quoted => {
+                if started {
+                    words.push(std::mem::take(&mut cur));
+                    started = false;
+                }
+            }
+            c => {
+                cur.push(c);
+                started = true;
+            }
+        }
+    }
+    if started {
+        words.push(cur);
+    }
+    words
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -383,5 +461,13 @@ mod tests {
         assert_eq!(out, ["x"]);
         assert_eq!(kind_of("x.ZIP"), Kind::Zip);
         assert_eq!(kind_of("x.tar.gz"), Kind::Tar);
+    }
+
+    #[test]
+    fn reports_the_extract_command_as_words() {
+        assert_eq!(
+            super::shell_words("tar --extract -C '/a b'  -z -f /x.tgz"),
+            ["tar", "--extract", "-C", "/a b", "-z", "-f", "/x.tgz"]
+        );
     }
 }

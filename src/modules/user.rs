@@ -114,31 +114,57 @@ impl Module for User {
             "state".into(),
             Value::from(if present { "present" } else { "absent" }),
         );
+        // Like Ansible, check mode reports only `changed` for an account it would create or
+        // remove; a real change reports the account as the databases have it afterwards.
+        let reported: Vars = if ctx.check {
+            Vars::new()
+        } else {
+            result.clone()
+        };
         if !present {
             let Some(_) = current else {
                 return Ok(Plan::no_change(result));
             };
+            let (remove, force) = (args.bool("remove", false)?, args.bool("force", false)?);
+            let mut result = reported;
+            if !ctx.check {
+                result.insert("force".into(), Value::from(force));
+                result.insert("remove".into(), Value::from(remove));
+            }
             let mut cmd = String::from("userdel");
-            if args.bool("remove", false)? {
+            if remove {
                 cmd.push_str(" -r");
             }
-            if args.bool("force", false)? {
+            if force {
                 cmd.push_str(" -f");
             }
             let script = format!("{cmd} -- {q}");
+            let apply: super::ApplyFn = Box::new(move |ctx: &mut ModuleCtx<'_>| {
+                let out = ctx.sh(&script, None)?;
+                if out.rc != 0 {
+                    return Err(Error::module(format!(
+                        "userdel failed: {}",
+                        out.stderr_str().trim()
+                    )));
+                }
+                let mut r = Vars::new();
+                tool_output(&mut r, &out.stdout_str(), &out.stderr_str());
+                Ok(r)
+            });
             let diff = Diff {
                 before_header: format!("user {name}"),
                 after_header: format!("user {name}"),
                 before: "state: present\n".into(),
                 after: "state: absent\n".into(),
             };
-            return Ok(
-                Plan::change(Change::Remove, result, super::run_named(script))
-                    .with_diff(Some(diff)),
-            );
+            return Ok(Plan::change(Change::Remove, result, apply).with_diff(Some(diff)));
         }
         let groups = args.str_list("groups")?;
+        let requested_groups = args.has("groups").then(|| groups.join(","));
         let append = args.bool("append", false)?;
+        if args.has("password") {
+            result.insert("password".into(), Value::from("NOT_LOGGING_PASSWORD"));
+        }
         let mut flags: Vec<String> = Vec::new();
         let mut what: Vec<String> = Vec::new();
         let (mut before, mut after) = (String::new(), String::new());
@@ -175,10 +201,12 @@ impl Module for User {
                         f.push(format!("{flag} {}", quote(&v)));
                     }
                 }
-                if args.bool("system", false)? {
+                let (system, create_home) =
+                    (args.bool("system", false)?, args.bool("create_home", true)?);
+                if system {
                     f.push("-r".into());
                 }
-                f.push(if args.bool("create_home", true)? {
+                f.push(if create_home {
                     "-m".into()
                 } else {
                     "-M".into()
@@ -193,10 +221,13 @@ impl Module for User {
                     before: "state: absent\n".into(),
                     after: "state: present\n".into(),
                 };
-                return Ok(
-                    Plan::change(Change::Create, result, super::run_named(script))
-                        .with_diff(Some(diff)),
-                );
+                let mut result = reported;
+                if !ctx.check {
+                    result.insert("system".into(), Value::from(system));
+                    result.insert("create_home".into(), Value::from(create_home));
+                }
+                let apply = change_then_report(script, name, requested_groups);
+                return Ok(Plan::change(Change::Create, result, apply).with_diff(Some(diff)));
             }
             Some(cur) => {
                 if let Some(uid) = args.int("uid")? {
@@ -265,27 +296,74 @@ impl Module for User {
                         flags.push(format!("-p {}", quote(&p)));
                     }
                 }
-                add_current(&mut result, cur);
+                result.insert("append".into(), Value::from(append));
+                result.insert(
+                    "move_home".into(),
+                    Value::from(args.bool("move_home", false)?),
+                );
+                add_current(&mut result, cur, requested_groups.as_deref());
             }
         }
         if flags.is_empty() {
             return Ok(Plan::no_change(result));
         }
         let script = format!("usermod {} -- {q}", flags.join(" "));
+        let apply = change_then_report(script, name.clone(), requested_groups);
         let diff = Diff {
             before_header: format!("user {name}"),
             after_header: format!("user {name}"),
             before,
             after,
         };
-        Ok(
-            Plan::change(Change::Modify(what), result, super::run_named(script))
-                .with_diff(Some(diff)),
-        )
+        Ok(Plan::change(Change::Modify(what), result, apply).with_diff(Some(diff)))
     }
 }
 
-fn add_current(r: &mut Vars, a: &Account) {
+/// Run `script` (useradd, usermod), then read the account again in the same round trip:
+/// Ansible's result shows the account as it is after the change.
+fn change_then_report(script: String, name: String, groups: Option<String>) -> super::ApplyFn {
+    Box::new(move |ctx: &mut ModuleCtx<'_>| {
+        let what = script.split_whitespace().next().unwrap_or("command");
+        let out = ctx.sh(
+            &format!(
+                "{script} || exit $?\necho @drover-account\n{}",
+                query_script(&name)
+            ),
+            None,
+        )?;
+        if out.rc != 0 {
+            return Err(Error::module(format!(
+                "{what} failed: {}",
+                out.stderr_str().trim()
+            )));
+        }
+        let text = out.stdout_str();
+        let (said, after) = text.split_once("@drover-account\n").unwrap_or(("", ""));
+        let mut r = Vars::new();
+        tool_output(&mut r, said, &out.stderr_str());
+        if let Some(a) = parse(after) {
+            add_current(&mut r, &a, groups.as_deref());
+        }
+        Ok(r)
+    })
+}
+
+/// What useradd/usermod/userdel printed, under the keys Ansible's result uses (only when
+/// they printed something).
+fn tool_output(r: &mut Vars, stdout: &str, stderr: &str) {
+    for (k, v) in [("stdout", stdout), ("stderr", stderr)] {
+        if !v.is_empty() {
+            r.insert(k.into(), Value::from(v));
+            r.insert(
+                format!("{k}_lines"),
+                Value::from(crate::template::ansible::pycompat::splitlines(v, false)),
+            );
+        }
+    }
+}
+
+/// The account's keys in Ansible's result; `groups` echoes the requested groups, as there.
+fn add_current(r: &mut Vars, a: &Account, groups: Option<&str>) {
     r.insert(
         "uid".into(),
         Value::from(a.uid.parse::<i64>().unwrap_or(-1)),
@@ -294,17 +372,9 @@ fn add_current(r: &mut Vars, a: &Account) {
         "group".into(),
         Value::from(a.gid.parse::<i64>().unwrap_or(-1)),
     );
-    r.insert(
-        "groups".into(),
-        Value::from(
-            a.groups
-                .iter()
-                .filter(|g| **g != a.primary)
-                .cloned()
-                .collect::<Vec<_>>()
-                .join(","),
-        ),
-    );
+    if let Some(g) = groups {
+        r.insert("groups".into(), Value::from(g));
+    }
     r.insert("home".into(), Value::from(a.home.as_str()));
     r.insert("shell".into(), Value::from(a.shell.as_str()));
     r.insert("comment".into(), Value::from(a.comment.as_str()));

@@ -139,6 +139,9 @@ pub fn result_msg(result: &Vars) -> Option<String> {
 
 /// Unified diff text of one [`Diff`].
 pub fn unified(d: &Diff) -> String {
+    if d.before_header == crate::modules::PREPARED {
+        return format!("{}\n", d.after.trim_end_matches('\n'));
+    }
     similar::TextDiff::from_lines(&d.before, &d.after)
         .unified_diff()
         .context_radius(3)

@@ -349,40 +349,7 @@ fn str_method(s: &str, method: &str, args: &[Value]) -> Result<Value, Error> {
         "splitlines" => {
             arity(method, pos, 0, 1)?;
             let keepends = pos.first().is_some_and(Value::is_true);
-            let mut lines = Vec::new();
-            let mut current = String::new();
-            let mut chars = s.chars().peekable();
-            while let Some(c) = chars.next() {
-                if matches!(
-                    c,
-                    '\n' | '\r'
-                        | '\x0b'
-                        | '\x0c'
-                        | '\x1c'
-                        | '\x1d'
-                        | '\x1e'
-                        | '\u{85}'
-                        | '\u{2028}'
-                        | '\u{2029}'
-                ) {
-                    if keepends {
-                        current.push(c);
-                    }
-                    if c == '\r' && chars.peek() == Some(&'\n') {
-                        chars.next();
-                        if keepends {
-                            current.push('\n');
-                        }
-                    }
-                    lines.push(std::mem::take(&mut current));
-                } else {
-                    current.push(c);
-                }
-            }
-            if !current.is_empty() {
-                lines.push(current);
-            }
-            Value::from(lines)
+            Value::from(splitlines(s, keepends))
         }
         "zfill" => {
             arity(method, pos, 1, 1)?;
@@ -753,4 +720,43 @@ fn py_format(template: &str, args: &[Value]) -> Result<Value, Error> {
         let _: Value = kwargs.get(&key)?;
     }
     Ok(Value::from(out))
+}
+
+/// Python's `str.splitlines`: every line boundary Python knows (`\r` alone too, which
+/// is how Ansible's `stdout_lines` splits progress output).
+pub fn splitlines(s: &str, keepends: bool) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut current = String::new();
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        if matches!(
+            c,
+            '\n' | '\r'
+                | '\x0b'
+                | '\x0c'
+                | '\x1c'
+                | '\x1d'
+                | '\x1e'
+                | '\u{85}'
+                | '\u{2028}'
+                | '\u{2029}'
+        ) {
+            if keepends {
+                current.push(c);
+            }
+            if c == '\r' && chars.peek() == Some(&'\n') {
+                chars.next();
+                if keepends {
+                    current.push('\n');
+                }
+            }
+            lines.push(std::mem::take(&mut current));
+        } else {
+            current.push(c);
+        }
+    }
+    if !current.is_empty() {
+        lines.push(current);
+    }
+    lines
 }

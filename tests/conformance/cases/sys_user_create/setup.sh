@@ -1,0 +1,1 @@
+getent group conf-ucreate-g >/dev/null || groupadd conf-ucreate-g
