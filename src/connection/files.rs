@@ -79,7 +79,9 @@ pub fn put_file(
         s.push_str("if [ -f \"$f\" ]; then b=\"$f.$(date +%Y-%m-%d@%H:%M:%S~)\"; cp -p \"$f\" \"$b\" && echo \"backup=$b\"; fi\n");
     }
     s.push_str("mv -f \"$t\" \"$f\" || exit 70\ntrap - EXIT\n");
-    s.push_str("printf 'stat='; stat -c '%F|%a|%U|%G|%u|%g|%s|%Y' -- \"$f\" || echo\n");
+    s.push_str(&format!(
+        "printf 'stat='; stat -c '{STAT_FIELDS}' -- \"$f\" || echo\n"
+    ));
     let out = exec_as(conn, &s, Some(content), become_)?;
     match out.rc {
         0 => {
@@ -155,7 +157,12 @@ pub struct FileState {
     pub mtime: i64,
     pub sha1: Option<String>,
     pub link_target: Option<String>,
+    /// Hard links to the inode (Ansible's file state `hard` when a file has more than one).
+    pub links: u64,
 }
+
+/// The `stat -c` fields [`parse_stat`] reads, in order.
+pub const STAT_FIELDS: &str = "%F|%a|%U|%G|%u|%g|%s|%Y|%h";
 
 impl FileState {
     pub fn missing() -> Self {
@@ -170,6 +177,7 @@ impl FileState {
             mtime: 0,
             sha1: None,
             link_target: None,
+            links: 0,
         }
     }
 
@@ -191,7 +199,7 @@ pub fn stat_script(quoted_path: &str, follow: bool, checksum: bool) -> String {
         ("", " || [ -L \"$p\" ]")
     };
     let mut s = format!(
-        "p={quoted_path}; if [ -e \"$p\" ]{or_link}; then stat {l}-c '%F|%a|%U|%G|%u|%g|%s|%Y' -- \"$p\";"
+        "p={quoted_path}; if [ -e \"$p\" ]{or_link}; then stat {l}-c '{STAT_FIELDS}' -- \"$p\";"
     );
     if checksum {
         let test = if follow {
@@ -217,7 +225,7 @@ pub fn parse_stat(out: &str) -> Result<FileState> {
         return Ok(FileState::missing());
     }
     let f: Vec<&str> = first.split('|').collect();
-    if f.len() != 8 {
+    if f.len() != 9 {
         return Err(Error::module(format!("unexpected stat output: {first:?}")));
     }
     let kind = match f[0] {
@@ -244,6 +252,7 @@ pub fn parse_stat(out: &str) -> Result<FileState> {
         gid: num(f[5]) as u32,
         size: num(f[6]),
         mtime: f[7].parse().unwrap_or(0),
+        links: num(f[8]),
         sha1,
         link_target: if kind == FileKind::Link {
             link_target

@@ -8,7 +8,7 @@ pub mod quote;
 pub mod ssh;
 pub mod traced;
 
-pub use files::{parse_stat, stat, stat_script, FileKind, FileState};
+pub use files::{parse_stat, stat, stat_script, FileKind, FileState, STAT_FIELDS};
 pub use local::LocalConnection;
 pub use quote::quote;
 

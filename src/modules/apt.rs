@@ -317,6 +317,8 @@ struct Request {
     autoremove: bool,
     only_upgrade: bool,
     options: Vec<String>,
+    /// `dpkg_options` as dpkg's own flags (`--force-confdef` …), for `deb`.
+    dpkg_flags: Vec<String>,
     lock_timeout: i64,
 }
 
@@ -327,6 +329,8 @@ struct Work {
     remove: Vec<String>,
     /// `apt-get autoremove` with no names.
     autoremove_only: bool,
+    /// The package a `deb` file holds (`install` then has the file's path).
+    deb_package: String,
 }
 
 impl Work {
@@ -369,6 +373,7 @@ fn decide(req: &Request, st: &HostState, cache_pending: bool) -> Result<Work> {
                 format!("./{path}")
             };
             work.install.push(p);
+            work.deb_package = pkg.clone();
         }
         return Ok(work);
     }
@@ -483,6 +488,39 @@ fn apt_command(req: &Request, work: &Work, simulate: bool) -> String {
     c
 }
 
+/// Marks the end of the dependencies' apt-get output in a `deb` install.
+const DEPS_DONE: &str = "@drover-deps-done";
+
+/// A `deb` install as Ansible does it: the package's missing dependencies through apt-get
+/// first (when there are any), then `dpkg -i` of the file.
+fn deb_command(req: &Request, path: &str, package: &str, simulate: bool) -> String {
+    let sim = if simulate { " -s" } else { "" };
+    let dpkg_sim = if simulate { " --simulate" } else { "" };
+    format!(
+        "( f={f}
+         deps=$(apt-get -s -q install \"$f\" 2>/dev/null | sed -n 's/^Inst \\([^ ]*\\) .*/\\1/p' | grep -vx -e {pkg} || true)
+         if [ -n \"$deps\" ]; then apt-get -y{sim} -o DPkg::Lock::Timeout={t} {opts} install $deps || exit $?; echo {DEPS_DONE}; fi
+         dpkg {flags}{dpkg_sim} -i \"$f\" )",
+        f = quote(path),
+        pkg = quote(package),
+        t = req.lock_timeout,
+        opts = req.options.join(" "),
+        flags = req.dpkg_flags.join(" "),
+    )
+}
+
+/// The output of [`deb_command`]: (stdout without the marker, Ansible's `prepared` text:
+/// apt-get's plan for the dependencies, then dpkg's output).
+fn deb_output(stdout: &str) -> (String, String) {
+    match stdout.split_once(&format!("{DEPS_DONE}\n")) {
+        Some((deps, dpkg)) => (
+            format!("{deps}{dpkg}"),
+            format!("{}\n\n{dpkg}", prepared(deps)),
+        ),
+        None => (stdout.to_string(), prepared(stdout)),
+    }
+}
+
 /// Run an apt command, retrying while another process holds an apt or dpkg lock (up to
 /// `timeout` seconds). stdout and stderr are passed through.
 fn with_lock_retry(cmd: &str, timeout: i64) -> String {
@@ -547,6 +585,27 @@ fn lines(s: &str) -> Value {
     Value::from(crate::template::ansible::pycompat::splitlines(s, false))
 }
 
+/// The command of the transaction: [`deb_command`] for a package file, else
+/// [`apt_command`].
+fn transaction_command(req: &Request, work: &Work, simulate: bool) -> String {
+    match (&req.deb, work.install.first()) {
+        (Some(_), Some(path)) => deb_command(req, path, &work.deb_package, simulate),
+        _ => apt_command(req, work, simulate),
+    }
+}
+
+/// Ansible's `prepared` text for a transaction's output; for a `deb` install, the output
+/// loses drover's marker on the way.
+fn described_output(req: &Request, out: &mut crate::connection::Output) -> String {
+    let text = out.stdout_str();
+    if req.deb.is_none() {
+        return prepared(&text);
+    }
+    let (stdout, plan) = deb_output(&text);
+    out.stdout = stdout.into_bytes();
+    plan
+}
+
 /// Ansible's `prepared` diff text: apt-get's plan, from after "Reading state
 /// information..." (or the start) to the "N upgraded, …" line.
 fn prepared(stdout: &str) -> String {
@@ -574,10 +633,10 @@ fn prepared(stdout: &str) -> String {
 
 /// The `diff` key of Ansible's apt results: the plan text with `--diff` (always for a
 /// `deb` install), an empty mapping otherwise.
-fn diff_key(r: &mut Vars, stdout: &str, shown: bool) {
+fn diff_key(r: &mut Vars, plan_text: &str, shown: bool) {
     let mut d = Vars::new();
     if shown {
-        d.insert("prepared".into(), Value::from(prepared(stdout)));
+        d.insert("prepared".into(), Value::from(plan_text));
     }
     r.insert("diff".into(), Value::from_serialize(&d));
 }
@@ -592,11 +651,12 @@ fn output_result(r: &mut Vars, out: &crate::connection::Output) {
 
 /// Run the transaction; an apt-get failure fails the task with apt's own message.
 fn run_transaction(ctx: &mut ModuleCtx<'_>, req: &Request, work: &Work) -> Result<Vars> {
-    let cmd = apt_command(req, work, false);
-    let out = ctx.sh(&with_lock_retry(&cmd, req.lock_timeout), None)?;
+    let cmd = transaction_command(req, work, false);
+    let mut out = ctx.sh(&with_lock_retry(&cmd, req.lock_timeout), None)?;
     let mut r = Vars::new();
+    let plan_text = described_output(req, &mut out);
     output_result(&mut r, &out);
-    diff_key(&mut r, &out.stdout_str(), ctx.diff || req.deb.is_some());
+    diff_key(&mut r, &plan_text, ctx.diff || req.deb.is_some());
     if out.rc != 0 {
         let err = out.stderr_str();
         let last = err
@@ -664,6 +724,7 @@ fn request(args: &Args) -> Result<Request> {
         wants.push(Want::parse(&n)?);
     }
     let mut options = Vec::new();
+    let mut dpkg_flags = Vec::new();
     let dpkg_options = args
         .str("dpkg_options")?
         .unwrap_or_else(|| "force-confdef,force-confold".into());
@@ -673,6 +734,7 @@ fn request(args: &Args) -> Result<Request> {
         .filter(|o| !o.is_empty())
     {
         options.push(format!("-o {}", quote(&format!("Dpkg::Options::=--{o}"))));
+        dpkg_flags.push(quote(&format!("--{o}")));
     }
     match args.value("install_recommends") {
         None => {}
@@ -707,6 +769,7 @@ fn request(args: &Args) -> Result<Request> {
         autoremove: args.bool("autoremove", false)?,
         only_upgrade: args.bool("only_upgrade", false)?,
         options,
+        dpkg_flags,
         lock_timeout,
     })
 }
@@ -814,13 +877,14 @@ fn plan_apt(ctx: &mut ModuleCtx<'_>, args: &Args) -> Result<Plan> {
     // Check mode and --diff: what apt would do, from its simulation.
     let mut diff = None;
     if ctx.check || ctx.diff || work.autoremove_only {
-        let sim = ctx.sh(
+        let mut sim = ctx.sh(
             &format!(
                 "export DEBIAN_FRONTEND=noninteractive LC_ALL=C\n{}",
-                apt_command(&req, &work, true)
+                transaction_command(&req, &work, true)
             ),
             None,
         )?;
+        let plan_text = described_output(&req, &mut sim);
         let (_, remv) = parse_simulation(&sim.stdout_str());
         if work.autoremove_only && remv.is_empty() {
             return Ok(Plan::no_change(result));
@@ -831,20 +895,16 @@ fn plan_apt(ctx: &mut ModuleCtx<'_>, args: &Args) -> Result<Plan> {
                 "apt-get would fail: {}",
                 err.lines()
                     .rev()
-                    .find(|l| l.starts_with("E:"))
+                    .find(|l| l.starts_with("E:") || l.starts_with("dpkg:"))
                     .unwrap_or(err.trim())
             )));
         }
         if ctx.check {
             output_result(&mut result, &sim);
-            diff_key(
-                &mut result,
-                &sim.stdout_str(),
-                ctx.diff || req.deb.is_some(),
-            );
+            diff_key(&mut result, &plan_text, ctx.diff || req.deb.is_some());
         }
-        // What Ansible shows with --diff: apt-get's own plan.
-        diff = Some(Diff::prepared(prepared(&sim.stdout_str())));
+        // What Ansible shows with --diff: apt-get's own plan (and dpkg's output for a deb).
+        diff = Some(Diff::prepared(plan_text));
     }
     let change = if !work.install.is_empty() {
         Change::Modify(work.install.clone())
@@ -951,6 +1011,7 @@ mod tests {
             autoremove: false,
             only_upgrade: false,
             options: vec![],
+            dpkg_flags: vec![],
             lock_timeout: 5,
         };
         let w = decide(
@@ -996,5 +1057,26 @@ mod tests {
         );
         assert_eq!(i, ["drover-test-a: 1.0", "drover-test-b: 1.0 -> 2.0"]);
         assert_eq!(r, ["old"]);
+    }
+
+    #[test]
+    fn prepared_text_is_the_plan_between_state_and_counts() {
+        let out = "Reading package lists...\nBuilding dependency tree...\nReading state information...\nThe following NEW packages will be installed:\n  a\n0 upgraded, 1 newly installed, 0 to remove and 0 not upgraded.\nInst a (1.0 x [all])\n";
+        assert_eq!(
+            prepared(out),
+            "The following NEW packages will be installed:\n  a\n0 upgraded, 1 newly installed, 0 to remove and 0 not upgraded."
+        );
+        // dpkg's output has neither marker: all of it.
+        assert_eq!(prepared("Unpacking a (1.0) ...\n"), "Unpacking a (1.0) ...");
+    }
+
+    #[test]
+    fn a_deb_install_reports_the_dependencies_plan_then_dpkg() {
+        let out = format!("Reading state information...\nThe following NEW packages will be installed:\n  dep\n0 upgraded, 1 newly installed, 0 to remove and 0 not upgraded.\nSetting up dep\n{DEPS_DONE}\nUnpacking a (1.0) ...\n");
+        let (stdout, plan) = deb_output(&out);
+        assert!(!stdout.contains(DEPS_DONE));
+        assert!(stdout.ends_with("Setting up dep\nUnpacking a (1.0) ...\n"));
+        assert!(plan.starts_with("The following NEW packages"));
+        assert!(plan.ends_with("not upgraded.\n\nUnpacking a (1.0) ...\n"));
     }
 }

@@ -88,6 +88,16 @@ impl Module for File {
                 );
             }
         }
+        if link && ctx.diff && !plan.is_change() {
+            // Ansible's link states return their (empty) diff even when nothing changes.
+            if let Some(p) = plan.result.get("path").cloned() {
+                let side = serde_json::json!({ "path": p.as_str() });
+                plan.result.insert(
+                    "diff".into(),
+                    Value::from_serialize(serde_json::json!({"before": side, "after": side})),
+                );
+            }
+        }
         if link {
             // A link's result names it `dest`, as Ansible's.
             if let Some(p) = plan.result.shift_remove("path") {

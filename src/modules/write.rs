@@ -136,6 +136,7 @@ pub fn plan_write(ctx: &mut ModuleCtx<'_>, req: WriteRequest) -> Result<Plan> {
             r
         }
     };
+    let mut hard_link_diff = None;
     if let ResultShape::File { after_header } = &req.shape {
         if cur.exists() && !req.force && !content_same {
             // force: no on an existing file: Ansible reports the destination only.
@@ -143,10 +144,22 @@ pub fn plan_write(ctx: &mut ModuleCtx<'_>, req: WriteRequest) -> Result<Plan> {
             result.insert("dest".into(), Value::from(req.dest.as_str()));
         } else if unchanged_content {
             result.insert("path".into(), Value::from(req.dest.as_str()));
-            // Unchanged: the file module's (empty) attribute diff in diff mode.
+            // Unchanged: the file module's attribute diff in diff mode, empty but for a
+            // destination with other hard links, whose state Ansible reads as `hard`.
             let diff = if ctx.diff {
                 let side = serde_json::json!({"path": req.dest});
-                Value::from_serialize(serde_json::json!({"before": side, "after": side}))
+                let (mut before, mut after) = (side.clone(), side);
+                if cur.kind == FileKind::File && cur.links > 1 {
+                    before["state"] = "hard".into();
+                    after["state"] = "file".into();
+                    hard_link_diff = Some(Diff {
+                        before_header: req.dest.clone(),
+                        after_header: req.dest.clone(),
+                        before: diff_map(&[("path", req.dest.clone()), ("state", "hard".into())]),
+                        after: diff_map(&[("path", req.dest.clone()), ("state", "file".into())]),
+                    });
+                }
+                Value::from_serialize(serde_json::json!({"before": before, "after": after}))
             } else {
                 Value::from(Vec::<Value>::new())
             };
@@ -168,7 +181,7 @@ pub fn plan_write(ctx: &mut ModuleCtx<'_>, req: WriteRequest) -> Result<Plan> {
     }
     if unchanged_content {
         if attr_diffs.is_empty() {
-            return Ok(Plan::no_change(result));
+            return Ok(Plan::no_change(result).with_diff(hard_link_diff));
         }
         let attrs = req.attrs.clone();
         let dest = req.dest.clone();

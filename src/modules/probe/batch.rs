@@ -10,7 +10,12 @@ use crate::diagnostics::Result;
 use std::collections::{HashMap, HashSet};
 
 /// `stat` fields as [`parse_stat`] reads them, then the name to match answers to paths.
-const STAT_FORMAT: &str = "%F|%a|%U|%G|%u|%g|%s|%Y|%n";
+fn stat_format() -> String {
+    format!("{}|%n", crate::connection::STAT_FIELDS)
+}
+
+/// How many `|`-separated fields come before the name.
+const STAT_FIELD_COUNT: usize = 9;
 
 /// The stats of one follow mode, deduplicated by path.
 struct StatGroup<'a> {
@@ -82,7 +87,8 @@ pub(super) fn batch_script(probes: &[&Probe]) -> String {
             ));
         }
         s.push_str(&format!(
-            "echo '@stat {m}'; [ $# -eq 0 ] || stat {l}-c '{STAT_FORMAT}' -- \"$@\"; echo '@end'\n"
+            "echo '@stat {m}'; [ $# -eq 0 ] || stat {l}-c '{}' -- \"$@\"; echo '@end'\n",
+            stat_format()
         ));
         if !g.checksum.is_empty() {
             s.push_str("set --\n");
@@ -216,10 +222,10 @@ fn group_index(mode: &str) -> usize {
     usize::from(mode != "L")
 }
 
-/// `%F|%a|%U|%G|%u|%g|%s|%Y|%n` → (the first eight fields, the name).
+/// A line of [`stat_format`] → (the [`STAT_FIELD_COUNT`] fields, the name).
 fn split_stat_line(line: &str) -> Option<(&str, &str)> {
     let mut cut = 0;
-    for _ in 0..8 {
+    for _ in 0..STAT_FIELD_COUNT {
         cut += line[cut..].find('|')? + 1;
     }
     Some((&line[..cut - 1], &line[cut..]))
@@ -258,8 +264,8 @@ mod tests {
 
     #[test]
     fn stat_lines_keep_bars_in_names() {
-        let (f, n) = split_stat_line("regular file|644|root|root|0|0|3|1|/a|b").unwrap();
-        assert_eq!(f, "regular file|644|root|root|0|0|3|1");
+        let (f, n) = split_stat_line("regular file|644|root|root|0|0|3|1|2|/a|b").unwrap();
+        assert_eq!(f, "regular file|644|root|root|0|0|3|1|2");
         assert_eq!(n, "/a|b");
         assert!(split_stat_line("garbage").is_none());
     }
