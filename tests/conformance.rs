@@ -73,6 +73,8 @@ const IGNORED_KEYS: &[(&str, &str)] = &[
         "apt-get's own output text (which of its progress lines it prints depends on whether python-apt had just rebuilt apt's binary cache)",
     ),
     ("stdout_lines@apt", "the same, as lines"),
+    ("date", "the Date header of an HTTP response (uri)"),
+    ("elapsed", "seconds a request took (get_url, uri)"),
     (
         "cache_update_time",
         "when apt's package lists were last updated (apt, package)",
@@ -105,6 +107,9 @@ struct Case {
     /// `observe.sh`: run as root on each twin after each run; its output is part of the
     /// end state (packages, users, … that live outside the root).
     observe: Option<String>,
+    /// The playbook reads `http_base`: the URL of the suite's HTTP server (files from
+    /// `tests/conformance/http/`), which the harness then starts.
+    uses_http: bool,
 }
 
 impl Case {
@@ -189,6 +194,8 @@ fn load_cases() -> Vec<Case> {
             refused,
             setup: std::fs::read_to_string(d.join("setup.sh")).ok(),
             observe: std::fs::read_to_string(d.join("observe.sh")).ok(),
+            uses_http: std::fs::read_to_string(d.join("site.yml"))
+                .is_ok_and(|t| t.contains("http_base")),
             dir: d,
         });
     }
@@ -365,8 +372,47 @@ fn host_names(case: &Case) -> Vec<String> {
 
 /// The inventory of one run: hosts h1..hN with their connection, and the case's groups and
 /// variables. A runner for SSH test hosts only changes the per-host connection variables.
+/// The suite's HTTP server: `python3 -m http.server` on 127.0.0.1 (which the twin test
+/// hosts share), serving `tests/conformance/http/`; started once, when a case needs it.
+static HTTP_BASE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+fn start_http_server() -> (String, std::process::Child) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = Command::new("python3")
+        .args([
+            "-m",
+            "http.server",
+            "--bind",
+            "127.0.0.1",
+            &port.to_string(),
+        ])
+        .arg("--directory")
+        .arg(suite_dir().join("http"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("python3 -m http.server");
+    let t0 = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            t0.elapsed() < Duration::from_secs(10),
+            "the HTTP server did not start"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    (format!("http://127.0.0.1:{port}"), child)
+}
+
 fn inventory(case: &Case, target: &Target) -> J {
     let mut all = case.inventory.clone();
+    if case.uses_http {
+        let vars = all.entry("vars").or_insert_with(|| json!({}));
+        vars["http_base"] = json!(HTTP_BASE.get().expect("the HTTP server runs"));
+    }
     let mut hosts = all
         .remove("hosts")
         .and_then(|h| h.as_object().cloned())
@@ -1387,7 +1433,11 @@ fn twin_targets(jobs: usize) -> (Vec<[Target; 2]>, Option<PathBuf>) {
         .collect();
     for t in twins.iter().flatten() {
         let out = t
-            .ssh("hostname twin && echo twin > /etc/hostname")
+            // Ansible's remote temporary directory made up front: its first task would
+            // otherwise carry a warning about creating it.
+            .ssh(
+                "hostname twin && echo twin > /etc/hostname && mkdir -p -m 0700 /root/.ansible/tmp",
+            )
             .output()
             .unwrap();
         assert!(out.status.success(), "{t:?}: {out:?}");
@@ -1446,6 +1496,12 @@ fn drover_behaves_like_ansible_playbook() {
     let version = ansible_version();
     let t0 = Instant::now();
     let (twins, hosts_dir) = twin_targets(jobs().max(1));
+    let mut http = None;
+    if cases.iter().any(|c| c.uses_http) {
+        let (base, child) = start_http_server();
+        HTTP_BASE.set(base).unwrap();
+        http = Some(child);
+    }
     let queue = Mutex::new(cases.clone().into_iter().rev().collect::<Vec<_>>());
     let results = Mutex::new(Vec::new());
     std::thread::scope(|s| {
@@ -1470,6 +1526,10 @@ fn drover_behaves_like_ansible_playbook() {
         }
     });
     let total = t0.elapsed();
+    if let Some(mut child) = http {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
     if let Some(dir) = hosts_dir {
         let _ = Command::new(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/hosts/down"))
             .env("DROVER_HOSTS_DIR", dir)

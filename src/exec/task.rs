@@ -471,7 +471,10 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
                 cvars.insert(r.clone(), result_value.clone());
             }
             cvars.extend(one.result.iter().map(|(k, v)| (k.clone(), v.clone())));
-            if let Some(conds) = &task.changed_when {
+            // As Ansible: a skipped result (a module that skips itself in check mode) is
+            // not judged by changed_when/failed_when.
+            let judged = one.status != Status::Skipped;
+            if let Some(conds) = task.changed_when.as_ref().filter(|_| judged) {
                 let mut changed = true;
                 for c in conds {
                     changed &= run
@@ -483,7 +486,7 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
                     one.status = if changed { Status::Changed } else { Status::Ok };
                 }
             }
-            if let Some(conds) = &task.failed_when {
+            if let Some(conds) = task.failed_when.as_ref().filter(|_| judged) {
                 let mut failed = true;
                 for c in conds {
                     failed &= run

@@ -355,7 +355,7 @@ fn download_script(
     ));
     if let Some((algo, sum)) = checksum {
         s.push_str(&format!(
-            "s=$({algo}sum < \"$t\" | cut -d' ' -f1)\nif [ \"$s\" != {} ]; then echo \"@badsum $s\"; exit {RC_CHECKSUM}; fi\n",
+            "s=$({algo}sum < \"$t\" | cut -d' ' -f1)\nif [ \"$s\" != {} ]; then echo \"@badsum $s\"; echo \"@src $(sha1sum < \"$t\" | cut -d' ' -f1)\"; exit {RC_CHECKSUM}; fi\n",
             quote(sum)
         ));
     }
@@ -563,16 +563,28 @@ impl Module for GetUrl {
                     .with_help("create the directory first (file: state=directory)"))
                 }
                 RC_CHECKSUM => {
+                    // A failed result with the keys Ansible's has (checksum_src: the SHA-1
+                    // of what was downloaded, then thrown away).
                     let (algo, want) = expected.clone().unwrap_or_default();
-                    return Err(Error::module(format!(
-                        "The {algo} checksum of {url} did not match {want}; it was {}. Nothing was written to {p2}",
-                        m.get("badsum").cloned().unwrap_or_default()
-                    ))
-                    .with_help("check the checksum argument, or whether the file at the URL changed"));
+                    let mut r = Vars::new();
+                    if let Some(v) = m.get("src") {
+                        r.insert("checksum_src".into(), Value::from(v.as_str()));
+                    }
+                    r.insert("changed".into(), Value::from(false));
+                    r.insert("failed".into(), Value::from(true));
+                    r.insert(
+                        "msg".into(),
+                        Value::from(format!(
+                            "The {algo} checksum of {url} did not match {want}; it was {}. Nothing was written to {p2} (check the checksum argument, or whether the file at the URL changed)",
+                            m.get("badsum").cloned().unwrap_or_default()
+                        )),
+                    );
+                    return Ok(r);
                 }
                 RC_HTTP => {
                     let mut r = Vars::new();
                     r.insert("status_code".into(), Value::from(status));
+                    r.insert("changed".into(), Value::from(false));
                     r.insert("failed".into(), Value::from(true));
                     r.insert(
                         "msg".into(),
@@ -584,6 +596,7 @@ impl Module for GetUrl {
                 RC_TRANSFER => {
                     let mut r = Vars::new();
                     r.insert("status_code".into(), Value::from(-1));
+                    r.insert("changed".into(), Value::from(false));
                     r.insert("failed".into(), Value::from(true));
                     r.insert(
                         "msg".into(),
@@ -745,9 +758,10 @@ impl Module for Uri {
         if ctx.check {
             let mut p = Plan::no_change(super::result(&[(
                 "msg",
-                Value::from("remote module (uri) does not support check mode"),
+                Value::from("This action (uri) does not support check mode."),
             )]));
             p.skipped = true;
+            p.skipped_by_action = true;
             return Ok(p);
         }
         for (a, exists_skips) in [("creates", true), ("removes", false)] {
@@ -898,8 +912,11 @@ impl Module for Uri {
         r.insert("url".into(), Value::from(url));
         r.insert("status".into(), Value::from(status));
         r.insert("elapsed".into(), Value::from(elapsed));
-        r.insert("cookies".into(), Value::from_iter(Vars::new()));
-        r.insert("cookies_string".into(), Value::from(""));
+        // fetch_url reports cookies only for a response that is not an HTTP error.
+        if status < 400 {
+            r.insert("cookies".into(), Value::from_iter(Vars::new()));
+            r.insert("cookies_string".into(), Value::from(""));
+        }
         let msg = if status == -1 {
             format!("Request failed: {}", curl_err.trim())
         } else if (200..300).contains(&status) {
@@ -922,6 +939,10 @@ impl Module for Uri {
             if let Ok(j) = serde_json::from_str::<serde_json::Value>(&content_text) {
                 r.insert("json".into(), Value::from_serialize(&j));
             }
+        }
+        // Ansible's fetch_url keeps an HTTP error's body as `body`, whatever return_content.
+        if status >= 400 {
+            r.insert("body".into(), Value::from(content_text.as_str()));
         }
         if return_content {
             r.insert("content".into(), Value::from(content_text));
