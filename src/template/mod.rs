@@ -74,6 +74,8 @@ pub fn render_str(env: &Environment<'static>, s: &str, ctx: &Value) -> Result<Va
     if !(s.contains("{{") || s.contains("{%") || s.contains("{#")) {
         return Ok(Value::from(s));
     }
+    let rewritten = ansible::percent::rewrite_template(s);
+    let s = rewritten.as_ref();
     // Jinja2 drops one trailing newline of the template; ansible-core puts it back on a
     // text result, so `"{{ port }}\n"` is the integer, and `"{{ name }}\n"` the text and
     // its newline.
@@ -177,6 +179,8 @@ pub fn render_text(
         }
         None => (&e, text),
     };
+    let text = ansible::percent::rewrite_template(text);
+    let text = text.as_ref();
     let tmpl = env
         .template_from_named_str(name, text)
         .map_err(|e| template_error(&e, text, ctx, None))?;
@@ -210,6 +214,8 @@ pub fn eval_condition(env: &Environment<'static>, cond: &Value, ctx: &Value) -> 
     let value = if expr.contains("{{") || expr.contains("{%") {
         render_str(env, expr, ctx)?
     } else {
+        let rewritten = ansible::percent::rewrite_expression(expr);
+        let expr = rewritten.as_ref();
         let compiled = env
             .compile_expression(expr)
             .map_err(|e| template_error(&e, expr, ctx, None))?;

@@ -3,6 +3,7 @@
 
 pub mod filters;
 pub mod jinja_tests;
+pub mod percent;
 pub mod pycompat;
 pub mod register;
 pub mod yaml;

@@ -443,7 +443,7 @@ fn list_method(value: &Value, method: &str, args: &[Value]) -> Result<Value, Err
 }
 
 /// One `{...}` replacement field's format spec (`[[fill]align][sign][0][width][,][.precision][type]`).
-fn apply_spec(value: &Value, spec: &str) -> Result<String, Error> {
+pub(crate) fn apply_spec(value: &Value, spec: &str) -> Result<String, Error> {
     if spec.is_empty() {
         return Ok(py_str(value));
     }

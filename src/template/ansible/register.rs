@@ -81,6 +81,9 @@ pub fn register(env: &mut Environment<'static>) {
     });
 
     // Jinja2 builtins whose minijinja versions differ from Jinja2/Ansible.
+    env.add_filter(super::percent::FILTER, super::percent::percent_filter);
+    // Jinja2's `format` is Python's `%` operator.
+    env.add_filter("format", super::percent::percent_filter);
     env.add_filter("int", f::int_filter);
     env.add_filter("float", f::float_filter);
     env.add_filter("string", f::string_filter);
