@@ -336,6 +336,8 @@ impl Module for AuthorizedKey {
             ("key_options", Value::from(key_options.clone())),
             ("comment", Value::from(comment.clone())),
             ("path", Value::from(path.clone())),
+            ("validate_certs", Value::from(args.bool("validate_certs", true)?)),
+            ("follow", Value::from(args.bool("follow", false)?)),
         ] {
             result.insert(k.into(), v);
         }
@@ -349,6 +351,18 @@ impl Module for AuthorizedKey {
             before: existing.clone(),
             after: new_content.clone(),
         };
+        if ctx.diff {
+            // Ansible's result carries the diff it shows.
+            result.insert(
+                "diff".into(),
+                Value::from_serialize(serde_json::json!({
+                    "before_header": diff.before_header,
+                    "after_header": diff.after_header,
+                    "before": diff.before,
+                    "after": diff.after,
+                })),
+            );
+        }
         let (uid, gid) = ids.split_once(':').unwrap_or(("0", "0"));
         let (uid, gid) = (uid.to_string(), gid.to_string());
         let dir = keyfile

@@ -9,7 +9,6 @@ use super::{Args, Change, Diff, Module, ModuleCtx, Plan};
 use crate::connection::{quote, FileKind};
 use crate::diagnostics::{Error, Result};
 use crate::inventory::Vars;
-use minijinja::Value;
 
 pub struct Sysctl;
 
@@ -166,16 +165,8 @@ impl Module for Sysctl {
             }
         }
 
-        let mut result = Vars::new();
-        result.insert("name".into(), Value::from(name.as_str()));
-        if let Some(v) = &value {
-            result.insert("value".into(), Value::from(v.as_str()));
-        }
-        result.insert(
-            "state".into(),
-            Value::from(if present { "present" } else { "absent" }),
-        );
-        result.insert("sysctl_file".into(), Value::from(file.as_str()));
+        // Ansible's sysctl reports nothing but `changed`.
+        let result = Vars::new();
         if !file_change && live_change.is_none() {
             return Ok(Plan::no_change(result));
         }
