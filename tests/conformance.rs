@@ -74,6 +74,10 @@ const IGNORED_KEYS: &[(&str, &str)] = &[
     ),
     ("stdout_lines@apt", "the same, as lines"),
     ("date", "the Date header of an HTTP response (uri)"),
+    (
+        "status.@volatile",
+        "a unit's runtime facts in `systemctl show` (systemd_service, service): timestamps, PIDs, invocation and cgroup ids, resource counters (keys ending in Timestamp, TimestampMonotonic, PID, NSec, Bytes, Packets, Current, Peak; InvocationID; ExecMainStartTimestamp…; ExecStart's pid and start times)",
+    ),
     ("elapsed", "seconds a request took (get_url, uri)"),
     (
         "cache_update_time",
@@ -110,12 +114,14 @@ struct Case {
     /// The playbook reads `http_base`: the URL of the suite's HTTP server (files from
     /// `tests/conformance/http/`), which the harness then starts.
     uses_http: bool,
+    /// `systemd: true`: the case runs on fresh twin systemd hosts (services, units).
+    systemd: bool,
 }
 
 impl Case {
     /// Cases with host scripts change the machine itself: they run only on test hosts.
     fn needs_test_hosts(&self) -> bool {
-        self.setup.is_some() || self.observe.is_some()
+        self.setup.is_some() || self.observe.is_some() || self.systemd
     }
 }
 
@@ -160,6 +166,7 @@ fn load_cases() -> Vec<Case> {
             "hosts",
             "inventory",
             "expect",
+            "systemd",
         ];
         for k in meta.as_object().expect("case.yml is a mapping").keys() {
             assert!(
@@ -196,6 +203,7 @@ fn load_cases() -> Vec<Case> {
             observe: std::fs::read_to_string(d.join("observe.sh")).ok(),
             uses_http: std::fs::read_to_string(d.join("site.yml"))
                 .is_ok_and(|t| t.contains("http_base")),
+            systemd: meta["systemd"].as_bool().unwrap_or(false),
             dir: d,
         });
     }
@@ -253,26 +261,31 @@ enum Target {
     /// `ansible_connection: local`: the root is on this machine
     /// (DROVER_CONFORMANCE_TRANSPORT=local, for a quick run without test hosts).
     Local,
-    /// Namespace test host `host{index}` of `tests/hosts/up --python` (state directory
-    /// `dir`), over SSH like any real host. The root has the same path as on this
-    /// machine, where tasks delegated to localhost write.
-    Ssh {
-        dir: PathBuf,
-        index: usize,
-        port: u16,
-    },
+    /// A test host over SSH like any real host: a namespace host of `tests/hosts/up
+    /// --python`, or a systemd host of `tests/hosts/nspawn` for `systemd: true` cases.
+    /// The root has the same path as on this machine, where tasks delegated to localhost
+    /// write.
+    Ssh(SshHost),
+}
+
+/// How to reach one test host.
+#[derive(Clone, Debug)]
+struct SshHost {
+    /// `ssh -F ssh_config alias` reaches it.
+    ssh_config: PathBuf,
+    alias: String,
+    port: u16,
+    key: PathBuf,
+    known_hosts: PathBuf,
 }
 
 impl Target {
     fn ssh(&self, cmd: &str) -> Command {
-        let Target::Ssh { dir, index, .. } = self else {
+        let Target::Ssh(h) = self else {
             unreachable!("ssh to a local target")
         };
         let mut c = Command::new("ssh");
-        c.arg("-F")
-            .arg(dir.join("ssh_config"))
-            .arg(format!("host{index}"))
-            .arg(cmd);
+        c.arg("-F").arg(&h.ssh_config).arg(&h.alias).arg(cmd);
         c
     }
 
@@ -309,7 +322,7 @@ impl Target {
         for h in hosts {
             std::fs::create_dir_all(root.join(h)).unwrap();
         }
-        if let Target::Ssh { .. } = self {
+        if let Target::Ssh(_) = self {
             let dirs: Vec<String> = hosts
                 .iter()
                 .map(|h| root.join(h).display().to_string())
@@ -326,7 +339,7 @@ impl Target {
     /// for a test host, a fresh local copy of its root over `tar`, merged with what
     /// delegated tasks wrote under the same path on this machine.
     fn view(&self, root: &Path, work: &Path) -> PathBuf {
-        let Target::Ssh { .. } = self else {
+        let Target::Ssh(_) = self else {
             return root.to_path_buf();
         };
         let view = work.join("view");
@@ -427,22 +440,22 @@ fn inventory(case: &Case, target: &Target) -> J {
             Target::Local => {
                 vars.insert("ansible_connection".into(), json!("local"));
             }
-            Target::Ssh { dir, port, .. } => {
+            Target::Ssh(h) => {
                 // Every inventory host of the case is the one test host under another
                 // name: each writes under ROOT/<its name>.
                 for (k, v) in [
                     ("ansible_host", json!("127.0.0.1")),
-                    ("ansible_port", json!(port)),
+                    ("ansible_port", json!(h.port)),
                     ("ansible_user", json!("root")),
                     (
                         "ansible_ssh_private_key_file",
-                        json!(dir.join("id_ed25519").display().to_string()),
+                        json!(h.key.display().to_string()),
                     ),
                     (
                         "ansible_ssh_common_args",
                         json!(format!(
                             "-o UserKnownHostsFile={} -o StrictHostKeyChecking=yes",
-                            dir.join("known_hosts").display()
+                            h.known_hosts.display()
                         )),
                     ),
                     ("ansible_python_interpreter", json!("/usr/bin/python3")),
@@ -578,6 +591,9 @@ fn ignored_key(parent: Option<&str>, key: &str, value: &J) -> bool {
         if let Some(p) = pat.strip_suffix('*') {
             return key.starts_with(p);
         }
+        if *pat == "status.@volatile" {
+            return parent == Some("status") && systemd_volatile(key);
+        }
         if let Some(k) = pat.strip_suffix("@apt") {
             let text = match value {
                 J::Array(a) => a.first().and_then(J::as_str).unwrap_or(""),
@@ -596,6 +612,36 @@ fn ignored_key(parent: Option<&str>, key: &str, value: &J) -> bool {
             None => key == *pat,
         }
     })
+}
+
+fn sorted_words(s: &str) -> Vec<&str> {
+    let mut w: Vec<&str> = s.split_whitespace().collect();
+    w.sort_unstable();
+    w
+}
+
+/// Keys of `systemctl show` that change from boot to boot or second to second.
+fn systemd_volatile(key: &str) -> bool {
+    const SUFFIXES: &[&str] = &[
+        "Timestamp",
+        "TimestampMonotonic",
+        "PID",
+        "NSec",
+        "Bytes",
+        "Packets",
+        "Current",
+        "Peak",
+    ];
+    SUFFIXES.iter().any(|s| key.ends_with(s))
+        || matches!(
+            key,
+            "InvocationID"
+                | "ControlGroupId"
+                | "ExecStart"
+                | "ExecStartEx"
+                | "ExecMainCode"
+                | "ExecMainStatus"
+        )
 }
 
 /// The first difference between two JSON values, as `path: a vs b`.
@@ -660,6 +706,13 @@ fn json_diff(path: &str, parent: Option<&str>, a: &J, d: &J) -> Option<String> {
         (x, y) if x == y => None,
         // 1 and 1.0 are the same number to a user.
         (J::Number(x), J::Number(y)) if x.as_f64() == y.as_f64() => None,
+        // A unit's dependency lists come in systemd's hash order, which differs between
+        // two boots of the same unit: compared as sets.
+        (J::String(x), J::String(y))
+            if path.rsplit('.').nth(1) == Some("status") && sorted_words(x) == sorted_words(y) =>
+        {
+            None
+        }
         (x, y) => Some(format!(
             "{}: ansible {} vs drover {}",
             if path.is_empty() { "(top)" } else { path },
@@ -1254,6 +1307,14 @@ struct CaseResult {
 }
 
 fn run_case(case: &Case, twins: &[Target; 2]) -> CaseResult {
+    // A systemd case gets its own fresh twins, booted for it.
+    let _one = case.systemd.then(|| {
+        SYSTEMD_ONE_AT_A_TIME
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+    });
+    let systemd = case.systemd.then(SystemdTwins::boot);
+    let twins = systemd.as_ref().map_or(twins, |s| &s.targets);
     let t0 = Instant::now();
     let tmp = tempfile::Builder::new()
         .prefix(&format!("drover-conf-{}-", case.name))
@@ -1392,6 +1453,67 @@ fn jobs() -> usize {
         .unwrap_or(2)
 }
 
+/// Twin systemd hosts (`tests/hosts/nspawn`, booted fresh for each `systemd: true` case,
+/// one such case at a time), stopped when dropped.
+struct SystemdTwins {
+    names: [String; 2],
+    targets: [Target; 2],
+}
+
+static SYSTEMD_ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+impl SystemdTwins {
+    fn boot() -> SystemdTwins {
+        let nspawn = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/hosts/nspawn");
+        let base: u16 = std::env::var("DROVER_CONFORMANCE_NSPAWN_BASE_PORT")
+            .ok()
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(22680);
+        let names = ["conf-ansible".to_string(), "conf-drover".to_string()];
+        let mut targets = Vec::new();
+        for (i, name) in names.iter().enumerate() {
+            let port = base + i as u16;
+            let out = Command::new(&nspawn)
+                .args(["up", name, &port.to_string()])
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "cannot boot the systemd twin {name} (`{} up {name} {port}` as root): {}",
+                nspawn.display(),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let dir = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+            let t = Target::Ssh(SshHost {
+                ssh_config: dir.join("ssh_config"),
+                alias: name.clone(),
+                port,
+                key: dir.parent().unwrap().join("id_ed25519"),
+                known_hosts: dir.join("known_hosts"),
+            });
+            let ok = t
+                .ssh("hostname twin && echo twin > /etc/hostname && mkdir -p -m 0700 /root/.ansible/tmp")
+                .status()
+                .unwrap();
+            assert!(ok.success(), "{name}: cannot prepare");
+            targets.push(t);
+        }
+        SystemdTwins {
+            names,
+            targets: [targets[0].clone(), targets[1].clone()],
+        }
+    }
+}
+
+impl Drop for SystemdTwins {
+    fn drop(&mut self) {
+        let nspawn = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/hosts/nspawn");
+        for n in &self.names {
+            let _ = Command::new(&nspawn).args(["down", n]).output();
+        }
+    }
+}
+
 /// Twin targets for each of `jobs` workers: by default two namespace test hosts with
 /// python3 (`tests/hosts/up --python`; drover does not need it, Ansible does), started
 /// here in their own state directory and on their own ports so the other SSH tests keep
@@ -1423,10 +1545,14 @@ fn twin_targets(jobs: usize) -> (Vec<[Target; 2]>, Option<PathBuf>) {
         state.display(),
         String::from_utf8_lossy(&out.stderr)
     );
-    let host = |index: usize| Target::Ssh {
-        dir: state.clone(),
-        index,
-        port: base + index as u16,
+    let host = |index: usize| {
+        Target::Ssh(SshHost {
+            ssh_config: state.join("ssh_config"),
+            alias: format!("host{index}"),
+            port: base + index as u16,
+            key: state.join("id_ed25519"),
+            known_hosts: state.join("known_hosts"),
+        })
     };
     let twins: Vec<[Target; 2]> = (0..jobs)
         .map(|j| [host(2 * j + 1), host(2 * j + 2)])

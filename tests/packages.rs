@@ -110,7 +110,9 @@ fn apt_installs_upgrades_pins_removes_and_waits_for_the_lock() {
     let (code, changed, text) = apply_on(&dir, HOST, &install, &["--check", "--diff"]);
     assert_eq!((code, changed), (0, 1), "{text}");
     assert!(
-        text.contains("The following NEW packages will be installed:\n    drover-test-a drover-test-b"),
+        text.contains(
+            "The following NEW packages will be installed:\n    drover-test-a drover-test-b"
+        ),
         "the prediction (apt-get's plan, as Ansible's diff shows it) names the dependency: {text}"
     );
     assert!(

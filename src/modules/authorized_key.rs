@@ -336,7 +336,10 @@ impl Module for AuthorizedKey {
             ("key_options", Value::from(key_options.clone())),
             ("comment", Value::from(comment.clone())),
             ("path", Value::from(path.clone())),
-            ("validate_certs", Value::from(args.bool("validate_certs", true)?)),
+            (
+                "validate_certs",
+                Value::from(args.bool("validate_certs", true)?),
+            ),
             ("follow", Value::from(args.bool("follow", false)?)),
         ] {
             result.insert(k.into(), v);

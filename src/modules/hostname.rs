@@ -114,7 +114,16 @@ impl Module for Hostname {
         let facts: Vars = [
             ("ansible_hostname", Value::from(short.as_str())),
             ("ansible_nodename", Value::from(name.as_str())),
-            ("ansible_fqdn", Value::from(name.as_str())),
+            // Ansible reads the FQDN back from the resolver: in check mode, nothing was
+            // renamed yet, so it is still the current name's.
+            (
+                "ansible_fqdn",
+                Value::from(if ctx.check && cur.live != name {
+                    cur.live.as_str()
+                } else {
+                    name.as_str()
+                }),
+            ),
             (
                 "ansible_domain",
                 Value::from(name.split_once('.').map(|(_, d)| d).unwrap_or("")),
@@ -140,6 +149,11 @@ impl Module for Hostname {
             before: format!("hostname = {}\n", cur.live),
             after: format!("hostname = {name}\n"),
         };
+        // Ansible's result carries its before/after whenever the name changes.
+        result.insert(
+            "diff".into(),
+            Value::from_serialize(serde_json::json!({"before": diff.before, "after": diff.after})),
+        );
         let mut what = Vec::new();
         if cur.live != name {
             what.push("live".to_string());

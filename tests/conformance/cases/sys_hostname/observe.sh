@@ -1,0 +1,2 @@
+hostname
+cat /etc/hostname

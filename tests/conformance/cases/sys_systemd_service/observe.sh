@@ -1,0 +1,2 @@
+systemctl is-active conf-demo || true
+systemctl is-enabled conf-demo || true
