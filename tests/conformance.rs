@@ -1400,7 +1400,7 @@ fn write_report(results: &[CaseResult], total: Duration, version: &str) {
         total.as_secs_f64(),
         jobs()
     );
-    md.push_str("\nEach case runs the same playbook with `ansible-playbook` and `drover apply` on twin test hosts over SSH (one root filesystem with python3, `tests/hosts/up --python`) and compares, in this order, the end state under the root, each host's ordered task outcomes and the recap (and `--diff` lines when asked for), the registered results the case dumps as JSON, and the exit code with the message class. The first difference is shown.\n\nKeys of registered results that are never compared (run-specific):\n\n");
+    md.push_str("\nEach case runs the same playbook with `ansible-playbook` and `drover apply` on twin test hosts over SSH (one root filesystem with python3, `tests/hosts/up --python`; `systemd: true` cases on fresh twin systemd hosts, `tests/hosts/nspawn`) and compares, in this order, the end state under the root, each host's ordered task outcomes and the recap (and `--diff` lines when asked for), the registered results the case dumps as JSON, and the exit code with the message class. The first difference is shown.\n\nKeys of registered results that are never compared (run-specific):\n\n");
     for (k, why) in IGNORED_KEYS {
         let _ = writeln!(md, "- `{k}`: {why}");
     }
