@@ -149,16 +149,11 @@ impl Module for Group {
 fn change_then_report(script: String, name: String) -> super::ApplyFn {
     Box::new(move |ctx: &mut ModuleCtx<'_>| {
         let what = script.split_whitespace().next().unwrap_or("command");
-        let out = ctx.sh(
+        let out = super::sh_checked(
+            ctx,
             &format!("{script} || exit $?\n{}", query_script(&name)),
-            None,
+            what,
         )?;
-        if out.rc != 0 {
-            return Err(Error::module(format!(
-                "{what} failed: {}",
-                out.stderr_str().trim()
-            )));
-        }
         let mut r = Vars::new();
         if let Some(gid) = out
             .stdout_str()

@@ -401,17 +401,23 @@ pub fn all_names() -> Vec<&'static str> {
         .collect()
 }
 
+/// Run `script` on the host; a non-zero exit is the error "`what` failed: <stderr>".
+pub fn sh_checked(ctx: &mut ModuleCtx<'_>, script: &str, what: &str) -> Result<Output> {
+    let out = ctx.sh(script, None)?;
+    if out.rc != 0 {
+        return Err(Error::module(format!(
+            "{what} failed: {}",
+            out.stderr_str().trim()
+        )));
+    }
+    Ok(out)
+}
+
 /// An apply step that runs `script` on the host; a non-zero exit fails the task with
 /// "`what` failed: <stderr>".
 pub fn run_script(script: String, what: String) -> ApplyFn {
     Box::new(move |ctx: &mut ModuleCtx<'_>| {
-        let out = ctx.sh(&script, None)?;
-        if out.rc != 0 {
-            return Err(Error::module(format!(
-                "{what} failed: {}",
-                out.stderr_str().trim()
-            )));
-        }
+        sh_checked(ctx, &script, &what)?;
         Ok(Vars::new())
     })
 }

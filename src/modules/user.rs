@@ -140,13 +140,7 @@ impl Module for User {
             }
             let script = format!("{cmd} -- {q}");
             let apply: super::ApplyFn = Box::new(move |ctx: &mut ModuleCtx<'_>| {
-                let out = ctx.sh(&script, None)?;
-                if out.rc != 0 {
-                    return Err(Error::module(format!(
-                        "userdel failed: {}",
-                        out.stderr_str().trim()
-                    )));
-                }
+                let out = super::sh_checked(ctx, &script, "userdel")?;
                 let mut r = Vars::new();
                 tool_output(&mut r, &out.stdout_str(), &out.stderr_str());
                 Ok(r)
@@ -324,19 +318,14 @@ impl Module for User {
 fn change_then_report(script: String, name: String, groups: Option<String>) -> super::ApplyFn {
     Box::new(move |ctx: &mut ModuleCtx<'_>| {
         let what = script.split_whitespace().next().unwrap_or("command");
-        let out = ctx.sh(
+        let out = super::sh_checked(
+            ctx,
             &format!(
                 "{script} || exit $?\necho @drover-account\n{}",
                 query_script(&name)
             ),
-            None,
+            what,
         )?;
-        if out.rc != 0 {
-            return Err(Error::module(format!(
-                "{what} failed: {}",
-                out.stderr_str().trim()
-            )));
-        }
         let text = out.stdout_str();
         let (said, after) = text.split_once("@drover-account\n").unwrap_or(("", ""));
         let mut r = Vars::new();
