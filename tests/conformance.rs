@@ -1453,6 +1453,21 @@ fn jobs() -> usize {
         .unwrap_or(2)
 }
 
+/// A port from the environment variable `name`, else `default`.
+fn env_port(name: &str, default: u16) -> u16 {
+    std::env::var(name)
+        .ok()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(default)
+}
+
+/// A script of the test-host harness, `tests/hosts/NAME`.
+fn hosts_script(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/hosts")
+        .join(name)
+}
+
 /// Twin systemd hosts (`tests/hosts/nspawn`, booted fresh for each `systemd: true` case,
 /// one such case at a time), stopped when dropped.
 struct SystemdTwins {
@@ -1464,11 +1479,8 @@ static SYSTEMD_ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
 impl SystemdTwins {
     fn boot() -> SystemdTwins {
-        let nspawn = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/hosts/nspawn");
-        let base: u16 = std::env::var("DROVER_CONFORMANCE_NSPAWN_BASE_PORT")
-            .ok()
-            .and_then(|p| p.parse().ok())
-            .unwrap_or(22680);
+        let nspawn = hosts_script("nspawn");
+        let base = env_port("DROVER_CONFORMANCE_NSPAWN_BASE_PORT", 22680);
         let names = ["conf-ansible".to_string(), "conf-drover".to_string()];
         let mut targets = Vec::new();
         for (i, name) in names.iter().enumerate() {
@@ -1507,7 +1519,7 @@ impl SystemdTwins {
 
 impl Drop for SystemdTwins {
     fn drop(&mut self) {
-        let nspawn = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/hosts/nspawn");
+        let nspawn = hosts_script("nspawn");
         for n in &self.names {
             let _ = Command::new(&nspawn).args(["down", n]).output();
         }
@@ -1525,11 +1537,8 @@ fn twin_targets(jobs: usize) -> (Vec<[Target; 2]>, Option<PathBuf>) {
     let state = std::env::var_os("DROVER_CONFORMANCE_HOSTS_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("/tmp/drover-conformance-hosts"));
-    let base: u16 = std::env::var("DROVER_CONFORMANCE_HOSTS_BASE_PORT")
-        .ok()
-        .and_then(|p| p.parse().ok())
-        .unwrap_or(22400);
-    let up = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/hosts/up");
+    let base = env_port("DROVER_CONFORMANCE_HOSTS_BASE_PORT", 22400);
+    let up = hosts_script("up");
     let out = Command::new(&up)
         .arg((2 * jobs).to_string())
         .arg("--python")
@@ -1657,7 +1666,7 @@ fn drover_behaves_like_ansible_playbook() {
         let _ = child.wait();
     }
     if let Some(dir) = hosts_dir {
-        let _ = Command::new(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/hosts/down"))
+        let _ = Command::new(hosts_script("down"))
             .env("DROVER_HOSTS_DIR", dir)
             .output();
     }
