@@ -12,7 +12,13 @@ fn fixture(p: &str) -> PathBuf {
         .join(p)
 }
 
+/// The fixtures' inventories name the same local hosts in every test; parallel applies
+/// would contend for the same host locks (two runs taking them in opposite orders wait
+/// on each other until `--lock-timeout`): one drover at a time.
+static FIXTURE_HOSTS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 fn drover(args: &[&str]) -> Output {
+    let _hosts = FIXTURE_HOSTS.lock().unwrap_or_else(|e| e.into_inner());
     Command::new(env!("CARGO_BIN_EXE_drover"))
         .args(args)
         .env("NO_COLOR", "1")

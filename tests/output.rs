@@ -10,7 +10,13 @@ fn fixture(p: &str) -> PathBuf {
         .join(p)
 }
 
+/// The fixture's hosts `local1` and `local2` are the same two inventory names in every
+/// test, so parallel tests would contend for the same host locks (and two runs that take
+/// them in opposite orders wait on each other until `--lock-timeout`): one run at a time.
+static FIXTURE_HOSTS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 fn run(root: &Path, extra: &[&str], env: &[(&str, &Path)]) -> Output {
+    let _hosts = FIXTURE_HOSTS.lock().unwrap_or_else(|e| e.into_inner());
     let mut c = Command::new(env!("CARGO_BIN_EXE_drover"));
     c.arg("apply")
         .arg(fixture("output/site.yml"))
