@@ -1400,7 +1400,7 @@ fn write_report(results: &[CaseResult], total: Duration, version: &str) {
         total.as_secs_f64(),
         jobs()
     );
-    md.push_str("\nEach case runs the same playbook with `ansible-playbook` and `drover apply` on twin test hosts over SSH (one root filesystem with python3, `tests/hosts/up --python`; `systemd: true` cases on fresh twin systemd hosts, `tests/hosts/nspawn`) and compares, in this order, the end state under the root, each host's ordered task outcomes and the recap (and `--diff` lines when asked for), the registered results the case dumps as JSON, and the exit code with the message class. The first difference is shown.\n\nKeys of registered results that are never compared (run-specific):\n\n");
+    md.push_str("\nEach case runs the same playbook with `ansible-playbook` and `drover apply` on twin test hosts over SSH (one root filesystem with python3, `tests/hosts/up --python`, both restarted fresh before every case; `systemd: true` cases on fresh twin systemd hosts, `tests/hosts/nspawn`) and compares, in this order, the end state under the root, each host's ordered task outcomes and the recap (and `--diff` lines when asked for), the registered results the case dumps as JSON, and the exit code with the message class. The first difference is shown.\n\nKeys of registered results that are never compared (run-specific):\n\n");
     for (k, why) in IGNORED_KEYS {
         let _ = writeln!(md, "- `{k}`: {why}");
     }
@@ -1530,7 +1530,7 @@ impl Drop for SystemdTwins {
 /// python3 (`tests/hosts/up --python`; drover does not need it, Ansible does), started
 /// here in their own state directory and on their own ports so the other SSH tests keep
 /// theirs. The twins are made identical where a playbook could see it (the hostname).
-fn twin_targets(jobs: usize) -> (Vec<[Target; 2]>, Option<PathBuf>) {
+fn twin_targets(jobs: usize) -> (Vec<[Target; 2]>, Option<TwinHosts>) {
     if std::env::var("DROVER_CONFORMANCE_TRANSPORT").as_deref() == Ok("local") {
         return (vec![[Target::Local, Target::Local]; jobs], None);
     }
@@ -1567,17 +1567,56 @@ fn twin_targets(jobs: usize) -> (Vec<[Target; 2]>, Option<PathBuf>) {
         .map(|j| [host(2 * j + 1), host(2 * j + 2)])
         .collect();
     for t in twins.iter().flatten() {
-        let out = t
-            // Ansible's remote temporary directory made up front: its first task would
-            // otherwise carry a warning about creating it.
-            .ssh(
-                "hostname twin && echo twin > /etc/hostname && mkdir -p -m 0700 /root/.ansible/tmp",
-            )
+        make_twin(t);
+    }
+    (twins, Some(TwinHosts { state, base }))
+}
+
+/// The namespace hosts the twins run on: their state directory and port base, to
+/// restart them.
+struct TwinHosts {
+    state: PathBuf,
+    base: u16,
+}
+
+impl TwinHosts {
+    /// Give a pair back its pristine file system (an empty overlay layer over the shared
+    /// rootfs, `restart-host --fresh`), so every case starts on hosts nothing ran on.
+    fn refresh(&self, pair: &[Target; 2]) {
+        let ids: Vec<String> = pair
+            .iter()
+            .map(|t| match t {
+                Target::Ssh(h) => h.alias.trim_start_matches("host").to_string(),
+                Target::Local => unreachable!("local targets are not restarted"),
+            })
+            .collect();
+        let out = Command::new(hosts_script("restart-host"))
+            .args(&ids)
+            .arg("--fresh")
+            .env("DROVER_HOSTS_DIR", &self.state)
+            .env("DROVER_HOSTS_BASE_PORT", self.base.to_string())
             .output()
             .unwrap();
-        assert!(out.status.success(), "{t:?}: {out:?}");
+        assert!(
+            out.status.success(),
+            "cannot restart the twins {ids:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        for t in pair {
+            make_twin(t);
+        }
     }
-    (twins, Some(state))
+}
+
+/// Make a fresh test host one of two identical twins: the same hostname, and Ansible's
+/// remote temporary directory made up front (its first task would otherwise carry a
+/// warning about creating it).
+fn make_twin(t: &Target) {
+    let out = t
+        .ssh("hostname twin && echo twin > /etc/hostname && mkdir -p -m 0700 /root/.ansible/tmp")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{t:?}: {out:?}");
 }
 
 #[test]
@@ -1630,7 +1669,8 @@ fn drover_behaves_like_ansible_playbook() {
         .collect();
     let version = ansible_version();
     let t0 = Instant::now();
-    let (twins, hosts_dir) = twin_targets(jobs().max(1));
+    let (twins, hosts) = twin_targets(jobs().max(1));
+    let hosts = hosts.as_ref();
     let mut http = None;
     if cases.iter().any(|c| c.uses_http) {
         let (base, child) = start_http_server();
@@ -1646,6 +1686,10 @@ fn drover_behaves_like_ansible_playbook() {
                 let Some(case) = queue.lock().unwrap().pop() else {
                     break;
                 };
+                // systemd cases boot twins of their own.
+                if let (Some(hosts), false) = (hosts, case.systemd) {
+                    hosts.refresh(pair);
+                }
                 let r = run_case(&case, pair);
                 let extra = r
                     .work
@@ -1665,9 +1709,9 @@ fn drover_behaves_like_ansible_playbook() {
         let _ = child.kill();
         let _ = child.wait();
     }
-    if let Some(dir) = hosts_dir {
+    if let Some(hosts) = hosts {
         let _ = Command::new(hosts_script("down"))
-            .env("DROVER_HOSTS_DIR", dir)
+            .env("DROVER_HOSTS_DIR", &hosts.state)
             .output();
     }
     let mut results = results.into_inner().unwrap();
