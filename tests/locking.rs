@@ -1,5 +1,6 @@
 //! One run per host at a time: a second run waits for the lock, gives up after
-//! --lock-timeout naming the holder, and a lock left by a killed run is recovered.
+//! --lock-timeout naming the holder, a lock left by a killed run is recovered, and two runs
+//! waiting on each other are untangled by the timeout.
 
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -123,5 +124,66 @@ fn a_lock_left_by_a_killed_run_is_recovered() {
     assert!(
         t0.elapsed() < Duration::from_secs(5),
         "the dead run's lock was released quickly"
+    );
+}
+
+/// Two runs over the same two hosts in opposite orders, one host at a time (`--forks 1`):
+/// each holds its first host while it waits for its second, the one the other holds.
+/// Nothing orders lock acquisition across hosts, so `--lock-timeout` breaks the wait: the
+/// run with the short timeout gives up on the host it could not lock, naming the holder,
+/// and its exit frees its own host for the other run, which then converges both.
+#[test]
+fn runs_waiting_on_each_other_are_untangled_by_the_lock_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    let play = dir.path().join("p.yml");
+    std::fs::write(
+        &play,
+        format!(
+            "- hosts: all\n  gather_facts: no\n  tasks:\n    - shell: echo {{{{ run }}}} {{{{ inventory_hostname }}}} >> {root}/log; sleep 5\n",
+            root = dir.path().display()
+        ),
+    )
+    .unwrap();
+    let run = |name: &str, hosts: &str, timeout: u32| {
+        Command::new(env!("CARGO_BIN_EXE_drover"))
+            .arg("apply")
+            .arg(&play)
+            .args(["-i", hosts, "-e", "ansible_connection=local", "-e"])
+            .arg(format!("run={name}"))
+            .args(["--forks", "1", "--lock-timeout", &timeout.to_string()])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let t0 = Instant::now();
+    let impatient = run("A", "crosshost1,crosshost2,", 2);
+    let impatient_pid = impatient.id();
+    // Reaped as soon as it exits (a zombie still holds its lock).
+    let impatient = std::thread::spawn(move || impatient.wait_with_output().unwrap());
+    wait_for_log(dir.path(), "A crosshost1");
+    let patient = run("B", "crosshost2,crosshost1,", 60);
+    let patient_pid = patient.id();
+    let patient = patient.wait_with_output().unwrap();
+    let impatient = impatient.join().unwrap();
+
+    assert_eq!(impatient.status.code(), Some(2), "{}", text(&impatient));
+    let msg = text(&impatient);
+    assert!(
+        msg.contains(&format!(
+            "crosshost2 is locked by another drover run (drover pid {patient_pid}"
+        )),
+        "the run that gave up names the holder: {msg}"
+    );
+    assert_eq!(patient.status.code(), Some(0), "{}", text(&patient));
+    assert!(
+        t0.elapsed() < Duration::from_secs(30),
+        "the patient run went on when the other gave up, long before its own timeout"
+    );
+    // A ran on its first host only; B on both, and on crosshost1 only after A was gone.
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("log")).unwrap(),
+        "A crosshost1\nB crosshost2\nB crosshost1\n",
+        "A (pid {impatient_pid})"
     );
 }
