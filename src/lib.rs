@@ -8,6 +8,7 @@ pub mod clock;
 pub mod connection;
 pub mod diagnostics;
 pub mod exec;
+pub mod fuzzing;
 pub mod graph;
 pub mod inventory;
 pub mod modules;

@@ -242,7 +242,7 @@ fn find_outside_strings(s: &str, needle: &str) -> Option<usize> {
             i = string_end(b, i);
             continue;
         }
-        if s[i..].starts_with(needle) {
+        if b[i..].starts_with(needle.as_bytes()) {
             return Some(i);
         }
         i += 1;
@@ -450,6 +450,17 @@ mod tests {
 
     fn fmt(f: &str, args: Vec<Value>) -> String {
         percent_filter(f.to_string(), Rest(args)).unwrap()
+    }
+
+    #[test]
+    fn multibyte_text_next_to_tags_is_walked_by_bytes() {
+        // Found by the `template` fuzz target: a closing tag searched for inside a
+        // multi-byte character sliced the string off a character boundary.
+        assert_eq!(rewrite_template("{%c\u{70b}%}"), "{%c\u{70b}%}");
+        assert_eq!(
+            rewrite_template("{{ 'é=%s' % n }}é"),
+            "{{ ('é=%s' | __drover_percent(n)) }}é"
+        );
     }
 
     #[test]
