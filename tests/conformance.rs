@@ -1566,9 +1566,7 @@ fn twin_targets(jobs: usize) -> (Vec<[Target; 2]>, Option<TwinHosts>) {
     let twins: Vec<[Target; 2]> = (0..jobs)
         .map(|j| [host(2 * j + 1), host(2 * j + 2)])
         .collect();
-    for t in twins.iter().flatten() {
-        make_twin(t);
-    }
+    // Each case restarts its pair fresh and makes it twins (`TwinHosts::refresh`).
     (twins, Some(TwinHosts { state, base }))
 }
 
