@@ -149,6 +149,7 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
         let task = self.task.clone();
         let items = run
             .render(&l.items, base.clone())
+            .and_then(|v| self.lookup_loop(&l.kind, v, &base))
             .and_then(|v| loops::items(&l.kind, &v))
             .map_err(|e| e.at(l.span.clone()));
         let items = match items {
@@ -164,6 +165,8 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
         let mut results = Vec::new();
         let mut effects = Vec::new();
         let (mut any_changed, mut any_failed, mut all_skipped) = (false, false, true);
+        let mut base = base;
+        let all_items = items.clone();
         for (i, item) in items.into_iter().enumerate() {
             let mut vars = base.clone();
             vars.insert(var.clone(), item.clone());
@@ -174,7 +177,7 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
             }
             vars.insert(
                 "ansible_loop".into(),
-                Value::from_iter([
+                [
                     ("index", Value::from(i + 1)),
                     ("index0", Value::from(i)),
                     ("first", Value::from(i == 0)),
@@ -182,7 +185,12 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
                     ("length", Value::from(n)),
                     ("revindex", Value::from(n - i)),
                     ("revindex0", Value::from(n - i - 1)),
-                ]),
+                    ("allitems", Value::from(all_items.clone())),
+                ]
+                .into_iter()
+                .chain(i.checked_sub(1).map(|p| ("previtem", all_items[p].clone())))
+                .chain(all_items.get(i + 1).map(|x| ("nextitem", x.clone())))
+                .collect::<Value>(),
             );
             let label = match &task.loop_control.label {
                 Some(l) => run
@@ -201,6 +209,16 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
             any_changed |= one.result.get("changed").is_some_and(|v| v.is_true());
             any_failed |= matches!(one.status, Status::Failed | Status::Ignored);
             all_skipped &= one.status == Status::Skipped;
+            // Facts set by this item are seen by the next one, as in Ansible
+            // (`acc: "{{ acc | default([]) + [item] }}"` accumulates).
+            if one
+                .effects
+                .iter()
+                .any(|e| matches!(e, Effect::SetFacts(_) | Effect::IncludeVars(_)))
+            {
+                self.w.apply_var_effects(&one.effects);
+                base = self.rebuild_base(&base);
+            }
             let mut r = one.result;
             r.insert(var.clone(), item);
             r.insert("ansible_loop_var".into(), Value::from(var.as_str()));
@@ -263,6 +281,43 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
             unreachable: None,
             shared: false,
         }
+    }
+
+    /// `with_fileglob` and `with_subelements` are the lookups of the same names, as in
+    /// Ansible: their terms are turned into the list to iterate here.
+    fn lookup_loop(
+        &self,
+        kind: &crate::playbook::LoopKind,
+        terms: Value,
+        base: &Vars,
+    ) -> Result<Value> {
+        use crate::playbook::LoopKind;
+        let expr = match kind {
+            LoopKind::Fileglob => "{{ query('fileglob', *__drover_terms) }}",
+            LoopKind::Subelements => {
+                "{{ __drover_terms[0] | subelements(__drover_terms[1], **(__drover_terms[2] if __drover_terms | length > 2 else {})) }}"
+            }
+            _ => return Ok(terms),
+        };
+        let terms = match terms.kind() {
+            minijinja::value::ValueKind::Seq => terms,
+            _ => Value::from(vec![terms]),
+        };
+        let mut vars = base.clone();
+        vars.insert("__drover_terms".into(), crate::vars::as_data(terms));
+        self.w.run.render(&Value::from(expr), vars)
+    }
+
+    /// The task's variables again, after an item changed the host's facts; the failed-task
+    /// context of a rescue is carried over.
+    fn rebuild_base(&self, old: &Vars) -> Vars {
+        let mut base = self.w.base_vars(&self.task.kw);
+        for k in ["ansible_failed_task", "ansible_failed_result"] {
+            if let Some(v) = old.get(k) {
+                base.insert(k.into(), v.clone());
+            }
+        }
+        base
     }
 
     fn one(&mut self, vars: Vars, item: Option<String>, started: Instant) -> ItemOutcome {
@@ -517,6 +572,9 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
                 if !done {
                     if attempt <= retries {
                         std::thread::sleep(Duration::from_secs_f64(delay.max(0.0)));
+                        // The host may have changed meanwhile: a retry reads it again.
+                        self.w.cache.clear();
+                        self.w.local_cache.clear();
                         continue;
                     }
                     one.status = Status::Failed;

@@ -281,19 +281,8 @@ impl ModuleCtx<'_> {
 
     /// Find a controller file for `src` (copy's `files/`, template's `templates/`).
     pub fn find_src(&self, sub: &str, src: &str) -> Result<std::path::PathBuf> {
-        let p = std::path::Path::new(src);
-        if p.is_absolute() {
-            if p.exists() {
-                return Ok(p.to_path_buf());
-            }
-        } else {
-            for base in self.task.search_dirs.iter() {
-                for c in [base.join(sub).join(src), base.join(src)] {
-                    if c.exists() {
-                        return Ok(c);
-                    }
-                }
-            }
+        if let Some(found) = crate::playbook::find_in(&self.task.search_dirs, sub, src) {
+            return Ok(found);
         }
         let searched: Vec<String> = self
             .task

@@ -150,7 +150,18 @@ fn run(state: &State, name: &str, args: &[Value], kwargs: &Kwargs) -> Result<Vec
         "fileglob" => {
             for t in &terms {
                 let base = find_base(state);
-                let pattern = if Path::new(t).is_absolute() { PathBuf::from(t) } else { base.join("files").join(t) };
+                // As Ansible: the pattern's directory is looked up in files/, then beside
+                // the playbook or role.
+                let pattern = if Path::new(t).is_absolute() {
+                    PathBuf::from(t)
+                } else {
+                    let dir = Path::new(t).parent().unwrap_or(Path::new(""));
+                    [base.join("files"), base.clone()]
+                        .into_iter()
+                        .find(|b| b.join(dir).is_dir())
+                        .unwrap_or_else(|| base.join("files"))
+                        .join(t)
+                };
                 let glob = globset::Glob::new(&pattern.display().to_string()).map_err(|e| err(format!("lookup('fileglob'): {e}")))?.compile_matcher();
                 if let Some(dir) = pattern.parent() {
                     let mut found: Vec<String> = std::fs::read_dir(dir)

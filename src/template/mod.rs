@@ -19,11 +19,18 @@ pub fn environment() -> Arc<Environment<'static>> {
     env.set_trim_blocks(true);
     env.set_keep_trailing_newline(true);
     env.set_recursion_limit(200);
+    // Ansible never auto-escapes; minijinja's default would by file name (`*.json.j2`
+    // JSON-quotes every string, `*.html.j2` HTML-escapes).
+    env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
     // Values print as Python's str() shows them (`['a', 'b']`, `{'k': True}`), and None
     // as nothing, as ansible-core 2.19 renders them inside text.
     env.set_formatter(|out, state, value| match value.kind() {
         ValueKind::None => Ok(()),
-        ValueKind::Seq | ValueKind::Map | ValueKind::Bool | ValueKind::Number => out
+        ValueKind::Seq
+        | ValueKind::Iterable
+        | ValueKind::Map
+        | ValueKind::Bool
+        | ValueKind::Number => out
             .write_str(&crate::template::ansible::filters::py_str(value))
             .map_err(|_| minijinja::Error::new(ErrorKind::WriteFailure, "write failed")),
         _ => minijinja::escape_formatter(out, state, value),
@@ -45,6 +52,10 @@ fn single_expression(s: &str) -> Option<&str> {
 
 /// Template a value: strings are rendered, lists and mappings recursively.
 pub fn render_value(env: &Environment<'static>, v: &Value, ctx: &Value) -> Result<Value> {
+    if v.is_safe() {
+        // Data (see `vars::as_data`) is never templated again.
+        return Ok(v.clone());
+    }
     if let Some(s) = v.as_str() {
         return render_str(env, s, ctx);
     }
@@ -74,13 +85,18 @@ pub fn render_str(env: &Environment<'static>, s: &str, ctx: &Value) -> Result<Va
     if !(s.contains("{{") || s.contains("{%") || s.contains("{#")) {
         return Ok(Value::from(s));
     }
-    let rewritten = ansible::percent::rewrite_template(s);
-    let s = rewritten.as_ref();
+    let escaped = ansible::tags::escape_backslashes(s);
+    let rewritten = ansible::percent::rewrite_template(escaped.as_ref());
+    render_rewritten(env, rewritten.as_ref(), ctx)
+}
+
+/// [`render_str`] of a string whose source rewrites are done.
+fn render_rewritten(env: &Environment<'static>, s: &str, ctx: &Value) -> Result<Value> {
     // Jinja2 drops one trailing newline of the template; ansible-core puts it back on a
     // text result, so `"{{ port }}\n"` is the integer, and `"{{ name }}\n"` the text and
     // its newline.
     if let Some(expr) = s.strip_suffix('\n').and_then(single_expression) {
-        let v = render_str(env, &s[..s.len() - 1], ctx)?;
+        let v = render_rewritten(env, &s[..s.len() - 1], ctx)?;
         let _ = expr;
         return Ok(match v.as_str() {
             Some(text) => Value::from(format!("{text}\n")),

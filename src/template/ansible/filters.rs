@@ -1691,6 +1691,24 @@ fn dump_json(
     Ok(out)
 }
 
+/// Python's `json.dumps(value, indent=indent, sort_keys=sort_keys)`.
+pub(crate) fn py_json_dumps(
+    value: &Value,
+    indent: Option<usize>,
+    sort_keys: bool,
+) -> Result<String, Error> {
+    let opts = JsonOpts {
+        indent,
+        sort_keys,
+        ensure_ascii: true,
+        item_sep: if indent.is_some() { "," } else { ", " },
+        key_sep: ": ",
+    };
+    let mut out = String::new();
+    write_json(&mut out, value, &opts, 0, "tojson")?;
+    Ok(out)
+}
+
 /// `to_json(indent=None, sort_keys=False, ensure_ascii=True)`: Python's
 /// `json.dumps` formatting (`", "` separators, `\uXXXX` escapes).
 pub fn to_json(value: &Value, kwargs: Kwargs) -> Result<String, Error> {
