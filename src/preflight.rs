@@ -359,6 +359,22 @@ impl PlayCheck<'_> {
         let is_known = |n: &str| {
             known.contains(n) || locals.iter().any(|l| l == n) || n.starts_with("ansible_")
         };
+        // Environment names are checked before any host is touched (a name reaches the
+        // remote shell as `export NAME=…`).
+        for e in &task.kw.environment {
+            if e.kind() != ValueKind::Map {
+                continue;
+            }
+            for k in e.try_iter().into_iter().flatten() {
+                if let Some(name) = k.as_str().filter(|n| !n.contains("{{")) {
+                    if !crate::connection::quote::is_env_name(name) {
+                        return Err(crate::connection::quote::env_name_error(name)
+                            .at(task.span.clone())
+                            .in_task(&task.display_name()));
+                    }
+                }
+            }
+        }
         let mut sources: Vec<(Value, Span, bool)> = Vec::new();
         for c in &task.kw.when {
             sources.push((c.expr.clone(), c.span.clone(), true));

@@ -605,8 +605,12 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
             };
             for k in keys {
                 let val = v.get_item(&k).unwrap_or_default();
-                env.retain(|(n, _): &(String, String)| n != &display(&k));
-                env.push((display(&k), display(&val)));
+                let name = display(&k);
+                if !crate::connection::quote::is_env_name(&name) {
+                    return Err(crate::connection::quote::env_name_error(&name));
+                }
+                env.retain(|(n, _): &(String, String)| n != &name);
+                env.push((name, display(&val)));
             }
         }
         Ok(env)

@@ -209,6 +209,11 @@ impl ModuleCtx<'_> {
     pub fn sh(&mut self, script: &str, stdin: Option<&[u8]>) -> Result<Output> {
         let mut full = String::new();
         for (k, v) in &self.environment {
+            // Checked when the task's environment is built; never export what a shell
+            // would read as more than a name.
+            if !crate::connection::quote::is_env_name(k) {
+                return Err(crate::connection::quote::env_name_error(k));
+            }
             full.push_str(&format!("export {}={}\n", k, crate::connection::quote(v)));
         }
         full.push_str(script);
