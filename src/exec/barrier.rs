@@ -1,6 +1,6 @@
 //! Cross-host edges of the task graph: hosts walk a play independently, except that a
 //! task which reads other hosts' variables (`hostvars`, `ansible_play_hosts`,
-//! `play_hosts`, `ansible_play_batch`) waits until every other host of the batch has
+//! `play_hosts`, `ansible_play_batch`), and a `run_once` task, waits until every other host of the batch has
 //! passed the tasks before it, as Ansible's lock-step strategy guarantees. Without the
 //! wait, a cluster config built from `set_fact` + `hostvars` would miss the peers of a
 //! slower host.
@@ -81,6 +81,10 @@ impl CrossHostBarrier {
 /// uses (`voters: "{{ groups.kafka | map('extract', hostvars, 'id') }}"`)? `vars` are
 /// the task's variables before templating.
 pub fn reads_other_hosts(env: &Environment<'static>, task: &Task, vars: &Vars) -> bool {
+    // A run_once task runs for the whole batch: once every host got there.
+    if task.kw.run_once == Some(true) {
+        return true;
+    }
     let mut pending: Vec<String> = Vec::new();
     let push = |v: &Value, out: &mut Vec<String>| strings_in(v, out);
     for v in task.args.values() {

@@ -41,6 +41,8 @@ pub struct TaskRunner<'w, 'a> {
     w: &'w mut HostWalker<'a>,
     task: &'w Arc<Task>,
     handler: bool,
+    /// The task's name, templated with its variables (as Ansible shows it).
+    name: String,
 }
 
 /// The controller's host name (`template_host`, Python's `os.uname()[1]`).
@@ -84,7 +86,13 @@ impl Evaluator for TaskEval<'_> {
 
 impl<'w, 'a> TaskRunner<'w, 'a> {
     pub fn new(w: &'w mut HostWalker<'a>, task: &'w Arc<Task>, handler: bool) -> Self {
-        TaskRunner { w, task, handler }
+        let name = task.display_name();
+        TaskRunner {
+            w,
+            task,
+            handler,
+            name,
+        }
     }
 
     pub fn run(mut self) -> ItemOutcome {
@@ -118,17 +126,22 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
             }
         }
         let started = Instant::now();
-        let name = task.display_name();
-        run.sink.event(&Event::TaskStart {
-            host: &self.w.host,
-            task: &name,
-            source: &task.span,
-        });
         let mut base = self.w.base_vars(&task.kw);
         if let Some((t, r)) = self.w.failed_context() {
             base.insert("ansible_failed_task".into(), t.clone());
             base.insert("ansible_failed_result".into(), r.clone());
         }
+        if self.name.contains("{{") {
+            // A name that cannot be templated is shown as written, as in Ansible.
+            if let Ok(v) = run.render(&Value::from(self.name.as_str()), base.clone()) {
+                self.name = display(&v);
+            }
+        }
+        run.sink.event(&Event::TaskStart {
+            host: &self.w.host,
+            task: &self.name,
+            source: &task.span,
+        });
         let outcome = match &task.loop_ {
             None => self.one(base, None, started),
             Some(l) => self.looped(base, l, started),
@@ -303,9 +316,37 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
             minijinja::value::ValueKind::Seq => terms,
             _ => Value::from(vec![terms]),
         };
+        let subkey = matches!(kind, LoopKind::Subelements)
+            .then(|| terms.get_item_by_index(1).ok().map(|k| display(&k)))
+            .flatten();
         let mut vars = base.clone();
         vars.insert("__drover_terms".into(), crate::vars::as_data(terms));
-        self.w.run.render(&Value::from(expr), vars)
+        let list = self.w.run.render(&Value::from(expr), vars)?;
+        let Some(subkey) = subkey else {
+            return Ok(list);
+        };
+        // with_subelements gives each parent without the list it iterates (the filter
+        // keeps it), as Ansible's lookup does.
+        let pairs: Vec<Value> = list
+            .try_iter()
+            .map_err(|e| Error::template(e.to_string()))?
+            .map(|pair| {
+                let parent = pair.get_item_by_index(0).unwrap_or_default();
+                let sub = pair.get_item_by_index(1).unwrap_or_default();
+                let trimmed: Value = parent
+                    .try_iter()
+                    .into_iter()
+                    .flatten()
+                    .filter(|k| display(k) != subkey)
+                    .map(|k| {
+                        let v = parent.get_item(&k).unwrap_or_default();
+                        (k, v)
+                    })
+                    .collect();
+                Value::from(vec![trimmed, sub])
+            })
+            .collect();
+        Ok(Value::from(pairs))
     }
 
     /// The task's variables again, after an item changed the host's facts; the failed-task
@@ -395,10 +436,9 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
         if self.task.module == "meta" && matches!(one.status, Status::Ok | Status::Changed) {
             return;
         }
-        let name = self.task.display_name();
         self.w.run.sink.event(&Event::Task(TaskEvent {
             host: &self.w.host,
-            task: &name,
+            task: &self.name,
             source: &self.task.span,
             status: one.status,
             changed: one.result.get("changed").is_some_and(|v| v.is_true()),
@@ -504,6 +544,19 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
                 eval: &eval,
                 cache,
             };
+            // Hosts delegating to the controller may edit the same file: one at a time,
+            // each reading it afresh (another host may have just written it).
+            let _path_lock = if delegate_local {
+                controller_path(&args).map(|p| {
+                    ctx.cache.invalidate(std::slice::from_ref(&p), false);
+                    local_path_lock(&p)
+                })
+            } else {
+                None
+            };
+            let _held = _path_lock
+                .as_ref()
+                .map(|l| l.lock().unwrap_or_else(|e| e.into_inner()));
             let result = plan_and_apply(module, &mut ctx, &args, check, diff);
             // What changed on the host leaves the cache: the paths a module names, or
             // everything after a command (or a failure half-way).
@@ -615,6 +668,23 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
         }
         Ok(env)
     }
+}
+
+/// The controller file a task delegated to localhost writes (`path` or `dest`).
+fn controller_path(args: &Args) -> Option<String> {
+    ["path", "dest"]
+        .iter()
+        .find_map(|k| args.str(k).ok().flatten())
+}
+
+/// The lock of one controller path, shared by every host's walker in this process.
+fn local_path_lock(path: &str) -> Arc<std::sync::Mutex<()>> {
+    static LOCKS: std::sync::OnceLock<
+        std::sync::Mutex<std::collections::HashMap<String, Arc<std::sync::Mutex<()>>>>,
+    > = std::sync::OnceLock::new();
+    let map = LOCKS.get_or_init(Default::default);
+    let mut map = map.lock().unwrap_or_else(|e| e.into_inner());
+    map.entry(path.to_string()).or_default().clone()
 }
 
 /// The engine-owned state machine: plan, stop in check mode, otherwise apply.

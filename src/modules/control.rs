@@ -98,11 +98,26 @@ impl Module for Debug {
             return Ok(p);
         }
         if let Some(var) = args.str("var")? {
+            // ansible-core 2.19 shows the error in place of the value.
             let value = match ctx.eval.eval_expr(&var) {
                 Ok(v) if !v.is_undefined() => v,
-                Ok(_) | Err(_) => Value::from("VARIABLE IS NOT DEFINED!"),
+                Ok(_) => Value::from(format!("<< error 1 - '{}' is undefined >>", var.trim())),
+                Err(e) => {
+                    let msg = e.message.split(" in '").next().unwrap_or_default();
+                    Value::from(format!("<< error 1 - {msg} >>"))
+                }
             };
-            return Ok(ok(vec![(var.as_str(), value)]));
+            let mut p = ok(vec![(var.as_str(), value.clone())]);
+            if let Some(err) = value.as_str().and_then(|v| v.strip_prefix("<< error 1 - ")) {
+                let err = err.trim_end_matches(" >>");
+                p.result.insert(
+                    "warnings".into(),
+                    Value::from(vec![format!(
+                        "Encountered 1 template error.\nerror 1 - {err}"
+                    )]),
+                );
+            }
+            return Ok(p);
         }
         let msg = args
             .value("msg")

@@ -121,6 +121,15 @@ fn run(state: &State, name: &str, args: &[Value], kwargs: &Kwargs) -> Result<Vec
                 }
             }
         }
+        // Names of the variables that match each regular expression.
+        "varnames" => {
+            let names = state.known_variables();
+            for t in &terms {
+                let re = regex::Regex::new(t)
+                    .map_err(|e| err(format!("lookup('varnames'): bad regular expression '{t}': {e}")))?;
+                out.extend(names.iter().filter(|n| re.is_match(n)).map(|n| Value::from(n.as_ref())));
+            }
+        }
         // `list` returns its terms as they are (Ansible's list lookup).
         "list" => out.extend(args.iter().cloned()),
         "items" | "flattened" => {
@@ -174,7 +183,7 @@ fn run(state: &State, name: &str, args: &[Value], kwargs: &Kwargs) -> Result<Vec
         }
         other => {
             return Err(err(format!(
-                "lookup plugin '{other}' is not supported by drover (supported: env, file, template, pipe, vars, items, list, first_found, fileglob)"
+                "lookup plugin '{other}' is not supported by drover (supported: env, file, template, pipe, vars, varnames, items, list, first_found, fileglob)"
             )))
         }
     }

@@ -24,7 +24,31 @@ pub fn environment() -> Arc<Environment<'static>> {
     env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
     // Values print as Python's str() shows them (`['a', 'b']`, `{'k': True}`), and None
     // as nothing, as ansible-core 2.19 renders them inside text.
-    env.set_formatter(|out, state, value| match value.kind() {
+    env.set_formatter(|out, state, value| {
+        EMITTED.with(|e| {
+            if let Some((n, last)) = e.borrow_mut().as_mut() {
+                *n += 1;
+                *last = value.clone();
+            }
+        });
+        format_value(out, state, value)
+    });
+    crate::template::ansible::register(&mut env);
+    lookups::register(&mut env);
+    Arc::new(env)
+}
+
+thread_local! {
+    /// While a playbook string renders: how many `{{ }}` it printed, and the last value.
+    static EMITTED: std::cell::RefCell<Option<(usize, Value)>> = const { std::cell::RefCell::new(None) };
+}
+
+fn format_value(
+    out: &mut minijinja::Output<'_>,
+    state: &minijinja::State<'_, '_>,
+    value: &Value,
+) -> std::result::Result<(), minijinja::Error> {
+    match value.kind() {
         ValueKind::None => Ok(()),
         ValueKind::Seq
         | ValueKind::Iterable
@@ -34,10 +58,7 @@ pub fn environment() -> Arc<Environment<'static>> {
             .write_str(&crate::template::ansible::filters::py_str(value))
             .map_err(|_| minijinja::Error::new(ErrorKind::WriteFailure, "write failed")),
         _ => minijinja::escape_formatter(out, state, value),
-    });
-    crate::template::ansible::register(&mut env);
-    lookups::register(&mut env);
-    Arc::new(env)
+    }
 }
 
 /// If `s` is a single `{{ expr }}` and nothing else, the expression.
@@ -115,9 +136,23 @@ fn render_rewritten(env: &Environment<'static>, s: &str, ctx: &Value) -> Result<
     let tmpl = env
         .template_from_str(s)
         .map_err(|e| template_error(&e, s, ctx, None))?;
-    tmpl.render(ctx)
-        .map(Value::from)
-        .map_err(|e| template_error(&e, s, ctx, Some(&tmpl.undeclared_variables(true))))
+    let outer = EMITTED.with(|e| e.replace(Some((0, Value::UNDEFINED))));
+    let text = tmpl.render(ctx);
+    let emitted = EMITTED.with(|e| e.replace(outer));
+    let text =
+        text.map_err(|e| template_error(&e, s, ctx, Some(&tmpl.undeclared_variables(true))))?;
+    // As ansible-core: when the output is one printed value and nothing else
+    // (`{% set ns = … %}{{ ns.n }}`), the value keeps its type.
+    if let Some((1, value)) = emitted {
+        if !matches!(
+            value.kind(),
+            ValueKind::String | ValueKind::Undefined | ValueKind::None
+        ) && crate::template::ansible::filters::py_str(&value) == text
+        {
+            return Ok(value);
+        }
+    }
+    Ok(Value::from(text))
 }
 
 /// An expression that evaluated to undefined is an error, as printing it would be (strict
@@ -128,6 +163,15 @@ fn defined(
     ctx: &Value,
     names: &std::collections::HashSet<String>,
 ) -> Result<Value> {
+    if value.kind() == ValueKind::Iterable {
+        // A lazy sequence (`a + b` of lists, `range`) is a list once it is a value.
+        return Ok(Value::from(
+            value
+                .try_iter()
+                .map(|i| i.collect::<Vec<_>>())
+                .unwrap_or_default(),
+        ));
+    }
     if !value.is_undefined() {
         return Ok(value);
     }

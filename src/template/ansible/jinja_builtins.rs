@@ -486,6 +486,53 @@ pub fn dictsort(value: &Value, kwargs: Kwargs) -> Result<Value, Error> {
     minijinja::filters::dictsort(value, kwargs)
 }
 
+/// Ansible's `random(start=0, step=1, seed=None)`: an element of a list, or a number in
+/// `range(start, end, step)`. A seed makes it repeatable (not Python's sequence).
+pub fn random(value: Value, kwargs: Kwargs) -> Result<Value, Error> {
+    let start = kwargs.get::<Option<i64>>("start")?.unwrap_or(0);
+    let step = kwargs.get::<Option<i64>>("step")?.unwrap_or(1).max(1);
+    let seed = kwargs.get::<Option<Value>>("seed")?;
+    kwargs.assert_all_used()?;
+    let pick = |n: u64| -> u64 {
+        let r = match &seed {
+            Some(s) => {
+                use std::hash::{Hash, Hasher};
+                let mut h = std::collections::hash_map::DefaultHasher::new();
+                py_str(s).hash(&mut h);
+                h.finish()
+            }
+            None => {
+                let mut b = [0u8; 8];
+                getrandom::fill(&mut b).ok();
+                u64::from_le_bytes(b)
+            }
+        };
+        if n == 0 {
+            0
+        } else {
+            r % n
+        }
+    };
+    match value.kind() {
+        ValueKind::Number => {
+            let end = i64::try_from(value.clone())
+                .map_err(|_| invalid("random: end must be an integer"))?;
+            let count = ((end - start).max(0) + step - 1) / step;
+            if count == 0 {
+                return Err(invalid("random: empty range"));
+            }
+            Ok(Value::from(start + step * pick(count as u64) as i64))
+        }
+        _ => {
+            let items: Vec<Value> = value.try_iter()?.collect();
+            if items.is_empty() {
+                return Err(invalid("random: empty sequence"));
+            }
+            Ok(items[pick(items.len() as u64) as usize].clone())
+        }
+    }
+}
+
 /// Registers the filters of this file, replacing minijinja's versions.
 pub fn register(env: &mut minijinja::Environment<'static>) {
     env.add_filter("indent", indent);
@@ -501,6 +548,7 @@ pub fn register(env: &mut minijinja::Environment<'static>) {
     env.add_filter("round", round);
     env.add_filter("comment", comment);
     env.add_filter("dictsort", dictsort);
+    env.add_filter("random", random);
     env.add_filter("ansible.builtin.comment", comment);
 }
 
