@@ -696,9 +696,13 @@ impl<'a> HostWalker<'a> {
                 });
                 continue;
             }
+            // The include's own `vars:` are there when its file name is templated.
+            let mut file_vars = vars.clone();
+            file_vars.extend(inc.child_kw.params.clone());
+            file_vars.extend(params.clone());
             let target = self
                 .run
-                .render(&inc.file, vars.clone())
+                .render(&inc.file, file_vars)
                 .map_err(|e| e.at(inc.span.clone()))?;
             let target = target.as_str().unwrap_or_default().to_string();
             let mut child = inc.child_kw.clone();
