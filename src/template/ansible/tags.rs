@@ -164,7 +164,6 @@ mod tests {
         assert_eq!(
             seen,
             vec![
-                ("endraw".to_string(), Tag::Block),
                 ("c".to_string(), Tag::Variable),
                 ("if d".to_string(), Tag::Block)
             ]
