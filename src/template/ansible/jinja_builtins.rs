@@ -276,6 +276,7 @@ pub fn forceescape(value: Value) -> String {
 pub fn filesizeformat(value: Value, binary: Option<bool>) -> Result<String, Error> {
     let bytes = match value.kind() {
         ValueKind::Number => f64::try_from(value.clone()).unwrap_or(0.0),
+        ValueKind::Bool => f64::from(u8::from(value.is_true())),
         _ => py_str(&value)
             .trim()
             .parse::<f64>()
@@ -374,6 +375,10 @@ pub fn tojson(value: Value, indent: Option<Value>) -> Result<String, Error> {
 /// exact binary value) for `common`, `math.floor`/`math.ceil` of the scaled value
 /// otherwise; always a float, as in Jinja2.
 pub fn round(value: Value, precision: Option<i32>, method: Option<String>) -> Result<Value, Error> {
+    // Python's round of an int is the int itself (Jinja2 passes it through).
+    if value.is_integer() && method.as_deref().unwrap_or("common") == "common" {
+        return Ok(value);
+    }
     let x = f64::try_from(value.clone())
         .map_err(|_| invalid(format!("round: '{value}' is not a number")))?;
     let p = precision.unwrap_or(0);
@@ -533,6 +538,42 @@ pub fn random(value: Value, kwargs: Kwargs) -> Result<Value, Error> {
     }
 }
 
+/// `upper`, `lower`, `capitalize`, `trim`: Jinja2 applies them to `str(value)`, so a
+/// list is upper-cased in its Python form (`['A', 'B']`).
+pub fn upper(value: Value) -> String {
+    py_str(&value).to_uppercase()
+}
+
+/// See [`upper`].
+pub fn lower(value: Value) -> String {
+    py_str(&value).to_lowercase()
+}
+
+/// See [`upper`]: first character upper-cased, the rest lower-cased.
+pub fn capitalize(value: Value) -> String {
+    let s = py_str(&value);
+    let mut chars = s.chars();
+    match chars.next() {
+        Some(c) => c.to_uppercase().chain(chars.flat_map(char::to_lowercase)).collect(),
+        None => String::new(),
+    }
+}
+
+/// See [`upper`]: `trim(chars=None)`.
+pub fn trim(value: Value, chars: Option<String>) -> String {
+    let s = py_str(&value);
+    match chars {
+        Some(c) => s.trim_matches(|x| c.contains(x)).to_string(),
+        None => s.trim().to_string(),
+    }
+}
+
+/// The `callable` test: data values are never callable.
+pub fn is_callable(value: Value) -> bool {
+    value.as_object().is_some_and(|o| o.repr() == minijinja::value::ObjectRepr::Plain)
+        && value.kind() == ValueKind::Plain
+}
+
 /// Registers the filters of this file, replacing minijinja's versions.
 pub fn register(env: &mut minijinja::Environment<'static>) {
     env.add_filter("indent", indent);
@@ -549,6 +590,11 @@ pub fn register(env: &mut minijinja::Environment<'static>) {
     env.add_filter("comment", comment);
     env.add_filter("dictsort", dictsort);
     env.add_filter("random", random);
+    env.add_filter("upper", upper);
+    env.add_filter("lower", lower);
+    env.add_filter("capitalize", capitalize);
+    env.add_filter("trim", trim);
+    env.add_test("callable", is_callable);
     env.add_filter("ansible.builtin.comment", comment);
 }
 
