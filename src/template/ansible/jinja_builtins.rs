@@ -97,6 +97,22 @@ pub fn truncate(
     killwords: Option<bool>,
     end: Option<String>,
     leeway: Option<usize>,
+) -> Result<Value, Error> {
+    // A value short enough comes back as it is (a list stays a list), as in Jinja2.
+    if let Some(n) = value.len() {
+        if n <= length.unwrap_or(255) + leeway.unwrap_or(5) {
+            return Ok(value);
+        }
+    }
+    truncate_text(value, length, killwords, end, leeway).map(Value::from)
+}
+
+fn truncate_text(
+    value: Value,
+    length: Option<usize>,
+    killwords: Option<bool>,
+    end: Option<String>,
+    leeway: Option<usize>,
 ) -> Result<String, Error> {
     let s: Vec<char> = py_str(&value).chars().collect();
     let length = length.unwrap_or(255);
@@ -375,7 +391,11 @@ pub fn tojson(value: Value, indent: Option<Value>) -> Result<String, Error> {
 /// exact binary value) for `common`, `math.floor`/`math.ceil` of the scaled value
 /// otherwise; always a float, as in Jinja2.
 pub fn round(value: Value, precision: Option<i32>, method: Option<String>) -> Result<Value, Error> {
-    // Python's round of an int is the int itself (Jinja2 passes it through).
+    // Python's round of an int is the int itself (Jinja2 passes it through); a bool is
+    // an int there.
+    if value.kind() == ValueKind::Bool && method.as_deref().unwrap_or("common") == "common" {
+        return Ok(Value::from(i64::from(value.is_true())));
+    }
     if value.is_integer() && method.as_deref().unwrap_or("common") == "common" {
         return Ok(value);
     }
@@ -554,7 +574,10 @@ pub fn capitalize(value: Value) -> String {
     let s = py_str(&value);
     let mut chars = s.chars();
     match chars.next() {
-        Some(c) => c.to_uppercase().chain(chars.flat_map(char::to_lowercase)).collect(),
+        Some(c) => c
+            .to_uppercase()
+            .chain(chars.flat_map(char::to_lowercase))
+            .collect(),
         None => String::new(),
     }
 }
@@ -570,7 +593,9 @@ pub fn trim(value: Value, chars: Option<String>) -> String {
 
 /// The `callable` test: data values are never callable.
 pub fn is_callable(value: Value) -> bool {
-    value.as_object().is_some_and(|o| o.repr() == minijinja::value::ObjectRepr::Plain)
+    value
+        .as_object()
+        .is_some_and(|o| o.repr() == minijinja::value::ObjectRepr::Plain)
         && value.kind() == ValueKind::Plain
 }
 
@@ -639,7 +664,7 @@ mod tests {
                 None
             )
             .unwrap(),
-            "The quick brown..."
+            Value::from("The quick brown...")
         );
         assert_eq!(striptags(Value::from("<p>a  <b>b</b>&amp;</p>")), "a b&");
         assert_eq!(
