@@ -98,6 +98,7 @@ module "host" {
   associate_public_ip = !var.private_hosts
   security_group_ids  = [aws_security_group.stack.id]
   key_name            = aws_key_pair.this.key_name
+  detailed_monitoring = var.detailed_monitoring
 }
 
 module "bastion" {
@@ -114,4 +115,5 @@ module "bastion" {
   associate_public_ip = true
   security_group_ids  = [aws_security_group.bastion[0].id]
   key_name            = aws_key_pair.this.key_name
+  detailed_monitoring = var.detailed_monitoring
 }

@@ -150,6 +150,24 @@ variable "bastion_instance_type" {
   default     = "t3.micro"
 }
 
+variable "detailed_monitoring" {
+  description = "CloudWatch detailed (1-minute) monitoring of the instances (false only for EC2 emulators that lack it)."
+  type        = bool
+  default     = true
+}
+
+variable "flow_logs" {
+  description = "VPC flow logs (all traffic) into a KMS-encrypted CloudWatch log group."
+  type        = bool
+  default     = true
+}
+
+variable "flow_log_retention_days" {
+  description = "Days the flow logs are kept."
+  type        = number
+  default     = 365
+}
+
 variable "tags" {
   description = "Tags added to every resource."
   type        = map(string)

@@ -330,10 +330,40 @@ fn load_outputs_with(
             &hosts.span,
         )
     })?;
+    declare_groups(list, inv);
     for (i, h) in list.iter().enumerate() {
         load_host(h, i, address, inv)?;
     }
     Ok(())
+}
+
+/// Create the groups in a stable order before any host joins them: by position in the
+/// hosts' `groups` lists, then by first appearance. Every host's role group comes first
+/// (logging, kafka, web, monitoring), then the groups all hosts share (forwarders,
+/// node_exporters): the order a hand-written inventory lists them in, so `--graph`
+/// prints the same tree. Bad entries are skipped here and reported by [`load_host`].
+fn declare_groups(hosts: &[Node], inv: &mut Inventory) {
+    let lists: Vec<Vec<&str>> = hosts
+        .iter()
+        .map(|h| {
+            h.get("groups")
+                .and_then(Node::as_seq)
+                .unwrap_or_default()
+                .iter()
+                .filter_map(Node::as_str)
+                .map(str::trim)
+                .filter(|g| !g.is_empty() && *g != "all" && *g != "ungrouped")
+                .collect()
+        })
+        .collect();
+    let longest = lists.iter().map(Vec::len).max().unwrap_or(0);
+    for pos in 0..longest {
+        for list in &lists {
+            if let Some(g) = list.get(pos) {
+                inv.group_mut(g);
+            }
+        }
+    }
 }
 
 fn unknown_key(key: &str, within: &str, known: &[&str], span: &Span) -> Error {
@@ -533,6 +563,9 @@ mod tests {
     fn hosts_groups_and_addresses() {
         let inv = load(&wrap(GOOD), None).unwrap();
         assert_eq!(inv.group_hosts("forwarders"), ["logging-1", "kafka-1"]);
+        // Role groups first, then the shared ones.
+        let groups: Vec<&str> = inv.groups.keys().map(String::as_str).collect();
+        assert_eq!(groups, ["all", "ungrouped", "logging", "kafka", "forwarders"]);
         assert_eq!(inv.group_hosts("kafka"), ["kafka-1"]);
         assert_eq!(var(&inv, "logging-1", "ansible_host").unwrap(), "203.0.113.10");
         assert_eq!(var(&inv, "kafka-1", "ansible_port").unwrap(), "2222");

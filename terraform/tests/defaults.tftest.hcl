@@ -8,6 +8,37 @@ mock_provider "aws" {
     }
   }
 
+  mock_data "aws_caller_identity" {
+    defaults = {
+      account_id = "123456789012"
+    }
+  }
+
+  mock_data "aws_partition" {
+    defaults = {
+      partition = "aws"
+    }
+  }
+
+  # ARNs the provider checks the syntax of.
+  mock_resource "aws_cloudwatch_log_group" {
+    defaults = {
+      arn = "arn:aws:logs:eu-west-1:123456789012:log-group:/drover/drover/vpc-flow-logs"
+    }
+  }
+
+  mock_resource "aws_iam_role" {
+    defaults = {
+      arn = "arn:aws:iam::123456789012:role/drover-vpc-flow-logs"
+    }
+  }
+
+  mock_resource "aws_kms_key" {
+    defaults = {
+      arn = "arn:aws:kms:eu-west-1:123456789012:key/00000000-0000-0000-0000-000000000000"
+    }
+  }
+
   # Instance attributes the provider would compute: addresses that look like addresses.
   mock_resource "aws_instance" {
     defaults = {
@@ -40,6 +71,11 @@ run "nothing_is_open_to_the_world_by_default" {
   assert {
     condition     = length(aws_default_security_group.this.ingress) == 0 && length(aws_default_security_group.this.egress) == 0
     error_message = "The VPC's default security group must have no rules."
+  }
+
+  assert {
+    condition     = length(aws_flow_log.this) == 1 && aws_cloudwatch_log_group.flow_logs[0].kms_key_id == aws_kms_key.flow_logs[0].arn
+    error_message = "VPC flow logs are on by default, into a KMS-encrypted log group."
   }
 }
 

@@ -10,7 +10,7 @@ resource "aws_instance" "this" {
   associate_public_ip_address = var.associate_public_ip
   vpc_security_group_ids      = var.security_group_ids
   key_name                    = var.key_name
-  monitoring                  = true
+  monitoring                  = var.detailed_monitoring
   ebs_optimized               = true
 
   metadata_options {

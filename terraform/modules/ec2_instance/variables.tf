@@ -48,3 +48,9 @@ variable "key_name" {
   description = "EC2 key pair for the login user."
   type        = string
 }
+
+variable "detailed_monitoring" {
+  description = "CloudWatch detailed (1-minute) monitoring."
+  type        = bool
+  default     = true
+}
