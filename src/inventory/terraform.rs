@@ -132,11 +132,8 @@ pub fn load_dir(dir: &Path, inv: &mut Inventory) -> Result<()> {
         let (text, _) = yaml::read_source(&state)?;
         let docs = yaml::load_str(&text, &state)?;
         let doc = docs.first().ok_or_else(|| {
-            Error::invalid(
-                format!("{} is empty", state.display()),
-                &Span::file(&state),
-            )
-            .with_help("run `terraform apply` in that directory first")
+            Error::invalid(format!("{} is empty", state.display()), &Span::file(&state))
+                .with_help("run `terraform apply` in that directory first")
         })?;
         let outputs = outputs_of(doc).ok_or_else(|| {
             Error::invalid(
@@ -167,7 +164,13 @@ pub fn load_dir(dir: &Path, inv: &mut Inventory) -> Result<()> {
         .current_dir(dir)
         .stdin(Stdio::null())
         .output()
-        .map_err(|e| Error::io(format!("cannot run {} in {}: {e}", tf.display(), dir.display())))?;
+        .map_err(|e| {
+            Error::io(format!(
+                "cannot run {} in {}: {e}",
+                tf.display(),
+                dir.display()
+            ))
+        })?;
     if !out.status.success() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         return Err(Error::invalid(
@@ -283,7 +286,12 @@ fn load_outputs_with(
     for (k, _) in value_map {
         let key = k.key_text().unwrap_or_default();
         if !VALUE_KEYS.contains(&key.as_str()) {
-            return Err(unknown_key(&key, "output 'inventory'", &VALUE_KEYS, &k.span));
+            return Err(unknown_key(
+                &key,
+                "output 'inventory'",
+                &VALUE_KEYS,
+                &k.span,
+            ));
         }
     }
     if let Some(v) = value.get("version").filter(|v| !v.is_null()) {
@@ -369,7 +377,10 @@ fn declare_groups(hosts: &[Node], inv: &mut Inventory) {
 fn unknown_key(key: &str, within: &str, known: &[&str], span: &Span) -> Error {
     let err = Error::invalid(format!("{within}: unknown key '{key}'"), span);
     match did_you_mean(key, known.iter().copied()) {
-        Some(s) => err.with_help(format!("did you mean '{s}'? known keys: {}", known.join(", "))),
+        Some(s) => err.with_help(format!(
+            "did you mean '{s}'? known keys: {}",
+            known.join(", ")
+        )),
         None => err.with_help(format!("known keys: {}", known.join(", "))),
     }
 }
@@ -382,7 +393,10 @@ fn opt_str(h: &Node, key: &str, what: &str) -> Result<Option<String>> {
             NodeKind::Str(s) if s.is_empty() => Ok(None),
             NodeKind::Str(s) => Ok(Some(s.clone())),
             _ => Err(Error::invalid(
-                format!("{what}: '{key}' must be a string, found a {}", v.type_name()),
+                format!(
+                    "{what}: '{key}' must be a string, found a {}",
+                    v.type_name()
+                ),
                 &v.span,
             )),
         },
@@ -398,7 +412,10 @@ fn load_host(
     let at = format!("output 'inventory': hosts[{index}]");
     let entries = h.as_map().ok_or_else(|| {
         Error::invalid(
-            format!("{at} must be a mapping with 'name' and 'groups', found a {}", h.type_name()),
+            format!(
+                "{at} must be a mapping with 'name' and 'groups', found a {}",
+                h.type_name()
+            ),
             &h.span,
         )
     })?;
@@ -413,11 +430,10 @@ fn load_host(
             .with_help("every host needs a name: the inventory host name (e.g. logging-1)")
     })?;
     if inv.hosts.contains_key(&name) {
-        return Err(Error::invalid(
-            format!("{at}: host '{name}' appears twice"),
-            &h.span,
-        )
-        .with_help("host names must be unique: check the instances' names in Terraform"));
+        return Err(
+            Error::invalid(format!("{at}: host '{name}' appears twice"), &h.span)
+                .with_help("host names must be unique: check the instances' names in Terraform"),
+        );
     }
     let at = format!("output 'inventory': host '{name}'");
     let groups = match h.get("groups").filter(|g| !g.is_null()) {
@@ -425,7 +441,10 @@ fn load_host(
         Some(g) => {
             let items = g.as_seq().ok_or_else(|| {
                 Error::invalid(
-                    format!("{at}: 'groups' must be a list of group names, found a {}", g.type_name()),
+                    format!(
+                        "{at}: 'groups' must be a list of group names, found a {}",
+                        g.type_name()
+                    ),
                     &g.span,
                 )
                 .with_help("in Terraform: groups = split(\",\", tags.drover_groups)")
@@ -436,7 +455,10 @@ fn load_host(
                     Some(s) if !s.trim().is_empty() => out.push(s.trim().to_string()),
                     _ => {
                         return Err(Error::invalid(
-                            format!("{at}: every group must be a non-empty string, found a {}", item.type_name()),
+                            format!(
+                                "{at}: every group must be a non-empty string, found a {}",
+                                item.type_name()
+                            ),
                             &item.span,
                         ))
                     }
@@ -493,7 +515,8 @@ fn load_host(
                 return Err(Error::invalid(
                     format!(
                         "{at}: 'port' must be a port number (1-65535), found {}",
-                        p.key_text().unwrap_or_else(|| format!("a {}", p.type_name()))
+                        p.key_text()
+                            .unwrap_or_else(|| format!("a {}", p.type_name()))
                     ),
                     &p.span,
                 ))
@@ -502,7 +525,10 @@ fn load_host(
     }
     if kind == AddressKind::Private {
         if let Some(jump) = opt_str(h, "proxy_jump", &at)? {
-            if jump.chars().any(|c| c.is_whitespace() || c == '\'' || c == '"') {
+            if jump
+                .chars()
+                .any(|c| c.is_whitespace() || c == '\'' || c == '"')
+            {
                 return Err(Error::invalid(
                     format!("{at}: 'proxy_jump' '{jump}' must be [user@]host[:port][,…] without spaces or quotes"),
                     &h.get("proxy_jump").map(|n| n.span.clone()).unwrap_or_else(|| h.span.clone()),
@@ -565,9 +591,15 @@ mod tests {
         assert_eq!(inv.group_hosts("forwarders"), ["logging-1", "kafka-1"]);
         // Role groups first, then the shared ones.
         let groups: Vec<&str> = inv.groups.keys().map(String::as_str).collect();
-        assert_eq!(groups, ["all", "ungrouped", "logging", "kafka", "forwarders"]);
+        assert_eq!(
+            groups,
+            ["all", "ungrouped", "logging", "kafka", "forwarders"]
+        );
         assert_eq!(inv.group_hosts("kafka"), ["kafka-1"]);
-        assert_eq!(var(&inv, "logging-1", "ansible_host").unwrap(), "203.0.113.10");
+        assert_eq!(
+            var(&inv, "logging-1", "ansible_host").unwrap(),
+            "203.0.113.10"
+        );
         assert_eq!(var(&inv, "kafka-1", "ansible_port").unwrap(), "2222");
         assert_eq!(var(&inv, "kafka-1", "ansible_user").unwrap(), "ubuntu");
         assert_eq!(var(&inv, "kafka-1", "kafka_node_id").unwrap(), "1");
@@ -607,12 +639,8 @@ mod tests {
         let docs = yaml::load_str_with(&text, Path::new("s"), None).unwrap();
         assert!(outputs_of(&docs[0]).is_some());
         // A JSON inventory is not.
-        let docs = yaml::load_str_with(
-            r#"{"all": {"hosts": {"a": {}}}}"#,
-            Path::new("s"),
-            None,
-        )
-        .unwrap();
+        let docs =
+            yaml::load_str_with(r#"{"all": {"hosts": {"a": {}}}}"#, Path::new("s"), None).unwrap();
         assert!(outputs_of(&docs[0]).is_none());
     }
 
@@ -620,14 +648,21 @@ mod tests {
     fn bad(text: &str, env: Option<AddressKind>) -> (String, u32, String) {
         let e = load(text, env).unwrap_err();
         let span = e.span.clone().expect("located");
-        (e.message.clone(), span.line, e.help.clone().unwrap_or_default())
+        (
+            e.message.clone(),
+            span.line,
+            e.help.clone().unwrap_or_default(),
+        )
     }
 
     #[test]
     fn bad_shapes_give_located_errors() {
         let other = "{\n  \"vpc_id\": {\"sensitive\": false, \"type\": \"string\", \"value\": \"vpc-1\"}\n}";
         let (m, line, help) = bad(other, None);
-        assert!(m.contains("no Terraform output named 'inventory' (outputs: vpc_id)"), "{m}");
+        assert!(
+            m.contains("no Terraform output named 'inventory' (outputs: vpc_id)"),
+            "{m}"
+        );
         assert_eq!(line, 1);
         assert!(help.contains("outputs.tf"), "{help}");
 
@@ -667,7 +702,9 @@ mod tests {
         assert!(m.contains("'port' must be a port number"), "{m}");
 
         let (m, _, _) = bad(
-            &wrap(r#"{"hosts": [{"name": "a", "private_address": "x"}, {"name": "a", "private_address": "y"}]}"#),
+            &wrap(
+                r#"{"hosts": [{"name": "a", "private_address": "x"}, {"name": "a", "private_address": "y"}]}"#,
+            ),
             None,
         );
         assert!(m.contains("host 'a' appears twice"), "{m}");
