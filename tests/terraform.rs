@@ -45,12 +45,17 @@ fn json_of(o: &Output) -> J {
 /// Run `tests/infra/check ARGS`; `false` (after a visible SKIP line) when a tool is
 /// missing and skipping is allowed.
 fn check(args: &[&str]) -> bool {
+    check_env(args, &[])
+}
+
+fn check_env(args: &[&str], env: &[(&str, String)]) -> bool {
     let start = std::time::Instant::now();
-    let out = Command::new(root().join("tests/infra/check"))
-        .args(args)
-        .env("DROVER", env!("CARGO_BIN_EXE_drover"))
-        .output()
-        .unwrap();
+    let mut c = Command::new(root().join("tests/infra/check"));
+    c.args(args).env("DROVER", env!("CARGO_BIN_EXE_drover"));
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    let out = c.output().unwrap();
     let all = text(&out);
     if out.status.code() == Some(77) {
         let reason = String::from_utf8_lossy(&out.stdout).trim().to_string();
@@ -157,6 +162,48 @@ fn moto_apply_gives_the_expected_inventory() {
         assert!(!addr.starts_with("10.0."), "{h}: {addr}");
     }
     assert_eq!(read("list-json-private.json"), static_list);
+}
+
+/// The private layout (bastion, NAT gateway, private subnet) applied against moto: every
+/// host by its private address, through the bastion. Its own moto server, one port up.
+#[test]
+fn moto_apply_private_layout_jumps_through_the_bastion() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path();
+    let port: u16 = std::env::var("DROVER_MOTO_PORT")
+        .ok()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(22480)
+        + 1;
+    if !check_env(
+        &["moto", out.to_str().unwrap(), "private"],
+        &[("DROVER_MOTO_PORT", port.to_string())],
+    ) {
+        return;
+    }
+    eprintln!(
+        "{}",
+        std::fs::read_to_string(out.join("times")).unwrap_or_default()
+    );
+    let tf: J =
+        serde_json::from_str(&std::fs::read_to_string(out.join("tf.json")).unwrap()).unwrap();
+    let bastion = tf["bastion_address"]["value"].as_str().unwrap().to_string();
+    let list: J =
+        serde_json::from_str(&std::fs::read_to_string(out.join("list-json.json")).unwrap())
+            .unwrap();
+    for (i, h) in ["logging-1", "kafka-1", "web-1", "monitoring-1"]
+        .iter()
+        .enumerate()
+    {
+        let vars = &list["_meta"]["hostvars"][h];
+        assert_eq!(vars["ansible_host"], format!("10.0.2.{}", 10 + i), "{h}");
+        assert_eq!(
+            vars["ansible_ssh_common_args"],
+            format!("-o ProxyJump=ubuntu@{bastion}"),
+            "{h}"
+        );
+    }
+    assert_eq!(list["forwarders"]["hosts"].as_array().unwrap().len(), 4);
 }
 
 #[test]
@@ -413,4 +460,67 @@ fn workflow_commands_against_test_hosts() {
     assert_eq!(seen, ["kafka-1", "logging-1"]);
     support::ssh(&hosts, "host1", &format!("rm -rf {remote_root}"));
     support::ssh(&hosts, "host2", &format!("rm -rf {remote_root}"));
+}
+
+/// The private layout: hosts reached by their private address through the bastion named
+/// in `proxy_jump` (here host1 is the bastion and host2 the private host; both listen on
+/// 127.0.0.1, which the bastion reaches as well).
+#[test]
+fn private_layout_jumps_through_the_bastion() {
+    let Some(hosts) = support::hosts_dir() else {
+        println!("SKIP private layout: DROVER_SKIP_SSH_TESTS=1");
+        return;
+    };
+    let ports = test_host_ports(&hosts);
+    assert!(ports.len() >= 2, "need 2 test hosts in {}", hosts.display());
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let tf = serde_json::json!({
+        "inventory": {"sensitive": false, "type": "dynamic", "value": {
+            "version": 1, "address": "private", "vars": {},
+            "hosts": [{"name": "web-1", "groups": ["web", "forwarders", "node_exporters"],
+                "public_address": null, "private_address": "127.0.0.1", "user": "root",
+                "port": ports[1], "proxy_jump": format!("root@127.0.0.1:{}", ports[0]),
+                "vars": {}}]
+        }}
+    });
+    let tf_json = t.join("tf.json");
+    std::fs::write(&tf_json, serde_json::to_string_pretty(&tf).unwrap()).unwrap();
+    let list = list(&["-i", tf_json.to_str().unwrap()], &[]);
+    assert_eq!(
+        list["_meta"]["hostvars"]["web-1"]["ansible_ssh_common_args"],
+        format!("-o ProxyJump=root@127.0.0.1:{}", ports[0])
+    );
+    let play = t.join("p.yml");
+    std::fs::write(
+        &play,
+        "- hosts: web\n  gather_facts: no\n  tasks:\n    - command: cat /etc/hostname\n      register: h\n    - assert:\n        that: h.stdout == 'host2'\n",
+    )
+    .unwrap();
+    let bastion_log = hosts.join("host1/log");
+    let accepted = || {
+        std::fs::read_to_string(&bastion_log)
+            .unwrap_or_default()
+            .matches("Accepted publickey")
+            .count()
+    };
+    let before = accepted();
+    let o = Command::new(env!("CARGO_BIN_EXE_drover"))
+        .arg("apply")
+        .arg(&play)
+        .arg("-i")
+        .arg(&tf_json)
+        .arg("--private-key")
+        .arg(hosts.join("id_ed25519"))
+        .arg("--known-hosts")
+        .arg(hosts.join("known_hosts"))
+        .args(["--host-key-checking", "strict"])
+        .env_remove("DROVER_TF_ADDRESS")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(
+        accepted() > before,
+        "the bastion (host1) saw no login: the jump was not used"
+    );
 }
