@@ -230,6 +230,17 @@ fn terraform_output_lists_like_the_static_inventory() {
         public["_meta"]["hostvars"]["web-1"]["ansible_host"],
         "203.0.113.12"
     );
+    // `terraform output -json inventory` (the value alone) is read as well.
+    let tmp = tempfile::tempdir().unwrap();
+    let only = tmp.path().join("inventory.json");
+    let outputs: J =
+        serde_json::from_str(&std::fs::read_to_string(root().join(tf)).unwrap()).unwrap();
+    std::fs::write(&only, outputs["inventory"]["value"].to_string()).unwrap();
+    let alone = list(
+        &["-i", only.to_str().unwrap()],
+        &[("DROVER_TF_ADDRESS", "private")],
+    );
+    assert_eq!(alone, static_list);
     // A note on stderr says where the hosts came from.
     let o = drover(&["inventory", "-i", tf, "--graph"], &[]);
     assert!(String::from_utf8_lossy(&o.stderr).contains("saved `terraform output -json`"));

@@ -1,8 +1,9 @@
 //! Terraform outputs as an inventory.
 //!
-//! Three `-i` sources end up here:
+//! These `-i` sources end up here:
 //! - a file holding a saved `terraform output -json` (a mapping whose values carry
-//!   `value` and `type`), or a `terraform.tfstate` (its `outputs`);
+//!   `value` and `type`), a `terraform.tfstate` (its `outputs`), or a saved
+//!   `terraform output -json inventory` (the value alone: a mapping with a `hosts` list);
 //! - a directory holding `*.tf` files (a Terraform module): its `terraform.tfstate` when
 //!   there is one, else what `terraform output -json` prints there (`terraform` on PATH).
 //!
@@ -95,6 +96,15 @@ pub fn sniff(text: &str, path: &Path, inv: &mut Inventory) -> Result<bool> {
         return Ok(false);
     };
     let Some(outputs) = outputs_of(doc) else {
+        // `terraform output -json inventory`: the output's value alone.
+        if doc.get("hosts").and_then(Node::as_seq).is_some() {
+            load_value(doc, inv, address_from_env()?)?;
+            inv.notes.push(format!(
+                "inventory from the saved `terraform output -json inventory` in {}",
+                path.display()
+            ));
+            return Ok(true);
+        }
         return Ok(false);
     };
     let what = if doc.get("outputs").is_some() {
@@ -274,6 +284,11 @@ fn load_outputs_with(
             ))
         }
     };
+    load_value(value, inv, env_address)
+}
+
+/// Load the value of the `inventory` output (the version 1 shape).
+fn load_value(value: &Node, inv: &mut Inventory, env_address: Option<AddressKind>) -> Result<()> {
     let value_map = value.as_map().ok_or_else(|| {
         Error::invalid(
             format!(
@@ -479,6 +494,13 @@ fn load_host(
         AddressKind::Private => private.clone(),
     };
     let Some(addr) = chosen else {
+        if public.is_none() && private.is_none() {
+            return Err(Error::invalid(
+                format!("{at} has no address: neither 'public_address' nor 'private_address' is set"),
+                &h.span,
+            )
+            .with_help("the instance has no address yet (is it being created?): run `terraform apply` and save the outputs again"));
+        }
         let other = match kind {
             AddressKind::Public => "private",
             AddressKind::Private => "public",
@@ -715,6 +737,9 @@ mod tests {
         );
         assert!(m.contains("hosts[0]: unknown key 'private_adress'"), "{m}");
         assert!(help.contains("private_address"), "{help}");
+
+        let (m, _, _) = bad(&wrap(r#"{"hosts": [{"name": "a"}]}"#), None);
+        assert!(m.contains("host 'a' has no address"), "{m}");
 
         let (m, _, _) = bad(&wrap(r#"{"version": 2, "hosts": []}"#), None);
         assert!(m.contains("version 2 is not supported"), "{m}");
