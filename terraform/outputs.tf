@@ -3,13 +3,19 @@ output "vpc_id" {
   value       = aws_vpc.this.id
 }
 
+# The outputs holding public addresses are sensitive: `terraform plan`/`apply` print
+# them as (sensitive value), so they stay out of CI logs; `terraform output -json` and
+# the state still hold them (drover reads them there).
+
 output "bastion_address" {
   description = "Public address of the bastion (private layout), else null."
+  sensitive   = true
   value       = var.private_hosts ? module.bastion[0].public_ip : null
 }
 
 output "hosts" {
   description = "Host name => instance ID, public and private address."
+  sensitive   = true
   value = {
     for name, h in module.host : name => {
       id              = h.id
@@ -23,6 +29,7 @@ output "hosts" {
 # reads it from the state, `-i tf.json` from a saved `terraform output -json`.
 output "inventory" {
   description = "The hosts as a drover inventory: names, groups (from the drover_groups tags), addresses, user, ProxyJump in the private layout."
+  sensitive   = true
   value = {
     version = 1
     address = var.private_hosts ? "private" : "public"
