@@ -58,7 +58,8 @@ fn check_env(args: &[&str], env: &[(&str, String)]) -> bool {
     let out = c.output().unwrap();
     let all = text(&out);
     if out.status.code() == Some(77) {
-        let reason = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let reason = stdout.trim().trim_start_matches("SKIP: ").to_string();
         assert!(
             std::env::var("DROVER_REQUIRE_INFRA_TOOLS").as_deref() != Ok("1"),
             "tests/infra/check {}: {reason} (DROVER_REQUIRE_INFRA_TOOLS=1)",
