@@ -14,6 +14,7 @@ mod command;
 mod compose;
 mod control;
 mod copy;
+mod copy_tree;
 mod cron;
 mod file;
 mod group;
