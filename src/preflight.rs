@@ -31,6 +31,8 @@ const MAGIC: &[&str] = &[
     "drover_version",
     "environment",
     "template_path",
+    "template_fullpath",
+    "template_destpath",
     "template_host",
     "template_uid",
     "ansible_managed",

@@ -56,6 +56,28 @@ fn controller_hostname() -> String {
 struct TaskEval<'r> {
     run: &'r super::play::PlayRun<'r>,
     vars: Vars,
+    /// The task's `dest` (template_destpath).
+    dest: Option<String>,
+}
+
+/// The user name owning a controller file (template_uid), as Python's pwd gives it.
+fn file_owner(path: &str) -> String {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(meta) = std::fs::metadata(path) else {
+        return String::new();
+    };
+    let uid = meta.uid().to_string();
+    // /etc/passwd rather than getpwuid: that one is not thread-safe, and hosts run on
+    // threads.
+    std::fs::read_to_string("/etc/passwd")
+        .ok()
+        .and_then(|t| {
+            t.lines().find_map(|l| {
+                let f: Vec<&str> = l.split(':').collect();
+                (f.len() > 2 && f[2] == uid).then(|| f[0].to_string())
+            })
+        })
+        .unwrap_or(uid)
 }
 
 impl Evaluator for TaskEval<'_> {
@@ -64,6 +86,10 @@ impl Evaluator for TaskEval<'_> {
         vars.insert("template_path".into(), Value::from(name));
         vars.insert("template_fullpath".into(), Value::from(name));
         vars.insert("template_host".into(), Value::from(controller_hostname()));
+        vars.insert("template_uid".into(), Value::from(file_owner(name)));
+        if let Some(dest) = &self.dest {
+            vars.insert("template_destpath".into(), Value::from(dest.as_str()));
+        }
         vars.entry("ansible_managed".into())
             .or_insert(Value::from("Ansible managed"));
         let ctx = self.run.ctx(vars);
@@ -520,6 +546,7 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
         let eval = TaskEval {
             run,
             vars: vars.clone(),
+            dest: args.str("dest").ok().flatten(),
         };
         let mut attempt = 0u32;
         loop {
