@@ -730,6 +730,16 @@ impl<'a> HostWalker<'a> {
                         false,
                     )?;
                     self.extra_handlers.extend(loader.take_handlers());
+                    if inc.role_opts.public {
+                        let mut tasks = Vec::new();
+                        collect_tasks(&loaded.tasks, &mut tasks);
+                        let role = tasks.iter().rev().find_map(|t| t.kw.role.clone());
+                        if let Some(role) = role {
+                            self.run
+                                .shared
+                                .with_host(&self.host, |s| s.public_roles.push(role));
+                        }
+                    }
                     loaded.tasks
                 }
             };

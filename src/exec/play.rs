@@ -186,6 +186,9 @@ impl<'a> PlayRun<'a> {
         for r in &self.play.role_defaults {
             v.extend(r.defaults.clone());
         }
+        for r in &st.public_roles {
+            v.extend(r.defaults.clone());
+        }
         if let Some(r) = &kw.role {
             v.extend(r.defaults.clone());
         }
@@ -199,6 +202,9 @@ impl<'a> PlayRun<'a> {
         v.extend(self.play.vars.clone());
         v.extend(w.vars_files.clone());
         for r in &self.play.role_defaults {
+            v.extend(r.vars.clone());
+        }
+        for r in &st.public_roles {
             v.extend(r.vars.clone());
         }
         if let Some(r) = &kw.role {

@@ -160,6 +160,8 @@ pub struct RoleOpts {
     pub vars_from: Option<String>,
     pub defaults_from: Option<String>,
     pub handlers_from: Option<String>,
+    /// `public: true`: the role's defaults and vars stay visible after the include.
+    pub public: bool,
 }
 
 #[derive(Debug, Clone)]

@@ -232,7 +232,9 @@ fn find_file(state: &State, sub: &str, name: &str) -> Option<PathBuf> {
 /// `/dev/null` generates without storing. As Ansible's password lookup, without `encrypt`.
 fn password(state: &State, term: &str) -> Result<String, Error> {
     let mut parts = term.split_whitespace();
-    let path = parts.next().ok_or_else(|| err("lookup('password') needs a path"))?;
+    let path = parts
+        .next()
+        .ok_or_else(|| err("lookup('password') needs a path"))?;
     let (mut length, mut chars) = (20usize, vec!["ascii_letters", "digits", ".,:-_"]);
     let mut spec_chars = String::new();
     for p in parts {
@@ -244,7 +246,9 @@ fn password(state: &State, term: &str) -> Result<String, Error> {
             }
             Some(("chars", c)) => spec_chars = c.to_string(),
             Some((k @ ("encrypt" | "ident" | "salt" | "seed"), _)) => {
-                return Err(err(format!("lookup('password'): '{k}' is not supported by drover")))
+                return Err(err(format!(
+                    "lookup('password'): '{k}' is not supported by drover"
+                )))
             }
             _ => return Err(err(format!("lookup('password'): unknown option '{p}'"))),
         }
@@ -279,11 +283,19 @@ fn password(state: &State, term: &str) -> Result<String, Error> {
     if let Some(f) = &file {
         if let Ok(text) = std::fs::read_to_string(f) {
             // The first word of the first line (Ansible appends ` salt=…` with encrypt).
-            return Ok(text.lines().next().unwrap_or_default().split(' ').next().unwrap_or_default().to_string());
+            return Ok(text
+                .lines()
+                .next()
+                .unwrap_or_default()
+                .split(' ')
+                .next()
+                .unwrap_or_default()
+                .to_string());
         }
     }
     let mut bytes = vec![0u8; length * 4];
-    getrandom::fill(&mut bytes).map_err(|e| err(format!("lookup('password'): no randomness: {e}")))?;
+    getrandom::fill(&mut bytes)
+        .map_err(|e| err(format!("lookup('password'): no randomness: {e}")))?;
     let secret: String = bytes
         .chunks(4)
         .map(|c| alphabet[(u32::from_le_bytes([c[0], c[1], c[2], c[3]]) as usize) % alphabet.len()])
@@ -292,8 +304,12 @@ fn password(state: &State, term: &str) -> Result<String, Error> {
         use std::io::Write;
         use std::os::unix::fs::OpenOptionsExt;
         if let Some(dir) = f.parent() {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| err(format!("lookup('password'): cannot create {}: {e}", dir.display())))?;
+            std::fs::create_dir_all(dir).map_err(|e| {
+                err(format!(
+                    "lookup('password'): cannot create {}: {e}",
+                    dir.display()
+                ))
+            })?;
         }
         let mut fh = match std::fs::OpenOptions::new()
             .write(true)
@@ -306,12 +322,28 @@ fn password(state: &State, term: &str) -> Result<String, Error> {
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
                 std::thread::sleep(std::time::Duration::from_millis(20));
                 let text = std::fs::read_to_string(f).unwrap_or_default();
-                return Ok(text.lines().next().unwrap_or_default().split(' ').next().unwrap_or_default().to_string());
+                return Ok(text
+                    .lines()
+                    .next()
+                    .unwrap_or_default()
+                    .split(' ')
+                    .next()
+                    .unwrap_or_default()
+                    .to_string());
             }
-            Err(e) => return Err(err(format!("lookup('password'): cannot write {}: {e}", f.display()))),
+            Err(e) => {
+                return Err(err(format!(
+                    "lookup('password'): cannot write {}: {e}",
+                    f.display()
+                )))
+            }
         };
-        writeln!(fh, "{secret}")
-            .map_err(|e| err(format!("lookup('password'): cannot write {}: {e}", f.display())))?;
+        writeln!(fh, "{secret}").map_err(|e| {
+            err(format!(
+                "lookup('password'): cannot write {}: {e}",
+                f.display()
+            ))
+        })?;
     }
     Ok(secret)
 }
