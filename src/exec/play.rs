@@ -220,6 +220,16 @@ impl<'a> PlayRun<'a> {
     }
 
     fn magic(&self, v: &mut Vars, host: &str, kw: &Inherited) {
+        // Without one in the inventory, ansible_host is the host's name, or, in a task
+        // delegated elsewhere, the delegate's (as Ansible).
+        if !v.contains_key("ansible_host") {
+            let delegate = kw
+                .delegate_to
+                .as_ref()
+                .and_then(|d| d.as_str())
+                .filter(|d| !d.contains("{{"));
+            v.insert("ansible_host".into(), Value::from(delegate.unwrap_or(host)));
+        }
         let inv = &self.shared.inventory;
         let mut put = |k: &str, val: Value| {
             v.insert(k.to_string(), val);
