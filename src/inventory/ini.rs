@@ -258,14 +258,25 @@ pub fn expand_host_range(pattern: &str) -> std::result::Result<Vec<String>, Stri
             "host range [{body}] must be numbers or single letters"
         ));
     }
-    let mut out = Vec::new();
+    let rests = expand_host_range(tail)?;
+    if items.len().saturating_mul(rests.len()) > MAX_RANGE_HOSTS {
+        return Err(format!(
+            "host range '{pattern}' expands to {} hosts, more than drover's limit of {MAX_RANGE_HOSTS}; split it into several lines or groups",
+            items.len().saturating_mul(rests.len())
+        ));
+    }
+    let mut out = Vec::with_capacity(items.len() * rests.len());
     for item in items {
-        for rest in expand_host_range(tail)? {
+        for rest in &rests {
             out.push(format!("{head}{item}{rest}"));
         }
     }
     Ok(out)
 }
+
+/// The most hosts one range line may expand to (a typo like `[1:100000][1:100000]`
+/// would otherwise fill the memory).
+const MAX_RANGE_HOSTS: usize = 1_000_000;
 
 #[cfg(test)]
 mod tests {
@@ -282,6 +293,13 @@ mod tests {
             ["db-a.x", "db-b.x", "db-c.x"]
         );
         assert!(expand_host_range("web[1:").is_err());
+        // The product of ranges is bounded, and checked before anything is expanded.
+        let e = expand_host_range("w[1:100000][1:100000]").unwrap_err();
+        assert!(e.contains("more than drover's limit"), "{e}");
+        assert_eq!(
+            expand_host_range("w[1:1000][1:1000]").unwrap().len(),
+            1_000_000
+        );
     }
 
     #[test]

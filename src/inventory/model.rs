@@ -18,7 +18,8 @@ pub struct Host {
 #[derive(Clone, Debug, Default)]
 pub struct Group {
     pub name: String,
-    pub hosts: Vec<String>,
+    /// Direct members in inventory order (a set: loading stays linear in the hosts).
+    pub hosts: indexmap::IndexSet<String>,
     pub children: Vec<String>,
     pub vars: Vars,
     /// Variables from `group_vars/` beside the inventory.
@@ -73,9 +74,7 @@ impl Inventory {
     pub fn add_host_to_group(&mut self, host: &str, group: &str) {
         self.host_mut(host);
         let g = self.group_mut(group);
-        if !g.hosts.iter().any(|h| h == host) {
-            g.hosts.push(host.to_string());
-        }
+        g.hosts.insert(host.to_string());
     }
 
     pub fn add_child(&mut self, parent: &str, child: &str) {
@@ -98,16 +97,18 @@ impl Inventory {
                 self.add_child("all", name);
             }
         }
+        let grouped: std::collections::HashSet<String> = self
+            .groups
+            .values()
+            .filter(|g| g.name != "all" && g.name != "ungrouped")
+            .flat_map(|g| g.hosts.iter().cloned())
+            .collect();
         let hosts: Vec<String> = self.hosts.keys().cloned().collect();
         for h in hosts {
-            let in_group = self
-                .groups
-                .values()
-                .any(|g| g.name != "all" && g.name != "ungrouped" && g.hosts.contains(&h));
-            if !in_group {
+            if !grouped.contains(&h) {
                 self.add_host_to_group(&h, "ungrouped");
             } else if let Some(u) = self.groups.get_mut("ungrouped") {
-                u.hosts.retain(|x| x != &h);
+                u.hosts.shift_remove(&h);
             }
         }
     }
@@ -174,7 +175,7 @@ impl Inventory {
         let mut direct: Vec<&str> = self
             .groups
             .values()
-            .filter(|g| g.hosts.iter().any(|h| h == host))
+            .filter(|g| g.hosts.contains(host))
             .map(|g| g.name.as_str())
             .collect();
         let mut all = std::collections::HashSet::new();

@@ -225,13 +225,8 @@ fn match_base(inv: &Inventory, base: &str) -> Result<Vec<String>, PatternError> 
 }
 
 fn dedup(v: Vec<String>) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    for h in v {
-        if !out.contains(&h) {
-            out.push(h);
-        }
-    }
-    out
+    let mut seen = std::collections::HashSet::new();
+    v.into_iter().filter(|h| seen.insert(h.clone())).collect()
 }
 
 #[cfg(test)]
