@@ -85,7 +85,7 @@ FILTERS = [
     "zip_longest([1]) | list", "version('1.2.3', '>')", "lines", "items2dict(key_name='name', value_name='v')",
     "dict2items(key_name='k', value_name='val')", "random(seed='x') is defined",
     "unique(attribute='name')", "sort(attribute='v', reverse=true)", "sum(attribute='v')",
-    "max(attribute='v')", "min(attribute='v')", "first | string", "string | length",
+    "max(attribute='v')", "min(attribute='v')", "first | string", "string | length", "urlize", "pprint",
 ]
 
 TESTS = [

@@ -4,7 +4,7 @@
 
 use super::filters::py_str;
 use minijinja::value::{Kwargs, Value, ValueKind};
-use minijinja::{Error, ErrorKind};
+use minijinja::{Error, ErrorKind, State};
 
 fn invalid(msg: impl Into<String>) -> Error {
     Error::new(ErrorKind::InvalidOperation, msg.into())
@@ -599,6 +599,97 @@ pub fn is_callable(value: Value) -> bool {
         && value.kind() == ValueKind::Plain
 }
 
+/// `urlize(trim_url_limit=None, nofollow=False, target=None, rel=None)`: http(s) and
+/// `www.` URLs and e-mail addresses in the text become links (Jinja2's rules, simplified:
+/// trailing punctuation stays outside the link).
+pub fn urlize(value: Value, kwargs: Kwargs) -> Result<String, Error> {
+    let nofollow = kwargs.get::<Option<bool>>("nofollow")?.unwrap_or(false);
+    let target = kwargs.get::<Option<String>>("target")?;
+    let rel = kwargs.get::<Option<String>>("rel")?;
+    let limit = kwargs.get::<Option<usize>>("trim_url_limit")?;
+    kwargs.assert_all_used()?;
+    let mut rel_words: Vec<String> = rel
+        .map(|r| r.split_whitespace().map(str::to_string).collect())
+        .unwrap_or_default();
+    if nofollow {
+        rel_words.push("nofollow".into());
+    }
+    rel_words.push("noopener".into());
+    rel_words.sort();
+    rel_words.dedup();
+    let attrs = format!(
+        " rel=\"{}\"{}",
+        rel_words.join(" "),
+        target
+            .map(|t| format!(" target=\"{}\"", escape_html(&t)))
+            .unwrap_or_default()
+    );
+    let text = py_str(&value);
+    let mut out = String::new();
+    for (i, word) in text.split(' ').enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        let core = word.trim_end_matches(['.', ',', ')', '>', '\n', '!', ':', ';']);
+        let tail = &word[core.len()..];
+        let shown = |u: &str| match limit {
+            Some(n) if u.chars().count() > n => {
+                format!("{}...", u.chars().take(n).collect::<String>())
+            }
+            _ => u.to_string(),
+        };
+        let link = if core.starts_with("http://") || core.starts_with("https://") {
+            Some((core.to_string(), shown(core), attrs.clone()))
+        } else if core.starts_with("www.") {
+            Some((format!("https://{core}"), shown(core), attrs.clone()))
+        } else if core.contains('@')
+            && !core.starts_with('@')
+            && core.rsplit('@').next().is_some_and(|d| d.contains('.'))
+        {
+            Some((format!("mailto:{core}"), core.to_string(), String::new()))
+        } else {
+            None
+        };
+        match link {
+            Some((href, label, a)) => out.push_str(&format!(
+                "<a href=\"{}\"{a}>{}</a>{}",
+                escape_html(&href),
+                escape_html(&label),
+                escape_html(tail)
+            )),
+            None => out.push_str(&escape_html(word)),
+        }
+    }
+    Ok(out)
+}
+
+/// `pprint`: Python's `pprint.pformat` (its repr, for values that fit on a line).
+pub fn pprint(value: Value) -> String {
+    super::filters::py_repr(&value)
+}
+
+/// The `filter` test: is the value the name of a filter?
+pub fn is_filter(state: &State, value: Value) -> bool {
+    let Some(name) = value.as_str() else {
+        return false;
+    };
+    !matches!(
+        state.apply_filter(name, &[Value::UNDEFINED]),
+        Err(e) if e.kind() == ErrorKind::UnknownFilter
+    )
+}
+
+/// The `test` test: is the value the name of a test?
+pub fn is_test(state: &State, value: Value) -> bool {
+    let Some(name) = value.as_str() else {
+        return false;
+    };
+    !matches!(
+        state.perform_test(name, &[Value::UNDEFINED]),
+        Err(e) if e.kind() == ErrorKind::UnknownTest
+    )
+}
+
 /// Registers the filters of this file, replacing minijinja's versions.
 pub fn register(env: &mut minijinja::Environment<'static>) {
     env.add_filter("indent", indent);
@@ -620,6 +711,10 @@ pub fn register(env: &mut minijinja::Environment<'static>) {
     env.add_filter("capitalize", capitalize);
     env.add_filter("trim", trim);
     env.add_test("callable", is_callable);
+    env.add_filter("urlize", urlize);
+    env.add_filter("pprint", pprint);
+    env.add_test("filter", is_filter);
+    env.add_test("test", is_test);
     env.add_filter("ansible.builtin.comment", comment);
 }
 
