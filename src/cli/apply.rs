@@ -47,12 +47,18 @@ fn split_tags(t: &[String]) -> Vec<String> {
 /// Run playbooks; returns the process exit code.
 pub fn apply(a: ApplyArgs) -> Result<i32> {
     let loaded = load_run(&a.playbooks, &a.inventory, &a.extra_vars, &a.roles_path)?;
-    crate::preflight::check(
+    let warnings = crate::preflight::check(
         &loaded.playbooks,
         &loaded.inventory,
         &loaded.extra_vars,
         &loaded.roles_path,
     )?;
+    // Dynamic includes with problems run only if a host reaches them: said with -v.
+    if a.verbosity > 0 {
+        for w in &warnings {
+            eprintln!("warning: {}", crate::vault::mask(w));
+        }
+    }
     let mut ssh = a.ssh.clone();
     if a.ask_pass {
         ssh.password = Some(ask_password("SSH")?);
@@ -103,7 +109,8 @@ pub fn apply(a: ApplyArgs) -> Result<i32> {
     Ok(code)
 }
 
-/// Parse and check everything without touching a host.
+/// Parse and check everything without touching a host. The text to print: a
+/// `warning:` line for each problem in dynamically included content, then the summary.
 pub fn validate(
     playbooks: &[PathBuf],
     inventory: &[String],
@@ -111,7 +118,7 @@ pub fn validate(
     roles: &[PathBuf],
 ) -> Result<String> {
     let loaded = load_run(playbooks, inventory, extra, roles)?;
-    crate::preflight::check(
+    let warnings = crate::preflight::check(
         &loaded.playbooks,
         &loaded.inventory,
         &loaded.extra_vars,
@@ -129,8 +136,12 @@ pub fn validate(
             }
         }
     }
+    let mut out = String::new();
+    for w in &warnings {
+        out.push_str(&format!("warning: {}\n", crate::vault::mask(w)));
+    }
     Ok(format!(
-        "ok: {} playbook(s), {plays} play(s), {} host(s) in the inventory",
+        "{out}ok: {} playbook(s), {plays} play(s), {} host(s) in the inventory",
         loaded.playbooks.len(),
         loaded.inventory.hosts.len()
     ))
