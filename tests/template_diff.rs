@@ -75,9 +75,7 @@ fn drover_render(kind: &str, source: &str, vars: &drover::inventory::Vars) -> Ou
             Ok(j) => Outcome::Value(j),
             Err(e) => Outcome::Error("error", format!("cannot serialize: {e}")),
         },
-        Err(e) if e.message.contains("undefined") => {
-            Outcome::Error("undefined", e.message)
-        }
+        Err(e) if e.message.contains("undefined") => Outcome::Error("undefined", e.message),
         Err(e) => Outcome::Error("error", e.message),
     }
 }
@@ -86,10 +84,10 @@ fn drover_render(kind: &str, source: &str, vars: &drover::inventory::Vars) -> Ou
 /// too, so numbers compare with their type. Strings, lists and maps compare as they are.
 fn same(a: &J, d: &J) -> bool {
     match (a, d) {
-        (J::Number(x), J::Number(y)) => {
-            x.is_f64() == y.is_f64() && x.as_f64() == y.as_f64()
+        (J::Number(x), J::Number(y)) => x.is_f64() == y.is_f64() && x.as_f64() == y.as_f64(),
+        (J::Array(x), J::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(a, b)| same(a, b))
         }
-        (J::Array(x), J::Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(a, b)| same(a, b)),
         (J::Object(x), J::Object(y)) => {
             x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| same(v, w)))
         }
@@ -114,7 +112,10 @@ fn drover_templates_like_ansible() {
     let mut seen_listed = std::collections::HashSet::new();
     for line in corpus.lines() {
         let case: J = serde_json::from_str(line).expect("a corpus line");
-        let (kind, source) = (case["kind"].as_str().unwrap(), case["source"].as_str().unwrap());
+        let (kind, source) = (
+            case["kind"].as_str().unwrap(),
+            case["source"].as_str().unwrap(),
+        );
         total += 1;
         let ansible = &case["ansible"];
         let agrees = match drover_render(kind, source, &vars) {
@@ -137,7 +138,9 @@ fn drover_templates_like_ansible() {
             Outcome::Value(v) => format!("value {v}"),
             Outcome::Error(c, m) => format!("{c} error: {m}"),
         };
-        unexplained.push(format!("{source:?}\n      ansible: {ansible}\n      drover:  {drover}"));
+        unexplained.push(format!(
+            "{source:?}\n      ansible: {ansible}\n      drover:  {drover}"
+        ));
     }
     for k in known.keys() {
         if !seen_listed.contains(k) {
@@ -157,7 +160,12 @@ fn drover_templates_like_ansible() {
         unexplained.is_empty(),
         "{} case(s) render differently from ansible-core (first {show}):\n  {}",
         unexplained.len(),
-        unexplained.iter().take(show).cloned().collect::<Vec<_>>().join("\n  ")
+        unexplained
+            .iter()
+            .take(show)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n  ")
     );
     let _ = stale;
 }

@@ -554,7 +554,10 @@ pub fn capitalize(value: Value) -> String {
     let s = py_str(&value);
     let mut chars = s.chars();
     match chars.next() {
-        Some(c) => c.to_uppercase().chain(chars.flat_map(char::to_lowercase)).collect(),
+        Some(c) => c
+            .to_uppercase()
+            .chain(chars.flat_map(char::to_lowercase))
+            .collect(),
         None => String::new(),
     }
 }
@@ -570,7 +573,9 @@ pub fn trim(value: Value, chars: Option<String>) -> String {
 
 /// The `callable` test: data values are never callable.
 pub fn is_callable(value: Value) -> bool {
-    value.as_object().is_some_and(|o| o.repr() == minijinja::value::ObjectRepr::Plain)
+    value
+        .as_object()
+        .is_some_and(|o| o.repr() == minijinja::value::ObjectRepr::Plain)
         && value.kind() == ValueKind::Plain
 }
 
