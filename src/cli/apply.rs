@@ -34,6 +34,22 @@ pub struct ApplyArgs {
     pub ask_become_pass: bool,
     /// `-k`: ask for the SSH login password once (asked before the become password).
     pub ask_pass: bool,
+    /// `[privilege_escalation]` defaults from the configuration.
+    pub become_: BecomeDefaults,
+    /// `gathering = explicit`: plays without `gather_facts:` gather none.
+    pub gather_explicit: bool,
+}
+
+/// `become`, `become_user`, `become_method` from `ansible.cfg` / `ANSIBLE_BECOME*`: used
+/// where neither a keyword nor an `ansible_become*` variable says.
+#[derive(Clone, Debug, Default)]
+pub struct BecomeDefaults {
+    /// `become`.
+    pub become_: Option<bool>,
+    /// `become_user`.
+    pub user: Option<String>,
+    /// `become_method`.
+    pub method: Option<String>,
 }
 
 fn split_tags(t: &[String]) -> Vec<String> {
@@ -46,7 +62,14 @@ fn split_tags(t: &[String]) -> Vec<String> {
 
 /// Run playbooks; returns the process exit code.
 pub fn apply(a: ApplyArgs) -> Result<i32> {
-    let loaded = load_run(&a.playbooks, &a.inventory, &a.extra_vars, &a.roles_path)?;
+    let mut loaded = load_run(&a.playbooks, &a.inventory, &a.extra_vars, &a.roles_path)?;
+    if a.gather_explicit {
+        for play in loaded.playbooks.iter_mut().flat_map(|p| p.plays.iter_mut()) {
+            if !play.gather_facts_given {
+                play.gather_facts = false;
+            }
+        }
+    }
     let warnings = crate::preflight::check(
         &loaded.playbooks,
         &loaded.inventory,
@@ -76,6 +99,7 @@ pub fn apply(a: ApplyArgs) -> Result<i32> {
         roles_path: loaded.roles_path.clone(),
         ssh,
         lock_timeout: a.lock_timeout,
+        become_defaults: a.become_.clone(),
         become_password: if a.ask_become_pass {
             Some(ask_password("BECOME")?)
         } else {

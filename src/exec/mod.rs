@@ -49,6 +49,8 @@ pub struct RunOptions {
     pub lock_timeout: std::time::Duration,
     /// `--ask-become-pass`: the sudo password, asked once.
     pub become_password: Option<String>,
+    /// `become*` defaults from `ansible.cfg` / `ANSIBLE_BECOME*`.
+    pub become_defaults: crate::cli::apply::BecomeDefaults,
 }
 
 /// The outcome of a run, for the recap and the exit code.

@@ -235,7 +235,8 @@ fn resolve_in(host: &str, vars: &Vars, opts: &SshOptions, base: &SshConfig) -> R
         user: var_str(
             vars,
             &["ansible_user", "ansible_ssh_user", "ansible_remote_user"],
-        ),
+        )
+        .or_else(|| opts.remote_user.clone()),
         key,
         password: var_str(
             vars,
