@@ -39,6 +39,9 @@ pub enum HostKeyChecking {
     AcceptNew,
     /// No checking (a changed key is still refused).
     Off,
+    /// OpenSSH's `StrictHostKeyChecking=no`: an unknown key is accepted and recorded
+    /// in the known_hosts file when it can be (a changed key is still refused).
+    No,
 }
 
 /// Options from the command line that shape every SSH connection of a run.
