@@ -449,7 +449,7 @@ fn main() {
             Ok(0)
         }
         Command::Inventory {
-            common,
+            mut common,
             list,
             graph,
             host,
@@ -462,6 +462,7 @@ fn main() {
                 let _ = list;
                 "list"
             };
+            common.configure(&cfg);
             common
                 .vault
                 .install()
