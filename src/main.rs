@@ -37,38 +37,87 @@ struct SshArgs {
     /// known_hosts file to verify host keys against (default ~/.ssh/known_hosts)
     #[arg(long = "known-hosts")]
     known_hosts: Option<PathBuf>,
-    /// Host key checking: strict, accept-new or off (a changed key is always refused)
-    #[arg(long = "host-key-checking", value_parser = ["strict", "accept-new", "off"], default_value = "strict")]
-    host_key_checking: String,
+    /// Host key checking: strict (default), accept-new or off (a changed key is always refused)
+    #[arg(long = "host-key-checking", value_parser = ["strict", "accept-new", "off"])]
+    host_key_checking: Option<String>,
     /// Private key file for hosts whose inventory names none
     #[arg(long = "private-key")]
     private_key: Option<PathBuf>,
     /// ssh_config file (default ~/.ssh/config)
     #[arg(short = 'F', long = "ssh-config")]
     ssh_config: Option<PathBuf>,
-    /// Seconds to wait for a connection
-    #[arg(long = "timeout", default_value_t = 10)]
-    timeout: u64,
+    /// Seconds to wait for a connection (default 10)
+    #[arg(long = "timeout")]
+    timeout: Option<u64>,
     /// Connection attempts after the first, with backoff
     #[arg(long = "retries", default_value_t = 2)]
     retries: u32,
 }
 
 impl SshArgs {
-    fn options(&self) -> drover::connection::ssh::SshOptions {
+    /// The SSH options: these flags over the configuration (`ansible.cfg`, `ANSIBLE_*`).
+    fn options(
+        &self,
+        cfg: &cli::config::AnsibleConfig,
+    ) -> drover::diagnostics::Result<drover::connection::ssh::SshOptions> {
         use drover::connection::ssh::{HostKeyChecking, SshOptions};
-        SshOptions {
-            known_hosts: self.known_hosts.clone(),
-            host_key_checking: match self.host_key_checking.as_str() {
-                "accept-new" => HostKeyChecking::AcceptNew,
-                "off" => HostKeyChecking::Off,
+        let checking = match self.host_key_checking.as_deref() {
+            Some("accept-new") => HostKeyChecking::AcceptNew,
+            Some("off") => HostKeyChecking::Off,
+            Some(_) => HostKeyChecking::Strict,
+            None => match cfg.bool("defaults", "host_key_checking")? {
+                Some(false) => HostKeyChecking::Off,
                 _ => HostKeyChecking::Strict,
             },
-            private_key: self.private_key.clone(),
+        };
+        let timeout = match self.timeout {
+            Some(t) => t,
+            None => cfg.number("defaults", "timeout")?.unwrap_or(10),
+        };
+        Ok(SshOptions {
+            known_hosts: self.known_hosts.clone(),
+            host_key_checking: checking,
+            private_key: self.private_key.clone().or_else(|| {
+                cfg.paths("defaults", "private_key_file", '\n')
+                    .into_iter()
+                    .next()
+            }),
             config_file: self.ssh_config.clone(),
-            connect_timeout: std::time::Duration::from_secs(self.timeout),
+            connect_timeout: std::time::Duration::from_secs(timeout),
             retries: self.retries,
+            remote_user: cfg
+                .get("defaults", "remote_user")
+                .filter(|u| !u.is_empty())
+                .map(str::to_string),
+            ssh_args: cfg
+                .get("ssh_connection", "ssh_args")
+                .map(str::to_string)
+                .unwrap_or_default(),
             ..SshOptions::default()
+        })
+    }
+}
+
+impl Common {
+    /// Fill what the flags leave unset from the configuration: inventory (only without
+    /// `-i`), roles path (after the flags), vault password files and identities (only
+    /// without vault flags).
+    fn configure(&mut self, cfg: &cli::config::AnsibleConfig) {
+        if self.inventory.is_empty() {
+            self.inventory = cfg.inventory();
+        }
+        // ANSIBLE_ROLES_PATH itself is read by the loader (after DROVER_ROLES_PATH).
+        if matches!(
+            cfg.entry("defaults", "roles_path").map(|e| &e.source),
+            Some(cli::config::Source::File(_))
+        ) {
+            self.roles_path
+                .extend(cfg.paths("defaults", "roles_path", ':'));
+        }
+        let v = &mut self.vault;
+        if v.vault_id.is_empty() && v.vault_password_file.is_empty() && !v.ask_vault_pass {
+            v.vault_id = cfg.vault_ids();
+            v.vault_password_file = cfg.paths("defaults", "vault_password_file", '\n');
         }
     }
 }
@@ -101,9 +150,9 @@ enum Command {
         /// Skip tasks with these tags
         #[arg(long = "skip-tags")]
         skip_tags: Vec<String>,
-        /// Hosts in flight at once
-        #[arg(short = 'f', long, default_value_t = 50)]
-        forks: usize,
+        /// Hosts in flight at once (default 50)
+        #[arg(short = 'f', long)]
+        forks: Option<usize>,
         /// More output (-v, -vv, -vvv)
         #[arg(short = 'v', action = clap::ArgAction::Count)]
         verbose: u8,
@@ -235,6 +284,13 @@ fn main() {
     raise_fd_limit();
     let cli = Cli::parse();
     let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let cfg = match cli::config::AnsibleConfig::load() {
+        Ok(c) => c,
+        Err(e) => {
+            eprint!("{}", render(&e, color));
+            std::process::exit(1);
+        }
+    };
     let result = match cli.command {
         Command::Apply {
             playbooks,
@@ -256,23 +312,41 @@ fn main() {
             lock_timeout,
             ask_become_pass,
             ask_pass,
-        } => common.vault.install().and_then(|()| {
+        } => (|| {
+            let mut common = common;
+            common.configure(&cfg);
+            common.vault.install()?;
+            if verbose > 0 {
+                eprint!("{}", cfg.describe());
+            }
             let color_out = match c.as_str() {
                 "always" => true,
                 "never" => false,
                 _ => std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
             };
+            let become_ = cli::apply::BecomeDefaults {
+                become_: cfg.bool("privilege_escalation", "become")?,
+                user: cfg
+                    .get("privilege_escalation", "become_user")
+                    .map(str::to_string),
+                method: cfg
+                    .get("privilege_escalation", "become_method")
+                    .map(str::to_string),
+            };
             cli::apply::apply(cli::apply::ApplyArgs {
                 playbooks,
                 inventory: common.inventory,
                 check,
-                diff,
+                diff: diff || cfg.bool("diff", "always")?.unwrap_or(false),
                 limit,
                 shard,
                 tags,
                 skip_tags,
                 extra_vars: common.extra_vars,
-                forks,
+                forks: match forks {
+                    Some(f) => f,
+                    None => cfg.number("defaults", "forks")?.map_or(50, |f| f as usize),
+                },
                 verbosity: verbose,
                 roles_path: common.roles_path,
                 format: match format.as_str() {
@@ -287,37 +361,58 @@ fn main() {
                 reports: report,
                 color: color_out,
                 detailed_exitcode,
-                ssh: ssh.options(),
+                ssh: ssh.options(&cfg)?,
                 lock_timeout: std::time::Duration::from_secs(lock_timeout),
-                ask_become_pass,
+                ask_become_pass: ask_become_pass
+                    || cfg
+                        .bool("privilege_escalation", "become_ask_pass")?
+                        .unwrap_or(false),
                 ask_pass,
+                become_,
+                gather_explicit: match cfg.get("defaults", "gathering").map(str::trim) {
+                    None | Some("implicit") | Some("smart") => false,
+                    Some("explicit") => true,
+                    Some(other) => {
+                        return Err(drover::diagnostics::Error::io(format!(
+                            "gathering = '{other}' (ansible.cfg or ANSIBLE_GATHERING) is not implicit, explicit or smart"
+                        ))
+                        .with_help("write gathering = implicit, explicit or smart"))
+                    }
+                },
             })
+        })(),
+        Command::Validate {
+            playbooks,
+            mut common,
+        } => {
+            common.configure(&cfg);
+            common.vault.install()
+        }
+        .and_then(|()| {
+            cli::apply::validate(
+                &playbooks,
+                &common.inventory,
+                &common.extra_vars,
+                &common.roles_path,
+            )
+        })
+        .map(|msg| {
+            emit(&format!("{msg}\n"));
+            0
         }),
-        Command::Validate { playbooks, common } => common
-            .vault
-            .install()
-            .and_then(|()| {
-                cli::apply::validate(
-                    &playbooks,
-                    &common.inventory,
-                    &common.extra_vars,
-                    &common.roles_path,
-                )
-            })
-            .map(|msg| {
-                emit(&format!("{msg}\n"));
-                0
-            }),
         Command::Graph {
             playbooks,
-            common,
+            mut common,
             limit,
             format,
             collapse,
             svg,
         } => cli::graph::run(cli::graph::GraphArgs {
             playbooks,
-            inventory: common.inventory,
+            inventory: {
+                common.configure(&cfg);
+                common.inventory
+            },
             extra_vars: common.extra_vars,
             roles_path: common.roles_path,
             limit,
@@ -354,7 +449,7 @@ fn main() {
             Ok(0)
         }
         Command::Inventory {
-            common,
+            mut common,
             list,
             graph,
             host,
@@ -367,6 +462,7 @@ fn main() {
                 let _ = list;
                 "list"
             };
+            common.configure(&cfg);
             common
                 .vault
                 .install()

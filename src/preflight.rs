@@ -38,18 +38,29 @@ const MAGIC: &[&str] = &[
     "ansible_managed",
 ];
 
-/// Check every play of every playbook.
+/// A task found by the walk, the loop variables it can see, and the dynamic include
+/// (`include_tasks`, `include_role`) it came through, if any.
+type Collected = (
+    std::sync::Arc<Task>,
+    Vec<String>,
+    Option<std::sync::Arc<str>>,
+);
+
+/// Check every play of every playbook. What is static (the play's tasks, imports, roles)
+/// must be right; what a dynamic include brings in is read when a host reaches it (as
+/// Ansible), so its problems come back as warnings naming the include and its condition.
 pub fn check(
     playbooks: &[Playbook],
     inv: &Inventory,
     extra_vars: &Vars,
     roles_path: &[PathBuf],
-) -> Result<()> {
+) -> Result<Vec<String>> {
     let env = crate::template::environment();
     let globals: HashSet<String> = env.globals().map(|(k, _)| k.to_string()).collect();
     // Facts and registered results outlive their play: later plays may read them.
     let mut carried: HashSet<String> = HashSet::new();
     let mut carried_dynamic = false;
+    let mut warnings: Vec<String> = Vec::new();
     for pb in playbooks {
         for play in &pb.plays {
             let pattern_text = play.hosts.as_str().unwrap_or_default();
@@ -69,9 +80,12 @@ pub fn check(
                 fact_names: HashSet::new(),
                 dynamic_names: carried_dynamic,
                 visited_includes: HashSet::new(),
+                visited_files: HashSet::new(),
+                guard: None,
+                warnings: Vec::new(),
             };
             walker.collect_play_names(extra_vars)?;
-            let mut tasks: Vec<(std::sync::Arc<Task>, Vec<String>)> = Vec::new();
+            let mut tasks: Vec<Collected> = Vec::new();
             let sections: Vec<&Vec<Item>> = vec![&play.pre_tasks, &play.tasks, &play.post_tasks];
             for s in sections {
                 walker.collect(s, &[], &mut tasks)?;
@@ -85,19 +99,54 @@ pub fn check(
                 let mut known: HashSet<String> = walker.play_names.clone();
                 known.extend(inv.host_vars(host).keys().cloned());
                 walker.check_var_cycles(inv, host, extra_vars)?;
-                for (task, locals) in &tasks {
-                    walker.check_task(task, locals, &known, host)?;
+                for (task, locals, guard) in &tasks {
+                    let r = walker.check_task(task, locals, &known, host);
+                    walker.dynamic(r, guard.as_deref())?;
                 }
             }
             // Syntax of every template is checked even when the play matched no host.
             if hosts.is_empty() {
-                for (task, locals) in &tasks {
-                    walker.check_task(task, locals, &HashSet::new(), "")?;
+                for (task, locals, guard) in &tasks {
+                    let r = walker.check_task(task, locals, &HashSet::new(), "");
+                    walker.dynamic(r, guard.as_deref())?;
+                }
+            }
+            for w in walker.warnings {
+                if !warnings.contains(&w) {
+                    warnings.push(w);
                 }
             }
         }
     }
-    Ok(())
+    Ok(warnings)
+}
+
+/// How a warning names a dynamic include: where it is, what it includes, what guards it.
+fn describe_include(inc: &Include) -> String {
+    let kind = match inc.kind {
+        IncludeKind::Tasks => "include_tasks",
+        IncludeKind::Role => "include_role",
+    };
+    let target = inc
+        .file
+        .as_str()
+        .map(str::to_string)
+        .unwrap_or_else(|| inc.file.to_string());
+    let conds: Vec<String> = inc
+        .kw
+        .when
+        .iter()
+        .map(|c| match c.expr.as_str() {
+            Some(s) => s.to_string(),
+            None => c.expr.to_string(),
+        })
+        .collect();
+    let guard = if conds.is_empty() {
+        "no when:".to_string()
+    } else {
+        format!("when: {}", conds.join(" and "))
+    };
+    format!("{kind} '{target}' at {} ({guard})", inc.span)
 }
 
 struct PlayCheck<'a> {
@@ -112,6 +161,12 @@ struct PlayCheck<'a> {
     /// A template-named include_vars or vars file: names cannot all be known statically.
     dynamic_names: bool,
     visited_includes: HashSet<usize>,
+    /// (include location, file) pairs read: a templated include may match its own file.
+    visited_files: HashSet<(Span, PathBuf)>,
+    /// The dynamic include the walk is under (outermost), described for warnings.
+    guard: Option<std::sync::Arc<str>>,
+    /// Problems in dynamically included content: reported, not fatal.
+    warnings: Vec<String>,
 }
 
 impl PlayCheck<'_> {
@@ -216,7 +271,7 @@ impl PlayCheck<'_> {
         &mut self,
         items: &[Item],
         locals: &[String],
-        out: &mut Vec<(std::sync::Arc<Task>, Vec<String>)>,
+        out: &mut Vec<Collected>,
     ) -> Result<()> {
         for item in items {
             match item {
@@ -224,7 +279,7 @@ impl PlayCheck<'_> {
                     let mut l = locals.to_vec();
                     l.extend(task_locals(t));
                     self.note_definitions(t);
-                    out.push((t.clone(), l));
+                    out.push((t.clone(), l, self.guard.clone()));
                 }
                 Item::Block(b) => {
                     let mut l = locals.to_vec();
@@ -246,15 +301,11 @@ impl PlayCheck<'_> {
         &mut self,
         inc: &Include,
         locals: &[String],
-        out: &mut Vec<(std::sync::Arc<Task>, Vec<String>)>,
+        out: &mut Vec<Collected>,
     ) -> Result<()> {
         if !self.visited_includes.insert(inc.id) {
             return Ok(());
         }
-        let Some(target) = inc.file.as_str().filter(|f| !f.contains("{{")) else {
-            self.dynamic_names = true;
-            return Ok(());
-        };
         let mut l = locals.to_vec();
         l.push(
             inc.loop_control
@@ -270,11 +321,55 @@ impl PlayCheck<'_> {
             search_dirs: inc.search_dirs.clone(),
             handler: false,
         };
-        let items = match inc.kind {
-            IncludeKind::Tasks => {
-                let path = self.loader.find_task_file(target, &lc, &inc.span)?;
-                self.loader.load_task_file(&path, &lc)?
+        let outer = self.guard.clone();
+        if self.guard.is_none() {
+            self.guard = Some(describe_include(inc).into());
+        }
+        let r = self.collect_include_files(inc, &lc, &l, out);
+        self.guard = outer;
+        r
+    }
+
+    /// Read what an include names (every candidate of a templated task file name); a
+    /// problem in it is a warning when the include is dynamic, an error otherwise.
+    fn collect_include_files(
+        &mut self,
+        inc: &Include,
+        lc: &ListCtx,
+        l: &[String],
+        out: &mut Vec<Collected>,
+    ) -> Result<()> {
+        let Some(target) = inc.file.as_str() else {
+            self.dynamic_names = true;
+            return Ok(());
+        };
+        if target.contains("{{") {
+            self.dynamic_names = true;
+            if inc.kind == IncludeKind::Tasks {
+                for path in self.loader.candidate_task_files(target, lc) {
+                    if path.canonicalize().ok() == inc.span.file.canonicalize().ok()
+                        || !self.visited_files.insert((inc.span.clone(), path.clone()))
+                    {
+                        continue;
+                    }
+                    let items = self.loader.load_task_file(&path, lc);
+                    let items = match self.dynamic(items, self.guard.clone().as_deref())? {
+                        Some(items) => items,
+                        None => continue,
+                    };
+                    // Names a candidate defines may not exist on a host that reads another.
+                    let keep = self.play_names.clone();
+                    self.collect(&items, l, out)?;
+                    self.play_names = keep;
+                }
             }
+            return Ok(());
+        }
+        let items = match inc.kind {
+            IncludeKind::Tasks => self
+                .loader
+                .find_task_file(target, lc, &inc.span)
+                .and_then(|path| self.loader.load_task_file(&path, lc)),
             IncludeKind::Role => {
                 let loaded = self.loader.load_role(
                     target,
@@ -283,14 +378,36 @@ impl PlayCheck<'_> {
                     Vars::new(),
                     &inc.role_opts,
                     false,
-                )?;
-                for h in self.loader.take_handlers() {
-                    self.note_definitions(&h.task);
-                }
-                loaded.tasks
+                );
+                loaded.map(|loaded| {
+                    for h in self.loader.take_handlers() {
+                        self.note_definitions(&h.task);
+                    }
+                    loaded.tasks
+                })
             }
         };
-        self.collect(&items, &l, out)
+        match self.dynamic(items, self.guard.clone().as_deref())? {
+            Some(items) => self.collect(&items, l, out),
+            None => Ok(()),
+        }
+    }
+
+    /// A result from content under a dynamic include (`guard`): an error there becomes a
+    /// warning (`None`); outside any, it stays an error.
+    fn dynamic<T>(&mut self, r: Result<T>, guard: Option<&str>) -> Result<Option<T>> {
+        match (r, guard) {
+            (Ok(v), _) => Ok(Some(v)),
+            (Err(e), None) => Err(e),
+            (Err(e), Some(g)) => {
+                let w =
+                    format!("{g} is read only when a host reaches it, and would fail there: {e}");
+                if !self.warnings.contains(&w) {
+                    self.warnings.push(w);
+                }
+                Ok(None)
+            }
+        }
     }
 
     fn note_definitions(&mut self, t: &Task) {

@@ -34,6 +34,22 @@ pub struct ApplyArgs {
     pub ask_become_pass: bool,
     /// `-k`: ask for the SSH login password once (asked before the become password).
     pub ask_pass: bool,
+    /// `[privilege_escalation]` defaults from the configuration.
+    pub become_: BecomeDefaults,
+    /// `gathering = explicit`: plays without `gather_facts:` gather none.
+    pub gather_explicit: bool,
+}
+
+/// `become`, `become_user`, `become_method` from `ansible.cfg` / `ANSIBLE_BECOME*`: used
+/// where neither a keyword nor an `ansible_become*` variable says.
+#[derive(Clone, Debug, Default)]
+pub struct BecomeDefaults {
+    /// `become`.
+    pub become_: Option<bool>,
+    /// `become_user`.
+    pub user: Option<String>,
+    /// `become_method`.
+    pub method: Option<String>,
 }
 
 fn split_tags(t: &[String]) -> Vec<String> {
@@ -46,18 +62,31 @@ fn split_tags(t: &[String]) -> Vec<String> {
 
 /// Run playbooks; returns the process exit code.
 pub fn apply(a: ApplyArgs) -> Result<i32> {
-    let loaded = load_run(&a.playbooks, &a.inventory, &a.extra_vars, &a.roles_path)?;
+    let mut loaded = load_run(&a.playbooks, &a.inventory, &a.extra_vars, &a.roles_path)?;
     if a.verbosity >= 1 {
         for note in &loaded.inventory.notes {
             eprintln!("note: {note}");
         }
     }
-    crate::preflight::check(
+    if a.gather_explicit {
+        for play in loaded.playbooks.iter_mut().flat_map(|p| p.plays.iter_mut()) {
+            if !play.gather_facts_given {
+                play.gather_facts = false;
+            }
+        }
+    }
+    let warnings = crate::preflight::check(
         &loaded.playbooks,
         &loaded.inventory,
         &loaded.extra_vars,
         &loaded.roles_path,
     )?;
+    // Dynamic includes with problems run only if a host reaches them: said with -v.
+    if a.verbosity > 0 {
+        for w in &warnings {
+            eprintln!("warning: {}", crate::vault::mask(w));
+        }
+    }
     let mut ssh = a.ssh.clone();
     if a.ask_pass {
         ssh.password = Some(ask_password("SSH")?);
@@ -75,6 +104,7 @@ pub fn apply(a: ApplyArgs) -> Result<i32> {
         roles_path: loaded.roles_path.clone(),
         ssh,
         lock_timeout: a.lock_timeout,
+        become_defaults: a.become_.clone(),
         become_password: if a.ask_become_pass {
             Some(ask_password("BECOME")?)
         } else {
@@ -108,7 +138,8 @@ pub fn apply(a: ApplyArgs) -> Result<i32> {
     Ok(code)
 }
 
-/// Parse and check everything without touching a host.
+/// Parse and check everything without touching a host. The text to print: a
+/// `warning:` line for each problem in dynamically included content, then the summary.
 pub fn validate(
     playbooks: &[PathBuf],
     inventory: &[String],
@@ -116,7 +147,7 @@ pub fn validate(
     roles: &[PathBuf],
 ) -> Result<String> {
     let loaded = load_run(playbooks, inventory, extra, roles)?;
-    crate::preflight::check(
+    let warnings = crate::preflight::check(
         &loaded.playbooks,
         &loaded.inventory,
         &loaded.extra_vars,
@@ -134,8 +165,12 @@ pub fn validate(
             }
         }
     }
+    let mut out = String::new();
+    for w in &warnings {
+        out.push_str(&format!("warning: {}\n", crate::vault::mask(w)));
+    }
     Ok(format!(
-        "ok: {} playbook(s), {plays} play(s), {} host(s) in the inventory",
+        "{out}ok: {} playbook(s), {plays} play(s), {} host(s) in the inventory",
         loaded.playbooks.len(),
         loaded.inventory.hosts.len()
     ))

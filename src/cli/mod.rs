@@ -1,6 +1,7 @@
 //! The command line: one file per verb.
 
 pub mod apply;
+pub mod config;
 pub mod graph;
 pub mod inventory;
 pub mod load;

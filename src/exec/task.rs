@@ -835,7 +835,13 @@ pub fn become_of(
     let inv_become = vars
         .get("ansible_become")
         .and_then(crate::modules::args::to_bool);
-    if !kw.become_.or(inv_become).unwrap_or(false) {
+    let defaults = &run.opts.become_defaults;
+    if !kw
+        .become_
+        .or(inv_become)
+        .or(defaults.become_)
+        .unwrap_or(false)
+    {
         return Ok(None);
     }
     let user = match &kw.become_user {
@@ -843,12 +849,14 @@ pub fn become_of(
         None => vars
             .get("ansible_become_user")
             .map(display)
+            .or_else(|| defaults.user.clone())
             .unwrap_or_else(|| "root".into()),
     };
     let method = match kw
         .become_method
         .as_deref()
         .or_else(|| vars.get("ansible_become_method").and_then(|v| v.as_str()))
+        .or(defaults.method.as_deref())
     {
         Some("su") => BecomeMethod::Su,
         _ => BecomeMethod::Sudo,

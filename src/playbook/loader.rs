@@ -211,6 +211,7 @@ impl Loader {
             post_tasks: Vec::new(),
             handlers: Vec::new(),
             gather_facts: true,
+            gather_facts_given: false,
             serial: Vec::new(),
             max_fail_percentage: None,
             any_errors_fatal: false,
@@ -239,7 +240,10 @@ impl Loader {
                             .push((Value::from(i.expect_str("a vars file")?), i.span.clone()));
                     }
                 }
-                "gather_facts" => play.gather_facts = v.expect_bool("gather_facts")?,
+                "gather_facts" => {
+                    play.gather_facts = v.expect_bool("gather_facts")?;
+                    play.gather_facts_given = true;
+                }
                 "serial" => play.serial = parse_serial(v)?,
                 "max_fail_percentage" => {
                     play.max_fail_percentage = Some(

@@ -211,6 +211,9 @@ pub struct Play {
     pub post_tasks: Vec<Item>,
     pub handlers: Vec<Handler>,
     pub gather_facts: bool,
+    /// Whether the play says `gather_facts:` itself (else `gathering` in ansible.cfg
+    /// decides).
+    pub gather_facts_given: bool,
     pub serial: Vec<Serial>,
     pub max_fail_percentage: Option<f64>,
     pub any_errors_fatal: bool,

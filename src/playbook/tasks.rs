@@ -463,6 +463,65 @@ impl Loader {
         Err(Error::not_found(format!("task file '{file}' not found")).at(span.clone()).with_help("paths are relative to the including file, the role's tasks/ directory, or the playbook directory"))
     }
 
+    /// The task files a templated include file name may name (`{{ ansible_os_family }}.yml`):
+    /// every file in the same search places whose name fits the literal parts. Only the
+    /// last path component may be templated; anything else finds nothing.
+    pub fn candidate_task_files(&self, file: &str, lc: &ListCtx) -> Vec<PathBuf> {
+        let (dir, name) = match file.rsplit_once('/') {
+            Some((d, n)) => (d, n),
+            None => ("", file),
+        };
+        if dir.contains("{{") || file.contains("{%") || Path::new(file).is_absolute() {
+            return Vec::new();
+        }
+        let mut pattern = String::from("^");
+        let mut rest = name;
+        while let Some(start) = rest.find("{{") {
+            pattern.push_str(&regex::escape(&rest[..start]));
+            let Some(end) = rest[start..].find("}}") else {
+                return Vec::new();
+            };
+            pattern.push_str(".+");
+            rest = &rest[start + end + 2..];
+        }
+        pattern.push_str(&regex::escape(rest));
+        pattern.push('$');
+        let Ok(re) = regex::Regex::new(&pattern) else {
+            return Vec::new();
+        };
+        let mut bases: Vec<PathBuf> = Vec::new();
+        if let Some(d) = lc.file.parent() {
+            bases.push(d.to_path_buf());
+        }
+        if let Some(r) = &lc.inh.role {
+            bases.push(r.path.join("tasks"));
+            bases.push(r.path.clone());
+        }
+        bases.push(self.playbook_dir.join("tasks"));
+        bases.push(self.playbook_dir.clone());
+        let mut out: Vec<PathBuf> = Vec::new();
+        for b in bases {
+            let d = b.join(dir);
+            let Ok(entries) = std::fs::read_dir(&d) else {
+                continue;
+            };
+            let mut found: Vec<PathBuf> = entries
+                .flatten()
+                .filter(|e| e.path().is_file())
+                .filter(|e| re.is_match(&e.file_name().to_string_lossy()))
+                .map(|e| e.path())
+                .collect();
+            found.sort();
+            // The nearest place with a match is where the host would look first: the
+            // playbook directory's own files are not task files of a role.
+            if !found.is_empty() {
+                out = found;
+                break;
+            }
+        }
+        out
+    }
+
     fn parse_include(
         &mut self,
         node: &Node,
@@ -541,15 +600,9 @@ impl Loader {
                         }
                     }
                 }
-                // Validate now when the file name is literal: errors surface before any host.
-                if !file.contains("{{") {
-                    let path = self.find_task_file(&file, lc, &node.span)?;
-                    let probe = ListCtx {
-                        inh: child.clone(),
-                        ..lc.clone()
-                    };
-                    self.load_task_file(&path, &probe)?;
-                }
+                // The file is read when a host reaches the include (as Ansible): a branch
+                // for another platform may use what drover lacks and never run. Preflight
+                // reads it too, and reports its problems as warnings.
                 Value::from(file)
             }
             IncludeKind::Role => {

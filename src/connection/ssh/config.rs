@@ -25,6 +25,8 @@ pub struct HostConfig {
     pub global_known_hosts_files: Option<Vec<String>>,
     pub host_key_alias: Option<String>,
     pub hash_known_hosts: Option<bool>,
+    /// `StrictHostKeyChecking`: `yes`/`ask` strict, `accept-new`, `no`/`off` off.
+    pub strict_host_key_checking: Option<super::HostKeyChecking>,
 }
 
 /// A parsed configuration: blocks in file order.
@@ -392,9 +394,27 @@ fn validate(key: &str, args: &[String]) -> Result<(), String> {
         "userknownhostsfile" | "globalknownhostsfile" | "proxycommand" => {
             first()?;
         }
+        "stricthostkeychecking" => {
+            parse_strict_host_key_checking(first()?)?;
+        }
         _ => {}
     }
     Ok(())
+}
+
+/// OpenSSH's `StrictHostKeyChecking` values. `ask` cannot ask during a run: strict. `no`
+/// accepts an unknown key and records it when it can, as OpenSSH; a changed key is
+/// refused whatever the setting.
+fn parse_strict_host_key_checking(v: &str) -> Result<super::HostKeyChecking, String> {
+    use super::HostKeyChecking as H;
+    match v.to_ascii_lowercase().as_str() {
+        "yes" | "ask" | "true" => Ok(H::Strict),
+        "accept-new" => Ok(H::AcceptNew),
+        "no" | "off" | "false" => Ok(H::No),
+        _ => Err(format!(
+            "StrictHostKeyChecking '{v}' is not yes, accept-new, no, off or ask"
+        )),
+    }
 }
 
 /// Record a keyword unless an earlier block already set it (IdentityFile accumulates).
@@ -422,6 +442,10 @@ fn apply(hc: &mut HostConfig, opt: &Opt) {
         "globalknownhostsfile" => set(&mut hc.global_known_hosts_files, Some(opt.args.clone())),
         "hostkeyalias" => set(&mut hc.host_key_alias, Some(first)),
         "hashknownhosts" => set(&mut hc.hash_known_hosts, parse_yes_no(&first).ok()),
+        "stricthostkeychecking" => set(
+            &mut hc.strict_host_key_checking,
+            parse_strict_host_key_checking(&first).ok(),
+        ),
         _ => {}
     }
 }

@@ -39,6 +39,9 @@ pub enum HostKeyChecking {
     AcceptNew,
     /// No checking (a changed key is still refused).
     Off,
+    /// OpenSSH's `StrictHostKeyChecking=no`: an unknown key is accepted and recorded
+    /// in the known_hosts file when it can be (a changed key is still refused).
+    No,
 }
 
 /// Options from the command line that shape every SSH connection of a run.
@@ -58,6 +61,12 @@ pub struct SshOptions {
     pub password: Option<String>,
     /// Passphrase for encrypted keys, asked once when needed.
     pub key_passphrase: Option<String>,
+    /// `[defaults] remote_user` / `ANSIBLE_REMOTE_USER`: the login when the inventory
+    /// names none (it wins over ssh_config's `User`, as Ansible passes it as `-u`).
+    pub remote_user: Option<String>,
+    /// `[ssh_connection] ssh_args` / `ANSIBLE_SSH_ARGS`: OpenSSH options for every host
+    /// (read before the host's `ansible_ssh_common_args` and `ansible_ssh_extra_args`).
+    pub ssh_args: String,
 }
 
 impl Default for SshOptions {
@@ -71,6 +80,8 @@ impl Default for SshOptions {
             retries: 2,
             password: None,
             key_passphrase: None,
+            remote_user: None,
+            ssh_args: String::new(),
         }
     }
 }

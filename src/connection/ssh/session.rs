@@ -256,7 +256,12 @@ fn handshake(hop: &Hop, stream: Stream, opts: &SshOptions) -> Result<Session, Fa
             fail(msg).help("no common algorithms, or not an SSH server")
         }
     })?;
-    verify_host_key(&sess, hop, &known, opts.host_key_checking)?;
+    verify_host_key(
+        &sess,
+        hop,
+        &known,
+        hop.host_key_checking.unwrap_or(opts.host_key_checking),
+    )?;
     // A refusal is final; a server too slow to answer may answer the next attempt.
     auth::authenticate(&sess, hop, opts).map_err(|f| Fail {
         error: f.error,
@@ -301,6 +306,17 @@ fn verify_host_key(
         ))),
         Verdict::Unknown { other_types } => match policy {
             HostKeyChecking::Off => Ok(()),
+            HostKeyChecking::No => {
+                // As OpenSSH: recorded when possible (UserKnownHostsFile=/dev/null is the
+                // usual companion), never a reason to refuse.
+                let _ = known_hosts::append(
+                    &hop.known_hosts_write,
+                    name,
+                    blob,
+                    hop.hash_known_hosts,
+                );
+                Ok(())
+            }
             HostKeyChecking::AcceptNew => {
                 known_hosts::append(&hop.known_hosts_write, name, blob, hop.hash_known_hosts)
                     .map_err(|e| fail(format!("{who}: cannot record its host key in {file}: {e}")))

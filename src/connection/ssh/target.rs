@@ -40,6 +40,8 @@ pub struct Hop {
     /// Where accept-new records a key.
     pub known_hosts_write: PathBuf,
     pub hash_known_hosts: bool,
+    /// `StrictHostKeyChecking` for this host (ssh args or ssh_config), over the run's.
+    pub host_key_checking: Option<super::HostKeyChecking>,
     pub connect_timeout: Duration,
     pub alive_interval: u64,
     pub alive_count_max: u32,
@@ -148,10 +150,25 @@ fn var_port(vars: &Vars, names: &[&str]) -> Result<Option<u16>> {
 /// Command-line style options from `ansible_ssh_common_args` and
 /// `ansible_ssh_extra_args`, as ssh_config keyword/value pairs. Options drover has no
 /// use for (ControlMaster, -C, -v …) are ignored.
-fn ssh_args_options(vars: &Vars) -> Result<Vec<(String, String)>> {
+fn ssh_args_options(vars: &Vars, cfg_args: &str) -> Result<Vec<(String, String)>> {
     let mut out = Vec::new();
-    for var in ["ansible_ssh_common_args", "ansible_ssh_extra_args"] {
-        let Some(text) = var_str(vars, &[var]) else {
+    // As Ansible's command line: ansible.cfg's ssh_args first (the first value wins).
+    let sources = [
+        (
+            "ssh_args (ansible.cfg or ANSIBLE_SSH_ARGS)",
+            Some(cfg_args.to_string()),
+        ),
+        (
+            "ansible_ssh_common_args",
+            var_str(vars, &["ansible_ssh_common_args"]),
+        ),
+        (
+            "ansible_ssh_extra_args",
+            var_str(vars, &["ansible_ssh_extra_args"]),
+        ),
+    ];
+    for (var, text) in sources {
+        let Some(text) = text.filter(|t| !t.trim().is_empty()) else {
             continue;
         };
         let words = shlex::split(&text)
@@ -219,10 +236,10 @@ pub fn resolve(host: &str, vars: &Vars, opts: &SshOptions) -> Result<Target> {
 }
 
 fn resolve_in(host: &str, vars: &Vars, opts: &SshOptions, base: &SshConfig) -> Result<Target> {
-    let cli = SshConfig::from_options(&ssh_args_options(vars)?)
+    let cli = SshConfig::from_options(&ssh_args_options(vars, &opts.ssh_args)?)
         .map_err(|e| unreachable(format!("{host}: {e}")))?;
-    let cfg = cli.then(base);
     let name = var_str(vars, &["ansible_host", "ansible_ssh_host"]).unwrap_or_else(|| host.into());
+    let cfg = cli.then(base);
     let hc = cfg.lookup(&name);
     let key = var_str(
         vars,
@@ -235,7 +252,8 @@ fn resolve_in(host: &str, vars: &Vars, opts: &SshOptions, base: &SshConfig) -> R
         user: var_str(
             vars,
             &["ansible_user", "ansible_ssh_user", "ansible_remote_user"],
-        ),
+        )
+        .or_else(|| opts.remote_user.clone()),
         key,
         password: var_str(
             vars,
@@ -380,6 +398,7 @@ fn hop(
         known_hosts_files,
         known_hosts_write,
         hash_known_hosts: hc.hash_known_hosts.unwrap_or(false),
+        host_key_checking: hc.strict_host_key_checking,
         connect_timeout: hc
             .connect_timeout
             .filter(|s| *s > 0)
@@ -567,6 +586,36 @@ mod tests {
     }
 
     #[test]
+    fn strict_host_key_checking_from_ssh_args_first_value_wins() {
+        use super::super::HostKeyChecking as H;
+        let o = SshOptions {
+            ssh_args: "-C -o ControlMaster=auto -o StrictHostKeyChecking=accept-new".into(),
+            ..SshOptions::default()
+        };
+        let v = vars(&[(
+            "ansible_ssh_extra_args",
+            Value::from("-o StrictHostKeyChecking=no"),
+        )]);
+        // ansible.cfg's ssh_args come first on Ansible's command line: they win.
+        let t = resolve_with("web", &v, &o, CFG).unwrap();
+        assert_eq!(t.dest.host_key_checking, Some(H::AcceptNew));
+        let t = resolve_with("web", &v, &SshOptions::default(), CFG).unwrap();
+        assert_eq!(t.dest.host_key_checking, Some(H::No));
+        let t = resolve_with("web", &Vars::new(), &SshOptions::default(), CFG).unwrap();
+        assert_eq!(t.dest.host_key_checking, None);
+        let bad = vars(&[(
+            "ansible_ssh_common_args",
+            Value::from("-o StrictHostKeyChecking=maybe"),
+        )]);
+        let e = resolve_with("web", &bad, &SshOptions::default(), CFG).unwrap_err();
+        assert!(
+            e.message.contains("StrictHostKeyChecking 'maybe'"),
+            "{}",
+            e.message
+        );
+    }
+
+    #[test]
     fn ssh_common_args_are_command_line_options() {
         let o = SshOptions::default();
         let v = vars(&[(
@@ -575,6 +624,10 @@ mod tests {
         )]);
         let t = resolve_with("web", &v, &o, CFG).unwrap();
         assert_eq!(t.dest.port, 2300);
+        assert_eq!(
+            t.dest.host_key_checking,
+            Some(super::super::HostKeyChecking::Strict)
+        );
         // The user file named by -o, then the system-wide ones (read only).
         assert_eq!(t.dest.known_hosts_files[0], PathBuf::from("/kh/file"));
         assert_eq!(t.dest.known_hosts_files.len(), 3);
