@@ -128,11 +128,15 @@ fn run(state: &State, name: &str, args: &[Value], kwargs: &Kwargs) -> Result<Vec
         }
         // Names of the variables that match each regular expression.
         "varnames" => {
-            let names = state.known_variables();
+            // In the variables' own order (the scope's `vars`), as Ansible iterates them.
+            let names: Vec<String> = match state.lookup("vars").and_then(|v| v.try_iter().ok()) {
+                Some(keys) => keys.filter_map(|k| k.as_str().map(str::to_string)).collect(),
+                None => state.known_variables().iter().map(|n| n.to_string()).collect(),
+            };
             for t in &terms {
                 let re = regex::Regex::new(t)
                     .map_err(|e| err(format!("lookup('varnames'): bad regular expression '{t}': {e}")))?;
-                out.extend(names.iter().filter(|n| re.is_match(n)).map(|n| Value::from(n.as_ref())));
+                out.extend(names.iter().filter(|n| re.is_match(n)).map(|n| Value::from(n.as_str())));
             }
         }
         // `list` returns its terms as they are (Ansible's list lookup).
