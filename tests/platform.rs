@@ -82,7 +82,12 @@ fn site_validates_for_every_inventory() {
                 "--vault-password-file",
                 VAULT_PASS,
             ]);
-            assert!(out.status.success(), "validate {}:\n{}", p.display(), text(&out));
+            assert!(
+                out.status.success(),
+                "validate {}:\n{}",
+                p.display(),
+                text(&out)
+            );
         }
     }
 }
@@ -125,7 +130,14 @@ fn every_template_renders_and_passes_its_validator() {
 
 /// Host names of an inventory, from `drover inventory --list`.
 fn inventory_hosts(inv: &str) -> Vec<String> {
-    let out = drover(&["inventory", "-i", inv, "--list", "--vault-password-file", VAULT_PASS]);
+    let out = drover(&[
+        "inventory",
+        "-i",
+        inv,
+        "--list",
+        "--vault-password-file",
+        VAULT_PASS,
+    ]);
     assert!(out.status.success(), "{}", text(&out));
     let list: Json = serde_json::from_slice(&out.stdout).unwrap();
     let mut hosts: Vec<String> = list["_meta"]["hostvars"]
@@ -148,7 +160,9 @@ fn every_role_has_a_readme_with_every_default() {
         let defaults = std::fs::read_to_string(role.join("defaults/main.yml")).unwrap();
         for line in defaults.lines() {
             // Top-level keys of the defaults file: `name:` at column 0.
-            let Some((key, _)) = line.split_once(':') else { continue };
+            let Some((key, _)) = line.split_once(':') else {
+                continue;
+            };
             if key.is_empty() || key.starts_with(['#', ' ', '-']) || key == "---" {
                 continue;
             }
@@ -227,7 +241,8 @@ impl Run {
         self.events
             .iter()
             .filter(|e| {
-                (e["event"] == "task_result" || e["event"] == "handler_result") && e["changed"] == true
+                (e["event"] == "task_result" || e["event"] == "handler_result")
+                    && e["changed"] == true
             })
             .map(|e| e["task"].as_str().unwrap_or("").to_string())
             .collect()
@@ -260,8 +275,12 @@ fn apply(inv: &Path, extra: &[&str]) -> Run {
     }
 }
 
+/// The tests that use the test hosts run one at a time (same state dir, same HTTP server).
+static HOSTS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 #[test]
 fn site_converges_on_a_test_host_idempotently_and_previews_an_edit() {
+    let _serial = HOSTS.lock().unwrap_or_else(|e| e.into_inner());
     let Some(h) = TestHost::up() else { return };
     let host = "platform-test-1";
     let inv = root().join("inventory/test");
@@ -276,13 +295,24 @@ fn site_converges_on_a_test_host_idempotently_and_previews_an_edit() {
 
     // What really runs on the host, checked with plain ssh.
     assert_eq!(
-        h.ssh(host, "systemctl is-active node_exporter prometheus platform-loggen.timer docker"),
+        h.ssh(
+            host,
+            "systemctl is-active node_exporter prometheus platform-loggen.timer docker"
+        ),
         "active\nactive\nactive\nactive"
     );
-    assert_eq!(h.ssh(host, "systemctl show -p User --value node_exporter"), "node-exp");
-    assert!(h.ssh(host, "curl -s 127.0.0.1:22710/metrics").contains("node_cpu_seconds_total"));
     assert_eq!(
-        h.ssh(host, "curl -s -o /dev/null -w '%{http_code}' 127.0.0.1:22712/"),
+        h.ssh(host, "systemctl show -p User --value node_exporter"),
+        "node-exp"
+    );
+    assert!(h
+        .ssh(host, "curl -s 127.0.0.1:22710/metrics")
+        .contains("node_cpu_seconds_total"));
+    assert_eq!(
+        h.ssh(
+            host,
+            "curl -s -o /dev/null -w '%{http_code}' 127.0.0.1:22712/"
+        ),
         "200",
         "the web server (stand-in) answers"
     );
@@ -291,7 +321,10 @@ fn site_converges_on_a_test_host_idempotently_and_previews_an_edit() {
         host,
         "sh -x /usr/local/bin/platform-loggen 2>&1 | grep -c 'curl -s -o /dev/null --max-time 5'",
     );
-    assert!(burst.parse::<u32>().unwrap_or(0) >= 5, "log generator burst: {burst}");
+    assert!(
+        burst.parse::<u32>().unwrap_or(0) >= 5,
+        "log generator burst: {burst}"
+    );
     // Prometheus scrapes node_exporter (wait for the first scrape).
     let mut health = String::new();
     for _ in 0..40 {
@@ -306,12 +339,25 @@ fn site_converges_on_a_test_host_idempotently_and_previews_an_edit() {
     }
     assert_eq!(health, "up", "prometheus scrapes node_exporter");
     // Every compose project runs (stand-ins for the services Debian does not package).
-    let names = h.ssh(host, "docker ps --format '{{.Names}}' | sort | tr '\\n' ' '");
+    let names = h.ssh(
+        host,
+        "docker ps --format '{{.Names}}' | sort | tr '\\n' ' '",
+    );
     for c in [
-        "elasticsearch", "elasticsearch-exporter", "fluent-bit-aggregator", "fluent-bit-forwarder",
-        "grafana", "kafka", "kafka-exporter", "kibana", "webapp-nginx",
+        "elasticsearch",
+        "elasticsearch-exporter",
+        "fluent-bit-aggregator",
+        "fluent-bit-forwarder",
+        "grafana",
+        "kafka",
+        "kafka-exporter",
+        "kibana",
+        "webapp-nginx",
     ] {
-        assert!(names.split(' ').any(|n| n == c), "container {c} runs: {names}");
+        assert!(
+            names.split(' ').any(|n| n == c),
+            "container {c} runs: {names}"
+        );
     }
     assert_eq!(
         h.ssh(host, "docker inspect -f '{{.HostConfig.LogConfig.Type}} {{index .HostConfig.LogConfig.Config \"tag\"}}' webapp-nginx"),
@@ -341,7 +387,14 @@ fn site_converges_on_a_test_host_idempotently_and_previews_an_edit() {
     let mon = edited.path().join("group_vars/monitoring.yml");
     let before = std::fs::read_to_string(&mon).unwrap();
     assert!(before.contains("prometheus_retention_time: 1d"));
-    std::fs::write(&mon, before.replace("prometheus_retention_time: 1d", "prometheus_retention_time: 2d")).unwrap();
+    std::fs::write(
+        &mon,
+        before.replace(
+            "prometheus_retention_time: 1d",
+            "prometheus_retention_time: 2d",
+        ),
+    )
+    .unwrap();
     let preview = apply(edited.path(), &["--check", "--diff"]);
     assert_eq!(preview.code, 0, "{}", preview.text);
     assert_eq!(
@@ -356,5 +409,182 @@ fn site_converges_on_a_test_host_idempotently_and_previews_an_edit() {
     assert!(preview.text.contains("-ARGS=\"--config.file=/etc/prometheus/prometheus.yml --web.listen-address=0.0.0.0:22711 --storage.tsdb.retention.time=1d\""), "{}", preview.text);
     assert!(preview.text.contains("+ARGS=\"--config.file=/etc/prometheus/prometheus.yml --web.listen-address=0.0.0.0:22711 --storage.tsdb.retention.time=2d\""), "{}", preview.text);
     // The preview changed nothing.
-    assert!(h.ssh(host, "cat /etc/default/prometheus").contains("retention.time=1d"));
+    assert!(h
+        .ssh(host, "cat /etc/default/prometheus")
+        .contains("retention.time=1d"));
+}
+
+/// A twin host of tests/hosts/nspawn, stopped when dropped.
+struct Twin {
+    name: String,
+}
+
+impl Twin {
+    fn up(name: &str, port: u16) -> Twin {
+        let out = Command::new(root().join("tests/hosts/nspawn"))
+            .args(["up", name, &port.to_string()])
+            .env("DROVER_NSPAWN_DIR", STATE)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "nspawn up {name}:\n{}", text(&out));
+        Twin {
+            name: name.to_string(),
+        }
+    }
+
+    /// An inventory with this host in node_exporters and the test inventory's settings.
+    fn inventory(&self, dir: &Path, port: u16, exporter_port: u16) {
+        std::fs::create_dir_all(dir.join("group_vars")).unwrap();
+        std::fs::copy(
+            root().join("inventory/test/group_vars/all.yml"),
+            dir.join("group_vars/all.yml"),
+        )
+        .unwrap();
+        let n = &self.name;
+        std::fs::write(
+            dir.join("hosts.yml"),
+            format!(
+                "all:\n  vars:\n    ansible_user: root\n    ansible_ssh_private_key_file: {STATE}/id_ed25519\n  hosts:\n    {n}:\n      ansible_host: 127.0.0.1\n      ansible_port: {port}\n      node_exporter_port: {exporter_port}\n      ansible_ssh_common_args: \"-o UserKnownHostsFile={STATE}/{n}/known_hosts -o StrictHostKeyChecking=yes\"\n  children:\n    node_exporters:\n      hosts:\n        {n}:\n"
+            ),
+        )
+        .unwrap();
+    }
+
+    /// What the role changed on the host, as text (plain ssh).
+    fn observe(&self, exporter_port: u16) -> String {
+        let script = format!(
+            r#"getent passwd node-exp | cut -d: -f1,6,7; getent group node-exp | cut -d: -f1
+d=/opt/node_exporter/node_exporter-1.5.0.linux-amd64
+stat -c '%n %a %U %G %F' /etc/systemd/system/node_exporter.service /usr/local/bin/node_exporter /opt/node_exporter /var/cache/node_exporter $d $d/node_exporter /var/cache/node_exporter/node_exporter-1.5.0.linux-amd64.tar.gz
+readlink /usr/local/bin/node_exporter
+cat /etc/systemd/system/node_exporter.service; sha256sum $d/node_exporter | cut -d' ' -f1; cat /etc/sysctl.d/60-platform.conf
+for i in $(seq 50); do systemctl is-active -q node_exporter && break; sleep 0.2; done
+systemctl is-active node_exporter; systemctl is-enabled node_exporter
+for i in $(seq 50); do curl -sf 127.0.0.1:{exporter_port}/metrics | grep -q '^node_cpu_seconds_total' && echo metrics && break; sleep 0.2; done"#
+        );
+        let out = Command::new("ssh")
+            .arg("-F")
+            .arg(PathBuf::from(STATE).join(&self.name).join("ssh_config"))
+            .arg(&self.name)
+            .arg(script)
+            .output()
+            .unwrap();
+        // The unit differs only by the port: compare it with the port written out.
+        String::from_utf8_lossy(&out.stdout).replace(&exporter_port.to_string(), "PORT")
+    }
+}
+
+impl Drop for Twin {
+    fn drop(&mut self) {
+        let _ = Command::new(root().join("tests/hosts/nspawn"))
+            .args(["down", &self.name])
+            .env("DROVER_NSPAWN_DIR", STATE)
+            .status();
+    }
+}
+
+fn recap_changed(out: &Output, host: &str) -> u64 {
+    // Both tools print Ansible's recap line: `host : ok=N changed=N …`.
+    let t = String::from_utf8_lossy(&out.stdout);
+    let line = t
+        .lines()
+        .find(|l| l.starts_with(host) && l.contains("changed="))
+        .unwrap_or_else(|| panic!("no recap for {host}:\n{}", text(out)));
+    line.split("changed=")
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+/// The common and node_exporter layers under drover and under ansible-playbook (ansible-core
+/// from the test venv) on two fresh twin hosts: both converge, both re-run with changed=0,
+/// and the end states (user, files, modes, link, unit, service, metrics) are identical.
+#[test]
+fn node_exporter_and_common_converge_the_same_under_ansible_playbook() {
+    let venv = PathBuf::from(
+        std::env::var("DROVER_ANSIBLE_VENV")
+            .unwrap_or_else(|_| "/var/cache/drover-test/venv".into()),
+    );
+    let ansible = venv.join("bin/ansible-playbook");
+    if !ansible.exists() {
+        assert!(
+            std::env::var("DROVER_SKIP_ANSIBLE_TESTS").is_ok_and(|v| v == "1"),
+            "no {} (python3 -m venv {} && {}/bin/pip install -r tests/requirements-ansible.txt; DROVER_SKIP_ANSIBLE_TESTS=1 skips)",
+            ansible.display(),
+            venv.display(),
+            venv.display()
+        );
+        return;
+    }
+    let _serial = HOSTS.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(_h) = TestHost::up() else { return };
+    let (a, b) = (
+        Twin::up("platform-twin-a", 22701),
+        Twin::up("platform-twin-b", 22702),
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let (inv_a, inv_b) = (tmp.path().join("a"), tmp.path().join("b"));
+    a.inventory(&inv_a, 22701, 22730);
+    b.inventory(&inv_b, 22702, 22731);
+    let pin = format!("@{STATE}/pin.yml");
+    let plays = ["playbooks/common.yml", "playbooks/node_exporter.yml"];
+    let run_drover = || {
+        let mut args = vec!["apply"];
+        args.extend(plays);
+        args.extend(["-i", inv_a.to_str().unwrap(), "-e", &pin, "--no-progress"]);
+        drover(&args)
+    };
+    let run_ansible = || {
+        Command::new(&ansible)
+            .current_dir(ROOT)
+            .env("ANSIBLE_ROLES_PATH", root().join("roles"))
+            .env("ANSIBLE_HOST_KEY_CHECKING", "True")
+            .env("ANSIBLE_NOCOLOR", "1")
+            .args(plays)
+            .args(["-i", inv_b.to_str().unwrap(), "-e", &pin])
+            .output()
+            .unwrap()
+    };
+    for (round, want_zero) in [(1, false), (2, true)] {
+        let t = Instant::now();
+        let d = run_drover();
+        let td = t.elapsed().as_secs_f64();
+        let t = Instant::now();
+        let x = run_ansible();
+        let ta = t.elapsed().as_secs_f64();
+        assert!(d.status.success(), "drover run {round}:\n{}", text(&d));
+        assert!(
+            x.status.success(),
+            "ansible-playbook run {round}:\n{}",
+            text(&x)
+        );
+        let (cd, ca) = (recap_changed(&d, &a.name), recap_changed(&x, &b.name));
+        eprintln!(
+            "run {round}: drover {td:.1}s changed={cd}, ansible-playbook {ta:.1}s changed={ca}"
+        );
+        if want_zero {
+            assert_eq!(
+                (cd, ca),
+                (0, 0),
+                "second runs change nothing\n{}\n{}",
+                text(&d),
+                text(&x)
+            );
+        } else {
+            assert!(cd > 0 && ca > 0);
+        }
+    }
+    let (sa, sb) = (a.observe(22730), b.observe(22731));
+    assert!(
+        sa.contains("\nactive\nenabled\nmetrics"),
+        "drover's host:\n{sa}"
+    );
+    assert_eq!(
+        sa, sb,
+        "end state under drover (left) and ansible-playbook (right)"
+    );
 }
