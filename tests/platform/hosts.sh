@@ -23,7 +23,7 @@ release() {
   local ver name dir tmp
   ver=$(dpkg-query -W -f='${Version}' prometheus-node-exporter | sed 's/-.*//')
   name=node_exporter-$ver.linux-amd64
-  dir=$STATE/http/releases/download/v$ver
+  dir=$STATE/.http/releases/download/v$ver
   mkdir -p "$dir"
   tmp=$(mktemp -d)
   mkdir "$tmp/$name"
@@ -37,8 +37,8 @@ release() {
 
 http_up() {
   http_down
-  setsid python3 -m http.server --bind 127.0.0.1 --directory "$STATE/http" "$HTTP_PORT" >"$STATE/http.log" 2>&1 </dev/null &
-  echo $! >"$STATE/http.pid"
+  setsid python3 -m http.server --bind 127.0.0.1 --directory "$STATE/.http" "$HTTP_PORT" >"$STATE/.http.log" 2>&1 </dev/null &
+  echo $! >"$STATE/.http.pid"
   for _ in $(seq 50); do
     curl -fsS -o /dev/null "http://127.0.0.1:$HTTP_PORT/" 2>/dev/null && return 0
     sleep 0.1
@@ -49,12 +49,12 @@ http_up() {
 
 http_down() {
   local pid
-  [[ -r $STATE/http.pid ]] || return 0
-  pid=$(<"$STATE/http.pid")
+  [[ -r $STATE/.http.pid ]] || return 0
+  pid=$(<"$STATE/.http.pid")
   if [[ $pid =~ ^[0-9]+$ ]] && grep -qs http.server "/proc/$pid/cmdline"; then
     kill "$pid" 2>/dev/null || true
   fi
-  rm -f "$STATE/http.pid"
+  rm -f "$STATE/.http.pid"
 }
 
 case ${1:-} in
