@@ -285,6 +285,16 @@ fn site_converges_on_a_test_host_idempotently_and_previews_an_edit() {
     let host = "platform-test-1";
     let inv = root().join("inventory/test");
 
+    // A preview of the first install: it runs through and changes nothing.
+    let preview = apply(&inv, &["--check", "--diff"]);
+    assert_eq!(preview.code, 0, "first --check --diff:\n{}", preview.text);
+    assert!(preview.recap(host, "changed") > 0);
+    assert_eq!(
+        h.ssh(host, "test -e /opt/platform || test -e /etc/systemd/system/node_exporter.service || echo untouched"),
+        "untouched"
+    );
+    eprintln!("preview of the first install: {:.1}s", preview.secs);
+
     let first = apply(&inv, &[]);
     assert_eq!(first.code, 0, "first converge:\n{}", first.text);
     eprintln!(
@@ -484,20 +494,25 @@ impl Drop for Twin {
 }
 
 fn recap_changed(out: &Output, host: &str) -> u64 {
-    // Both tools print Ansible's recap line: `host : ok=N changed=N …`.
+    // Both tools print Ansible's recap line `host : ok=N changed=N …` (ansible-playbook
+    // one per playbook file): the sum over all of them.
     let t = String::from_utf8_lossy(&out.stdout);
-    let line = t
+    let counts: Vec<u64> = t
         .lines()
-        .find(|l| l.starts_with(host) && l.contains("changed="))
-        .unwrap_or_else(|| panic!("no recap for {host}:\n{}", text(out)));
-    line.split("changed=")
-        .nth(1)
-        .unwrap()
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .parse()
-        .unwrap()
+        .filter(|l| l.starts_with(host) && l.contains("changed="))
+        .map(|l| {
+            let n = l
+                .split("changed=")
+                .nth(1)
+                .unwrap()
+                .split_whitespace()
+                .next()
+                .unwrap();
+            n.parse().unwrap()
+        })
+        .collect();
+    assert!(!counts.is_empty(), "no recap for {host}:\n{}", text(out));
+    counts.iter().sum()
 }
 
 /// The common and node_exporter layers under drover and under ansible-playbook (ansible-core

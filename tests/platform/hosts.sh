@@ -63,6 +63,9 @@ case ${1:-} in
     release
     http_up
     "$NSPAWN" up "$HOST" "$PORT" >/dev/null
+    # Cloud images (Ubuntu 24.04, Debian 12 on EC2) ship curl; the test rootfs does not.
+    ssh -F "$STATE/$HOST/ssh_config" "$HOST" \
+      'command -v curl >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq curl; } >/dev/null 2>&1'
     echo "$STATE"
     ;;
   down)
