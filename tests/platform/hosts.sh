@@ -1,18 +1,17 @@
 #!/usr/bin/env bash
 # The platform's local test host (root only; Debian 12 machine):
-#   hosts.sh up     a systemd + Docker host platform-test-1 (tests/hosts/nspawn) on
-#                   127.0.0.1:22700, and an HTTP server on 127.0.0.1:22709 serving a
+#   hosts.sh up [NAME:PORT...]
+#                   systemd + Docker hosts (tests/hosts/nspawn; default platform-test-1 on
+#                   127.0.0.1:22700, booted in parallel), and an HTTP server on 127.0.0.1:22709 serving a
 #                   release-shaped node_exporter tarball (Debian's prometheus-node-exporter
 #                   binary repackaged as node_exporter-VER.linux-amd64.tar.gz + sha256sums.txt);
 #                   writes STATE/pin.yml (node_exporter_sha256 for -e @STATE/pin.yml)
-#   hosts.sh down   stop both (only the processes this script started)
+#   hosts.sh down   stop them all (only the processes this script started)
 # STATE: DROVER_NSPAWN_DIR (default /tmp/drover-nspawn-platform), as inventory/test expects.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 export DROVER_NSPAWN_DIR=${DROVER_NSPAWN_DIR:-/tmp/drover-nspawn-platform}
 STATE=$DROVER_NSPAWN_DIR
-HOST=${PLATFORM_TEST_HOST:-platform-test-1}
-PORT=${PLATFORM_TEST_PORT:-22700}
 HTTP_PORT=${PLATFORM_HTTP_PORT:-22709}
 NSPAWN=$here/../hosts/nspawn
 
@@ -59,18 +58,36 @@ http_down() {
 
 case ${1:-} in
   up)
+    shift
+    (($#)) || set -- platform-test-1:22700
     mkdir -p "$STATE"
+    printf '%s\n' "${@%%:*}" >"$STATE/.hosts"
     release
     http_up
-    "$NSPAWN" up "$HOST" "$PORT" >/dev/null
-    # Cloud images (Ubuntu 24.04, Debian 12 on EC2) ship curl; the test rootfs does not.
-    ssh -F "$STATE/$HOST/ssh_config" "$HOST" \
-      'command -v curl >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq curl; } >/dev/null 2>&1'
+    pids=()
+    for spec in "$@"; do
+      (
+        host=${spec%%:*} port=${spec##*:}
+        "$NSPAWN" up "$host" "$port" >/dev/null
+        # Cloud images (Ubuntu 24.04, Debian 12 on EC2) ship curl; the test rootfs does not.
+        ssh -F "$STATE/$host/ssh_config" "$host" \
+          'command -v curl >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq curl; } >/dev/null 2>&1'
+      ) &
+      pids+=($!)
+    done
+    rc=0
+    for pid in "${pids[@]}"; do wait "$pid" || rc=1; done
+    ((rc == 0)) || { echo "hosts.sh: a host did not start" >&2; exit 1; }
     echo "$STATE"
     ;;
   down)
     http_down
-    "$NSPAWN" down "$HOST" || true
+    if [[ -r $STATE/.hosts ]]; then
+      while read -r host; do
+        [[ -n $host ]] && { "$NSPAWN" down "$host" || true; }
+      done <"$STATE/.hosts"
+      rm -f "$STATE/.hosts"
+    fi
     ;;
   *) echo "usage: hosts.sh up|down" >&2; exit 2 ;;
 esac
