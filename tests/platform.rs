@@ -649,12 +649,12 @@ fn site_converges_on_four_hosts_like_the_example() {
             "monitoring-1",
             "curl -s 127.0.0.1:22711/api/v1/targets | jq -r '.data.activeTargets[] | select(.labels.job==\"node\" and .health==\"up\") | .labels.host' | sort | tr '\\n' ' '",
         );
-        if up == "kafka-1 logging-1 monitoring-1 web-1 " {
+        if up == "kafka-1 logging-1 monitoring-1 web-1" {
             break;
         }
         std::thread::sleep(std::time::Duration::from_millis(500));
     }
-    assert_eq!(up, "kafka-1 logging-1 monitoring-1 web-1 ");
+    assert_eq!(up, "kafka-1 logging-1 monitoring-1 web-1");
     // nginx on web-1 logs to web-1's own forwarder.
     assert_eq!(
         h.ssh("web-1", "docker inspect -f '{{index .HostConfig.LogConfig.Config \"fluentd-address\"}}' webapp-nginx"),
