@@ -430,102 +430,76 @@ fn site_converges_on_a_test_host_idempotently_and_previews_an_edit() {
         .contains("retention.time=1d"));
 }
 
-/// A twin host of tests/hosts/nspawn, stopped when dropped.
-struct Twin {
-    name: String,
-}
-
-impl Twin {
-    fn up(name: &str, port: u16) -> Twin {
-        let out = Command::new(root().join("tests/hosts/nspawn"))
-            .args(["up", name, &port.to_string()])
-            .env("DROVER_NSPAWN_DIR", STATE)
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "nspawn up {name}:\n{}", text(&out));
-        Twin {
-            name: name.to_string(),
-        }
-    }
-
-    /// An inventory with this host in node_exporters and the test inventory's settings.
-    fn inventory(&self, dir: &Path, port: u16, exporter_port: u16) {
-        std::fs::create_dir_all(dir.join("group_vars")).unwrap();
-        std::fs::copy(
-            root().join("inventory/test/group_vars/all.yml"),
-            dir.join("group_vars/all.yml"),
-        )
-        .unwrap();
-        let n = &self.name;
-        std::fs::write(
-            dir.join("hosts.yml"),
-            format!(
-                "all:\n  vars:\n    ansible_user: root\n    ansible_ssh_private_key_file: {STATE}/id_ed25519\n  hosts:\n    {n}:\n      ansible_host: 127.0.0.1\n      ansible_port: {port}\n      node_exporter_port: {exporter_port}\n      ansible_ssh_common_args: \"-o UserKnownHostsFile={STATE}/{n}/known_hosts -o StrictHostKeyChecking=yes\"\n  children:\n    node_exporters:\n      hosts:\n        {n}:\n"
-            ),
-        )
-        .unwrap();
-    }
-
-    /// What the role changed on the host, as text (plain ssh).
-    fn observe(&self, exporter_port: u16) -> String {
-        let script = format!(
-            r#"getent passwd node-exp | cut -d: -f1,6,7; getent group node-exp | cut -d: -f1
-d=/opt/node_exporter/node_exporter-1.5.0.linux-amd64
-stat -c '%n %a %U %G %F' /etc/systemd/system/node_exporter.service /usr/local/bin/node_exporter /opt/node_exporter /var/cache/node_exporter $d $d/node_exporter /var/cache/node_exporter/node_exporter-1.5.0.linux-amd64.tar.gz
-readlink /usr/local/bin/node_exporter
-cat /etc/systemd/system/node_exporter.service; sha256sum $d/node_exporter | cut -d' ' -f1; cat /etc/sysctl.d/60-platform.conf
-for i in $(seq 50); do systemctl is-active -q node_exporter && break; sleep 0.2; done
-systemctl is-active node_exporter; systemctl is-enabled node_exporter
-for i in $(seq 50); do curl -sf 127.0.0.1:{exporter_port}/metrics | grep -q '^node_cpu_seconds_total' && echo metrics && break; sleep 0.2; done"#
-        );
-        let out = Command::new("ssh")
-            .arg("-F")
-            .arg(PathBuf::from(STATE).join(&self.name).join("ssh_config"))
-            .arg(&self.name)
-            .arg(script)
-            .output()
-            .unwrap();
-        // The unit differs only by the port: compare it with the port written out.
-        String::from_utf8_lossy(&out.stdout).replace(&exporter_port.to_string(), "PORT")
-    }
-}
-
-impl Drop for Twin {
-    fn drop(&mut self) {
-        let _ = Command::new(root().join("tests/hosts/nspawn"))
-            .args(["down", &self.name])
-            .env("DROVER_NSPAWN_DIR", STATE)
-            .status();
-    }
-}
-
-fn recap_changed(out: &Output, host: &str) -> u64 {
-    // Both tools print Ansible's recap line `host : ok=N changed=N …` (ansible-playbook
-    // one per playbook file): the sum over all of them.
+/// Ansible's recap counts (`ok`, `changed`, `skipped`) of a host, summed over every recap
+/// line (ansible-playbook prints one per playbook file).
+fn recap_counts(out: &Output, host: &str) -> (u64, u64, u64) {
     let t = String::from_utf8_lossy(&out.stdout);
-    let counts: Vec<u64> = t
+    let get = |line: &str, key: &str| -> u64 {
+        let n = line
+            .split(&format!("{key}="))
+            .nth(1)
+            .unwrap()
+            .split_whitespace()
+            .next()
+            .unwrap();
+        n.parse().unwrap()
+    };
+    let lines: Vec<&str> = t
         .lines()
         .filter(|l| l.starts_with(host) && l.contains("changed="))
-        .map(|l| {
-            let n = l
-                .split("changed=")
-                .nth(1)
-                .unwrap()
-                .split_whitespace()
-                .next()
-                .unwrap();
-            n.parse().unwrap()
-        })
         .collect();
-    assert!(!counts.is_empty(), "no recap for {host}:\n{}", text(out));
-    counts.iter().sum()
+    assert!(!lines.is_empty(), "no recap for {host}:\n{}", text(out));
+    lines.iter().fold((0, 0, 0), |(o, c, s), l| {
+        (
+            o + get(l, "ok"),
+            c + get(l, "changed"),
+            s + get(l, "skipped"),
+        )
+    })
 }
 
-/// The common and node_exporter layers under drover and under ansible-playbook (ansible-core
-/// from the test venv) on two fresh twin hosts: both converge, both re-run with changed=0,
-/// and the end states (user, files, modes, link, unit, service, metrics) are identical.
+/// inventory/test for another host name and SSH port.
+fn twin_inventory(dir: &Path, name: &str, port: u16) {
+    let cp = Command::new("cp")
+        .arg("-r")
+        .arg(root().join("inventory/test/."))
+        .arg(dir)
+        .status()
+        .unwrap();
+    assert!(cp.success());
+    let hosts = dir.join("hosts.yml");
+    let text = std::fs::read_to_string(&hosts)
+        .unwrap()
+        .replace("platform-test-1", name)
+        .replace("ansible_port: 22700", &format!("ansible_port: {port}"));
+    std::fs::write(hosts, text).unwrap();
+}
+
+/// What site.yml leaves on a host, as text (plain ssh): the managed files with mode,
+/// owner and content hash, the accounts, the units, the containers. The Kafka cluster id
+/// is random per host, so it is masked.
+fn observe(h: &TestHost, host: &str) -> String {
+    let script = r#"set -u
+cid=$(cat /opt/platform/kafka/cluster.id 2>/dev/null)
+for f in $(find /opt/platform /opt/node_exporter /var/cache/node_exporter /etc/systemd/system/node_exporter.service /etc/systemd/system/platform-loggen.service /etc/systemd/system/platform-loggen.timer /usr/local/bin/node_exporter /usr/local/bin/platform-loggen /etc/prometheus/prometheus.yml /etc/default/prometheus /etc/docker/daemon.json /etc/sysctl.d/60-platform.conf | sort); do
+  if [ -f "$f" ] && [ ! -L "$f" ]; then h=$(sed "s/$cid/CLUSTER_ID/g" "$f" | sha256sum | cut -c1-16); else h=-; fi
+  echo "$(stat -c '%n %A %U %G' "$f") $h"
+done
+getent passwd node-exp | cut -d: -f1,6,7
+for u in node_exporter prometheus platform-loggen.timer docker; do echo "$u $(systemctl is-enabled $u) $(systemctl is-active $u)"; done
+docker ps -a --format '{{.Names}} {{.Image}} {{.State}}' | sort"#;
+    h.ssh(host, script)
+}
+
+/// site.yml on a fresh twin host under drover, then on another fresh twin under
+/// ansible-playbook (ansible-core from the test venv, with the `ansible` community
+/// package's community.docker and ansible.posix): both converge, with the same recap
+/// (ok/changed/skipped) in the first and the second run (changed=0), and leave the same
+/// state (files, modes, owners, contents, accounts, units, containers). The twins run one
+/// after the other (they would share ports); both get the compose v2 plugin, which
+/// community.docker.docker_compose_v2 needs (drover then uses it too).
 #[test]
-fn node_exporter_and_common_converge_the_same_under_ansible_playbook() {
+fn site_converges_the_same_under_ansible_playbook() {
     let venv = PathBuf::from(
         std::env::var("DROVER_ANSIBLE_VENV")
             .unwrap_or_else(|_| "/var/cache/drover-test/venv".into()),
@@ -541,141 +515,92 @@ fn node_exporter_and_common_converge_the_same_under_ansible_playbook() {
         );
         return;
     }
-    let _serial = HOSTS.lock().unwrap_or_else(|e| e.into_inner());
-    let Some(_h) = TestHost::up() else { return };
-    let (a, b) = (
-        Twin::up("platform-twin-a", 22701),
-        Twin::up("platform-twin-b", 22702),
-    );
-    let tmp = tempfile::tempdir().unwrap();
-    let (inv_a, inv_b) = (tmp.path().join("a"), tmp.path().join("b"));
-    a.inventory(&inv_a, 22701, 22730);
-    b.inventory(&inv_b, 22702, 22731);
-    let pin = format!("@{STATE}/pin.yml");
-    let plays = ["playbooks/common.yml", "playbooks/node_exporter.yml"];
-    let run_drover = || {
-        let mut args = vec!["apply"];
-        args.extend(plays);
-        args.extend(["-i", inv_a.to_str().unwrap(), "-e", &pin, "--no-progress"]);
-        drover(&args)
-    };
-    let run_ansible = || {
-        Command::new(&ansible)
-            .current_dir(ROOT)
-            .env("ANSIBLE_ROLES_PATH", root().join("roles"))
-            .env("ANSIBLE_HOST_KEY_CHECKING", "True")
-            .env("ANSIBLE_NOCOLOR", "1")
-            .args(plays)
-            .args(["-i", inv_b.to_str().unwrap(), "-e", &pin])
-            .output()
-            .unwrap()
-    };
-    for (round, want_zero) in [(1, false), (2, true)] {
-        let t = Instant::now();
-        let d = run_drover();
-        let td = t.elapsed().as_secs_f64();
-        let t = Instant::now();
-        let x = run_ansible();
-        let ta = t.elapsed().as_secs_f64();
-        assert!(d.status.success(), "drover run {round}:\n{}", text(&d));
-        assert!(
-            x.status.success(),
-            "ansible-playbook run {round}:\n{}",
-            text(&x)
-        );
-        let (cd, ca) = (recap_changed(&d, &a.name), recap_changed(&x, &b.name));
-        eprintln!(
-            "run {round}: drover {td:.1}s changed={cd}, ansible-playbook {ta:.1}s changed={ca}"
-        );
-        if want_zero {
-            assert_eq!(
-                (cd, ca),
-                (0, 0),
-                "second runs change nothing\n{}\n{}",
-                text(&d),
-                text(&x)
-            );
-        } else {
-            assert!(cd > 0 && ca > 0);
-        }
-    }
-    let (sa, sb) = (a.observe(22730), b.observe(22731));
+    let plugin = "/usr/libexec/docker/cli-plugins/docker-compose";
     assert!(
-        sa.contains("\nactive\nenabled\nmetrics"),
-        "drover's host:\n{sa}"
+        Path::new(plugin).exists(),
+        "{plugin} is needed (docs/platform-ci.md)"
     );
-    assert_eq!(
-        sa, sb,
-        "end state under drover (left) and ansible-playbook (right)"
-    );
-}
-
-/// The example inventory's layout (logging-1, kafka-1, web-1, monitoring-1; every host a
-/// forwarder and a node_exporter) on four test hosts: what one host's data derives from
-/// another's (Prometheus targets, the forwarder address of the fluentd driver, the
-/// logging group's sysctl) is right, and a second run changes nothing.
-#[test]
-fn site_converges_on_four_hosts_like_the_example() {
     let _serial = HOSTS.lock().unwrap_or_else(|e| e.into_inner());
-    let Some(h) = TestHost::up_hosts(&[
-        "logging-1:22700",
-        "kafka-1:22701",
-        "web-1:22702",
-        "monitoring-1:22703",
-    ]) else {
-        return;
-    };
-    let inv = root().join("tests/platform/inventory-test4");
-    let hosts = ["logging-1", "kafka-1", "web-1", "monitoring-1"];
-    let first = apply(&inv, &[]);
-    assert_eq!(first.code, 0, "first converge:\n{}", first.text);
-    eprintln!("4 hosts, first converge: {:.1}s", first.secs);
-    let second = apply(&inv, &[]);
-    assert_eq!(second.code, 0, "second converge:\n{}", second.text);
-    for host in hosts {
-        assert_eq!(
-            second.recap(host, "changed"),
-            0,
-            "{host}: {:?}",
-            second.changed_tasks()
-        );
-    }
-    eprintln!("4 hosts, second converge: {:.1}s, changed=0", second.secs);
-
-    // Prometheus on monitoring-1 scrapes the node_exporter of every host, each on its port.
-    let mut up = String::new();
-    for _ in 0..60 {
-        up = h.ssh(
-            "monitoring-1",
-            "curl -s 127.0.0.1:22711/api/v1/targets | jq -r '.data.activeTargets[] | select(.labels.job==\"node\" and .health==\"up\") | .labels.host' | sort | tr '\\n' ' '",
-        );
-        if up == "kafka-1 logging-1 monitoring-1 web-1" {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(500));
-    }
-    assert_eq!(up, "kafka-1 logging-1 monitoring-1 web-1");
-    // nginx on web-1 logs to web-1's own forwarder.
-    assert_eq!(
-        h.ssh("web-1", "docker inspect -f '{{index .HostConfig.LogConfig.Config \"fluentd-address\"}}' webapp-nginx"),
-        "127.0.0.1:22752"
-    );
-    // vm.max_map_count only on the logging host (written to the file; test hosts share a kernel).
-    for host in hosts {
-        let has = h.ssh(
-            host,
-            "grep -c '^vm.max_map_count=262144$' /etc/sysctl.d/60-platform.conf",
-        );
-        assert_eq!(has, if host == "logging-1" { "1" } else { "0" }, "{host}");
-    }
-    // Only the web host runs the log generator, only logging-1 the aggregator.
-    for host in hosts {
-        let units = h.ssh(host, "systemctl is-active platform-loggen.timer; docker ps --format '{{.Names}}' | grep -c fluent-bit-aggregator");
-        let want = match host {
-            "web-1" => "active\n0",
-            "logging-1" => "inactive\n1",
-            _ => "inactive\n0",
+    let pin = format!("@{STATE}/pin.yml");
+    let tmp = tempfile::tempdir().unwrap();
+    let mut results = Vec::new();
+    for (tool, name) in [
+        ("drover", "platform-twin-a"),
+        ("ansible-playbook", "platform-twin-b"),
+    ] {
+        let Some(h) = TestHost::up_hosts(&[&format!("{name}:22701")]) else {
+            return;
         };
-        assert_eq!(units, want, "{host}");
+        let copy = Command::new("scp")
+            .arg("-q")
+            .arg("-F")
+            .arg(h.dir.join(name).join("ssh_config"))
+            .arg(plugin)
+            .arg(format!("{name}:/tmp/docker-compose"))
+            .status()
+            .unwrap();
+        assert!(copy.success());
+        h.ssh(
+            name,
+            "install -D -m 0755 /tmp/docker-compose /usr/libexec/docker/cli-plugins/docker-compose",
+        );
+        let inv = tmp.path().join(name);
+        std::fs::create_dir_all(&inv).unwrap();
+        twin_inventory(&inv, name, 22701);
+        let run = || {
+            if tool == "drover" {
+                drover(&[
+                    "apply",
+                    "playbooks/site.yml",
+                    "-i",
+                    inv.to_str().unwrap(),
+                    "-e",
+                    &pin,
+                    "--no-progress",
+                ])
+            } else {
+                Command::new(&ansible)
+                    .current_dir(ROOT)
+                    .env("ANSIBLE_ROLES_PATH", root().join("roles"))
+                    .env("ANSIBLE_HOST_KEY_CHECKING", "True")
+                    .env("ANSIBLE_NOCOLOR", "1")
+                    .args([
+                        "playbooks/site.yml",
+                        "-i",
+                        inv.to_str().unwrap(),
+                        "-e",
+                        &pin,
+                    ])
+                    .output()
+                    .unwrap()
+            }
+        };
+        let mut recaps = Vec::new();
+        for round in [1, 2] {
+            let t = Instant::now();
+            let out = run();
+            assert!(out.status.success(), "{tool} run {round}:\n{}", text(&out));
+            let counts = recap_counts(&out, name);
+            eprintln!(
+                "{tool} run {round}: {:.1}s, ok/changed/skipped {counts:?}",
+                t.elapsed().as_secs_f64()
+            );
+            recaps.push(counts);
+        }
+        assert_eq!(recaps[1].1, 0, "{tool}: the second run changes nothing");
+        results.push((recaps, observe(&h, name).replace(name, "HOST")));
     }
+    assert_eq!(
+        results[0].0, results[1].0,
+        "recaps: drover (left), ansible-playbook (right)"
+    );
+    assert_eq!(
+        results[0].1, results[1].1,
+        "end state: drover (left), ansible-playbook (right)"
+    );
+    assert!(
+        results[0].1.contains("node_exporter enabled active"),
+        "{}",
+        results[0].1
+    );
 }
