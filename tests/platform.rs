@@ -477,12 +477,12 @@ fn twin_inventory(dir: &Path, name: &str, port: u16) {
 
 /// What site.yml leaves on a host, as text (plain ssh): the managed files with mode,
 /// owner and content hash, the accounts, the units, the containers. The Kafka cluster id
-/// is random per host, so it is masked.
+/// is random per host and the host names differ, so both are masked in the contents.
 fn observe(h: &TestHost, host: &str) -> String {
     let script = r#"set -u
 cid=$(cat /opt/platform/kafka/cluster.id 2>/dev/null)
 for f in $(find /opt/platform /opt/node_exporter /var/cache/node_exporter /etc/systemd/system/node_exporter.service /etc/systemd/system/platform-loggen.service /etc/systemd/system/platform-loggen.timer /usr/local/bin/node_exporter /usr/local/bin/platform-loggen /etc/prometheus/prometheus.yml /etc/default/prometheus /etc/docker/daemon.json /etc/sysctl.d/60-platform.conf | sort); do
-  if [ -f "$f" ] && [ ! -L "$f" ]; then h=$(sed "s/$cid/CLUSTER_ID/g" "$f" | sha256sum | cut -c1-16); else h=-; fi
+  if [ -f "$f" ] && [ ! -L "$f" ]; then h=$(sed "s/$cid/CLUSTER_ID/g; s/$(hostname)/HOST/g" "$f" | sha256sum | cut -c1-16); else h=-; fi
   echo "$(stat -c '%n %A %U %G' "$f") $h"
 done
 getent passwd node-exp | cut -d: -f1,6,7
