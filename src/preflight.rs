@@ -5,13 +5,14 @@
 
 use crate::diagnostics::{Error, Result, Span};
 use crate::inventory::{pattern, Inventory, Vars};
+use crate::playbook::find_in;
 use crate::playbook::{
     Include, IncludeKind, Inherited, Item, ListCtx, Loader, Play, Playbook, Task,
 };
 use minijinja::value::{Value, ValueKind};
 use minijinja::Environment;
 use std::collections::HashSet;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// Names the engine defines for every task (magic variables).
 const MAGIC: &[&str] = &[
@@ -30,6 +31,8 @@ const MAGIC: &[&str] = &[
     "drover_version",
     "environment",
     "template_path",
+    "template_fullpath",
+    "template_destpath",
     "template_host",
     "template_uid",
     "ansible_managed",
@@ -44,6 +47,9 @@ pub fn check(
 ) -> Result<()> {
     let env = crate::template::environment();
     let globals: HashSet<String> = env.globals().map(|(k, _)| k.to_string()).collect();
+    // Facts and registered results outlive their play: later plays may read them.
+    let mut carried: HashSet<String> = HashSet::new();
+    let mut carried_dynamic = false;
     for pb in playbooks {
         for play in &pb.plays {
             let pattern_text = play.hosts.as_str().unwrap_or_default();
@@ -59,8 +65,9 @@ pub fn check(
                 play,
                 globals: &globals,
                 loader: Loader::new(play.base_dir.clone(), roles_path.to_vec()),
-                play_names: HashSet::new(),
-                dynamic_names: false,
+                play_names: carried.clone(),
+                fact_names: HashSet::new(),
+                dynamic_names: carried_dynamic,
                 visited_includes: HashSet::new(),
             };
             walker.collect_play_names(extra_vars)?;
@@ -72,6 +79,8 @@ pub fn check(
             for h in &play.handlers {
                 walker.collect(&[Item::Task(h.task.clone())], &[], &mut tasks)?;
             }
+            carried.extend(walker.fact_names.iter().cloned());
+            carried_dynamic |= walker.dynamic_names;
             for host in &hosts {
                 let mut known: HashSet<String> = walker.play_names.clone();
                 known.extend(inv.host_vars(host).keys().cloned());
@@ -98,6 +107,8 @@ struct PlayCheck<'a> {
     loader: Loader,
     /// Names defined for every host of the play (play vars, roles, registers, set_fact …).
     play_names: HashSet<String>,
+    /// Names that stay defined after the play (set_fact, register, include_vars).
+    fact_names: HashSet<String>,
     /// A template-named include_vars or vars file: names cannot all be known statically.
     dynamic_names: bool,
     visited_includes: HashSet<usize>,
@@ -283,6 +294,21 @@ impl PlayCheck<'_> {
     }
 
     fn note_definitions(&mut self, t: &Task) {
+        let before: HashSet<String> = self.play_names.clone();
+        self.note_names(t);
+        if matches!(t.module, "set_fact" | "include_vars") || t.register.is_some() {
+            let new: Vec<String> = self.play_names.difference(&before).cloned().collect();
+            self.fact_names.extend(new);
+            if let Some(r) = &t.register {
+                self.fact_names.insert(r.clone());
+            }
+            if t.module == "set_fact" {
+                self.fact_names.extend(t.args.keys().cloned());
+            }
+        }
+    }
+
+    fn note_names(&mut self, t: &Task) {
         if let Some(r) = &t.register {
             self.play_names.insert(r.clone());
         }
@@ -335,6 +361,22 @@ impl PlayCheck<'_> {
         let is_known = |n: &str| {
             known.contains(n) || locals.iter().any(|l| l == n) || n.starts_with("ansible_")
         };
+        // Environment names are checked before any host is touched (a name reaches the
+        // remote shell as `export NAME=…`).
+        for e in &task.kw.environment {
+            if e.kind() != ValueKind::Map {
+                continue;
+            }
+            for k in e.try_iter().into_iter().flatten() {
+                if let Some(name) = k.as_str().filter(|n| !n.contains("{{")) {
+                    if !crate::connection::quote::is_env_name(name) {
+                        return Err(crate::connection::quote::env_name_error(name)
+                            .at(task.span.clone())
+                            .in_task(&task.display_name()));
+                    }
+                }
+            }
+        }
         let mut sources: Vec<(Value, Span, bool)> = Vec::new();
         for c in &task.kw.when {
             sources.push((c.expr.clone(), c.span.clone(), true));
@@ -347,11 +389,17 @@ impl PlayCheck<'_> {
                 sources.push((c.expr.clone(), c.span.clone(), true));
             }
         }
+        // `debug: var=` prints VARIABLE IS NOT DEFINED! for an undefined name: its names
+        // are checked for syntax only.
+        let mut syntax_only: Vec<Value> = Vec::new();
         for (k, v) in &task.args {
             // `debug: var=` and `assert: that=` hold bare expressions.
-            let expr =
-                (task.module == "debug" && k == "var") || (task.module == "assert" && k == "that");
+            let debug_var = task.module == "debug" && k == "var";
+            let expr = debug_var || (task.module == "assert" && k == "that");
             for s in strings_in(v) {
+                if debug_var {
+                    syntax_only.push(Value::from(s.clone()));
+                }
                 sources.push((Value::from(s), task.args_span.clone(), expr));
             }
         }
@@ -365,7 +413,7 @@ impl PlayCheck<'_> {
             let names = self
                 .names_in(text, is_expr)
                 .map_err(|e| e.at(span.clone()).in_task(&task.display_name()))?;
-            if !check_names {
+            if !check_names || syntax_only.iter().any(|v| v.as_str() == Some(text)) {
                 continue;
             }
             for n in names {
@@ -557,16 +605,6 @@ fn is_guarded(text: &str, name: &str) -> bool {
     regex::Regex::new(&pattern)
         .map(|re| re.is_match(text))
         .unwrap_or(true)
-}
-
-fn find_in(dirs: &[PathBuf], sub: &str, name: &str) -> Option<PathBuf> {
-    let p = Path::new(name);
-    if p.is_absolute() {
-        return p.exists().then(|| p.to_path_buf());
-    }
-    dirs.iter()
-        .flat_map(|b| [b.join(sub).join(name), b.join(name)])
-        .find(|c| c.exists())
 }
 
 fn short(s: &str) -> String {

@@ -1304,6 +1304,100 @@ struct CaseResult {
     verdict: Verdict,
     elapsed: Duration,
     work: Option<PathBuf>,
+    /// Did drover's `--check` on the fresh twin predict exactly the changes its first
+    /// apply then made? (None: not applicable — the case runs in check mode, or fails.)
+    check_agrees: Option<Result<(), String>>,
+    /// Did one more drover apply after the case's runs change nothing?
+    idempotent: Option<Result<(), String>>,
+}
+
+/// Does a case run tasks for real in check mode (`check_mode: false`)? Its prediction run
+/// would change the twin, so the check-mode property does not apply to it.
+fn forces_changes_in_check_mode(dir: &Path) -> bool {
+    walkdir::WalkDir::new(dir).into_iter().flatten().any(|e| {
+        e.file_type().is_file()
+            && std::fs::read_to_string(e.path())
+                .is_ok_and(|t| t.contains("check_mode: false") || t.contains("check_mode: no"))
+    })
+}
+
+/// Is this run a plain apply (not check mode)?
+fn applies(case: &Case, flags: &[String]) -> bool {
+    !case
+        .flags
+        .iter()
+        .chain(flags)
+        .any(|f| f == "--check" || f == "-C")
+}
+
+/// Check mode agrees with apply: every task the prediction decided (ok or changed; a
+/// command skipped in check mode cannot be predicted, in Ansible either) has the same
+/// outcome in the apply.
+fn check_property(predicted: &RunOut, applied: &RunOut) -> Option<Result<(), String>> {
+    if applied.rc != 0 || predicted.rc != 0 {
+        return None;
+    }
+    let decided = |s: &str| s == "ok" || s == "changed";
+    let (p, a) = (sequences(predicted), sequences(applied));
+    for (host, seq) in &p {
+        let applied_seq = a.get(host).cloned().unwrap_or_default();
+        // The n-th result of a task and item in one run is the n-th in the other.
+        let mut seen: BTreeMap<(String, String), usize> = BTreeMap::new();
+        for (task, item, status) in seq {
+            let n = seen.entry((task.clone(), item.clone())).or_insert(0);
+            *n += 1;
+            let other = applied_seq
+                .iter()
+                .filter(|(t, i, _)| t == task && i == item)
+                .nth(*n - 1)
+                .map(|(_, _, s)| s.clone());
+            if let Some(other) = other.filter(|o| decided(status) && decided(o) && o != status) {
+                return Some(Err(format!(
+                    "{host}: `{task}`{} --check said {status}, the apply {other}",
+                    if item.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" ({item})")
+                    }
+                )));
+            }
+        }
+    }
+    Some(Ok(()))
+}
+
+/// How a property came out, as the baseline records it.
+fn property(p: &Option<Result<(), String>>) -> &'static str {
+    match p {
+        Some(Ok(())) => "agrees",
+        Some(Err(_)) => "differs",
+        None => "n/a",
+    }
+}
+
+/// Idempotence: a further apply reports changed=0 on every host, but for the commands
+/// that report a change whenever they run (command, shell, raw without `changed_when`:
+/// Ansible's definition, not a defect).
+fn idempotence_property(again: &RunOut) -> Result<(), String> {
+    let mut changed: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for e in &again.events {
+        let kind = e["event"].as_str().unwrap_or("");
+        let module = e["module"].as_str().unwrap_or("");
+        if (kind == "task_result" || kind == "handler_result")
+            && e["status"] == "changed"
+            && !matches!(module, "command" | "shell" | "raw" | "script")
+        {
+            changed
+                .entry(e["host"].as_str().unwrap_or("?").to_string())
+                .or_default()
+                .push(e["task"].as_str().unwrap_or("").to_string());
+        }
+    }
+    match (again.rc, changed.iter().next()) {
+        (0, None) => Ok(()),
+        (0, Some((h, c))) => Err(format!("{h}: a re-run changed {c:?}")),
+        (rc, _) => Err(format!("a re-run exited {rc}")),
+    }
 }
 
 fn run_case(case: &Case, twins: &[Target; 2]) -> CaseResult {
@@ -1322,6 +1416,7 @@ fn run_case(case: &Case, twins: &[Target; 2]) -> CaseResult {
         .unwrap();
     let work = tmp.path().to_path_buf();
     let mut sides = Vec::new();
+    let (mut predicted, mut again) = (None, None);
     for (tool, target) in [Tool::Ansible, Tool::Drover].into_iter().zip(twins) {
         std::fs::write(
             work.join(format!("inventory-{}.yml", tool.name())),
@@ -1333,14 +1428,35 @@ fn run_case(case: &Case, twins: &[Target; 2]) -> CaseResult {
         if let Some(setup) = &case.setup {
             target.script(case, &root, setup);
         }
-        let runs = case
+        // drover only: its own --check on the fresh twin first (it changes nothing), to
+        // compare the prediction with the apply that follows.
+        let first = case
+            .runs
+            .first()
+            .filter(|f| applies(case, f) && !forces_changes_in_check_mode(&case.dir));
+        if let (Tool::Drover, Some(first)) = (tool, first) {
+            let mut flags = first.clone();
+            flags.push("--check".into());
+            predicted = Some(run_tool(tool, case, &work, target, &flags));
+        }
+        let runs: Vec<RunOut> = case
             .runs
             .iter()
             .map(|flags| run_tool(tool, case, &work, target, flags))
             .collect();
+        // ...and one more apply after the case's runs, for idempotence.
+        let last = case.runs.last().filter(|f| applies(case, f));
+        if let (Tool::Drover, Some(last), Some(0)) = (tool, last, runs.last().map(|r| r.rc)) {
+            again = Some(run_tool(tool, case, &work, target, last));
+        }
         sides.push(Side { root, runs });
     }
     let verdict = compare(case, &sides[0], &sides[1]);
+    let check_agrees = predicted
+        .as_ref()
+        .zip(sides[1].runs.first())
+        .and_then(|(p, a)| check_property(p, a));
+    let idempotent = again.as_ref().map(idempotence_property);
     if std::env::var("DROVER_CONFORMANCE_KEEP").as_deref() == Ok("1") {
         for (tool, side) in [("ansible", &sides[0]), ("drover", &sides[1])] {
             for (i, r) in side.runs.iter().enumerate() {
@@ -1354,6 +1470,8 @@ fn run_case(case: &Case, twins: &[Target; 2]) -> CaseResult {
             verdict,
             elapsed: t0.elapsed(),
             work: Some(kept),
+            check_agrees,
+            idempotent,
         };
     }
     CaseResult {
@@ -1361,6 +1479,8 @@ fn run_case(case: &Case, twins: &[Target; 2]) -> CaseResult {
         verdict,
         elapsed: t0.elapsed(),
         work: None,
+        check_agrees,
+        idempotent,
     }
 }
 
@@ -1416,6 +1536,35 @@ fn write_report(results: &[CaseResult], total: Duration, version: &str) {
         for r in &diff {
             if let Verdict::Different(d) = &r.verdict {
                 let _ = writeln!(md, "| `{}` | {} |", r.case.name, md_cell(d));
+            }
+        }
+    }
+    // The two properties drover must hold on its own (not compared with Ansible).
+    md.push_str("\n## Properties of drover over the whole suite\n\n");
+    md.push_str("Check mode agrees with apply: on the fresh twin, `drover apply --check` runs before the case's first apply and must report exactly the tasks that apply then changes. Idempotence: after the case's runs, one more `drover apply` must change nothing. Cases that run in check mode or fail are not applicable. The baseline records each case; CI fails when one that agreed stops agreeing.\n\n");
+    for (what, pick) in [
+        (
+            "--check predicts the apply",
+            (|r: &CaseResult| &r.check_agrees) as fn(&CaseResult) -> &Option<Result<(), String>>,
+        ),
+        ("a re-run changes nothing", |r: &CaseResult| &r.idempotent),
+    ] {
+        let agree = results
+            .iter()
+            .filter(|r| property(pick(r)) == "agrees")
+            .count();
+        let na = results
+            .iter()
+            .filter(|r| property(pick(r)) == "n/a")
+            .count();
+        let _ = writeln!(
+            md,
+            "- {what}: {agree} cases agree, {} do not, {na} not applicable",
+            n - agree - na
+        );
+        for r in results {
+            if let Some(Err(e)) = pick(r) {
+                let _ = writeln!(md, "  - `{}`: {}", r.case.name, md_cell(e));
             }
         }
     }
@@ -1698,6 +1847,14 @@ fn drover_behaves_like_ansible_playbook() {
                     Verdict::Different(d) => eprintln!("{:<40} different: {d}{extra}", case.name),
                     v => eprintln!("{:<40} {}{extra}", case.name, v.word()),
                 }
+                for (what, p) in [
+                    ("check mode", &r.check_agrees),
+                    ("idempotence", &r.idempotent),
+                ] {
+                    if let Some(Err(e)) = p {
+                        eprintln!("{:<40} {what} property: {e}", case.name);
+                    }
+                }
                 results.lock().unwrap().push(r);
             });
         }
@@ -1723,6 +1880,15 @@ fn drover_behaves_like_ansible_playbook() {
         count("refused"),
         total.as_secs_f64()
     );
+    let tally = |pick: fn(&CaseResult) -> &Option<Result<(), String>>| {
+        let n = |w: &str| results.iter().filter(|r| property(pick(r)) == w).count();
+        (n("agrees"), n("differs"))
+    };
+    let (check_ok, check_bad) = tally(|r| &r.check_agrees);
+    let (idem_ok, idem_bad) = tally(|r| &r.idempotent);
+    eprintln!(
+        "properties: --check predicts the apply in {check_ok} cases ({check_bad} not); a re-run changes nothing in {idem_ok} ({idem_bad} not)"
+    );
     if std::env::var("DROVER_CONFORMANCE_REPORT").as_deref() == Ok("1") {
         write_report(&results, total, &version);
         eprintln!("wrote {}", suite_dir().join("REPORT.md").display());
@@ -1737,11 +1903,21 @@ fn drover_behaves_like_ansible_playbook() {
             .iter()
             .map(|r| (r.case.name.clone(), json!(r.verdict.word())))
             .collect();
+        let prop_map = |pick: fn(&CaseResult) -> &Option<Result<(), String>>| -> Map<String, J> {
+            results
+                .iter()
+                .map(|r| (r.case.name.clone(), json!(property(pick(r)))))
+                .collect()
+        };
+        let doc = json!({
+            "ansible_core": version,
+            "cases": map,
+            "check_mode_agrees": prop_map(|r| &r.check_agrees),
+            "idempotent": prop_map(|r| &r.idempotent),
+        });
         std::fs::write(
             &baseline_path,
-            serde_json::to_string_pretty(&json!({ "ansible_core": version, "cases": map }))
-                .unwrap()
-                + "\n",
+            serde_json::to_string_pretty(&doc).unwrap() + "\n",
         )
         .unwrap();
         eprintln!("wrote {}", baseline_path.display());
@@ -1764,6 +1940,26 @@ fn drover_behaves_like_ansible_playbook() {
                 r.case.name,
                 repro(&r.case.name)
             ));
+        }
+    }
+    for r in &results {
+        for (key, what, p) in [
+            (
+                "check_mode_agrees",
+                "--check no longer predicts the apply",
+                &r.check_agrees,
+            ),
+            ("idempotent", "a re-run is no longer a no-op", &r.idempotent),
+        ] {
+            if baseline[key][&r.case.name] == "agrees" {
+                if let Some(Err(e)) = p {
+                    regressions.push(format!(
+                        "{}: {what}: {e}\n    reproduce: {}",
+                        r.case.name,
+                        repro(&r.case.name)
+                    ));
+                }
+            }
         }
     }
     assert!(

@@ -64,6 +64,11 @@ fn run(dir: &Path, names: &[String]) -> std::process::Output {
         let arg = serde_json::to_string(n).unwrap();
         let out = serde_json::to_string(&format!("{}/argv-{i}", dir.display())).unwrap();
         y.push_str(&format!("    - command:\n        argv: [\"/bin/sh\", \"-c\", 'printf %s \"$1\" > \"$2\"', \"sh\", {arg}, {out}]\n"));
+        // Environment values reach the command as data.
+        let env_out = serde_json::to_string(&format!("{}/env-{i}", dir.display())).unwrap();
+        y.push_str(&format!(
+            "    - shell: 'printf %s \"$HOSTILE\" > \"$OUT\"'\n      environment: {{HOSTILE: {arg}, OUT: {env_out}}}\n"
+        ));
     }
     let play = dir.join("play.yml");
     std::fs::write(&play, y).unwrap();
@@ -95,10 +100,40 @@ proptest! {
             let d = dir.path().join(format!("dir-{i}-{n}"));
             prop_assert!(d.is_dir(), "{} is not a directory", d.display());
             prop_assert_eq!(std::fs::read_to_string(dir.path().join(format!("argv-{i}"))).unwrap(), n.clone());
+            prop_assert_eq!(std::fs::read_to_string(dir.path().join(format!("env-{i}"))).unwrap(), n.clone());
         }
         // Exactly those, plus the playbook: no stray files from word splitting or globs.
         let count = std::fs::read_dir(dir.path()).unwrap().count();
-        prop_assert_eq!(count, names.len() * 4 + 1);
+        prop_assert_eq!(count, names.len() * 5 + 1);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 16, ..ProptestConfig::default() })]
+
+    /// A hostile environment variable NAME (it reaches the remote shell as `export NAME=`)
+    /// is refused before any host is touched, with the task's location.
+    #[test]
+    fn hostile_environment_names_are_refused_up_front(name in hostile_name()) {
+        let dir = tempfile::tempdir().unwrap();
+        let marker = dir.path().join("ran");
+        let key = serde_json::to_string(&format!("X{name}; touch CANARY; Y")).unwrap();
+        let play = format!(
+            "- hosts: localhost\n  gather_facts: no\n  tasks:\n    - file: {{path: {m}, state: touch}}\n    - command: 'true'\n      environment: {{{key}: v}}\n",
+            m = serde_json::to_string(&marker.display().to_string()).unwrap()
+        );
+        std::fs::write(dir.path().join("play.yml"), play).unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_drover"))
+            .args(["apply", "play.yml"])
+            .current_dir(dir.path())
+            .env("HOME", dir.path())
+            .output()
+            .unwrap();
+        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        prop_assert_eq!(out.status.code(), Some(1), "{}", text);
+        prop_assert!(text.contains("is not valid") && text.contains("play.yml:"), "{}", text);
+        prop_assert!(!marker.exists(), "a task ran before the refusal");
+        prop_assert!(!dir.path().join("CANARY").exists());
     }
 }
 

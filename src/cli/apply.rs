@@ -47,6 +47,11 @@ fn split_tags(t: &[String]) -> Vec<String> {
 /// Run playbooks; returns the process exit code.
 pub fn apply(a: ApplyArgs) -> Result<i32> {
     let loaded = load_run(&a.playbooks, &a.inventory, &a.extra_vars, &a.roles_path)?;
+    if a.verbosity >= 1 {
+        for note in &loaded.inventory.notes {
+            eprintln!("note: {note}");
+        }
+    }
     crate::preflight::check(
         &loaded.playbooks,
         &loaded.inventory,

@@ -60,6 +60,9 @@ pub fn graph(inv: &Inventory) -> String {
 pub fn run(inventories: &[String], mode: &str, host: Option<&str>) -> Result<String> {
     let loaded = load_run(&[], inventories, &[], &[])?;
     let inv = &loaded.inventory;
+    for note in &inv.notes {
+        eprintln!("note: {note}");
+    }
     match mode {
         "list" => Ok(serde_json::to_string_pretty(&list(inv)).unwrap_or_default()),
         "graph" => Ok(graph(inv)),

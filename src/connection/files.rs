@@ -72,11 +72,12 @@ pub fn put_file(
         (None, None) => {}
     }
     if let Some(v) = &attrs.validate {
+        // `%s` is the temporary file; exported too, so a quoted `sh -c '… %s'` sees it.
         let cmd = v.replace("%s", "\"$t\"");
-        s.push_str(&format!("( {cmd} ) >&2 || exit {RC_VALIDATE}\n"));
+        s.push_str(&format!("( export t; {cmd} ) >&2 || exit {RC_VALIDATE}\n"));
     }
     if attrs.backup {
-        s.push_str("if [ -f \"$f\" ]; then b=\"$f.$(date +%Y-%m-%d@%H:%M:%S~)\"; cp -p \"$f\" \"$b\" && echo \"backup=$b\"; fi\n");
+        s.push_str("if [ -f \"$f\" ]; then b=\"$f.$$.$(date +%Y-%m-%d@%H:%M:%S~)\"; cp -p \"$f\" \"$b\" && echo \"backup=$b\"; fi\n");
     }
     s.push_str("mv -f \"$t\" \"$f\" || exit 70\ntrap - EXIT\n");
     s.push_str(&format!(

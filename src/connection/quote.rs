@@ -33,6 +33,24 @@ pub fn quote_path(p: &str) -> String {
     }
 }
 
+/// Is `name` a variable name a POSIX shell can `export` (`[A-Za-z_][A-Za-z0-9_]*`)?
+pub fn is_env_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    matches!(chars.next(), Some(c) if c == '_' || c.is_ascii_alphabetic())
+        && chars.all(|c| c == '_' || c.is_ascii_alphanumeric())
+}
+
+/// The error for an environment name that is not one, with what to do.
+pub fn env_name_error(name: &str) -> crate::diagnostics::Error {
+    crate::diagnostics::Error::new(
+        crate::diagnostics::ErrorKind::Invalid,
+        format!(
+            "environment variable name {name:?} is not valid: a name is a letter or '_' followed by letters, digits or '_'"
+        ),
+    )
+    .with_help("rename the key of `environment:`; its value may hold any text")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

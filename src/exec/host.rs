@@ -41,6 +41,8 @@ pub struct HostWalker<'a> {
     notified: Vec<String>,
     extra_handlers: Vec<Handler>,
     failed_task: Option<(Value, Value)>,
+    /// How many cross-host tasks this host has reached (see `barrier`).
+    cross_host_seen: usize,
 }
 
 impl<'a> HostWalker<'a> {
@@ -59,6 +61,7 @@ impl<'a> HostWalker<'a> {
             notified: Vec::new(),
             extra_handlers: Vec::new(),
             failed_task: None,
+            cross_host_seen: 0,
         }
     }
 
@@ -398,6 +401,13 @@ impl<'a> HostWalker<'a> {
         self.run.task_vars(self, kw)
     }
 
+    /// Apply the variable effects of one loop item now, so the next item sees them.
+    pub fn apply_var_effects(&self, effects: &[Effect]) {
+        self.run
+            .shared
+            .with_host(&self.host, |s| apply_effects(s, effects));
+    }
+
     pub fn failed_context(&self) -> Option<&(Value, Value)> {
         self.failed_task.as_ref()
     }
@@ -405,6 +415,17 @@ impl<'a> HostWalker<'a> {
     pub fn run_task(&mut self, task: &Arc<Task>, handler: bool) -> Flow {
         if !handler && !self.run.tags_match(&task.kw.tags) {
             return Flow::Continue;
+        }
+        if !handler
+            && self
+                .run
+                .reads_other_hosts(task, || self.base_vars(&task.kw))
+        {
+            self.cross_host_seen += 1;
+            let run = self.run;
+            run.barrier.wait(&self.host, self.cross_host_seen, || {
+                run.aborted() || run.ended()
+            });
         }
         let outcome = TaskRunner::new(self, task, handler).run();
         let failed = outcome.status == Status::Failed;
@@ -439,16 +460,12 @@ impl<'a> HostWalker<'a> {
                 _ => {}
             }
             if let Some(name) = &task.register {
-                s.set_facts.insert(name.clone(), outcome.registered.clone());
+                s.set_facts.insert(
+                    name.clone(),
+                    crate::vars::as_data(outcome.registered.clone()),
+                );
             }
-            for e in &outcome.effects {
-                match e {
-                    Effect::SetFacts(f) => s.set_facts.extend(f.clone()),
-                    Effect::IncludeVars(v) => s.include_vars.extend(v.clone()),
-                    Effect::UpdateFacts(f) => s.facts.extend(f.clone()),
-                    Effect::Meta(_) => {}
-                }
-            }
+            apply_effects(s, &outcome.effects);
             if failed {
                 s.failed = true;
             }
@@ -679,9 +696,13 @@ impl<'a> HostWalker<'a> {
                 });
                 continue;
             }
+            // The include's own `vars:` are there when its file name is templated.
+            let mut file_vars = vars.clone();
+            file_vars.extend(inc.child_kw.params.clone());
+            file_vars.extend(params.clone());
             let target = self
                 .run
-                .render(&inc.file, vars.clone())
+                .render(&inc.file, file_vars)
                 .map_err(|e| e.at(inc.span.clone()))?;
             let target = target.as_str().unwrap_or_default().to_string();
             let mut child = inc.child_kw.clone();
@@ -709,6 +730,16 @@ impl<'a> HostWalker<'a> {
                         false,
                     )?;
                     self.extra_handlers.extend(loader.take_handlers());
+                    if inc.role_opts.public {
+                        let mut tasks = Vec::new();
+                        collect_tasks(&loaded.tasks, &mut tasks);
+                        let role = tasks.iter().rev().find_map(|t| t.kw.role.clone());
+                        if let Some(role) = role {
+                            self.run
+                                .shared
+                                .with_host(&self.host, |s| s.public_roles.push(role));
+                        }
+                    }
                     loaded.tasks
                 }
             };
@@ -740,4 +771,19 @@ enum Need {
     /// Its probes are answered by the task's own command if not by the cache.
     Optional,
     Required,
+}
+
+/// Record a task's effects on the engine's per-host variables.
+fn apply_effects(s: &mut super::state::HostState, effects: &[Effect]) {
+    for e in effects {
+        match e {
+            Effect::SetFacts(f) => s.set_facts.extend(
+                f.iter()
+                    .map(|(k, v)| (k.clone(), crate::vars::as_data(v.clone()))),
+            ),
+            Effect::IncludeVars(v) => s.include_vars.extend(v.clone()),
+            Effect::UpdateFacts(f) => s.facts.extend(f.clone()),
+            Effect::Meta(_) => {}
+        }
+    }
 }

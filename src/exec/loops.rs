@@ -29,7 +29,11 @@ pub fn items(kind: &LoopKind, v: &Value) -> Result<Vec<Value>> {
         LoopKind::Items => {
             // with_items flattens one level, and a lone string is one item.
             if v.kind() != ValueKind::Seq {
-                return Ok(if v.is_none() { Vec::new() } else { vec![v.clone()] });
+                return Ok(if v.is_none() {
+                    Vec::new()
+                } else {
+                    vec![v.clone()]
+                });
             }
             let mut out = Vec::new();
             for i in list_of(v, "with_items")? {
@@ -43,7 +47,10 @@ pub fn items(kind: &LoopKind, v: &Value) -> Result<Vec<Value>> {
         }
         LoopKind::Dict => {
             if v.kind() != ValueKind::Map {
-                return Err(Error::template(format!("with_dict needs a mapping, got {}", v.kind())));
+                return Err(Error::template(format!(
+                    "with_dict needs a mapping, got {}",
+                    v.kind()
+                )));
             }
             let mut out = Vec::new();
             for k in v.try_iter().map_err(|e| Error::template(e.to_string()))? {
@@ -58,22 +65,45 @@ pub fn items(kind: &LoopKind, v: &Value) -> Result<Vec<Value>> {
             .map(|(i, x)| Value::from(vec![Value::from(i), x]))
             .collect()),
         LoopKind::Together => {
-            let lists: Vec<Vec<Value>> = list_of(v, "with_together")?.iter().map(|l| list_of(l, "with_together")).collect::<Result<_>>()?;
+            let lists: Vec<Vec<Value>> = list_of(v, "with_together")?
+                .iter()
+                .map(|l| list_of(l, "with_together"))
+                .collect::<Result<_>>()?;
             let n = lists.iter().map(Vec::len).max().unwrap_or(0);
-            Ok((0..n).map(|i| Value::from(lists.iter().map(|l| l.get(i).cloned().unwrap_or(Value::from(()))).collect::<Vec<_>>())).collect())
+            Ok((0..n)
+                .map(|i| {
+                    Value::from(
+                        lists
+                            .iter()
+                            .map(|l| l.get(i).cloned().unwrap_or(Value::from(())))
+                            .collect::<Vec<_>>(),
+                    )
+                })
+                .collect())
         }
         LoopKind::Nested => {
-            let lists: Vec<Vec<Value>> = list_of(v, "with_nested")?.iter().map(|l| list_of(l, "with_nested")).collect::<Result<_>>()?;
+            let lists: Vec<Vec<Value>> = list_of(v, "with_nested")?
+                .iter()
+                .map(|l| list_of(l, "with_nested"))
+                .collect::<Result<_>>()?;
             let mut acc: Vec<Vec<Value>> = vec![Vec::new()];
             for l in lists {
-                acc = acc.into_iter().flat_map(|prefix| l.iter().map(move |x| { let mut p = prefix.clone(); p.push(x.clone()); p })).collect();
+                acc = acc
+                    .into_iter()
+                    .flat_map(|prefix| {
+                        l.iter().map(move |x| {
+                            let mut p = prefix.clone();
+                            p.push(x.clone());
+                            p
+                        })
+                    })
+                    .collect();
             }
             Ok(acc.into_iter().map(Value::from).collect())
         }
         LoopKind::Sequence => sequence(v),
-        LoopKind::Fileglob | LoopKind::Subelements => Err(Error::template(
-            "with_fileglob and with_subelements are not supported as loops; use loop: with lookup('fileglob', …) or the subelements filter",
-        )),
+        // Their lookups already made the list (`TaskRunner::lookup_loop`).
+        LoopKind::Fileglob | LoopKind::Subelements => list_of(v, "the loop"),
     }
 }
 

@@ -2,6 +2,7 @@
 //! thread (bounded by `--forks`), batched by `serial`; a failed or unreachable host
 //! stops only itself unless `any_errors_fatal` or `max_fail_percentage` say otherwise.
 
+mod barrier;
 mod facts;
 mod host;
 pub mod interrupt;
@@ -190,11 +191,16 @@ pub fn run(
                 );
                 let queue = AtomicUsize::new(0);
                 let workers = opts.forks.max(1).min(batch.len());
+                // Hosts that start at once wait for each other at cross-host tasks.
+                for h in batch.iter().take(workers) {
+                    run.barrier.start(h);
+                }
                 std::thread::scope(|s| {
                     for _ in 0..workers {
                         s.spawn(|| loop {
                             let i = queue.fetch_add(1, Ordering::SeqCst);
                             let Some(h) = batch.get(i) else { break };
+                            run.barrier.start(h);
                             let pooled = pool.lock().ok().and_then(|mut p| p.remove(h.as_str()));
                             let fresh = pooled.is_none();
                             let conn = match pooled {
@@ -240,6 +246,7 @@ pub fn run(
                                 }
                             };
                             let _: Flow = flow;
+                            run.barrier.leave(h);
                             sink.event(&Event::HostDone { host: h });
                         });
                     }

@@ -34,6 +34,10 @@ pub struct PlayRun<'a> {
     ended: AtomicBool,
     run_once: Mutex<HashMap<usize, RunOnceResult>>,
     run_once_cv: Condvar,
+    /// Cross-host edges: tasks that read other hosts' variables wait here.
+    pub barrier: super::barrier::CrossHostBarrier,
+    /// Per task id: does it read other hosts' variables?
+    cross_host: Mutex<HashMap<usize, bool>>,
 }
 
 impl<'a> PlayRun<'a> {
@@ -72,7 +76,24 @@ impl<'a> PlayRun<'a> {
             ended: AtomicBool::new(false),
             run_once: Mutex::new(HashMap::new()),
             run_once_cv: Condvar::new(),
+            barrier: Default::default(),
+            cross_host: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Does `task` read other hosts' variables (decided once per task, with the variables
+    /// of the first host that reaches it)?
+    pub fn reads_other_hosts(
+        &self,
+        task: &crate::playbook::Task,
+        vars: impl FnOnce() -> Vars,
+    ) -> bool {
+        if self.batch.len() < 2 {
+            return false;
+        }
+        let mut map = self.cross_host.lock().unwrap_or_else(|e| e.into_inner());
+        *map.entry(task.id)
+            .or_insert_with(|| super::barrier::reads_other_hosts(&self.env, task, &vars()))
     }
 
     /// `any_errors_fatal`: a host failed, every host stops the play.
@@ -165,6 +186,9 @@ impl<'a> PlayRun<'a> {
         for r in &self.play.role_defaults {
             v.extend(r.defaults.clone());
         }
+        for r in &st.public_roles {
+            v.extend(r.defaults.clone());
+        }
         if let Some(r) = &kw.role {
             v.extend(r.defaults.clone());
         }
@@ -180,6 +204,9 @@ impl<'a> PlayRun<'a> {
         for r in &self.play.role_defaults {
             v.extend(r.vars.clone());
         }
+        for r in &st.public_roles {
+            v.extend(r.vars.clone());
+        }
         if let Some(r) = &kw.role {
             v.extend(r.vars.clone());
         }
@@ -193,6 +220,16 @@ impl<'a> PlayRun<'a> {
     }
 
     fn magic(&self, v: &mut Vars, host: &str, kw: &Inherited) {
+        // Without one in the inventory, ansible_host is the host's name, or, in a task
+        // delegated elsewhere, the delegate's (as Ansible).
+        if !v.contains_key("ansible_host") {
+            let delegate = kw
+                .delegate_to
+                .as_ref()
+                .and_then(|d| d.as_str())
+                .filter(|d| !d.contains("{{"));
+            v.insert("ansible_host".into(), Value::from(delegate.unwrap_or(host)));
+        }
         let inv = &self.shared.inventory;
         let mut put = |k: &str, val: Value| {
             v.insert(k.to_string(), val);
@@ -205,15 +242,17 @@ impl<'a> PlayRun<'a> {
         put("group_names", Value::from(inv.group_names(host)));
         put("groups", self.groups.clone());
         put("hostvars", self.hostvars.clone());
-        let active: Vec<String> = self
-            .batch
-            .iter()
-            .filter(|h| !self.shared.snapshot(h).failed)
-            .cloned()
-            .collect();
-        put("ansible_play_hosts", Value::from(active.clone()));
-        put("play_hosts", Value::from(active.clone()));
-        put("ansible_play_batch", Value::from(active));
+        let active = |hosts: &[String]| -> Vec<String> {
+            hosts
+                .iter()
+                .filter(|h| !self.shared.snapshot(h).failed)
+                .cloned()
+                .collect()
+        };
+        // As Ansible: the play's hosts are not limited by `serial`, the batch is.
+        put("ansible_play_hosts", Value::from(active(&self.play_hosts)));
+        put("play_hosts", Value::from(active(&self.batch)));
+        put("ansible_play_batch", Value::from(active(&self.batch)));
         put(
             "ansible_play_hosts_all",
             Value::from(self.play_hosts.clone()),

@@ -13,6 +13,8 @@ pub struct HostState {
     /// set_fact and registered results.
     pub set_facts: Vars,
     pub include_vars: Vars,
+    /// Roles included with `public: true`: their defaults and vars stay visible.
+    pub public_roles: Vec<std::sync::Arc<crate::playbook::Role>>,
     pub failed: bool,
     pub unreachable: bool,
     pub stats: HostStats,

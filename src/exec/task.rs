@@ -41,6 +41,8 @@ pub struct TaskRunner<'w, 'a> {
     w: &'w mut HostWalker<'a>,
     task: &'w Arc<Task>,
     handler: bool,
+    /// The task's name, templated with its variables (as Ansible shows it).
+    name: String,
 }
 
 /// The controller's host name (`template_host`, Python's `os.uname()[1]`).
@@ -54,6 +56,28 @@ fn controller_hostname() -> String {
 struct TaskEval<'r> {
     run: &'r super::play::PlayRun<'r>,
     vars: Vars,
+    /// The task's `dest` (template_destpath).
+    dest: Option<String>,
+}
+
+/// The user name owning a controller file (template_uid), as Python's pwd gives it.
+fn file_owner(path: &str) -> String {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(meta) = std::fs::metadata(path) else {
+        return String::new();
+    };
+    let uid = meta.uid().to_string();
+    // /etc/passwd rather than getpwuid: that one is not thread-safe, and hosts run on
+    // threads.
+    std::fs::read_to_string("/etc/passwd")
+        .ok()
+        .and_then(|t| {
+            t.lines().find_map(|l| {
+                let f: Vec<&str> = l.split(':').collect();
+                (f.len() > 2 && f[2] == uid).then(|| f[0].to_string())
+            })
+        })
+        .unwrap_or(uid)
 }
 
 impl Evaluator for TaskEval<'_> {
@@ -62,6 +86,10 @@ impl Evaluator for TaskEval<'_> {
         vars.insert("template_path".into(), Value::from(name));
         vars.insert("template_fullpath".into(), Value::from(name));
         vars.insert("template_host".into(), Value::from(controller_hostname()));
+        vars.insert("template_uid".into(), Value::from(file_owner(name)));
+        if let Some(dest) = &self.dest {
+            vars.insert("template_destpath".into(), Value::from(dest.as_str()));
+        }
         vars.entry("ansible_managed".into())
             .or_insert(Value::from("Ansible managed"));
         let ctx = self.run.ctx(vars);
@@ -84,7 +112,13 @@ impl Evaluator for TaskEval<'_> {
 
 impl<'w, 'a> TaskRunner<'w, 'a> {
     pub fn new(w: &'w mut HostWalker<'a>, task: &'w Arc<Task>, handler: bool) -> Self {
-        TaskRunner { w, task, handler }
+        let name = task.display_name();
+        TaskRunner {
+            w,
+            task,
+            handler,
+            name,
+        }
     }
 
     pub fn run(mut self) -> ItemOutcome {
@@ -118,17 +152,22 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
             }
         }
         let started = Instant::now();
-        let name = task.display_name();
-        run.sink.event(&Event::TaskStart {
-            host: &self.w.host,
-            task: &name,
-            source: &task.span,
-        });
         let mut base = self.w.base_vars(&task.kw);
         if let Some((t, r)) = self.w.failed_context() {
             base.insert("ansible_failed_task".into(), t.clone());
             base.insert("ansible_failed_result".into(), r.clone());
         }
+        if self.name.contains("{{") {
+            // A name that cannot be templated is shown as written, as in Ansible.
+            if let Ok(v) = run.render(&Value::from(self.name.as_str()), base.clone()) {
+                self.name = display(&v);
+            }
+        }
+        run.sink.event(&Event::TaskStart {
+            host: &self.w.host,
+            task: &self.name,
+            source: &task.span,
+        });
         let outcome = match &task.loop_ {
             None => self.one(base, None, started),
             Some(l) => self.looped(base, l, started),
@@ -149,6 +188,7 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
         let task = self.task.clone();
         let items = run
             .render(&l.items, base.clone())
+            .and_then(|v| self.lookup_loop(&l.kind, v, &base))
             .and_then(|v| loops::items(&l.kind, &v))
             .map_err(|e| e.at(l.span.clone()));
         let items = match items {
@@ -164,6 +204,8 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
         let mut results = Vec::new();
         let mut effects = Vec::new();
         let (mut any_changed, mut any_failed, mut all_skipped) = (false, false, true);
+        let mut base = base;
+        let all_items = items.clone();
         for (i, item) in items.into_iter().enumerate() {
             let mut vars = base.clone();
             vars.insert(var.clone(), item.clone());
@@ -174,7 +216,7 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
             }
             vars.insert(
                 "ansible_loop".into(),
-                Value::from_iter([
+                [
                     ("index", Value::from(i + 1)),
                     ("index0", Value::from(i)),
                     ("first", Value::from(i == 0)),
@@ -182,7 +224,12 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
                     ("length", Value::from(n)),
                     ("revindex", Value::from(n - i)),
                     ("revindex0", Value::from(n - i - 1)),
-                ]),
+                    ("allitems", Value::from(all_items.clone())),
+                ]
+                .into_iter()
+                .chain(i.checked_sub(1).map(|p| ("previtem", all_items[p].clone())))
+                .chain(all_items.get(i + 1).map(|x| ("nextitem", x.clone())))
+                .collect::<Value>(),
             );
             let label = match &task.loop_control.label {
                 Some(l) => run
@@ -201,6 +248,16 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
             any_changed |= one.result.get("changed").is_some_and(|v| v.is_true());
             any_failed |= matches!(one.status, Status::Failed | Status::Ignored);
             all_skipped &= one.status == Status::Skipped;
+            // Facts set by this item are seen by the next one, as in Ansible
+            // (`acc: "{{ acc | default([]) + [item] }}"` accumulates).
+            if one
+                .effects
+                .iter()
+                .any(|e| matches!(e, Effect::SetFacts(_) | Effect::IncludeVars(_)))
+            {
+                self.w.apply_var_effects(&one.effects);
+                base = self.rebuild_base(&base);
+            }
             let mut r = one.result;
             r.insert(var.clone(), item);
             r.insert("ansible_loop_var".into(), Value::from(var.as_str()));
@@ -263,6 +320,71 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
             unreachable: None,
             shared: false,
         }
+    }
+
+    /// `with_fileglob` and `with_subelements` are the lookups of the same names, as in
+    /// Ansible: their terms are turned into the list to iterate here.
+    fn lookup_loop(
+        &self,
+        kind: &crate::playbook::LoopKind,
+        terms: Value,
+        base: &Vars,
+    ) -> Result<Value> {
+        use crate::playbook::LoopKind;
+        let expr = match kind {
+            LoopKind::Fileglob => "{{ query('fileglob', *__drover_terms) }}",
+            LoopKind::Subelements => {
+                "{{ __drover_terms[0] | subelements(__drover_terms[1], **(__drover_terms[2] if __drover_terms | length > 2 else {})) }}"
+            }
+            _ => return Ok(terms),
+        };
+        let terms = match terms.kind() {
+            minijinja::value::ValueKind::Seq => terms,
+            _ => Value::from(vec![terms]),
+        };
+        let subkey = matches!(kind, LoopKind::Subelements)
+            .then(|| terms.get_item_by_index(1).ok().map(|k| display(&k)))
+            .flatten();
+        let mut vars = base.clone();
+        vars.insert("__drover_terms".into(), crate::vars::as_data(terms));
+        let list = self.w.run.render(&Value::from(expr), vars)?;
+        let Some(subkey) = subkey else {
+            return Ok(list);
+        };
+        // with_subelements gives each parent without the list it iterates (the filter
+        // keeps it), as Ansible's lookup does.
+        let pairs: Vec<Value> = list
+            .try_iter()
+            .map_err(|e| Error::template(e.to_string()))?
+            .map(|pair| {
+                let parent = pair.get_item_by_index(0).unwrap_or_default();
+                let sub = pair.get_item_by_index(1).unwrap_or_default();
+                let trimmed: Value = parent
+                    .try_iter()
+                    .into_iter()
+                    .flatten()
+                    .filter(|k| display(k) != subkey)
+                    .map(|k| {
+                        let v = parent.get_item(&k).unwrap_or_default();
+                        (k, v)
+                    })
+                    .collect();
+                Value::from(vec![trimmed, sub])
+            })
+            .collect();
+        Ok(Value::from(pairs))
+    }
+
+    /// The task's variables again, after an item changed the host's facts; the failed-task
+    /// context of a rescue is carried over.
+    fn rebuild_base(&self, old: &Vars) -> Vars {
+        let mut base = self.w.base_vars(&self.task.kw);
+        for k in ["ansible_failed_task", "ansible_failed_result"] {
+            if let Some(v) = old.get(k) {
+                base.insert(k.into(), v.clone());
+            }
+        }
+        base
     }
 
     fn one(&mut self, vars: Vars, item: Option<String>, started: Instant) -> ItemOutcome {
@@ -340,10 +462,9 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
         if self.task.module == "meta" && matches!(one.status, Status::Ok | Status::Changed) {
             return;
         }
-        let name = self.task.display_name();
         self.w.run.sink.event(&Event::Task(TaskEvent {
             host: &self.w.host,
-            task: &name,
+            task: &self.name,
             source: &self.task.span,
             status: one.status,
             changed: one.result.get("changed").is_some_and(|v| v.is_true()),
@@ -425,6 +546,7 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
         let eval = TaskEval {
             run,
             vars: vars.clone(),
+            dest: args.str("dest").ok().flatten(),
         };
         let mut attempt = 0u32;
         loop {
@@ -449,6 +571,19 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
                 eval: &eval,
                 cache,
             };
+            // Hosts delegating to the controller may edit the same file: one at a time,
+            // each reading it afresh (another host may have just written it).
+            let _path_lock = if delegate_local {
+                controller_path(&args).map(|p| {
+                    ctx.cache.invalidate(std::slice::from_ref(&p), false);
+                    local_path_lock(&p)
+                })
+            } else {
+                None
+            };
+            let _held = _path_lock
+                .as_ref()
+                .map(|l| l.lock().unwrap_or_else(|e| e.into_inner()));
             let result = plan_and_apply(module, &mut ctx, &args, check, diff);
             // What changed on the host leaves the cache: the paths a module names, or
             // everything after a command (or a failure half-way).
@@ -517,6 +652,9 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
                 if !done {
                     if attempt <= retries {
                         std::thread::sleep(Duration::from_secs_f64(delay.max(0.0)));
+                        // The host may have changed meanwhile: a retry reads it again.
+                        self.w.cache.clear();
+                        self.w.local_cache.clear();
                         continue;
                     }
                     one.status = Status::Failed;
@@ -547,12 +685,33 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
             };
             for k in keys {
                 let val = v.get_item(&k).unwrap_or_default();
-                env.retain(|(n, _): &(String, String)| n != &display(&k));
-                env.push((display(&k), display(&val)));
+                let name = display(&k);
+                if !crate::connection::quote::is_env_name(&name) {
+                    return Err(crate::connection::quote::env_name_error(&name));
+                }
+                env.retain(|(n, _): &(String, String)| n != &name);
+                env.push((name, display(&val)));
             }
         }
         Ok(env)
     }
+}
+
+/// The controller file a task delegated to localhost writes (`path` or `dest`).
+fn controller_path(args: &Args) -> Option<String> {
+    ["path", "dest"]
+        .iter()
+        .find_map(|k| args.str(k).ok().flatten())
+}
+
+/// The lock of one controller path, shared by every host's walker in this process.
+fn local_path_lock(path: &str) -> Arc<std::sync::Mutex<()>> {
+    static LOCKS: std::sync::OnceLock<
+        std::sync::Mutex<std::collections::HashMap<String, Arc<std::sync::Mutex<()>>>>,
+    > = std::sync::OnceLock::new();
+    let map = LOCKS.get_or_init(Default::default);
+    let mut map = map.lock().unwrap_or_else(|e| e.into_inner());
+    map.entry(path.to_string()).or_default().clone()
 }
 
 /// The engine-owned state machine: plan, stop in check mode, otherwise apply.

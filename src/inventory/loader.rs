@@ -1,8 +1,9 @@
-//! Reading `-i` sources: files (YAML, JSON, INI), directories of them, and comma lists.
+//! Reading `-i` sources: files (YAML, JSON, INI, Terraform outputs), directories of them,
+//! Terraform module directories, and comma lists.
 
 use super::model::Inventory;
 use super::vars_dirs::{load_vars_dirs, VarsDirScope};
-use super::{ini, yaml as yaml_inv};
+use super::{ini, terraform, yaml as yaml_inv};
 use crate::diagnostics::{Error, Result, Span};
 use crate::yaml;
 use std::path::{Path, PathBuf};
@@ -21,7 +22,12 @@ pub fn load_sources(sources: &[String]) -> Result<Inventory> {
             }
             continue;
         }
-        if path.is_dir() {
+        if path.is_dir() && terraform::is_module_dir(path) {
+            // A Terraform module: its outputs, not the files in it (*.tfvars are no
+            // inventories).
+            terraform::load_dir(path, &mut inv)?;
+            dirs.push(path.to_path_buf());
+        } else if path.is_dir() {
             let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
                 .map_err(|e| Error::io_at(path, &e))?
                 .filter_map(|e| e.ok().map(|e| e.path()))
@@ -88,6 +94,10 @@ fn load_file(path: &Path, inv: &mut Inventory) -> Result<()> {
             &Span::file(path),
         )
         .with_help("dynamic inventory scripts are not supported: write their output to a YAML or JSON file and pass that"));
+    }
+    // A saved `terraform output -json` or a terraform.tfstate (a JSON object).
+    if terraform::sniff(&text, path, inv)? {
+        return Ok(());
     }
     let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
     let looks_ini = text

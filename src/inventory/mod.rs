@@ -1,11 +1,12 @@
 //! Inventories: Ansible's YAML and INI formats, directories of them, `group_vars/` and
-//! `host_vars/`, and host patterns.
+//! `host_vars/`, Terraform outputs, and host patterns.
 
 pub mod ini;
 mod loader;
 mod model;
 pub mod pattern;
 mod shard;
+pub mod terraform;
 mod vars_dirs;
 mod yaml;
 

@@ -40,6 +40,9 @@ pub struct Inventory {
     pub groups: IndexMap<String, Group>,
     /// Directories that held inventory sources: their `group_vars/` and `host_vars/` apply.
     pub source_dirs: Vec<PathBuf>,
+    /// Where the hosts came from when that is not obvious (a Terraform state, or
+    /// `terraform output` run in a module): shown with `-v` and by `drover inventory`.
+    pub notes: Vec<String>,
 }
 
 impl Inventory {

@@ -11,18 +11,22 @@ pub struct PatternError(pub String, pub Option<String>);
 
 /// The hosts a pattern selects, in inventory order.
 pub fn select(inv: &Inventory, pattern: &str) -> Result<Vec<String>, PatternError> {
+    use std::collections::HashSet;
     let terms = split_terms(pattern)?;
+    // Hosts in the order the pattern names them (`b:a` lists b's hosts first), as
+    // Ansible; sets for membership so large inventories stay linear.
     let mut union: Vec<String> = Vec::new();
-    let mut intersections: Vec<Vec<String>> = Vec::new();
-    let mut exclusions: Vec<String> = Vec::new();
+    let mut in_union: HashSet<String> = HashSet::new();
+    let mut intersections: Vec<HashSet<String>> = Vec::new();
+    let mut exclusions: HashSet<String> = HashSet::new();
     for term in &terms {
         if let Some(t) = term.strip_prefix('!') {
             exclusions.extend(match_term(inv, t)?);
         } else if let Some(t) = term.strip_prefix('&') {
-            intersections.push(match_term(inv, t)?);
+            intersections.push(match_term(inv, t)?.into_iter().collect());
         } else {
             for h in match_term(inv, term)? {
-                if !union.contains(&h) {
+                if in_union.insert(h.clone()) {
                     union.push(h);
                 }
             }
@@ -35,13 +39,10 @@ pub fn select(inv: &Inventory, pattern: &str) -> Result<Vec<String>, PatternErro
     {
         union = inv.hosts.keys().cloned().collect();
     }
-    let selected: Vec<String> = inv
-        .hosts
-        .keys()
-        .filter(|h| union.contains(h))
+    let selected: Vec<String> = union
+        .into_iter()
         .filter(|h| intersections.iter().all(|set| set.contains(h)))
         .filter(|h| !exclusions.contains(h))
-        .cloned()
         .collect();
     Ok(selected)
 }

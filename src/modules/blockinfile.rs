@@ -125,6 +125,23 @@ impl Module for BlockInFile {
                 }
             }
         };
+        // An empty line before/after the block unless it is at the file's edge or one is
+        // already there (so a re-run adds none), as Ansible's prepend/append_newline.
+        let mut block_lines = block_lines;
+        if !block_lines.is_empty() {
+            if args.bool("prepend_newline", false)?
+                && insert_at > 0
+                && !lines[insert_at - 1].is_empty()
+            {
+                block_lines.insert(0, String::new());
+            }
+            if args.bool("append_newline", false)?
+                && insert_at < lines.len()
+                && !lines[insert_at].is_empty()
+            {
+                block_lines.push(String::new());
+            }
+        }
         for (i, l) in block_lines.iter().enumerate() {
             lines.insert(insert_at + i, l.clone());
         }

@@ -163,6 +163,14 @@ fn plan_command(ctx: &mut ModuleCtx<'_>, args: &Args, flavor: Flavor) -> Result<
         removes: removes.clone(),
         chdir: chdir.clone(),
     };
+    // As Ansible, the module changes directory first, in check mode too.
+    if let (true, Some(dir)) = (ctx.check, &chdir) {
+        if ctx.stat(dir, true, false)?.kind != crate::connection::FileKind::Directory {
+            return Err(Error::module(format!(
+                "Unable to change directory before execution: [Errno 2] No such file or directory: b'{dir}'"
+            )));
+        }
+    }
     // Known from the batch, or asked now in check mode. Otherwise the test travels with
     // the command itself: one round trip whether it runs or not.
     let decided = match guards.cached(ctx) {

@@ -73,6 +73,7 @@ static INCLUDE_VARS: ModuleSpec = spec(
         arg("ignore_files", List),
         arg("extensions", List),
         arg("hash_behaviour", Str),
+        arg("ignore_unknown_extensions", Bool),
     ],
     FreeForm::RawParams,
     true,
@@ -98,11 +99,26 @@ impl Module for Debug {
             return Ok(p);
         }
         if let Some(var) = args.str("var")? {
+            // ansible-core 2.19 shows the error in place of the value.
             let value = match ctx.eval.eval_expr(&var) {
                 Ok(v) if !v.is_undefined() => v,
-                Ok(_) | Err(_) => Value::from("VARIABLE IS NOT DEFINED!"),
+                Ok(_) => Value::from(format!("<< error 1 - '{}' is undefined >>", var.trim())),
+                Err(e) => {
+                    let msg = e.message.split(" in '").next().unwrap_or_default();
+                    Value::from(format!("<< error 1 - {msg} >>"))
+                }
             };
-            return Ok(ok(vec![(var.as_str(), value)]));
+            let mut p = ok(vec![(var.as_str(), value.clone())]);
+            if let Some(err) = value.as_str().and_then(|v| v.strip_prefix("<< error 1 - ")) {
+                let err = err.trim_end_matches(" >>");
+                p.result.insert(
+                    "warnings".into(),
+                    Value::from(vec![format!(
+                        "Encountered 1 template error.\nerror 1 - {err}"
+                    )]),
+                );
+            }
+            return Ok(p);
         }
         let msg = args
             .value("msg")
@@ -209,19 +225,22 @@ impl Module for IncludeVars {
         &INCLUDE_VARS
     }
     fn plan(&self, ctx: &mut ModuleCtx<'_>, args: &Args) -> Result<Plan> {
-        if args.has("dir") {
-            return Err(Error::module(
-                "include_vars with dir is not supported yet; name the files",
-            ));
-        }
-        let file = match args.str("file")? {
-            Some(f) => f,
-            None => args
-                .str("_raw_params")?
-                .ok_or_else(|| Error::module("include_vars needs a file"))?,
+        let (vars, read) = match args.str("dir")? {
+            Some(dir) => {
+                let dir = ctx.find_src("vars", dir.trim())?;
+                vars_dir(&dir, args)?
+            }
+            None => {
+                let file = match args.str("file")? {
+                    Some(f) => f,
+                    None => args
+                        .str("_raw_params")?
+                        .ok_or_else(|| Error::module("include_vars needs a file"))?,
+                };
+                let path = ctx.find_src("vars", file.trim())?;
+                (crate::vars::file::load_vars_file(&path)?, vec![path])
+            }
         };
-        let path = ctx.find_src("vars", file.trim())?;
-        let vars = crate::vars::file::load_vars_file(&path)?;
         let (facts, loaded) = match args.str("name")? {
             Some(n) => {
                 let mut m = Vars::new();
@@ -235,17 +254,77 @@ impl Module for IncludeVars {
             (
                 "ansible_included_var_files",
                 // Ansible reports the absolute path of the file it read.
-                Value::from(vec![Value::from(
-                    std::fs::canonicalize(&path)
-                        .unwrap_or(path.clone())
-                        .display()
-                        .to_string(),
-                )]),
+                Value::from(
+                    read.iter()
+                        .map(|p| {
+                            std::fs::canonicalize(p)
+                                .unwrap_or(p.clone())
+                                .display()
+                                .to_string()
+                        })
+                        .collect::<Vec<_>>(),
+                ),
             ),
         ]);
         p.effects.push(Effect::IncludeVars(loaded));
         Ok(p)
     }
+}
+
+/// `include_vars dir:`: the files below `dir` in name order (`depth` levels, 0 = all),
+/// those matching `files_matching` and not named in `ignore_files`, with one of
+/// `extensions`; later files override earlier ones.
+fn vars_dir(dir: &std::path::Path, args: &Args) -> Result<(Vars, Vec<std::path::PathBuf>)> {
+    let depth = args.int("depth")?.unwrap_or(0);
+    let matching =
+        match args.str("files_matching")? {
+            Some(re) => Some(regex::Regex::new(&re).map_err(|e| {
+                Error::module(format!("include_vars: bad files_matching '{re}': {e}"))
+            })?),
+            None => None,
+        };
+    let ignore: Vec<String> = args.str_list("ignore_files")?;
+    let mut extensions: Vec<String> = args.str_list("extensions")?;
+    if extensions.is_empty() {
+        extensions = vec!["yaml".into(), "yml".into(), "json".into()];
+    }
+    let ignore_unknown = args.bool("ignore_unknown_extensions", false)?;
+    let mut walk = walkdir::WalkDir::new(dir).min_depth(1).sort_by_file_name();
+    if depth > 0 {
+        walk = walk.max_depth(depth as usize);
+    }
+    let mut vars = Vars::new();
+    let mut read = Vec::new();
+    for entry in walk {
+        let entry = entry.map_err(|e| Error::module(format!("include_vars: {e}")))?;
+        if !entry.file_type().is_file() {
+            continue;
+        }
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if ignore.contains(&name) || matching.as_ref().is_some_and(|re| !re.is_match(&name)) {
+            continue;
+        }
+        let ext = std::path::Path::new(&name)
+            .extension()
+            .map(|e| e.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if !extensions.contains(&ext) {
+            if ignore_unknown {
+                continue;
+            }
+            return Err(Error::module(format!(
+                "include_vars: {} does not have a valid extension: {}",
+                entry.path().display(),
+                extensions.join(", ")
+            ))
+            .with_help(
+                "set ignore_unknown_extensions: true, or list the extension in extensions",
+            ));
+        }
+        vars.extend(crate::vars::file::load_vars_file(entry.path())?);
+        read.push(entry.path().to_path_buf());
+    }
+    Ok((vars, read))
 }
 
 impl Module for Ping {

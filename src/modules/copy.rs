@@ -70,7 +70,8 @@ impl Module for Copy {
     fn plan(&self, ctx: &mut ModuleCtx<'_>, args: &Args) -> Result<Plan> {
         let mut dest = args.req_str("dest")?;
         if args.bool("remote_src", false)? {
-            return Err(Error::module("copy with remote_src is not supported yet; use command: cp -a SRC DEST with creates"));
+            let src = args.req_str("src")?;
+            return super::copy_tree::plan_remote(ctx, args, &src, &dest);
         }
         let (content, src_name, src_path) = match args.value("content") {
             Some(v) => {
@@ -95,10 +96,7 @@ impl Module for Copy {
                 let src = args.req_str("src")?;
                 let path = ctx.find_src("files", &src)?;
                 if path.is_dir() {
-                    return Err(Error::module(format!(
-                        "copy of a directory ({}) is not supported yet; copy its files one by one (with_fileglob) or use synchronize-like tooling",
-                        path.display()
-                    )));
+                    return super::copy_tree::plan_directory(ctx, args, &src, &path, &dest);
                 }
                 let data = std::fs::read(&path)
                     .map_err(|e| Error::module(format!("cannot read {}: {e}", path.display())))?;

@@ -446,20 +446,33 @@ fn plan_directory(
         if let Some(g) = &attrs.group {
             conds.push(format!("! -group {}", quote(g)));
         }
-        if let Some(m) = &attrs.mode {
-            if m.chars().all(|c| c.is_ascii_digit()) {
-                conds.push(format!("! -perm {}", quote(m)));
-            } else {
-                // Symbolic recursive modes: let chmod decide, report a change.
-                conds.push("-true".to_string());
-            }
+        let symbolic = attrs
+            .mode
+            .as_ref()
+            .filter(|m| !m.chars().all(|c| c.is_ascii_digit()));
+        if let Some(m) = attrs.mode.as_ref().filter(|_| symbolic.is_none()) {
+            conds.push(format!("! -perm {}", quote(m)));
         }
-        let script = format!(
-            "find {q} -mindepth 1 \\( {} \\) -print -quit 2>/dev/null",
-            conds.join(" -o ")
-        );
-        let out = ctx.sh(&script, None)?;
-        if !out.stdout.is_empty() && !diffs.contains(&"recurse".to_string()) {
+        let mut differs = false;
+        if !conds.is_empty() {
+            let script = format!(
+                "find {q} -mindepth 1 \\( {} \\) -print -quit 2>/dev/null",
+                conds.join(" -o ")
+            );
+            differs |= !ctx.sh(&script, None)?.stdout.is_empty();
+        }
+        if let (Some(m), false) = (symbolic, differs) {
+            // A symbolic mode's result depends on each entry's mode and type: the distinct
+            // (mode, type) pairs below the directory decide it.
+            let script = format!("find {q} -mindepth 1 -printf '%m %y\\n' 2>/dev/null | sort -u");
+            let out = ctx.sh(&script, None)?;
+            differs = out.stdout_str().lines().any(|l| {
+                let (mode, kind) = l.split_once(' ').unwrap_or((l, ""));
+                let cur = u32::from_str_radix(mode, 8).unwrap_or(0);
+                super::attrs::target_mode(m, cur, kind == "d") != Some(cur & 0o7777)
+            });
+        }
+        if differs && !diffs.contains(&"recurse".to_string()) {
             diffs.push("recurse".to_string());
         }
     }

@@ -14,6 +14,7 @@ mod command;
 mod compose;
 mod control;
 mod copy;
+mod copy_tree;
 mod cron;
 mod file;
 mod group;
@@ -209,6 +210,11 @@ impl ModuleCtx<'_> {
     pub fn sh(&mut self, script: &str, stdin: Option<&[u8]>) -> Result<Output> {
         let mut full = String::new();
         for (k, v) in &self.environment {
+            // Checked when the task's environment is built; never export what a shell
+            // would read as more than a name.
+            if !crate::connection::quote::is_env_name(k) {
+                return Err(crate::connection::quote::env_name_error(k));
+            }
             full.push_str(&format!("export {}={}\n", k, crate::connection::quote(v)));
         }
         full.push_str(script);
@@ -281,19 +287,8 @@ impl ModuleCtx<'_> {
 
     /// Find a controller file for `src` (copy's `files/`, template's `templates/`).
     pub fn find_src(&self, sub: &str, src: &str) -> Result<std::path::PathBuf> {
-        let p = std::path::Path::new(src);
-        if p.is_absolute() {
-            if p.exists() {
-                return Ok(p.to_path_buf());
-            }
-        } else {
-            for base in self.task.search_dirs.iter() {
-                for c in [base.join(sub).join(src), base.join(src)] {
-                    if c.exists() {
-                        return Ok(c);
-                    }
-                }
-            }
+        if let Some(found) = crate::playbook::find_in(&self.task.search_dirs, sub, src) {
+            return Ok(found);
         }
         let searched: Vec<String> = self
             .task

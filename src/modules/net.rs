@@ -367,7 +367,7 @@ fn download_script(
            if [ -e \"$p\" ]; then chmod --reference=\"$p\" \"$t\" && chown --reference=\"$p\" \"$t\" 2>/dev/null; else chmod 0644 \"$t\"; fi\n",
     );
     if backup {
-        s.push_str("  if [ -f \"$p\" ]; then b=\"$p.$(date +%Y-%m-%d@%H:%M:%S~)\"; cp -p \"$p\" \"$b\" && echo \"@backup $b\"; fi\n");
+        s.push_str("  if [ -f \"$p\" ]; then b=\"$p.$$.$(date +%Y-%m-%d@%H:%M:%S~)\"; cp -p \"$p\" \"$b\" && echo \"@backup $b\"; fi\n");
     }
     s.push_str("  mv -f \"$t\" \"$p\" || exit 70\n  echo @moved\nfi\n");
     let attr_script = attrs.script("\"$p\"", false);

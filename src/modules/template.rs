@@ -58,11 +58,20 @@ impl Module for Template {
             .map_err(|e| Error::module(format!("cannot read template {}: {e}", path.display())))?;
         let bytes = crate::vault::read_controller_file(bytes, &path)?;
         let text = crate::yaml::loader_decode(&bytes, &path)?;
-        if args.has("trim_blocks") && !args.bool("trim_blocks", true)?
-            || args.bool("lstrip_blocks", false)?
-        {
-            return Err(Error::module("template: only the default whitespace control (trim_blocks: true, lstrip_blocks: false) is supported"));
-        }
+        // The module's whitespace options become the template's `#jinja2:` header (a
+        // header in the file itself wins, as in Ansible).
+        let trim = args.bool("trim_blocks", true)?;
+        let lstrip = args.bool("lstrip_blocks", false)?;
+        let text = if (!trim || lstrip) && !text.starts_with("#jinja2:") {
+            let py = |b: bool| if b { "True" } else { "False" };
+            format!(
+                "#jinja2: trim_blocks: {}, lstrip_blocks: {}\n{text}",
+                py(trim),
+                py(lstrip)
+            )
+        } else {
+            text
+        };
         let mut rendered = ctx.eval.render_text(&path.display().to_string(), &text)?;
         match args.str("newline_sequence")?.as_deref() {
             Some("\\r\\n") => rendered = rendered.replace('\n', "\r\n"),

@@ -75,6 +75,7 @@ impl Sink for JsonSink {
                     "event": if t.handler { "handler_result" } else { "task_result" },
                     "host": t.host,
                     "task": t.task,
+                    "module": t.module,
                     "file": t.source.file.display().to_string(),
                     "line": t.source.line,
                     "status": t.status.as_str(),

@@ -160,6 +160,8 @@ pub struct RoleOpts {
     pub vars_from: Option<String>,
     pub defaults_from: Option<String>,
     pub handlers_from: Option<String>,
+    /// `public: true`: the role's defaults and vars stay visible after the include.
+    pub public: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -220,4 +222,16 @@ pub struct Play {
 pub struct Playbook {
     pub path: PathBuf,
     pub plays: Vec<Play>,
+}
+
+/// A controller file named `name` for a task: absolute as is, else under `sub` (`files`,
+/// `templates`, `vars`) or directly in each of the task's search directories.
+pub fn find_in(dirs: &[PathBuf], sub: &str, name: &str) -> Option<PathBuf> {
+    let p = std::path::Path::new(name);
+    if p.is_absolute() {
+        return p.exists().then(|| p.to_path_buf());
+    }
+    dirs.iter()
+        .flat_map(|b| [b.join(sub).join(name), b.join(name)])
+        .find(|c| c.exists())
 }

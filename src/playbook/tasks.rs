@@ -565,10 +565,11 @@ impl Loader {
                         "vars_from" => role_opts.vars_from = Some(v.expect_str("vars_from")?),
                         "defaults_from" => role_opts.defaults_from = Some(v.expect_str("defaults_from")?),
                         "handlers_from" => role_opts.handlers_from = Some(v.expect_str("handlers_from")?),
-                        "public" | "allow_duplicates" | "apply" | "rolespec_validate" => {
+                        "public" => role_opts.public = v.expect_bool("public")?,
+                        "allow_duplicates" | "apply" | "rolespec_validate" => {
                             return Err(Error::invalid(format!("include_role option '{key}' is not supported yet"), &k.span))
                         }
-                        _ => return Err(Error::invalid(format!("unknown include_role option '{key}'"), &k.span).with_help("include_role takes name, tasks_from, vars_from, defaults_from, handlers_from")),
+                        _ => return Err(Error::invalid(format!("unknown include_role option '{key}'"), &k.span).with_help("include_role takes name, tasks_from, vars_from, defaults_from, handlers_from, public")),
                     }
                 }
                 let role_name = role_name

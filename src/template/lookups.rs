@@ -121,6 +121,20 @@ fn run(state: &State, name: &str, args: &[Value], kwargs: &Kwargs) -> Result<Vec
                 }
             }
         }
+        "password" => {
+            for t in &terms {
+                out.push(Value::from(password(state, t)?));
+            }
+        }
+        // Names of the variables that match each regular expression.
+        "varnames" => {
+            let names = state.known_variables();
+            for t in &terms {
+                let re = regex::Regex::new(t)
+                    .map_err(|e| err(format!("lookup('varnames'): bad regular expression '{t}': {e}")))?;
+                out.extend(names.iter().filter(|n| re.is_match(n)).map(|n| Value::from(n.as_ref())));
+            }
+        }
         // `list` returns its terms as they are (Ansible's list lookup).
         "list" => out.extend(args.iter().cloned()),
         "items" | "flattened" => {
@@ -150,7 +164,18 @@ fn run(state: &State, name: &str, args: &[Value], kwargs: &Kwargs) -> Result<Vec
         "fileglob" => {
             for t in &terms {
                 let base = find_base(state);
-                let pattern = if Path::new(t).is_absolute() { PathBuf::from(t) } else { base.join("files").join(t) };
+                // As Ansible: the pattern's directory is looked up in files/, then beside
+                // the playbook or role.
+                let pattern = if Path::new(t).is_absolute() {
+                    PathBuf::from(t)
+                } else {
+                    let dir = Path::new(t).parent().unwrap_or(Path::new(""));
+                    [base.join("files"), base.clone()]
+                        .into_iter()
+                        .find(|b| b.join(dir).is_dir())
+                        .unwrap_or_else(|| base.join("files"))
+                        .join(t)
+                };
                 let glob = globset::Glob::new(&pattern.display().to_string()).map_err(|e| err(format!("lookup('fileglob'): {e}")))?.compile_matcher();
                 if let Some(dir) = pattern.parent() {
                     let mut found: Vec<String> = std::fs::read_dir(dir)
@@ -163,7 +188,7 @@ fn run(state: &State, name: &str, args: &[Value], kwargs: &Kwargs) -> Result<Vec
         }
         other => {
             return Err(err(format!(
-                "lookup plugin '{other}' is not supported by drover (supported: env, file, template, pipe, vars, items, list, first_found, fileglob)"
+                "lookup plugin '{other}' is not supported by drover (supported: env, file, template, pipe, vars, varnames, password, items, list, first_found, fileglob)"
             )))
         }
     }
@@ -200,4 +225,125 @@ fn find_file(state: &State, sub: &str, name: &str) -> Option<PathBuf> {
         }
     }
     None
+}
+
+/// `lookup('password', 'path length=N chars=ascii_letters,digits')`: the password stored
+/// in the controller file `path`, generated (and stored, mode 0600) the first time;
+/// `/dev/null` generates without storing. As Ansible's password lookup, without `encrypt`.
+fn password(state: &State, term: &str) -> Result<String, Error> {
+    let mut parts = term.split_whitespace();
+    let path = parts
+        .next()
+        .ok_or_else(|| err("lookup('password') needs a path"))?;
+    let (mut length, mut chars) = (20usize, vec!["ascii_letters", "digits", ".,:-_"]);
+    let mut spec_chars = String::new();
+    for p in parts {
+        match p.split_once('=') {
+            Some(("length", n)) => {
+                length = n
+                    .parse()
+                    .map_err(|_| err(format!("lookup('password'): length '{n}' is not a number")))?
+            }
+            Some(("chars", c)) => spec_chars = c.to_string(),
+            Some((k @ ("encrypt" | "ident" | "salt" | "seed"), _)) => {
+                return Err(err(format!(
+                    "lookup('password'): '{k}' is not supported by drover"
+                )))
+            }
+            _ => return Err(err(format!("lookup('password'): unknown option '{p}'"))),
+        }
+    }
+    if !spec_chars.is_empty() {
+        chars = spec_chars.split(',').collect();
+    }
+    let mut alphabet = String::new();
+    for c in chars {
+        alphabet.push_str(match c {
+            "ascii_letters" => "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ",
+            "ascii_lowercase" => "abcdefghijklmnopqrstuvwxyz",
+            "ascii_uppercase" => "ABCDEFGHIJKLMNOPQRSTUVWXYZ",
+            "digits" => "0123456789",
+            "hexdigits" => "0123456789abcdefABCDEF",
+            "octdigits" => "01234567",
+            "punctuation" => "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~",
+            literal => literal,
+        });
+    }
+    let alphabet: Vec<char> = alphabet.chars().collect();
+    if alphabet.is_empty() || length == 0 {
+        return Err(err("lookup('password'): no characters to choose from"));
+    }
+    let file = if path == "/dev/null" {
+        None
+    } else if Path::new(path).is_absolute() {
+        Some(PathBuf::from(path))
+    } else {
+        Some(find_base(state).join(path))
+    };
+    if let Some(f) = &file {
+        if let Ok(text) = std::fs::read_to_string(f) {
+            // The first word of the first line (Ansible appends ` salt=…` with encrypt).
+            return Ok(text
+                .lines()
+                .next()
+                .unwrap_or_default()
+                .split(' ')
+                .next()
+                .unwrap_or_default()
+                .to_string());
+        }
+    }
+    let mut bytes = vec![0u8; length * 4];
+    getrandom::fill(&mut bytes)
+        .map_err(|e| err(format!("lookup('password'): no randomness: {e}")))?;
+    let secret: String = bytes
+        .chunks(4)
+        .map(|c| alphabet[(u32::from_le_bytes([c[0], c[1], c[2], c[3]]) as usize) % alphabet.len()])
+        .collect();
+    if let Some(f) = &file {
+        use std::io::Write;
+        use std::os::unix::fs::OpenOptionsExt;
+        if let Some(dir) = f.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                err(format!(
+                    "lookup('password'): cannot create {}: {e}",
+                    dir.display()
+                ))
+            })?;
+        }
+        let mut fh = match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(f)
+        {
+            Ok(fh) => fh,
+            // Another host's task made it first: that one is the password.
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+                let text = std::fs::read_to_string(f).unwrap_or_default();
+                return Ok(text
+                    .lines()
+                    .next()
+                    .unwrap_or_default()
+                    .split(' ')
+                    .next()
+                    .unwrap_or_default()
+                    .to_string());
+            }
+            Err(e) => {
+                return Err(err(format!(
+                    "lookup('password'): cannot write {}: {e}",
+                    f.display()
+                )))
+            }
+        };
+        writeln!(fh, "{secret}").map_err(|e| {
+            err(format!(
+                "lookup('password'): cannot write {}: {e}",
+                f.display()
+            ))
+        })?;
+    }
+    Ok(secret)
 }

@@ -19,18 +19,46 @@ pub fn environment() -> Arc<Environment<'static>> {
     env.set_trim_blocks(true);
     env.set_keep_trailing_newline(true);
     env.set_recursion_limit(200);
+    // Ansible never auto-escapes; minijinja's default would by file name (`*.json.j2`
+    // JSON-quotes every string, `*.html.j2` HTML-escapes).
+    env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
     // Values print as Python's str() shows them (`['a', 'b']`, `{'k': True}`), and None
     // as nothing, as ansible-core 2.19 renders them inside text.
-    env.set_formatter(|out, state, value| match value.kind() {
-        ValueKind::None => Ok(()),
-        ValueKind::Seq | ValueKind::Map | ValueKind::Bool | ValueKind::Number => out
-            .write_str(&crate::template::ansible::filters::py_str(value))
-            .map_err(|_| minijinja::Error::new(ErrorKind::WriteFailure, "write failed")),
-        _ => minijinja::escape_formatter(out, state, value),
+    env.set_formatter(|out, state, value| {
+        EMITTED.with(|e| {
+            if let Some((n, last)) = e.borrow_mut().as_mut() {
+                *n += 1;
+                *last = value.clone();
+            }
+        });
+        format_value(out, state, value)
     });
     crate::template::ansible::register(&mut env);
     lookups::register(&mut env);
     Arc::new(env)
+}
+
+thread_local! {
+    /// While a playbook string renders: how many `{{ }}` it printed, and the last value.
+    static EMITTED: std::cell::RefCell<Option<(usize, Value)>> = const { std::cell::RefCell::new(None) };
+}
+
+fn format_value(
+    out: &mut minijinja::Output<'_>,
+    state: &minijinja::State<'_, '_>,
+    value: &Value,
+) -> std::result::Result<(), minijinja::Error> {
+    match value.kind() {
+        ValueKind::None => Ok(()),
+        ValueKind::Seq
+        | ValueKind::Iterable
+        | ValueKind::Map
+        | ValueKind::Bool
+        | ValueKind::Number => out
+            .write_str(&crate::template::ansible::filters::py_str(value))
+            .map_err(|_| minijinja::Error::new(ErrorKind::WriteFailure, "write failed")),
+        _ => minijinja::escape_formatter(out, state, value),
+    }
 }
 
 /// If `s` is a single `{{ expr }}` and nothing else, the expression.
@@ -45,6 +73,10 @@ fn single_expression(s: &str) -> Option<&str> {
 
 /// Template a value: strings are rendered, lists and mappings recursively.
 pub fn render_value(env: &Environment<'static>, v: &Value, ctx: &Value) -> Result<Value> {
+    if v.is_safe() {
+        // Data (see `vars::as_data`) is never templated again.
+        return Ok(v.clone());
+    }
     if let Some(s) = v.as_str() {
         return render_str(env, s, ctx);
     }
@@ -74,13 +106,18 @@ pub fn render_str(env: &Environment<'static>, s: &str, ctx: &Value) -> Result<Va
     if !(s.contains("{{") || s.contains("{%") || s.contains("{#")) {
         return Ok(Value::from(s));
     }
-    let rewritten = ansible::percent::rewrite_template(s);
-    let s = rewritten.as_ref();
+    let escaped = ansible::tags::escape_backslashes(s);
+    let rewritten = ansible::percent::rewrite_template(escaped.as_ref());
+    render_rewritten(env, rewritten.as_ref(), ctx)
+}
+
+/// [`render_str`] of a string whose source rewrites are done.
+fn render_rewritten(env: &Environment<'static>, s: &str, ctx: &Value) -> Result<Value> {
     // Jinja2 drops one trailing newline of the template; ansible-core puts it back on a
     // text result, so `"{{ port }}\n"` is the integer, and `"{{ name }}\n"` the text and
     // its newline.
     if let Some(expr) = s.strip_suffix('\n').and_then(single_expression) {
-        let v = render_str(env, &s[..s.len() - 1], ctx)?;
+        let v = render_rewritten(env, &s[..s.len() - 1], ctx)?;
         let _ = expr;
         return Ok(match v.as_str() {
             Some(text) => Value::from(format!("{text}\n")),
@@ -99,9 +136,23 @@ pub fn render_str(env: &Environment<'static>, s: &str, ctx: &Value) -> Result<Va
     let tmpl = env
         .template_from_str(s)
         .map_err(|e| template_error(&e, s, ctx, None))?;
-    tmpl.render(ctx)
-        .map(Value::from)
-        .map_err(|e| template_error(&e, s, ctx, Some(&tmpl.undeclared_variables(true))))
+    let outer = EMITTED.with(|e| e.replace(Some((0, Value::UNDEFINED))));
+    let text = tmpl.render(ctx);
+    let emitted = EMITTED.with(|e| e.replace(outer));
+    let text =
+        text.map_err(|e| template_error(&e, s, ctx, Some(&tmpl.undeclared_variables(true))))?;
+    // As ansible-core: when the output is one printed value and nothing else
+    // (`{% set ns = … %}{{ ns.n }}`), the value keeps its type.
+    if let Some((1, value)) = emitted {
+        if !matches!(
+            value.kind(),
+            ValueKind::String | ValueKind::Undefined | ValueKind::None
+        ) && crate::template::ansible::filters::py_str(&value) == text
+        {
+            return Ok(value);
+        }
+    }
+    Ok(Value::from(text))
 }
 
 /// An expression that evaluated to undefined is an error, as printing it would be (strict
@@ -112,6 +163,15 @@ fn defined(
     ctx: &Value,
     names: &std::collections::HashSet<String>,
 ) -> Result<Value> {
+    if value.kind() == ValueKind::Iterable {
+        // A lazy sequence (`a + b` of lists, `range`) is a list once it is a value.
+        return Ok(Value::from(
+            value
+                .try_iter()
+                .map(|i| i.collect::<Vec<_>>())
+                .unwrap_or_default(),
+        ));
+    }
     if !value.is_undefined() {
         return Ok(value);
     }

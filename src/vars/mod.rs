@@ -4,4 +4,4 @@ pub mod file;
 pub mod precedence;
 pub mod scope;
 
-pub use scope::Scope;
+pub use scope::{as_data, Scope};

@@ -100,10 +100,42 @@ impl Scope {
     }
 }
 
-/// Does a value hold any template syntax (anywhere inside it)?
+/// Mark a value as data: the strings in it that look like templates are never templated
+/// again (registered results, facts, `set_fact` values — already templated once, or
+/// read from hosts and files), as Ansible tags them. The mark is minijinja's safe-string
+/// flag, which nothing else in drover uses (auto-escaping is off).
+pub fn as_data(v: Value) -> Value {
+    if !needs_templating(&v) {
+        return v;
+    }
+    match v.kind() {
+        minijinja::value::ValueKind::String => {
+            Value::from_safe_string(v.as_str().unwrap_or_default().to_string())
+        }
+        minijinja::value::ValueKind::Seq => Value::from(
+            v.try_iter()
+                .map(|it| it.map(as_data).collect::<Vec<_>>())
+                .unwrap_or_default(),
+        ),
+        minijinja::value::ValueKind::Map => v
+            .try_iter()
+            .map(|it| {
+                it.map(|k| {
+                    let item = v.get_item(&k).unwrap_or_default();
+                    (k, as_data(item))
+                })
+                .collect::<indexmap::IndexMap<Value, Value>>()
+            })
+            .map(Value::from_iter)
+            .unwrap_or(v),
+        _ => v,
+    }
+}
+
+/// Does a value hold any template syntax (anywhere inside it) that is not data?
 pub fn needs_templating(v: &Value) -> bool {
     if let Some(s) = v.as_str() {
-        return s.contains("{{") || s.contains("{%") || s.contains("{#");
+        return !v.is_safe() && (s.contains("{{") || s.contains("{%") || s.contains("{#"));
     }
     match v.kind() {
         minijinja::value::ValueKind::Seq | minijinja::value::ValueKind::Map => v

@@ -250,15 +250,11 @@ pub fn bool_filter(value: &Value) -> Result<bool, Error> {
             let s = value.as_str().unwrap_or_default();
             match s.to_lowercase().as_str() {
                 "yes" | "on" | "1" | "true" | "y" | "t" => Ok(true),
-                "no" | "off" | "0" | "false" | "n" | "f" | "" => Ok(false),
-                _ => Err(fail(format!(
-                    "bool: cannot interpret {s:?} as a boolean; use yes/no, true/false, on/off, y/n, t/f or 1/0"
-                ))),
+                // Anything else is false, as ansible-core 2.19 computes it.
+                _ => Ok(false),
             }
         }
-        kind => Err(fail(format!(
-            "bool: cannot interpret a {kind} as a boolean; compare it explicitly or use `| length > 0`"
-        ))),
+        _ => Ok(false),
     }
 }
 
@@ -1691,6 +1687,24 @@ fn dump_json(
     Ok(out)
 }
 
+/// Python's `json.dumps(value, indent=indent, sort_keys=sort_keys)`.
+pub(crate) fn py_json_dumps(
+    value: &Value,
+    indent: Option<usize>,
+    sort_keys: bool,
+) -> Result<String, Error> {
+    let opts = JsonOpts {
+        indent,
+        sort_keys,
+        ensure_ascii: true,
+        item_sep: if indent.is_some() { "," } else { ", " },
+        key_sep: ": ",
+    };
+    let mut out = String::new();
+    write_json(&mut out, value, &opts, 0, "tojson")?;
+    Ok(out)
+}
+
 /// `to_json(indent=None, sort_keys=False, ensure_ascii=True)`: Python's
 /// `json.dumps` formatting (`", "` separators, `\uXXXX` escapes).
 pub fn to_json(value: &Value, kwargs: Kwargs) -> Result<String, Error> {
@@ -1977,8 +1991,9 @@ pub fn sha1(value: &Value) -> Result<String, Error> {
 /// (the error location points at the expression instead).
 pub fn mandatory(value: &Value, msg: Option<String>) -> Result<Value, Error> {
     if value.is_undefined() {
+        // Ansible reports this as the filter's failure, not as an undefined variable.
         return Err(Error::new(
-            ErrorKind::UndefinedError,
+            ErrorKind::InvalidOperation,
             msg.unwrap_or_else(|| "Mandatory variable not defined.".into()),
         ));
     }
@@ -2114,6 +2129,9 @@ pub fn human_to_bytes(value: &Value, kwargs: Kwargs) -> Result<i128, Error> {
 /// `log(base=e)`.
 pub fn log(value: &Value, base: Option<Value>) -> Result<f64, Error> {
     let x = num_f64(value).ok_or_else(|| fail("log: expected a number"))?;
+    if x <= 0.0 {
+        return Err(fail("log: math domain error"));
+    }
     match base {
         None => Ok(x.ln()),
         Some(b) => Ok(x.ln()

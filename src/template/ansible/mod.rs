@@ -2,10 +2,12 @@
 //! Ansible content calls (`x.startswith(…)`, `d.items()` …).
 
 pub mod filters;
+pub mod jinja_builtins;
 pub mod jinja_tests;
 pub mod percent;
 pub mod pycompat;
 pub mod register;
+pub mod tags;
 pub mod yaml;
 
 pub use register::register;

@@ -6,6 +6,7 @@
 
 use super::filters::{py_repr, py_str};
 use super::pycompat::apply_spec;
+use super::tags::{map_tags, string_end};
 use minijinja::value::{Rest, Value, ValueKind};
 use minijinja::{Error, ErrorKind};
 use std::borrow::Cow;
@@ -19,58 +20,7 @@ pub fn rewrite_template(src: &str) -> Cow<'_, str> {
     if !src.contains('%') {
         return Cow::Borrowed(src);
     }
-    let mut out = String::new();
-    let mut last = 0;
-    let mut i = 0;
-    let mut changed = false;
-    while let Some(rel) = src[i..].find('{') {
-        let open = i + rel;
-        let rest = &src[open..];
-        let (close_tag, tag) = if rest.starts_with("{{") {
-            ("}}", true)
-        } else if rest.starts_with("{%") {
-            ("%}", true)
-        } else if rest.starts_with("{#") {
-            ("#}", false)
-        } else {
-            i = open + 1;
-            continue;
-        };
-        let body_start = open + 2;
-        let Some(body_len) = find_outside_strings(&src[body_start..], close_tag) else {
-            break;
-        };
-        let body_end = body_start + body_len;
-        let body = &src[body_start..body_end];
-        if close_tag == "%}" && is_raw_tag(body) {
-            // Everything up to {% endraw %} is text.
-            match src[body_end..].find("endraw") {
-                Some(k) => {
-                    i = body_end + k;
-                    continue;
-                }
-                None => break,
-            }
-        }
-        if tag {
-            if let Cow::Owned(new) = rewrite_expression(body) {
-                out.push_str(&src[last..body_start]);
-                out.push_str(&new);
-                last = body_end;
-                changed = true;
-            }
-        }
-        i = body_end + 2;
-    }
-    if !changed {
-        return Cow::Borrowed(src);
-    }
-    out.push_str(&src[last..]);
-    Cow::Owned(out)
-}
-
-fn is_raw_tag(body: &str) -> bool {
-    body.trim_matches(|c: char| c == '-' || c == '+' || c.is_whitespace()) == "raw"
+    map_tags(src, |body, _| rewrite_expression(body))
 }
 
 /// Rewrite `'literal' % operand` in one expression.
@@ -174,20 +124,6 @@ fn skip_ws(b: &[u8], mut i: usize) -> usize {
     i
 }
 
-/// The index after the string literal that starts at `i` (its quote).
-fn string_end(b: &[u8], i: usize) -> usize {
-    let q = b[i];
-    let mut j = i + 1;
-    while j < b.len() {
-        match b[j] {
-            b'\\' => j += 2,
-            c if c == q => return j + 1,
-            _ => j += 1,
-        }
-    }
-    b.len()
-}
-
 /// The index of the bracket closing the one at `open`, skipping strings and nesting.
 fn matching(b: &[u8], open: usize) -> Option<usize> {
     let mut depth = 0usize;
@@ -231,23 +167,6 @@ fn has_top_level_comma(s: &str) -> bool {
         i += 1;
     }
     false
-}
-
-/// `needle` in `s`, not inside a string literal.
-fn find_outside_strings(s: &str, needle: &str) -> Option<usize> {
-    let b = s.as_bytes();
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'\'' || b[i] == b'"' {
-            i = string_end(b, i);
-            continue;
-        }
-        if b[i..].starts_with(needle.as_bytes()) {
-            return Some(i);
-        }
-        i += 1;
-    }
-    None
 }
 
 /// `format % args` as Python computes it (`%s %r %d %i %f %e %g %x %o %c %%` with flags,

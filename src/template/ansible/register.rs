@@ -105,6 +105,7 @@ pub fn register(env: &mut Environment<'static>) {
         "failure" => t::failed,
         "succeeded" => t::succeeded,
         "success" => t::succeeded,
+        "successful" => t::succeeded,
         "changed" => t::changed,
         "change" => t::changed,
         "skipped" => t::skipped,
@@ -145,6 +146,7 @@ pub fn register(env: &mut Environment<'static>) {
     env.add_test("lower", t::is_lower);
     env.add_test("upper", t::is_upper);
 
+    super::jinja_builtins::register(env);
     env.add_function("dict", f::dict_function);
     pycompat::register(env);
 }

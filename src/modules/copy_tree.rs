@@ -1,0 +1,203 @@
+//! copy's two other sources: a controller directory (`src: dir` copies the directory,
+//! `src: dir/` its contents) and a file already on the host (`remote_src: true`).
+
+use super::attrs::Attrs;
+use super::write::{plan_write, ResultShape, WriteRequest};
+use super::{Args, Change, ModuleCtx, Plan};
+use crate::connection::{quote, FileKind};
+use crate::diagnostics::{Error, Result};
+use crate::inventory::Vars;
+use minijinja::Value;
+use std::path::Path;
+
+/// Copy a controller directory tree: missing directories are made first, then every file
+/// is written atomically as a single `copy` would write it. One change, one diff per file.
+pub fn plan_directory(
+    ctx: &mut ModuleCtx<'_>,
+    args: &Args,
+    src_arg: &str,
+    src_dir: &Path,
+    dest: &str,
+) -> Result<Plan> {
+    let base = if src_arg.ends_with('/') {
+        dest.trim_end_matches('/').to_string()
+    } else {
+        let name = src_dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        format!("{}/{name}", dest.trim_end_matches('/'))
+    };
+    let mut dirs = vec![base.clone()];
+    let mut files = Vec::new();
+    for entry in walkdir::WalkDir::new(src_dir)
+        .min_depth(1)
+        .sort_by_file_name()
+    {
+        let entry =
+            entry.map_err(|e| Error::module(format!("cannot read {}: {e}", src_dir.display())))?;
+        let rel = entry
+            .path()
+            .strip_prefix(src_dir)
+            .map(|r| r.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let target = format!("{base}/{rel}");
+        if entry.file_type().is_dir() {
+            dirs.push(target);
+        } else if entry.file_type().is_file() {
+            files.push((entry.path().to_path_buf(), target));
+        }
+    }
+    let mut missing = Vec::new();
+    for d in &dirs {
+        match ctx.stat(d, true, false)?.kind {
+            FileKind::Directory => {}
+            FileKind::Missing => missing.push(d.clone()),
+            _ => return Err(Error::module(format!("{d} exists and is not a directory"))),
+        }
+    }
+    let mut plans = Vec::new();
+    for (src, target) in files {
+        let data = std::fs::read(&src)
+            .map_err(|e| Error::module(format!("cannot read {}: {e}", src.display())))?;
+        let data = if args.bool("decrypt", true)? {
+            crate::vault::read_controller_file(data, &src)?
+        } else {
+            data
+        };
+        let after_header = src.display().to_string();
+        let plan = plan_write(
+            ctx,
+            WriteRequest {
+                dest: target,
+                content: data,
+                attrs: Attrs::from_args(args)?,
+                backup: false,
+                validate: None,
+                force: args.bool("force", true)?,
+                current: None,
+                shape: ResultShape::File { after_header },
+            },
+        )?;
+        if plan.is_change() {
+            plans.push(plan);
+        }
+    }
+    let mut result = Vars::new();
+    result.insert(
+        "dest".into(),
+        Value::from(format!("{}/", dest.trim_end_matches('/'))),
+    );
+    result.insert("src".into(), Value::from(src_arg));
+    if missing.is_empty() && plans.is_empty() {
+        return Ok(Plan::no_change(result));
+    }
+    let dir_mode = args.mode("directory_mode")?;
+    let diffs: Vec<_> = plans
+        .iter_mut()
+        .flat_map(|p| std::mem::take(&mut p.diff))
+        .collect();
+    let applies: Vec<_> = plans.into_iter().filter_map(|p| p.apply).collect();
+    let mut plan = Plan::change(
+        Change::Run,
+        result,
+        Box::new(move |ctx: &mut ModuleCtx<'_>| {
+            if !missing.is_empty() {
+                let mut script = String::new();
+                for d in &missing {
+                    script.push_str(&format!("mkdir -p -- {} || exit 1\n", quote(d)));
+                    if let Some(m) = &dir_mode {
+                        script.push_str(&format!("chmod {} -- {} || exit 1\n", quote(m), quote(d)));
+                    }
+                }
+                let out = ctx.sh(&script, None)?;
+                if out.rc != 0 {
+                    return Err(Error::module(format!(
+                        "cannot create directories under {}: {}",
+                        missing[0],
+                        out.stderr_str().trim()
+                    )));
+                }
+            }
+            let mut last = Vars::new();
+            for apply in applies {
+                last = apply(ctx)?;
+            }
+            let _ = last;
+            Ok(Vars::new())
+        }),
+    )
+    .touching_tree(vec![base]);
+    plan.diff = diffs;
+    Ok(plan)
+}
+
+/// `remote_src: true`: copy a file that is already on the host (checksums compared on
+/// the host; the copy goes through a temporary file and a rename).
+pub fn plan_remote(ctx: &mut ModuleCtx<'_>, args: &Args, src: &str, dest: &str) -> Result<Plan> {
+    let from = ctx.stat(src, true, true)?;
+    match from.kind {
+        FileKind::File => {}
+        FileKind::Missing => return Err(Error::module(format!("Source {src} not found"))),
+        _ => {
+            return Err(Error::module(format!(
+                "copy with remote_src of a directory ({src}) is not supported"
+            ))
+            .with_help("copy the files one by one, or use command: cp -a with creates"))
+        }
+    }
+    let mut dest = dest.to_string();
+    let name = Path::new(src)
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    if dest.ends_with('/') || ctx.stat(&dest, true, false)?.kind == FileKind::Directory {
+        dest = format!("{}/{name}", dest.trim_end_matches('/'));
+    }
+    let cur = ctx.stat(&dest, true, true)?;
+    let attrs = Attrs::from_args(args)?;
+    let same = cur.exists() && cur.sha1 == from.sha1;
+    let attr_diffs = if cur.exists() {
+        attrs.differences(&cur)
+    } else {
+        Vec::new()
+    };
+    let mut result = Vars::new();
+    result.insert("dest".into(), Value::from(dest.as_str()));
+    result.insert("src".into(), Value::from(src));
+    result.insert(
+        "checksum".into(),
+        Value::from(from.sha1.clone().unwrap_or_default()),
+    );
+    if same && attr_diffs.is_empty() {
+        return Ok(Plan::no_change(result));
+    }
+    let (s, d) = (quote(src), quote(&dest));
+    let mut script = String::new();
+    if !same {
+        script.push_str(&format!(
+            "t=$(mktemp \"$(dirname -- {d})/.drover-tmp.$$.XXXXXXXXXX\") || exit 1\n\
+             trap 'rm -f \"$t\"' EXIT\n\
+             cp -- {s} \"$t\" || exit 1\n\
+             if [ -e {d} ]; then chmod --reference={d} \"$t\"; else chmod --reference={s} \"$t\"; fi\n\
+             mv -f \"$t\" {d} || exit 1\ntrap - EXIT\n"
+        ));
+    }
+    script.push_str(&attrs.script(&d, false));
+    let what = dest.clone();
+    Ok(Plan::change(
+        Change::Run,
+        result,
+        Box::new(move |ctx: &mut ModuleCtx<'_>| {
+            let out = ctx.sh(&script, None)?;
+            if out.rc != 0 {
+                return Err(Error::module(format!(
+                    "cannot copy to {what}: {}",
+                    out.stderr_str().trim()
+                )));
+            }
+            Ok(Vars::new())
+        }),
+    )
+    .touching(vec![dest]))
+}
