@@ -604,3 +604,73 @@ fn site_converges_the_same_under_ansible_playbook() {
         results[0].1
     );
 }
+
+/// The example inventory's layout (logging-1, kafka-1, web-1, monitoring-1; every host a
+/// forwarder and a node_exporter) on four test hosts: what one host's data derives from
+/// another's (Prometheus targets, the forwarder address of the fluentd driver, the
+/// logging group's sysctl) is right, and a second run changes nothing.
+#[test]
+fn site_converges_on_four_hosts_like_the_example() {
+    let _serial = HOSTS.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(h) = TestHost::up_hosts(&[
+        "logging-1:22700",
+        "kafka-1:22701",
+        "web-1:22702",
+        "monitoring-1:22703",
+    ]) else {
+        return;
+    };
+    let inv = root().join("tests/platform/inventory-test4");
+    let hosts = ["logging-1", "kafka-1", "web-1", "monitoring-1"];
+    let first = apply(&inv, &[]);
+    assert_eq!(first.code, 0, "first converge:\n{}", first.text);
+    eprintln!("4 hosts, first converge: {:.1}s", first.secs);
+    let second = apply(&inv, &[]);
+    assert_eq!(second.code, 0, "second converge:\n{}", second.text);
+    for host in hosts {
+        assert_eq!(
+            second.recap(host, "changed"),
+            0,
+            "{host}: {:?}",
+            second.changed_tasks()
+        );
+    }
+    eprintln!("4 hosts, second converge: {:.1}s, changed=0", second.secs);
+
+    // Prometheus on monitoring-1 scrapes the node_exporter of every host, each on its port.
+    let mut up = String::new();
+    for _ in 0..60 {
+        up = h.ssh(
+            "monitoring-1",
+            "curl -s 127.0.0.1:22711/api/v1/targets | jq -r '.data.activeTargets[] | select(.labels.job==\"node\" and .health==\"up\") | .labels.host' | sort | tr '\\n' ' '",
+        );
+        if up == "kafka-1 logging-1 monitoring-1 web-1" {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+    assert_eq!(up, "kafka-1 logging-1 monitoring-1 web-1");
+    // nginx on web-1 logs to web-1's own forwarder.
+    assert_eq!(
+        h.ssh("web-1", "docker inspect -f '{{index .HostConfig.LogConfig.Config \"fluentd-address\"}}' webapp-nginx"),
+        "127.0.0.1:22752"
+    );
+    // vm.max_map_count only on the logging host (written to the file; test hosts share a kernel).
+    for host in hosts {
+        let has = h.ssh(
+            host,
+            "grep -c '^vm.max_map_count=262144$' /etc/sysctl.d/60-platform.conf",
+        );
+        assert_eq!(has, if host == "logging-1" { "1" } else { "0" }, "{host}");
+    }
+    // Only the web host runs the log generator, only logging-1 the aggregator.
+    for host in hosts {
+        let units = h.ssh(host, "systemctl is-active platform-loggen.timer; docker ps --format '{{.Names}}' | grep -c fluent-bit-aggregator");
+        let want = match host {
+            "web-1" => "active\n0",
+            "logging-1" => "inactive\n1",
+            _ => "inactive\n0",
+        };
+        assert_eq!(units, want, "{host}");
+    }
+}
