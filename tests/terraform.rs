@@ -387,6 +387,9 @@ fn workflow_commands_against_test_hosts() {
             .arg(&playbook)
             .arg("-i")
             .arg(&tf_json)
+            // The workflows' second inventory source: group variables only.
+            .arg("-i")
+            .arg(root().join("tests/fixtures/terraform/production"))
             .env("GITHUB_STEP_SUMMARY", summary)
             .env_remove("DROVER_TF_ADDRESS");
         c
