@@ -15,7 +15,7 @@
 //! 4. The node_exporter layer converges the same under `ansible-playbook` on a twin host.
 //!
 //! Level 2 needs promtool (Debian `prometheus`), the Compose v2 plugin, systemd-analyze
-//! and Debian's nginx extracted to /var/cache/drover-test/nginx (docs/platform-ci.md).
+//! and Debian's nginx extracted to /var/cache/drover-test/nginx (.ci/run installs them).
 //! Levels 3-4 need root and systemd-nspawn; DROVER_SKIP_NSPAWN_TESTS=1 skips them when
 //! the host cannot start, DROVER_SKIP_ANSIBLE_TESTS=1 skips 4 when the venv is missing.
 
@@ -518,7 +518,7 @@ fn site_converges_the_same_under_ansible_playbook() {
     let plugin = "/usr/libexec/docker/cli-plugins/docker-compose";
     assert!(
         Path::new(plugin).exists(),
-        "{plugin} is needed (docs/platform-ci.md)"
+        "{plugin} is needed (.ci/run installs them)"
     );
     let _serial = HOSTS.lock().unwrap_or_else(|e| e.into_inner());
     let pin = format!("@{STATE}/pin.yml");

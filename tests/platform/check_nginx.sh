@@ -5,7 +5,7 @@
 set -eu
 conf=$1
 root=${NGINX_ROOT:-/var/cache/drover-test/nginx}
-[ -x "$root/usr/sbin/nginx" ] || { echo "check_nginx: no nginx in $root (see docs/platform-ci.md)" >&2; exit 2; }
+[ -x "$root/usr/sbin/nginx" ] || { echo "check_nginx: no nginx in $root (.ci/run extracts it)" >&2; exit 2; }
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 mkdir -p "$tmp/logs"
