@@ -407,22 +407,27 @@ fn main() {
             format,
             collapse,
             svg,
-        } => cli::graph::run(cli::graph::GraphArgs {
-            playbooks,
-            inventory: {
-                common.configure(&cfg);
-                common.inventory
-            },
-            extra_vars: common.extra_vars,
-            roles_path: common.roles_path,
-            limit,
-            mermaid: format == "mermaid",
-            collapse: match collapse.as_str() {
-                "hosts" => drover::graph::Collapse::Hosts,
-                "roles" => drover::graph::Collapse::Roles,
-                _ => drover::graph::Collapse::None,
-            },
-            svg,
+        } => {
+            // The vault secrets first, as validate and apply: encrypted inventory
+            // variables are read while the graph's hosts are resolved.
+            common.configure(&cfg);
+            common.vault.install()
+        }
+        .and_then(|()| {
+            cli::graph::run(cli::graph::GraphArgs {
+                playbooks,
+                inventory: common.inventory,
+                extra_vars: common.extra_vars,
+                roles_path: common.roles_path,
+                limit,
+                mermaid: format == "mermaid",
+                collapse: match collapse.as_str() {
+                    "hosts" => drover::graph::Collapse::Hosts,
+                    "roles" => drover::graph::Collapse::Roles,
+                    _ => drover::graph::Collapse::None,
+                },
+                svg,
+            })
         })
         .map(|out| {
             emit(&out);

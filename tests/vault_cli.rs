@@ -287,3 +287,32 @@ fn refusals() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not valid hex"));
 }
+
+/// `drover graph` reads vault-encrypted inventory variables with the same options as
+/// validate and apply (the platform's example inventory encrypts the Grafana password).
+#[test]
+fn graph_takes_the_vault_password_file() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let graph = |extra: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_drover"))
+            .current_dir(root)
+            .args(["graph", "playbooks/site.yml", "-i", "inventory/example/"])
+            .args(["--format", "mermaid", "--collapse", "roles"])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let with = graph(&[
+        "--vault-password-file",
+        "tests/platform/example-vault-password",
+    ]);
+    assert!(
+        with.status.success(),
+        "{}",
+        String::from_utf8_lossy(&with.stderr)
+    );
+    assert!(String::from_utf8_lossy(&with.stdout).contains("role grafana"));
+    let without = graph(&[]);
+    assert_eq!(without.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&without.stderr).contains("vault"));
+}
