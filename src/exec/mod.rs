@@ -4,6 +4,8 @@
 
 mod barrier;
 mod facts;
+
+pub use facts::gather as gather_facts;
 mod host;
 pub mod interrupt;
 mod lock;

@@ -24,6 +24,7 @@ mod net;
 pub mod probe;
 mod replace;
 mod repo;
+mod setup;
 pub mod spec;
 mod stat;
 mod sysctl;
@@ -344,6 +345,8 @@ pub fn registry() -> &'static [&'static dyn Module] {
         &control::Meta,
         &control::IncludeVars,
         &control::Ping,
+        &setup::Setup,
+        &setup::GatherFacts,
         &user::User,
         &group::Group,
         &systemd::SystemdService,

@@ -88,6 +88,9 @@ pub struct Task {
     pub name: Option<String>,
     /// The module's canonical short name (`copy` for `ansible.builtin.copy`).
     pub module: &'static str,
+    /// The module as the task wrote it when that differs from `module` (`ansible.builtin.
+    /// copy`, an alias): an unnamed task is shown by it, as Ansible shows it.
+    pub written_module: Option<String>,
     pub module_span: Span,
     pub args: Vars,
     pub args_span: Span,
@@ -111,9 +114,10 @@ pub struct Task {
 impl Task {
     /// The name shown in output: `role : name`, or the module and its first argument.
     pub fn display_name(&self) -> String {
-        let base = match &self.name {
-            Some(n) => n.clone(),
-            None => self.module.to_string(),
+        let base = match (&self.name, &self.written_module) {
+            (Some(n), _) => n.clone(),
+            (None, Some(w)) => w.clone(),
+            (None, None) => self.module.to_string(),
         };
         match &self.kw.role {
             Some(r) => format!("{} : {base}", r.name),

@@ -208,7 +208,10 @@ impl Loader {
             };
             return Err(e);
         };
-        let task = self.parse_task(node, module, &args_node, local, lc)?;
+        let mut task = self.parse_task(node, module, &args_node, local, lc)?;
+        if module_name != task.module {
+            task.written_module = Some(module_name);
+        }
         out.push(Item::Task(Arc::new(task)));
         Ok(())
     }
@@ -231,6 +234,7 @@ impl Loader {
             id: self.next_id(),
             name: None,
             module: spec.name,
+            written_module: None,
             module_span: args_span.clone(),
             args: Vars::new(),
             args_span: args_span.clone(),

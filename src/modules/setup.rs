@@ -1,0 +1,96 @@
+//! setup and gather_facts: the host's facts, gathered by the same single command as a
+//! play's `gather_facts` (no Python on the host), returned as `ansible_facts` and merged
+//! into the host's facts. `filter` keeps the facts whose `ansible_` name matches one of
+//! its patterns (shell-style, as Ansible's fnmatch); `gather_subset` is accepted and, as
+//! drover gathers one fixed set, only `!all`/`min` style narrowing by `filter` applies.
+
+use super::spec::{arg, ArgType::*, FreeForm, ModuleSpec};
+use super::{Args, Effect, Module, ModuleCtx, Plan};
+use crate::diagnostics::{Error, Result};
+use crate::inventory::Vars;
+use minijinja::Value;
+
+pub struct Setup;
+pub struct GatherFacts;
+
+static SETUP: ModuleSpec = ModuleSpec {
+    name: "setup",
+    aliases: &[],
+    args: &[
+        arg("gather_subset", List),
+        arg("gather_timeout", Int),
+        arg("filter", List),
+        arg("fact_path", Str),
+    ],
+    free_form: FreeForm::KeyValue,
+    required_one_of: &[],
+    mutually_exclusive: &[],
+    controller_only: false,
+    any_keys: false,
+};
+
+static GATHER_FACTS: ModuleSpec = ModuleSpec {
+    name: "gather_facts",
+    aliases: &[],
+    args: &[arg("parallel", Bool)],
+    free_form: FreeForm::KeyValue,
+    required_one_of: &[],
+    mutually_exclusive: &[],
+    controller_only: false,
+    any_keys: false,
+};
+
+/// Gather, keep what `filter` asks for, and return it as Ansible's setup does.
+fn gather(ctx: &mut ModuleCtx<'_>, filters: &[String]) -> Result<Plan> {
+    let patterns: Vec<globset::GlobMatcher> = filters
+        .iter()
+        .map(|f| {
+            globset::Glob::new(f)
+                .map(|g| g.compile_matcher())
+                .map_err(|e| Error::module(format!("setup: bad filter '{f}': {e}")))
+        })
+        .collect::<Result<_>>()?;
+    let facts = crate::exec::gather_facts(ctx.conn)?;
+    let kept: Vars = facts
+        .into_iter()
+        .filter(|(k, _)| {
+            patterns.is_empty() || patterns.iter().any(|p| p.is_match(format!("ansible_{k}")))
+        })
+        .collect();
+    let shown: Vars = kept
+        .iter()
+        .map(|(k, v)| (format!("ansible_{k}"), v.clone()))
+        .collect();
+    let mut plan = Plan::no_change(Vars::from_iter([(
+        "ansible_facts".to_string(),
+        Value::from_iter(shown),
+    )]));
+    plan.effects.push(Effect::UpdateFacts(kept));
+    Ok(plan)
+}
+
+impl Module for Setup {
+    fn spec(&self) -> &'static ModuleSpec {
+        &SETUP
+    }
+
+    fn plan(&self, ctx: &mut ModuleCtx<'_>, args: &Args) -> Result<Plan> {
+        if args.has("fact_path") {
+            return Err(Error::module(
+                "setup: fact_path (local facts from the host's .fact files) is not supported",
+            )
+            .with_help("read the file with slurp or command and set_fact"));
+        }
+        gather(ctx, &args.str_list("filter")?)
+    }
+}
+
+impl Module for GatherFacts {
+    fn spec(&self) -> &'static ModuleSpec {
+        &GATHER_FACTS
+    }
+
+    fn plan(&self, ctx: &mut ModuleCtx<'_>, _args: &Args) -> Result<Plan> {
+        gather(ctx, &[])
+    }
+}
