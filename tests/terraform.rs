@@ -115,6 +115,17 @@ fn workflows_pass_actionlint() {
     check(&["actionlint"]);
 }
 
+/// `inventory/example/hosts.yml` alone, in a directory of its own: the hosts and groups
+/// the Terraform output must give (the example's group_vars hold the platform's settings,
+/// which a Terraform inventory does not carry; they come from a second `-i`).
+fn example_hosts() -> String {
+    let dir = std::env::temp_dir().join(format!("drover-example-hosts-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("hosts.yml");
+    std::fs::copy(root().join("inventory/example/hosts.yml"), &file).unwrap();
+    file.display().to_string()
+}
+
 /// The `--list` output normalised for comparison (serde_json sorts object keys).
 fn list(args: &[&str], env: &[(&str, &str)]) -> J {
     let mut a = vec!["inventory"];
@@ -143,7 +154,7 @@ fn moto_apply_gives_the_expected_inventory() {
     let note = std::fs::read_to_string(out.join("list-dir.stderr")).unwrap();
     assert!(note.contains("terraform.tfstate"), "{note}");
     // Groups and hosts as the contract says.
-    let static_list = list(&["-i", "inventory/example/hosts.yml"], &[]);
+    let static_list = list(&["-i", &example_hosts()], &[]);
     for g in [
         "logging",
         "kafka",
@@ -213,7 +224,7 @@ fn terraform_output_lists_like_the_static_inventory() {
     // (applied against moto; public addresses replaced by documentation ones).
     let tf = "tests/fixtures/terraform/tf.json";
     let private = list(&["-i", tf], &[("DROVER_TF_ADDRESS", "private")]);
-    let static_list = list(&["-i", "inventory/example/hosts.yml"], &[]);
+    let static_list = list(&["-i", &example_hosts()], &[]);
     assert_eq!(private, static_list);
     // The group tree too, byte for byte.
     let graph = |args: &[&str]| {
@@ -223,7 +234,7 @@ fn terraform_output_lists_like_the_static_inventory() {
     };
     assert_eq!(
         graph(&["inventory", "-i", tf, "--graph"]),
-        graph(&["inventory", "-i", "inventory/example/hosts.yml", "--graph"])
+        graph(&["inventory", "-i", &example_hosts(), "--graph"])
     );
     // By default the public addresses, as the output's "address" says.
     let public = list(&["-i", tf], &[]);
@@ -270,7 +281,7 @@ fn a_module_directory_reads_its_state() {
     .unwrap();
     let d = dir.to_str().unwrap();
     let from_dir = list(&["-i", d], &[("DROVER_TF_ADDRESS", "private")]);
-    let static_list = list(&["-i", "inventory/example/hosts.yml"], &[]);
+    let static_list = list(&["-i", &example_hosts()], &[]);
     assert_eq!(from_dir, static_list);
     let o = drover(&["inventory", "-i", d, "--graph"], &[]);
     assert!(

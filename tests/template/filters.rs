@@ -38,11 +38,9 @@ fn bool_filter() {
         assert_eq!(render(&format!("{{{{ {f}|bool }}}}")), "False", "{f}");
     }
     assert_eq!(render("{{ 'yes'|ansible.builtin.bool }}"), "True");
-    assert_err(
-        "{{ 'maybe'|bool }}",
-        "cannot interpret \"maybe\" as a boolean",
-    );
-    assert_err("{{ [1]|bool }}", "bool: cannot interpret a sequence");
+    // Anything else is false, as ansible-core 2.19 computes it (tests/template_diff).
+    assert_eq!(render("{{ 'maybe'|bool }}"), "False");
+    assert_eq!(render("{{ [1]|bool }}"), "False");
     render_err("{{ missing|bool }}");
 }
 

@@ -258,6 +258,32 @@ pub fn bool_filter(value: &Value) -> Result<bool, Error> {
     }
 }
 
+/// Ansible's strict `boolean()` (module_utils): the words and numbers it knows, None as
+/// false, and `None` for anything else (where Ansible raises).
+pub(crate) fn strict_bool(value: &Value) -> Option<bool> {
+    match value.kind() {
+        ValueKind::Bool => Some(value.is_true()),
+        ValueKind::None => Some(false),
+        ValueKind::Number => match num_f64(value) {
+            Some(x) if x == 1.0 => Some(true),
+            Some(x) if x == 0.0 => Some(false),
+            _ => None,
+        },
+        ValueKind::String => match value
+            .as_str()
+            .unwrap_or_default()
+            .trim()
+            .to_lowercase()
+            .as_str()
+        {
+            "yes" | "on" | "1" | "true" | "y" | "t" => Some(true),
+            "no" | "off" | "0" | "false" | "n" | "f" => Some(false),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
 /// Parses an integer like Python's `int(text, base)` (whitespace, sign,
 /// `0x`/`0o`/`0b` prefixes and `_` separators).
 pub(crate) fn parse_py_int(text: &str, base: u32) -> Option<i128> {

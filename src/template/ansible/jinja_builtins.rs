@@ -10,6 +10,15 @@ fn invalid(msg: impl Into<String>) -> Error {
     Error::new(ErrorKind::InvalidOperation, msg.into())
 }
 
+/// An undefined input is an undefined-variable error, as strict undefined has it (these
+/// filters take the value as it is, so minijinja does not check it for them).
+fn defined(value: &Value) -> Result<(), Error> {
+    if value.is_undefined() {
+        return Err(Error::new(ErrorKind::UndefinedError, "undefined value"));
+    }
+    Ok(())
+}
+
 /// Python's `str.splitlines()` (the separators Jinja2's filters split on).
 fn splitlines(s: &str) -> Vec<&str> {
     let mut out = Vec::new();
@@ -46,6 +55,7 @@ pub fn indent(
     args: minijinja::value::Rest<Value>,
     kwargs: Kwargs,
 ) -> Result<String, Error> {
+    defined(&value)?;
     let s = py_str(&value);
     let pos = |i: usize, name: &str| -> Result<Option<Value>, Error> {
         match args.get(i) {
@@ -98,6 +108,7 @@ pub fn truncate(
     end: Option<String>,
     leeway: Option<usize>,
 ) -> Result<Value, Error> {
+    defined(&value)?;
     // A value short enough comes back as it is (a list stays a list), as in Jinja2.
     if let Some(n) = value.len() {
         if n <= length.unwrap_or(255) + leeway.unwrap_or(5) {
@@ -147,6 +158,7 @@ pub fn wordwrap(
     wrapstring: Option<String>,
     break_on_hyphens: Option<bool>,
 ) -> Result<String, Error> {
+    defined(&value)?;
     let s = py_str(&value);
     let width = width.unwrap_or(79);
     if width == 0 {
@@ -234,27 +246,33 @@ fn wrap_line(line: &str, width: usize, break_long: bool, hyphens: bool) -> Vec<S
 }
 
 /// `center(width=80)`: Python's `str.center`.
-pub fn center(value: Value, width: Option<usize>) -> String {
-    let s = py_str(&value);
-    let width = width.unwrap_or(80);
-    let n = s.chars().count();
-    if width <= n {
-        return s;
-    }
-    let marg = width - n;
-    let left = marg / 2 + (marg & width & 1);
-    format!("{}{s}{}", " ".repeat(left), " ".repeat(marg - left))
+pub fn center(value: Value, width: Option<usize>) -> Result<String, Error> {
+    defined(&value)?;
+    Ok({
+        let s = py_str(&value);
+        let width = width.unwrap_or(80);
+        let n = s.chars().count();
+        if width <= n {
+            return Ok(s);
+        }
+        let marg = width - n;
+        let left = marg / 2 + (marg & width & 1);
+        format!("{}{s}{}", " ".repeat(left), " ".repeat(marg - left))
+    })
 }
 
 /// `striptags`: tags and comments removed, whitespace collapsed, entities decoded.
-pub fn striptags(value: Value) -> String {
-    let s = py_str(&value);
-    let comments = regex::Regex::new(r"(?s)<!--.*?-->").expect("static regex");
-    let tags = regex::Regex::new(r"(?s)<.*?>").expect("static regex");
-    let s = comments.replace_all(&s, "");
-    let s = tags.replace_all(&s, "");
-    let collapsed: Vec<&str> = s.split_whitespace().collect();
-    unescape_html(&collapsed.join(" "))
+pub fn striptags(value: Value) -> Result<String, Error> {
+    defined(&value)?;
+    Ok({
+        let s = py_str(&value);
+        let comments = regex::Regex::new(r"(?s)<!--.*?-->").expect("static regex");
+        let tags = regex::Regex::new(r"(?s)<.*?>").expect("static regex");
+        let s = comments.replace_all(&s, "");
+        let s = tags.replace_all(&s, "");
+        let collapsed: Vec<&str> = s.split_whitespace().collect();
+        unescape_html(&collapsed.join(" "))
+    })
 }
 
 fn unescape_html(s: &str) -> String {
@@ -284,12 +302,14 @@ fn escape_html(s: &str) -> String {
 }
 
 /// `forceescape`: HTML-escaped text.
-pub fn forceescape(value: Value) -> String {
-    escape_html(&py_str(&value))
+pub fn forceescape(value: Value) -> Result<String, Error> {
+    defined(&value)?;
+    Ok({ escape_html(&py_str(&value)) })
 }
 
 /// `filesizeformat(binary=False)`.
 pub fn filesizeformat(value: Value, binary: Option<bool>) -> Result<String, Error> {
+    defined(&value)?;
     let bytes = match value.kind() {
         ValueKind::Number => f64::try_from(value.clone()).unwrap_or(0.0),
         ValueKind::Bool => f64::from(u8::from(value.is_true())),
@@ -322,22 +342,26 @@ pub fn filesizeformat(value: Value, binary: Option<bool>) -> Result<String, Erro
 }
 
 /// `wordcount`: the number of `\w+` runs.
-pub fn wordcount(value: Value) -> usize {
-    let s = py_str(&value);
-    let mut n = 0;
-    let mut in_word = false;
-    for c in s.chars() {
-        let w = c.is_alphanumeric() || c == '_';
-        if w && !in_word {
-            n += 1;
+pub fn wordcount(value: Value) -> Result<usize, Error> {
+    defined(&value)?;
+    Ok({
+        let s = py_str(&value);
+        let mut n = 0;
+        let mut in_word = false;
+        for c in s.chars() {
+            let w = c.is_alphanumeric() || c == '_';
+            if w && !in_word {
+                n += 1;
+            }
+            in_word = w;
         }
-        in_word = w;
-    }
-    n
+        n
+    })
 }
 
 /// `xmlattr(autospace=True)`: `key="value"` pairs, HTML-escaped, None values left out.
 pub fn xmlattr(value: Value, autospace: Option<bool>) -> Result<String, Error> {
+    defined(&value)?;
     if value.kind() != ValueKind::Map {
         return Err(invalid("xmlattr expects a mapping"));
     }
@@ -372,6 +396,7 @@ pub fn xmlattr(value: Value, autospace: Option<bool>) -> Result<String, Error> {
 /// `tojson(indent=None)`: `json.dumps` with sorted keys, ASCII only, and `<>&'` escaped
 /// for HTML, as Jinja2's `htmlsafe_json_dumps`.
 pub fn tojson(value: Value, indent: Option<Value>) -> Result<String, Error> {
+    defined(&value)?;
     let indent = match indent {
         Some(v) if v.is_none() => None,
         Some(v) => {
@@ -391,6 +416,7 @@ pub fn tojson(value: Value, indent: Option<Value>) -> Result<String, Error> {
 /// exact binary value) for `common`, `math.floor`/`math.ceil` of the scaled value
 /// otherwise; always a float, as in Jinja2.
 pub fn round(value: Value, precision: Option<i32>, method: Option<String>) -> Result<Value, Error> {
+    defined(&value)?;
     // Python's round of an int is the int itself (Jinja2 passes it through); a bool is
     // an int there.
     if value.kind() == ValueKind::Bool && method.as_deref().unwrap_or("common") == "common" {
@@ -439,6 +465,7 @@ fn python_round(x: f64, n: i32) -> f64 {
 
 /// Ansible's `comment(style='plain', **params)`: text wrapped as a comment block.
 pub fn comment(text: Value, style: Option<String>, kwargs: Kwargs) -> Result<String, Error> {
+    defined(&text)?;
     let text = py_str(&text);
     let style = style.unwrap_or_else(|| "plain".into());
     let (beginning, decoration, end) = match style.as_str() {
@@ -514,6 +541,7 @@ pub fn dictsort(value: &Value, kwargs: Kwargs) -> Result<Value, Error> {
 /// Ansible's `random(start=0, step=1, seed=None)`: an element of a list, or a number in
 /// `range(start, end, step)`. A seed makes it repeatable (not Python's sequence).
 pub fn random(value: Value, kwargs: Kwargs) -> Result<Value, Error> {
+    defined(&value)?;
     let start = kwargs.get::<Option<i64>>("start")?.unwrap_or(0);
     let step = kwargs.get::<Option<i64>>("step")?.unwrap_or(1).max(1);
     let seed = kwargs.get::<Option<Value>>("seed")?;
@@ -560,35 +588,43 @@ pub fn random(value: Value, kwargs: Kwargs) -> Result<Value, Error> {
 
 /// `upper`, `lower`, `capitalize`, `trim`: Jinja2 applies them to `str(value)`, so a
 /// list is upper-cased in its Python form (`['A', 'B']`).
-pub fn upper(value: Value) -> String {
-    py_str(&value).to_uppercase()
+pub fn upper(value: Value) -> Result<String, Error> {
+    defined(&value)?;
+    Ok({ py_str(&value).to_uppercase() })
 }
 
 /// See [`upper`].
-pub fn lower(value: Value) -> String {
-    py_str(&value).to_lowercase()
+pub fn lower(value: Value) -> Result<String, Error> {
+    defined(&value)?;
+    Ok({ py_str(&value).to_lowercase() })
 }
 
 /// See [`upper`]: first character upper-cased, the rest lower-cased.
-pub fn capitalize(value: Value) -> String {
-    let s = py_str(&value);
-    let mut chars = s.chars();
-    match chars.next() {
-        Some(c) => c
-            .to_uppercase()
-            .chain(chars.flat_map(char::to_lowercase))
-            .collect(),
-        None => String::new(),
-    }
+pub fn capitalize(value: Value) -> Result<String, Error> {
+    defined(&value)?;
+    Ok({
+        let s = py_str(&value);
+        let mut chars = s.chars();
+        match chars.next() {
+            Some(c) => c
+                .to_uppercase()
+                .chain(chars.flat_map(char::to_lowercase))
+                .collect(),
+            None => String::new(),
+        }
+    })
 }
 
 /// See [`upper`]: `trim(chars=None)`.
-pub fn trim(value: Value, chars: Option<String>) -> String {
-    let s = py_str(&value);
-    match chars {
-        Some(c) => s.trim_matches(|x| c.contains(x)).to_string(),
-        None => s.trim().to_string(),
-    }
+pub fn trim(value: Value, chars: Option<String>) -> Result<String, Error> {
+    defined(&value)?;
+    Ok({
+        let s = py_str(&value);
+        match chars {
+            Some(c) => s.trim_matches(|x| c.contains(x)).to_string(),
+            None => s.trim().to_string(),
+        }
+    })
 }
 
 /// The `callable` test: data values are never callable.
@@ -603,6 +639,7 @@ pub fn is_callable(value: Value) -> bool {
 /// `www.` URLs and e-mail addresses in the text become links (Jinja2's rules, simplified:
 /// trailing punctuation stays outside the link).
 pub fn urlize(value: Value, kwargs: Kwargs) -> Result<String, Error> {
+    defined(&value)?;
     let nofollow = kwargs.get::<Option<bool>>("nofollow")?.unwrap_or(false);
     let target = kwargs.get::<Option<String>>("target")?;
     let rel = kwargs.get::<Option<String>>("rel")?;
@@ -664,8 +701,9 @@ pub fn urlize(value: Value, kwargs: Kwargs) -> Result<String, Error> {
 }
 
 /// `pprint`: Python's `pprint.pformat` (its repr, for values that fit on a line).
-pub fn pprint(value: Value) -> String {
-    super::filters::py_repr(&value)
+pub fn pprint(value: Value) -> Result<String, Error> {
+    defined(&value)?;
+    Ok({ super::filters::py_repr(&value) })
 }
 
 /// The `filter` test: is the value the name of a filter?
@@ -747,9 +785,9 @@ mod tests {
 
     #[test]
     fn python_text_helpers() {
-        assert_eq!(center(Value::from("x"), Some(4)), " x  ");
-        assert_eq!(center(Value::from("ab"), Some(5)), "  ab ");
-        assert_eq!(wordcount(Value::from("a b_c, d")), 3);
+        assert_eq!(center(Value::from("x"), Some(4)).unwrap(), " x  ");
+        assert_eq!(center(Value::from("ab"), Some(5)).unwrap(), "  ab ");
+        assert_eq!(wordcount(Value::from("a b_c, d")).unwrap(), 3);
         assert_eq!(
             truncate(
                 Value::from("The quick brown fox jumps over"),
@@ -761,7 +799,10 @@ mod tests {
             .unwrap(),
             Value::from("The quick brown...")
         );
-        assert_eq!(striptags(Value::from("<p>a  <b>b</b>&amp;</p>")), "a b&");
+        assert_eq!(
+            striptags(Value::from("<p>a  <b>b</b>&amp;</p>")).unwrap(),
+            "a b&"
+        );
         assert_eq!(
             filesizeformat(Value::from(1500000), None).unwrap(),
             "1.5 MB"

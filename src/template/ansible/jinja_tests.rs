@@ -58,7 +58,8 @@ pub fn truthy(value: &Value, kwargs: Kwargs) -> Result<bool, Error> {
             ValueKind::String | ValueKind::Bool | ValueKind::Number
         )
     {
-        if let Ok(b) = filters::bool_filter(value) {
+        // Ansible converts with its strict boolean(): an unknown word keeps its truth.
+        if let Some(b) = filters::strict_bool(value) {
             return Ok(b);
         }
     }
