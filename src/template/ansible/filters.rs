@@ -264,9 +264,10 @@ pub(crate) fn strict_bool(value: &Value) -> Option<bool> {
     match value.kind() {
         ValueKind::Bool => Some(value.is_true()),
         ValueKind::None => Some(false),
+        // Python: 1 == 1.0 == True; only exactly one and zero are booleans.
         ValueKind::Number => match num_f64(value) {
-            Some(x) if x == 1.0 => Some(true),
-            Some(x) if x == 0.0 => Some(false),
+            Some(x) if (x - 1.0).abs() < f64::EPSILON => Some(true),
+            Some(x) if x.abs() < f64::EPSILON => Some(false),
             _ => None,
         },
         ValueKind::String => match value

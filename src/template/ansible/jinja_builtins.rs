@@ -304,7 +304,7 @@ fn escape_html(s: &str) -> String {
 /// `forceescape`: HTML-escaped text.
 pub fn forceescape(value: Value) -> Result<String, Error> {
     defined(&value)?;
-    Ok({ escape_html(&py_str(&value)) })
+    Ok(escape_html(&py_str(&value)))
 }
 
 /// `filesizeformat(binary=False)`.
@@ -590,13 +590,13 @@ pub fn random(value: Value, kwargs: Kwargs) -> Result<Value, Error> {
 /// list is upper-cased in its Python form (`['A', 'B']`).
 pub fn upper(value: Value) -> Result<String, Error> {
     defined(&value)?;
-    Ok({ py_str(&value).to_uppercase() })
+    Ok(py_str(&value).to_uppercase())
 }
 
 /// See [`upper`].
 pub fn lower(value: Value) -> Result<String, Error> {
     defined(&value)?;
-    Ok({ py_str(&value).to_lowercase() })
+    Ok(py_str(&value).to_lowercase())
 }
 
 /// See [`upper`]: first character upper-cased, the rest lower-cased.
@@ -703,7 +703,7 @@ pub fn urlize(value: Value, kwargs: Kwargs) -> Result<String, Error> {
 /// `pprint`: Python's `pprint.pformat` (its repr, for values that fit on a line).
 pub fn pprint(value: Value) -> Result<String, Error> {
     defined(&value)?;
-    Ok({ super::filters::py_repr(&value) })
+    Ok(super::filters::py_repr(&value))
 }
 
 /// The `filter` test: is the value the name of a filter?
