@@ -286,15 +286,7 @@ fn password(state: &State, term: &str) -> Result<String, Error> {
     };
     if let Some(f) = &file {
         if let Ok(text) = std::fs::read_to_string(f) {
-            // The first word of the first line (Ansible appends ` salt=…` with encrypt).
-            return Ok(text
-                .lines()
-                .next()
-                .unwrap_or_default()
-                .split(' ')
-                .next()
-                .unwrap_or_default()
-                .to_string());
+            return Ok(stored_password(&text));
         }
     }
     let mut bytes = vec![0u8; length * 4];
@@ -325,15 +317,9 @@ fn password(state: &State, term: &str) -> Result<String, Error> {
             // Another host's task made it first: that one is the password.
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
                 std::thread::sleep(std::time::Duration::from_millis(20));
-                let text = std::fs::read_to_string(f).unwrap_or_default();
-                return Ok(text
-                    .lines()
-                    .next()
-                    .unwrap_or_default()
-                    .split(' ')
-                    .next()
-                    .unwrap_or_default()
-                    .to_string());
+                return Ok(stored_password(
+                    &std::fs::read_to_string(f).unwrap_or_default(),
+                ));
             }
             Err(e) => {
                 return Err(err(format!(
@@ -350,4 +336,14 @@ fn password(state: &State, term: &str) -> Result<String, Error> {
         })?;
     }
     Ok(secret)
+}
+
+/// The password in a password file: the first word of its first line (Ansible appends
+/// ` salt=…` when `encrypt` is used).
+fn stored_password(text: &str) -> String {
+    text.lines()
+        .next()
+        .and_then(|l| l.split(' ').next())
+        .unwrap_or_default()
+        .to_string()
 }
