@@ -447,16 +447,7 @@ impl Loader {
                 return Ok(p.to_path_buf());
             }
         } else {
-            let mut bases: Vec<PathBuf> = Vec::new();
-            if let Some(d) = lc.file.parent() {
-                bases.push(d.to_path_buf());
-            }
-            if let Some(r) = &lc.inh.role {
-                bases.push(r.path.join("tasks"));
-                bases.push(r.path.clone());
-            }
-            bases.push(self.playbook_dir.join("tasks"));
-            bases.push(self.playbook_dir.clone());
+            let bases = self.task_file_bases(lc);
             for b in &bases {
                 let c = b.join(file);
                 if c.is_file() {
@@ -465,6 +456,22 @@ impl Loader {
             }
         }
         Err(Error::not_found(format!("task file '{file}' not found")).at(span.clone()).with_help("paths are relative to the including file, the role's tasks/ directory, or the playbook directory"))
+    }
+
+    /// Where a relative task file is looked for, in order: beside the including file, the
+    /// role's `tasks/` and the role, the playbook's `tasks/` and the playbook directory.
+    fn task_file_bases(&self, lc: &ListCtx) -> Vec<PathBuf> {
+        let mut bases: Vec<PathBuf> = Vec::new();
+        if let Some(d) = lc.file.parent() {
+            bases.push(d.to_path_buf());
+        }
+        if let Some(r) = &lc.inh.role {
+            bases.push(r.path.join("tasks"));
+            bases.push(r.path.clone());
+        }
+        bases.push(self.playbook_dir.join("tasks"));
+        bases.push(self.playbook_dir.clone());
+        bases
     }
 
     /// The task files a templated include file name may name (`{{ ansible_os_family }}.yml`):
@@ -493,16 +500,7 @@ impl Loader {
         let Ok(re) = regex::Regex::new(&pattern) else {
             return Vec::new();
         };
-        let mut bases: Vec<PathBuf> = Vec::new();
-        if let Some(d) = lc.file.parent() {
-            bases.push(d.to_path_buf());
-        }
-        if let Some(r) = &lc.inh.role {
-            bases.push(r.path.join("tasks"));
-            bases.push(r.path.clone());
-        }
-        bases.push(self.playbook_dir.join("tasks"));
-        bases.push(self.playbook_dir.clone());
+        let bases = self.task_file_bases(lc);
         let mut out: Vec<PathBuf> = Vec::new();
         for b in bases {
             let d = b.join(dir);
