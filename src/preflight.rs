@@ -7,7 +7,7 @@ use crate::diagnostics::{Error, Result, Span};
 use crate::inventory::{pattern, Inventory, Vars};
 use crate::playbook::find_in;
 use crate::playbook::{
-    Include, IncludeKind, Inherited, Item, ListCtx, Loader, Play, Playbook, Task,
+    HandlerBody, Include, IncludeKind, Inherited, Item, ListCtx, Loader, Play, Playbook, Task,
 };
 use minijinja::value::{Value, ValueKind};
 use minijinja::Environment;
@@ -91,7 +91,12 @@ pub fn check(
                 walker.collect(s, &[], &mut tasks)?;
             }
             for h in &play.handlers {
-                walker.collect(&[Item::Task(h.task.clone())], &[], &mut tasks)?;
+                walker.collect(&[h.item()], &[], &mut tasks)?;
+            }
+            for (task, _, _) in &tasks {
+                if let Some(e) = &task.unsupported {
+                    walker.warn(describe_unsupported(task, e));
+                }
             }
             carried.extend(walker.fact_names.iter().cloned());
             carried_dynamic |= walker.dynamic_names;
@@ -119,6 +124,26 @@ pub fn check(
         }
     }
     Ok(warnings)
+}
+
+/// How a warning names a guarded task drover cannot run: where, what guards it, why.
+fn describe_unsupported(task: &Task, e: &Error) -> String {
+    let guard: Vec<String> = task
+        .kw
+        .when
+        .iter()
+        .map(|c| {
+            c.expr
+                .as_str()
+                .map_or_else(|| c.expr.to_string(), str::to_string)
+        })
+        .collect();
+    format!(
+        "task '{}' ({}) runs only when {}; a host that reaches it fails there: {e}",
+        task.display_name(),
+        task.span,
+        guard.join(" and ")
+    )
 }
 
 /// How a warning names a dynamic include: where it is, what it includes, what guards it.
@@ -381,7 +406,9 @@ impl PlayCheck<'_> {
                 );
                 loaded.map(|loaded| {
                     for h in self.loader.take_handlers() {
-                        self.note_definitions(&h.task);
+                        if let HandlerBody::Task(t) = &h.body {
+                            self.note_definitions(t);
+                        }
                     }
                     loaded.tasks
                 })
@@ -393,6 +420,12 @@ impl PlayCheck<'_> {
         }
     }
 
+    fn warn(&mut self, w: String) {
+        if !self.warnings.contains(&w) {
+            self.warnings.push(w);
+        }
+    }
+
     /// A result from content under a dynamic include (`guard`): an error there becomes a
     /// warning (`None`); outside any, it stays an error.
     fn dynamic<T>(&mut self, r: Result<T>, guard: Option<&str>) -> Result<Option<T>> {
@@ -400,11 +433,9 @@ impl PlayCheck<'_> {
             (Ok(v), _) => Ok(Some(v)),
             (Err(e), None) => Err(e),
             (Err(e), Some(g)) => {
-                let w =
-                    format!("{g} is read only when a host reaches it, and would fail there: {e}");
-                if !self.warnings.contains(&w) {
-                    self.warnings.push(w);
-                }
+                self.warn(format!(
+                    "{g} is read only when a host reaches it, and would fail there: {e}"
+                ));
                 Ok(None)
             }
         }

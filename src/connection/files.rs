@@ -15,6 +15,8 @@ pub struct PutAttrs {
     pub backup: bool,
     /// A validation command with `%s`, run on the temp file before the rename.
     pub validate: Option<String>,
+    /// Create missing parent directories (lineinfile/blockinfile `create: yes`).
+    pub make_parents: bool,
 }
 
 /// What a write left on the host, read in the same round trip.
@@ -45,6 +47,11 @@ pub fn put_file(
     };
     let mut s = String::new();
     s.push_str(&format!("f={}; d={}\n", quote(dest), quote(&dir)));
+    if attrs.make_parents {
+        s.push_str("[ -d \"$d\" ] || mkdir -p -- \"$d\" || exit 70\n");
+    }
+    // An existing file's mode, ACLs and extended attributes carry over to the new one
+    // (as Python's shutil.copystat in Ansible's atomic_move).
     // The temp name marks it as drover's and names the writing shell, so a later write
     // into the same directory removes those whose writer is gone (killed with the host or
     // with -9) and leaves those of live writers alone. Only shell builtins: no cost.
@@ -55,7 +62,7 @@ pub fn put_file(
          trap 'rm -f \"$t\"' EXIT HUP INT TERM\n\
          cat > \"$t\" || exit 70\n\
          [ \"$(wc -c < \"$t\")\" -eq {} ] || exit {RC_SHORT_WRITE}\n\
-         if [ -e \"$f\" ]; then chmod --reference=\"$f\" \"$t\" && chown --reference=\"$f\" \"$t\" 2>/dev/null; else chmod 0644 \"$t\" 2>/dev/null; fi\n",
+         if [ -e \"$f\" ]; then {{ cp --attributes-only --preserve=mode,xattr -- \"$f\" \"$t\" 2>/dev/null || chmod --reference=\"$f\" \"$t\"; }} && chown --reference=\"$f\" \"$t\" 2>/dev/null; else chmod 0644 \"$t\" 2>/dev/null; fi\n",
         content.len()
     ));
     if let Some(mode) = &attrs.mode {

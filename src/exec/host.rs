@@ -5,13 +5,13 @@ use super::loops;
 use super::play::PlayRun;
 use super::task::TaskRunner;
 use crate::connection::Connection;
-use crate::diagnostics::{Error, ErrorKind, Result};
+use crate::diagnostics::{Error, ErrorKind, Result, Span};
 use crate::inventory::Vars;
 use crate::modules::probe::{Probe, ProbeCache};
 use crate::modules::{Effect, MetaAction};
 use crate::output::{Event, Status};
 use crate::playbook::{
-    Block, Handler, Include, IncludeKind, Inherited, Item, ListCtx, Loader, Task,
+    Block, Handler, HandlerBody, Include, IncludeKind, Inherited, Item, ListCtx, Loader, Task,
 };
 use minijinja::Value;
 use std::sync::Arc;
@@ -401,6 +401,14 @@ impl<'a> HostWalker<'a> {
         self.run.task_vars(self, kw)
     }
 
+    /// The variables of a task (or include) written at `span`: the base vars plus
+    /// `ansible_search_path`, where lookups look for relative files.
+    pub fn vars_at(&self, kw: &Inherited, span: &Span) -> Vars {
+        let mut v = self.base_vars(kw);
+        v.insert("ansible_search_path".into(), search_path(kw, span));
+        v
+    }
+
     /// Apply the variable effects of one loop item now, so the next item sees them.
     pub fn apply_var_effects(&self, effects: &[Effect]) {
         self.run
@@ -534,7 +542,10 @@ impl<'a> HostWalker<'a> {
             }
             // Every handler listening to a notified topic runs (each once: the loop
             // visits each handler once).
-            let flow = self.run_task(&h.task, true);
+            let flow = match &h.body {
+                HandlerBody::Task(t) => self.run_task(t, true),
+                HandlerBody::Include(i) => self.run_include(i),
+            };
             if flow != Flow::Continue {
                 self.notified.clear();
                 return flow;
@@ -638,7 +649,7 @@ impl<'a> HostWalker<'a> {
         inc: &Include,
         skipped: &mut Vec<Option<String>>,
     ) -> Result<Vec<(Vec<Item>, String)>> {
-        let base = self.base_vars(&inc.kw);
+        let base = self.vars_at(&inc.kw, &inc.span);
         let mut iterations: Vec<Vars> = Vec::new();
         match &inc.loop_ {
             Some(l) => {
@@ -786,4 +797,20 @@ fn apply_effects(s: &mut super::state::HostState, effects: &[Effect]) {
             Effect::Meta(_) => {}
         }
     }
+}
+
+/// As Ansible's `Task.get_search_path`: the role's directory, then the directory of the
+/// file the task is written in.
+fn search_path(kw: &Inherited, span: &Span) -> Value {
+    let mut paths: Vec<String> = Vec::new();
+    if let Some(r) = &kw.role {
+        paths.push(r.path.display().to_string());
+    }
+    if let Some(dir) = span.file.parent() {
+        let dir = dir.display().to_string();
+        if !paths.contains(&dir) {
+            paths.push(dir);
+        }
+    }
+    Value::from(paths)
 }

@@ -6,6 +6,7 @@ mod barrier;
 mod facts;
 
 pub use facts::gather as gather_facts;
+mod home;
 mod host;
 pub mod interrupt;
 mod lock;

@@ -152,7 +152,7 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
             }
         }
         let started = Instant::now();
-        let mut base = self.w.base_vars(&task.kw);
+        let mut base = self.w.vars_at(&task.kw, &task.span);
         if let Some((t, r)) = self.w.failed_context() {
             base.insert("ansible_failed_task".into(), t.clone());
             base.insert("ansible_failed_result".into(), r.clone());
@@ -378,7 +378,7 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
     /// The task's variables again, after an item changed the host's facts; the failed-task
     /// context of a rescue is carried over.
     fn rebuild_base(&self, old: &Vars) -> Vars {
-        let mut base = self.w.base_vars(&self.task.kw);
+        let mut base = self.w.vars_at(&self.task.kw, &self.task.span);
         for k in ["ansible_failed_task", "ansible_failed_result"] {
             if let Some(v) = old.get(k) {
                 base.insert(k.into(), v.clone());
@@ -505,6 +505,9 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
                 });
             }
         }
+        if let Some(e) = &task.unsupported {
+            return Err((**e).clone());
+        }
         let module = modules::find(task.module)
             .ok_or_else(|| Error::module(format!("unknown module {}", task.module)))?;
         let mut rendered = Vars::new();
@@ -517,12 +520,21 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
             }
             rendered.insert(k.clone(), value);
         }
-        let args = Args::new(module.spec(), rendered).map_err(|e| e.at(task.args_span.clone()))?;
         let become_ = self.become_for(&vars)?;
         let environment = self.environment(&vars)?;
         let check = task.kw.check_mode.unwrap_or(run.opts.check);
         let diff = task.kw.diff.unwrap_or(run.opts.diff);
         let delegate_local = task.kw.delegate_to.is_some() || module.spec().controller_only;
+        if !delegate_local {
+            super::home::expand_home(
+                self.w.conn.as_mut(),
+                become_.as_ref(),
+                module.spec().name,
+                &mut rendered,
+            )
+            .map_err(|e| e.at(task.args_span.clone()))?;
+        }
+        let args = Args::new(module.spec(), rendered).map_err(|e| e.at(task.args_span.clone()))?;
         let retries = match &task.retries {
             Some(v) => run
                 .render(v, vars.clone())?

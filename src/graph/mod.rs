@@ -234,8 +234,8 @@ pub fn build(
                 let mut prev_handler = None;
                 for h in &play.handlers {
                     let n = b.node(
-                        format!("handler{}", h.task.id),
-                        format!("HANDLER {}", h.task.display_name()),
+                        format!("handler{}", h.id()),
+                        format!("HANDLER {}", h.display_name()),
                         true,
                     );
                     for (from, name) in &notify {

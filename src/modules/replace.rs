@@ -4,7 +4,8 @@ use super::attrs::Attrs;
 use super::probe::Probe;
 use super::spec::{arg, ArgType::*, FreeForm, ModuleSpec};
 use super::write::{
-    compile_regex, plan_write, python_replacement, read_with_state, ResultShape, WriteRequest,
+    compile_regex, plan_write, python_replacement, read_with_state, regex_failed, ResultShape,
+    WriteRequest,
 };
 use super::{Args, Module, ModuleCtx, Plan};
 use crate::connection::FileKind;
@@ -62,23 +63,24 @@ impl Module for Replace {
         let mut end = text.len();
         if let Some(a) = args.str("after")? {
             let r = compile_regex(&a, "after", true)?;
-            if let Some(m) = r.find(&text) {
+            if let Some(m) = r.find(&text).map_err(regex_failed)? {
                 start = m.end();
             }
         }
         if let Some(b) = args.str("before")? {
             let r = compile_regex(&b, "before", true)?;
-            if let Some(m) = r.find(&text[start..]) {
+            if let Some(m) = r.find(&text[start..]).map_err(regex_failed)? {
                 end = start + m.start();
             }
         }
         let section = &text[start..end];
-        let count = re.find_iter(section).count();
-        let replaced = re.replace_all(section, rep.as_str());
+        let count = re.find_all(section).map_err(regex_failed)?.len();
+        let replaced = re.replace_all(section, &rep).map_err(regex_failed)?;
         let new_text = format!("{}{}{}", &text[..start], replaced, &text[end..]);
         let mut plan = plan_write(
             ctx,
             WriteRequest {
+                make_parents: false,
                 dest: path,
                 content: new_text.into_bytes(),
                 attrs: Attrs::from_args(args)?,

@@ -7,6 +7,7 @@ use super::{Change, Diff, ModuleCtx, Plan};
 use crate::connection::{FileKind, FileState, PutAttrs};
 use crate::diagnostics::{Error, Result};
 use crate::inventory::Vars;
+use crate::pyregex::PyRegex;
 use minijinja::Value;
 use sha1::{Digest, Sha1};
 
@@ -25,6 +26,8 @@ pub struct WriteRequest {
     pub current: Option<(FileState, Option<Vec<u8>>)>,
     /// Which of Ansible's result shapes to report.
     pub shape: ResultShape,
+    /// Create missing parent directories, as lineinfile and blockinfile do.
+    pub make_parents: bool,
 }
 
 /// The registered result of a module that writes a file has the keys Ansible's module
@@ -48,6 +51,9 @@ pub fn sha1_hex(data: &[u8]) -> String {
 }
 
 pub fn plan_write(ctx: &mut ModuleCtx<'_>, req: WriteRequest) -> Result<Plan> {
+    if let Some(v) = req.validate.as_deref().filter(|v| !v.contains("%s")) {
+        return Err(Error::module(format!("validate must contain %s: {v}")));
+    }
     let (cur, known_content) = match req.current.clone() {
         Some(c) => c,
         None => (ctx.stat(&req.dest, true, true)?, None),
@@ -211,12 +217,18 @@ pub fn plan_write(ctx: &mut ModuleCtx<'_>, req: WriteRequest) -> Result<Plan> {
         after: text_or_note(&req.content),
     });
     let reports_attrs = matches!(req.shape, ResultShape::File { .. });
+    // lineinfile names the backup `backup`; the other modules `backup_file`.
+    let backup_key = match req.shape {
+        ResultShape::LineEdit { backup_key: true } => "backup",
+        _ => "backup_file",
+    };
     let put = PutAttrs {
         mode: req.attrs.mode.clone(),
         owner: req.attrs.owner.clone(),
         group: req.attrs.group.clone(),
         backup: req.backup,
         validate: req.validate.clone(),
+        make_parents: req.make_parents,
     };
     let dest = req.dest.clone();
     let touched = req.dest.clone();
@@ -228,7 +240,7 @@ pub fn plan_write(ctx: &mut ModuleCtx<'_>, req: WriteRequest) -> Result<Plan> {
             let written = ctx.put_file(&dest, &content, &put)?;
             let mut extra = Vars::new();
             if let Some(b) = written.backup {
-                extra.insert("backup_file".into(), Value::from(b));
+                extra.insert(backup_key.into(), Value::from(b));
             }
             if let (true, Some(st)) = (reports_attrs, written.state) {
                 extra.insert("mode".into(), Value::from(st.mode_string()));
@@ -466,14 +478,36 @@ pub fn python_replacement(rep: &str) -> String {
 }
 
 /// Compile a Python-style regular expression, with a message that says what to change.
-pub fn compile_regex(pattern: &str, arg: &str, multiline: bool) -> Result<regex::Regex> {
-    regex::RegexBuilder::new(pattern)
-        .multi_line(multiline)
-        .build()
-        .map_err(|e| {
-            Error::module(format!("{arg} '{pattern}' is not a valid regular expression: {e}"))
-                .with_help("drover uses Rust's regex syntax: no look-around or backreferences inside the pattern")
-        })
+pub fn compile_regex(pattern: &str, arg: &str, multiline: bool) -> Result<PyRegex> {
+    PyRegex::new(pattern, false, multiline).map_err(|e| {
+        Error::module(format!(
+            "{arg} '{pattern}' is not a valid regular expression: {e}"
+        ))
+    })
+}
+
+/// The index of the first (or last) line the predicate accepts.
+pub fn position_of<L: AsRef<str>>(
+    lines: &[L],
+    first: bool,
+    mut pred: impl FnMut(&str) -> Result<bool>,
+) -> Result<Option<usize>> {
+    let order: Box<dyn Iterator<Item = (usize, &L)>> = if first {
+        Box::new(lines.iter().enumerate())
+    } else {
+        Box::new(lines.iter().enumerate().rev())
+    };
+    for (i, l) in order {
+        if pred(l.as_ref())? {
+            return Ok(Some(i));
+        }
+    }
+    Ok(None)
+}
+
+/// A regular expression's matching error (backtracking limit) as a module error.
+pub fn regex_failed(e: String) -> Error {
+    Error::module(e)
 }
 
 /// What a module that edits the file at `path` reads: its stat with checksum, and its
