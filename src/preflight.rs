@@ -61,13 +61,21 @@ pub fn check(
     let mut carried: HashSet<String> = HashSet::new();
     let mut carried_dynamic = false;
     let mut warnings: Vec<String> = Vec::new();
+    // See exec::run: after add_host/group_by, unknown pattern names match nothing.
+    let mut inventory_may_change = false;
     for pb in playbooks {
         for play in &pb.plays {
             let pattern_text = play.hosts.as_str().unwrap_or_default();
+            let select = if inventory_may_change {
+                pattern::select_lenient
+            } else {
+                pattern::select
+            };
+            inventory_may_change |= crate::modules::inventory::play_changes_inventory(play);
             let hosts = if pattern_text.contains("{{") {
                 Vec::new()
             } else {
-                pattern::select(inv, pattern_text).map_err(|e| {
+                select(inv, pattern_text).map_err(|e| {
                     Error::invalid(e.0, &play.hosts_span).with_help(e.1.unwrap_or_default())
                 })?
             };

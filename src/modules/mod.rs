@@ -17,17 +17,23 @@ mod copy;
 mod copy_tree;
 mod cron;
 mod file;
+mod find;
+mod getent;
 mod group;
 mod hostname;
+pub mod inventory;
 mod lineinfile;
 mod net;
+mod package_facts;
 pub mod probe;
 mod replace;
 mod repo;
+mod service_facts;
 mod setup;
 pub mod spec;
 mod stat;
 mod sysctl;
+mod tempfile;
 mod systemd;
 mod template;
 mod unarchive;
@@ -91,6 +97,11 @@ pub enum Effect {
     /// returned `ansible_facts`.
     UpdateFacts(Vars),
     Meta(MetaAction),
+    /// add_host / group_by: applied to the run's inventory by the executor.
+    Inventory(inventory::InventoryChange),
+    /// Facts a module returns under their own names (`getent_passwd`, `packages`,
+    /// `services`): `ansible_facts.NAME` and the variable `NAME`.
+    ModuleFacts(Vars),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -364,6 +375,13 @@ pub fn registry() -> &'static [&'static dyn Module] {
         &cron::Cron,
         &authorized_key::AuthorizedKey,
         &unarchive::Unarchive,
+        &inventory::AddHost,
+        &inventory::GroupBy,
+        &tempfile::TempFile,
+        &find::Find,
+        &getent::Getent,
+        &package_facts::PackageFacts,
+        &service_facts::ServiceFacts,
     ];
     MODULES
 }

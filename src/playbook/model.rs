@@ -124,6 +124,12 @@ impl Task {
             None => base,
         }
     }
+
+    /// Does the task run once for the whole batch: `run_once`, or add_host, which
+    /// Ansible runs on the first host only (its action bypasses the host loop)?
+    pub fn runs_once(&self) -> bool {
+        self.kw.run_once == Some(true) || self.module == "add_host"
+    }
 }
 
 #[derive(Debug)]
