@@ -421,7 +421,11 @@ impl PlayCheck<'_> {
     fn note_definitions(&mut self, t: &Task) {
         let before: HashSet<String> = self.play_names.clone();
         self.note_names(t);
-        if matches!(t.module, "set_fact" | "include_vars") || t.register.is_some() {
+        if matches!(
+            t.module,
+            "set_fact" | "include_vars" | "getent" | "package_facts" | "service_facts"
+        ) || t.register.is_some()
+        {
             let new: Vec<String> = self.play_names.difference(&before).cloned().collect();
             self.fact_names.extend(new);
             if let Some(r) = &t.register {
@@ -445,6 +449,19 @@ impl PlayCheck<'_> {
         }
         match t.module {
             "set_fact" => self.play_names.extend(t.args.keys().cloned()),
+            // Facts these modules return under their own names.
+            "package_facts" => {
+                self.play_names.insert("packages".into());
+            }
+            "service_facts" => {
+                self.play_names.insert("services".into());
+            }
+            "getent" => match t.args.get("database").and_then(|v| v.as_str()) {
+                Some(db) if !db.contains("{{") => {
+                    self.play_names.insert(format!("getent_{db}"));
+                }
+                _ => self.dynamic_names = true,
+            },
             "include_vars" => {
                 let name = t
                     .args

@@ -38,7 +38,7 @@ dpkg --print-architecture\n\
 l=$(dpkg-query -W -f='${db:Status-Status}\\t${Package}\\t${Version}\\t${Architecture}\\t${Section}\\n' | awk -F'\\t' '$1==\"installed\"||$1==\"half-configured\"||$1==\"unpacked\"||$1==\"triggers-awaited\"||$1==\"triggers-pending\"')\n\
 printf '%s\\n' \"$l\"\n\
 echo @@drover-policy@@\n\
-if command -v apt-cache >/dev/null; then apt-cache policy; echo @@drover-policy@@; printf '%s\\n' \"$l\" | awk -F'\\t' 'NF==5{print $2\":\"$4}' | xargs -r apt-cache policy; fi\n";
+if command -v apt-cache >/dev/null; then apt-cache policy; echo @@drover-policy@@; printf '%s\\n' \"$l\" | awk -F'\\t' 'NF==5{print $2\":\"$4}' | xargs -r apt-cache policy; echo @@drover-policy@@; printf '%s\\n' \"$l\" | awk -F'\\t' 'NF==5{print $2\":\"$4\"=\"$3}' | xargs -r apt-cache show 2>/dev/null | grep -E '^(Package|Architecture|Version|Section):'; fi\n";
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Installed {
@@ -119,6 +119,37 @@ pub fn parse_policy(text: &str) -> HashMap<String, Vec<String>> {
     out
 }
 
+/// `apt-cache show NAME:ARCH=VERSION…` reduced to four fields: the section apt's cache
+/// holds for each installed version (the archive's, which overrides the package's own,
+/// as python-apt reports it). Keyed (name, arch, version).
+pub fn parse_sections(text: &str) -> HashMap<(String, String, String), String> {
+    let mut out = HashMap::new();
+    let mut cur: [String; 4] = Default::default();
+    let mut flush = |c: &mut [String; 4]| {
+        if !c[0].is_empty() && !c[3].is_empty() {
+            out.insert((c[0].clone(), c[1].clone(), c[2].clone()), c[3].clone());
+        }
+        *c = Default::default();
+    };
+    for line in text.lines() {
+        let Some((k, v)) = line.split_once(": ") else {
+            continue;
+        };
+        match k {
+            "Package" => {
+                flush(&mut cur);
+                cur[0] = v.trim().to_string();
+            }
+            "Architecture" => cur[1] = v.trim().to_string(),
+            "Version" => cur[2] = v.trim().to_string(),
+            "Section" => cur[3] = v.trim().to_string(),
+            _ => {}
+        }
+    }
+    flush(&mut cur);
+    out
+}
+
 fn origin_of(
     p: &Installed,
     policy: &HashMap<String, Vec<String>>,
@@ -160,6 +191,7 @@ impl Module for PackageFacts {
         let head = parts.next().unwrap_or("");
         let sources = parse_sources(parts.next().unwrap_or(""));
         let policy = parse_policy(parts.next().unwrap_or(""));
+        let sections = parse_sections(parts.next().unwrap_or(""));
         let (native, listing) = head.split_once('\n').unwrap_or(("", ""));
         let native = native.trim();
         let mut packages: IndexMap<String, Vec<Value>> = IndexMap::new();
@@ -171,9 +203,12 @@ impl Module for PackageFacts {
                 p.name.clone()
             };
             let origin = origin_of(&p, &policy, &sources);
+            let section = sections
+                .get(&(p.name.clone(), p.arch.clone(), p.version.clone()))
+                .unwrap_or(&p.section);
             let details = Value::from_iter([
                 ("arch", Value::from(p.arch.as_str())),
-                ("category", Value::from(p.section.as_str())),
+                ("category", Value::from(section.as_str())),
                 ("name", Value::from(name.as_str())),
                 ("origin", Value::from(origin)),
                 ("source", Value::from("apt")),
@@ -222,5 +257,8 @@ mod tests {
         );
         assert_eq!(origin_of(&inst[1], &policy, &sources), "Debian");
         assert_eq!(origin_of(&inst[0], &policy, &sources), "");
+        let s = parse_sections("Package: a\nVersion: 1\nArchitecture: all\nSection: devel\nPackage: b\nVersion: 2\nArchitecture: amd64\nSection: libs\n");
+        assert_eq!(s[&("a".into(), "all".into(), "1".into())], "devel");
+        assert_eq!(s.len(), 2);
     }
 }
