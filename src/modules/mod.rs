@@ -16,6 +16,7 @@ mod control;
 mod copy;
 mod copy_tree;
 mod cron;
+mod fetch;
 mod file;
 mod find;
 mod getent;
@@ -27,6 +28,7 @@ mod net;
 mod package_facts;
 pub mod probe;
 mod replace;
+mod script;
 mod repo;
 mod service_facts;
 mod setup;
@@ -382,6 +384,8 @@ pub fn registry() -> &'static [&'static dyn Module] {
         &getent::Getent,
         &package_facts::PackageFacts,
         &service_facts::ServiceFacts,
+        &script::Script,
+        &fetch::Fetch,
     ];
     MODULES
 }
