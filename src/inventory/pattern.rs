@@ -21,11 +21,7 @@ pub fn select_lenient(inv: &Inventory, pattern: &str) -> Result<Vec<String>, Pat
     select_with(inv, pattern, true)
 }
 
-fn select_with(
-    inv: &Inventory,
-    pattern: &str,
-    lenient: bool,
-) -> Result<Vec<String>, PatternError> {
+fn select_with(inv: &Inventory, pattern: &str, lenient: bool) -> Result<Vec<String>, PatternError> {
     use std::collections::HashSet;
     let terms = split_terms(pattern)?;
     // Hosts in the order the pattern names them (`b:a` lists b's hosts first), as
@@ -236,10 +232,7 @@ fn match_base(inv: &Inventory, base: &str) -> Result<Vec<String>, PatternError> 
         .or_else(|| {
             Some("name a group or host from the inventory, or use a glob like 'web*'".into())
         });
-    Err(PatternError(
-        format!("'{base}'{UNKNOWN_NAME}"),
-        help,
-    ))
+    Err(PatternError(format!("'{base}'{UNKNOWN_NAME}"), help))
 }
 
 const UNKNOWN_NAME: &str = " matches no group or host in the inventory";

@@ -77,7 +77,8 @@ pub struct Entry {
 /// The `-printf` format: one NUL-terminated field each. The first field says whether
 /// the entry itself is a symlink when `-L` follows links (then the other fields describe
 /// the target), `%l` is the link's target (its length is the link's own size).
-const FORMAT: &str = "%y\\0%Y\\0%m\\0%U\\0%G\\0%u\\0%g\\0%s\\0%i\\0%D\\0%n\\0%A@\\0%T@\\0%C@\\0%l\\0%P\\0";
+const FORMAT: &str =
+    "%y\\0%Y\\0%m\\0%U\\0%G\\0%u\\0%g\\0%s\\0%i\\0%D\\0%n\\0%A@\\0%T@\\0%C@\\0%l\\0%P\\0";
 const FIELDS: usize = 17;
 
 /// Parse the listing of one path (marker + FORMAT fields per entry).
@@ -385,7 +386,9 @@ fn walk(entries: &[Entry], c: &Criteria<'_>) -> (Vec<usize>, usize) {
 /// The filters of one entry but `contains` (which needs the file's text).
 fn candidate(e: &Entry, base: &str, c: &Criteria<'_>) -> bool {
     let common = || {
-        c.names.matches(base) && age_ok(e, c.now, c.age, c.age_stamp) && mode_ok(e, c.mode, c.exact_mode)
+        c.names.matches(base)
+            && age_ok(e, c.now, c.age, c.age_stamp)
+            && mode_ok(e, c.mode, c.exact_mode)
     };
     match c.file_type {
         "any" => common() && (e.kind != 'f' || size_ok(e, c.size)),
@@ -445,7 +448,9 @@ fn list_script(paths: &[String], follow: bool, maxdepth: Option<i64>) -> String 
     } else {
         "-printf 'N\\0'"
     };
-    let depth = maxdepth.map(|d| format!("-maxdepth {d} ")).unwrap_or_default();
+    let depth = maxdepth
+        .map(|d| format!("-maxdepth {d} "))
+        .unwrap_or_default();
     let mut s = String::from("date +%s.%N; printf '\\0'\n");
     for p in paths {
         // `~` as Python's expanduser: the (become) user's home.
@@ -546,8 +551,9 @@ impl Module for Find {
         }
         let age = match args.str("age")? {
             Some(a) => Some(parse_scaled(&a, AGE_UNITS).ok_or_else(|| {
-                Error::module(format!("failed to process age '{a}'"))
-                    .with_help("age is a number with an optional unit s, m, h, d or w (-1d: newer than a day)")
+                Error::module(format!("failed to process age '{a}'")).with_help(
+                    "age is a number with an optional unit s, m, h, d or w (-1d: newer than a day)",
+                )
             })?),
             None => None,
         };
@@ -573,19 +579,12 @@ impl Module for Find {
         }
         let contains = args.str("contains")?;
         let contains_re = match &contains {
-            Some(c) => Some((
-                regex::Regex::new(&format!("^(?:{c})")),
-                regex::Regex::new(c),
-            )),
-            None => None,
-        };
-        let contains_re = match contains_re {
-            Some((Ok(a), Ok(b))) => Some((a, b)),
-            Some((Err(e), _)) | Some((_, Err(e))) => {
-                return Err(Error::module(format!(
-                    "find: bad contains '{}': {e}",
-                    contains.unwrap_or_default()
-                )))
+            Some(c) => {
+                let bad = |e: regex::Error| Error::module(format!("find: bad contains '{c}': {e}"));
+                Some((
+                    regex::Regex::new(&format!("^(?:{c})")).map_err(bad)?,
+                    regex::Regex::new(c).map_err(bad)?,
+                ))
             }
             None => None,
         };
@@ -732,11 +731,7 @@ fn add_checksums(ctx: &mut ModuleCtx<'_>, args: &Args, files: &mut [Value]) -> R
         .unwrap_or_else(|| "sha1".into());
     let tool = format!("{algo}sum");
     let regular: Vec<usize> = (0..files.len())
-        .filter(|i| {
-            files[*i]
-                .get_attr("isreg")
-                .is_ok_and(|v| v.is_true())
-        })
+        .filter(|i| files[*i].get_attr("isreg").is_ok_and(|v| v.is_true()))
         .collect();
     if regular.is_empty() {
         return Ok(());
@@ -882,9 +877,18 @@ mod tests {
         assert_eq!(parts[2], None);
         let line = regex::Regex::new("^(?:port=)").unwrap();
         let whole = regex::Regex::new("port=").unwrap();
-        assert_eq!(content_matches(&line, &whole, b"a\nport=1\n", false), Ok(true));
-        assert_eq!(content_matches(&line, &whole, b"a port=1\n", false), Ok(false));
-        assert_eq!(content_matches(&line, &whole, b"a port=1\n", true), Ok(true));
+        assert_eq!(
+            content_matches(&line, &whole, b"a\nport=1\n", false),
+            Ok(true)
+        );
+        assert_eq!(
+            content_matches(&line, &whole, b"a port=1\n", false),
+            Ok(false)
+        );
+        assert_eq!(
+            content_matches(&line, &whole, b"a port=1\n", true),
+            Ok(true)
+        );
         assert!(content_matches(&line, &whole, b"\xff\xfe", false).is_err());
     }
 

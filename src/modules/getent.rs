@@ -114,10 +114,7 @@ impl Module for Getent {
                 tree.insert(key.clone().unwrap_or_default(), Value::from(()));
                 let facts = facts_of(tree);
                 let mut p = Plan::no_change(Vars::from_iter([
-                    (
-                        "ansible_facts".to_string(),
-                        Value::from_iter(facts.clone()),
-                    ),
+                    ("ansible_facts".to_string(), Value::from_iter(facts.clone())),
                     ("msg".to_string(), Value::from(msg)),
                 ]));
                 p.effects.push(Effect::ModuleFacts(facts));
@@ -134,10 +131,7 @@ impl Module for Getent {
             }
             _ => "Unexpected failure!",
         };
-        let mut p = Plan::no_change(Vars::from_iter([(
-            "msg".to_string(),
-            Value::from(msg),
-        )]));
+        let mut p = Plan::no_change(Vars::from_iter([("msg".to_string(), Value::from(msg))]));
         p.failed = true;
         Ok(p)
     }

@@ -222,7 +222,12 @@ impl Module for AddHost {
                 ("host_name", Value::from(name.as_str())),
                 (
                     "groups",
-                    Value::from(groups.iter().map(|g| Value::from(g.as_str())).collect::<Vec<_>>()),
+                    Value::from(
+                        groups
+                            .iter()
+                            .map(|g| Value::from(g.as_str()))
+                            .collect::<Vec<_>>(),
+                    ),
                 ),
                 ("host_vars", Value::from_iter(vars.clone())),
             ]),
@@ -263,7 +268,12 @@ impl Module for GroupBy {
             ("add_group".to_string(), Value::from(group.as_str())),
             (
                 "parent_groups".to_string(),
-                Value::from(parents.iter().map(|g| Value::from(g.as_str())).collect::<Vec<_>>()),
+                Value::from(
+                    parents
+                        .iter()
+                        .map(|g| Value::from(g.as_str()))
+                        .collect::<Vec<_>>(),
+                ),
             ),
         ]));
         p.effects.push(Effect::Inventory(InventoryChange::GroupBy {
@@ -297,7 +307,10 @@ pub fn play_changes_inventory(play: &Play) -> bool {
     items(&play.pre_tasks)
         || items(&play.tasks)
         || items(&play.post_tasks)
-        || play.handlers.iter().any(|h| is_inventory_module(h.task.module))
+        || play
+            .handlers
+            .iter()
+            .any(|h| is_inventory_module(h.task.module))
 }
 
 #[cfg(test)]

@@ -26,20 +26,22 @@ pub mod inventory;
 mod lineinfile;
 mod net;
 mod package_facts;
+mod pause;
 pub mod probe;
 mod replace;
-mod script;
 mod repo;
+mod script;
 mod service_facts;
 mod setup;
 pub mod spec;
 mod stat;
 mod sysctl;
-mod tempfile;
 mod systemd;
+mod tempfile;
 mod template;
 mod unarchive;
 mod user;
+mod wait_for_connection;
 mod write;
 
 pub use args::Args;
@@ -386,6 +388,8 @@ pub fn registry() -> &'static [&'static dyn Module] {
         &service_facts::ServiceFacts,
         &script::Script,
         &fetch::Fetch,
+        &pause::Pause,
+        &wait_for_connection::WaitForConnection,
     ];
     MODULES
 }

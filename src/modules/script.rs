@@ -56,9 +56,9 @@ impl Module for Script {
     fn plan(&self, ctx: &mut ModuleCtx<'_>, args: &Args) -> Result<Plan> {
         let raw = match args.str("_raw_params")? {
             Some(r) => r,
-            None => args
-                .str("cmd")?
-                .ok_or_else(|| Error::module("script needs the script to run (free-form or cmd)"))?,
+            None => args.str("cmd")?.ok_or_else(|| {
+                Error::module("script needs the script to run (free-form or cmd)")
+            })?,
         };
         let parts = shlex::split(raw.trim()).ok_or_else(|| {
             Error::module(format!("script: cannot split '{raw}': unbalanced quotes"))

@@ -39,7 +39,12 @@ const BAD_STATES: &[&str] = &["not-found", "masked", "failed"];
 
 type Services = IndexMap<String, IndexMap<&'static str, Value>>;
 
-fn service(name: &str, state: &str, status: Option<&str>, source: &'static str) -> IndexMap<&'static str, Value> {
+fn service(
+    name: &str,
+    state: &str,
+    status: Option<&str>,
+    source: &'static str,
+) -> IndexMap<&'static str, Value> {
     let mut m = IndexMap::new();
     m.insert("name", Value::from(name));
     m.insert("state", Value::from(state));
@@ -83,8 +88,15 @@ pub fn parse_units(text: &str, out: &mut Services) {
             .find(|b| f[..f.len() - 1].contains(b))
             .copied()
             .unwrap_or(f[2]);
-        let state = if f[3] == "running" { "running" } else { "stopped" };
-        out.insert(f[0].to_string(), service(f[0], state, Some(status), "systemd"));
+        let state = if f[3] == "running" {
+            "running"
+        } else {
+            "stopped"
+        };
+        out.insert(
+            f[0].to_string(),
+            service(f[0], state, Some(status), "systemd"),
+        );
     }
 }
 
@@ -176,10 +188,7 @@ impl Module for ServiceFacts {
                 }
                 for (i, (name, status)) in missing.iter().enumerate() {
                     let state = answers.get(i).map(String::as_str).unwrap_or("unknown");
-                    services.insert(
-                        name.clone(),
-                        service(name, state, Some(status), "systemd"),
-                    );
+                    services.insert(name.clone(), service(name, state, Some(status), "systemd"));
                 }
             }
         }
@@ -232,6 +241,9 @@ mod tests {
         );
         assert_eq!(s["ssh.service"]["status"].as_str(), Some("enabled"));
         assert_eq!(s["bar.service"]["status"].as_str(), Some("failed"));
-        assert_eq!(missing, vec![("getty@.service".to_string(), "enabled".to_string())]);
+        assert_eq!(
+            missing,
+            vec![("getty@.service".to_string(), "enabled".to_string())]
+        );
     }
 }
