@@ -459,7 +459,11 @@ impl<'a> HostWalker<'a> {
                 }
                 _ => {}
             }
-            if let Some(name) = &task.register {
+            if let Some(name) = task
+                .register
+                .as_ref()
+                .filter(|_| !outcome.registered.is_undefined())
+            {
                 s.set_facts.insert(
                     name.clone(),
                     crate::vars::as_data(outcome.registered.clone()),

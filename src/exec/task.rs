@@ -129,12 +129,16 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
                 if first != self.w.host {
                     // Another host runs it; this one gets the same result, as in Ansible.
                     let shared = run.run_once_result(task.id);
+                    // add_host and pause without `run_once`: Ansible runs them for the
+                    // first host alone (their actions bypass the host loop), so the others
+                    // register nothing and take no effects.
+                    let bypass = task.kw.run_once != Some(true);
                     return match shared {
                         // Registered results and facts go to every host, as in Ansible.
                         Some((status, registered, effects)) => ItemOutcome {
                             status,
-                            registered,
-                            effects,
+                            registered: if bypass { Value::UNDEFINED } else { registered },
+                            effects: if bypass { Vec::new() } else { effects },
                             notify: Vec::new(),
                             unreachable: None,
                             shared: true,

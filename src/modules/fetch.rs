@@ -159,14 +159,14 @@ impl Module for Fetch {
         let st = ctx.stat(&src, true, true)?;
         let missing = "the remote file does not exist, not transferring, ignored";
         if !st.exists() {
-            let pairs = [
-                ("msg", Value::from(missing)),
-                ("file", Value::from(src.as_str())),
-            ];
+            // As Ansible: `file` only when the miss is ignored.
             return Ok(if fail_on_missing {
-                failed(&pairs)
+                failed(&[("msg", Value::from(missing))])
             } else {
-                Plan::no_change(super::result(&pairs))
+                Plan::no_change(super::result(&[
+                    ("msg", Value::from(missing)),
+                    ("file", Value::from(src.as_str())),
+                ]))
             });
         }
         if st.kind == FileKind::Directory {

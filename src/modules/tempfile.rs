@@ -72,7 +72,7 @@ fn script(dir: Option<&str>, directory: bool, names: &[String]) -> String {
             "( set -C; : > \"$d$n\" ) 2>/dev/null"
         };
         s.push_str(&format!(
-            "n={}; if {create}; then printf '%s' \"$d$n\"; exit 0; fi\n",
+            "n={}; if {create}; then printf '%s\\n' \"$d$n\"; stat -c '%u|%g|%U|%G|%a|%s' -- \"$d$n\"; exit 0; fi\n",
             quote(n)
         ));
     }
@@ -84,6 +84,34 @@ fn script(dir: Option<&str>, directory: bool, names: &[String]) -> String {
     };
     s.push_str(&format!("{last}\nexit 4\n"));
     s
+}
+
+/// The result: `path` and the attributes Ansible adds to any result naming a path (its
+/// `add_path_info`): uid, gid, owner, group, mode, size, state.
+fn path_info(out: &str, directory: bool) -> Vars {
+    // The path (which may itself hold a newline), then the stat line.
+    let t = out.strip_suffix('\n').unwrap_or(out);
+    let (path, st) = t.rsplit_once('\n').unwrap_or((t, ""));
+    let f: Vec<&str> = st.trim().split('|').collect();
+    let mut r = Vars::new();
+    if f.len() == 6 {
+        let num = |s: &str| s.parse::<u64>().unwrap_or(0);
+        let mode = u32::from_str_radix(f[4], 8).unwrap_or(0);
+        r.insert("gid".into(), Value::from(num(f[1])));
+        r.insert("group".into(), Value::from(f[3]));
+        r.insert("mode".into(), Value::from(format!("{mode:04o}")));
+        r.insert("owner".into(), Value::from(f[2]));
+        r.insert("path".into(), Value::from(path));
+        r.insert("size".into(), Value::from(num(f[5])));
+        r.insert(
+            "state".into(),
+            Value::from(if directory { "directory" } else { "file" }),
+        );
+        r.insert("uid".into(), Value::from(num(f[0])));
+    } else {
+        r.insert("path".into(), Value::from(path));
+    }
+    r
 }
 
 impl Module for TempFile {
@@ -126,10 +154,7 @@ impl Module for TempFile {
                 })
                 .with_help("give path: a writable directory on the host"));
             }
-            Ok(Vars::from_iter([(
-                "path".to_string(),
-                Value::from(out.stdout_str()),
-            )]))
+            Ok(path_info(&out.stdout_str(), directory))
         });
         // The new name is only known once made: nothing cached names it; the directory
         // itself (when given) leaves the cache.
@@ -161,7 +186,10 @@ mod tests {
             .arg(&s)
             .output()
             .unwrap();
-        assert_eq!(String::from_utf8_lossy(&out.stdout), format!("{d}/free"));
+        let r = path_info(&String::from_utf8_lossy(&out.stdout), false);
+        assert_eq!(r["path"].as_str(), Some(format!("{d}/free").as_str()));
+        assert_eq!(r["mode"].as_str(), Some("0600"));
+        assert_eq!(r["size"], Value::from(0));
         assert_eq!(std::fs::read(dir.path().join("taken")).unwrap(), b"x");
         use std::os::unix::fs::PermissionsExt;
         let mode = std::fs::metadata(dir.path().join("free"))
@@ -175,7 +203,9 @@ mod tests {
             .arg(&s)
             .output()
             .unwrap();
-        assert_eq!(String::from_utf8_lossy(&out.stdout), format!("{d}/sub"));
+        let r = path_info(&String::from_utf8_lossy(&out.stdout), true);
+        assert_eq!(r["path"].as_str(), Some(format!("{d}/sub").as_str()));
+        assert_eq!(r["state"].as_str(), Some("directory"));
         assert!(dir.path().join("sub").is_dir());
     }
 }
