@@ -523,13 +523,27 @@ fn content_matches(
     }))
 }
 
+/// A list argument as Ansible's `type='list'` reads a string: split on commas, each part
+/// kept as written (a path may end in a space).
+fn untrimmed_list(args: &Args, name: &str) -> Result<Vec<String>> {
+    match args.value(name) {
+        Some(v) if v.kind() == minijinja::value::ValueKind::String => Ok(v
+            .as_str()
+            .unwrap_or_default()
+            .split(',')
+            .map(str::to_string)
+            .collect()),
+        _ => args.str_list(name),
+    }
+}
+
 impl Module for Find {
     fn spec(&self) -> &'static ModuleSpec {
         &FIND
     }
 
     fn plan(&self, ctx: &mut ModuleCtx<'_>, args: &Args) -> Result<Plan> {
-        let paths = args.str_list("paths")?;
+        let paths = untrimmed_list(args, "paths")?;
         if paths.is_empty() {
             return Err(Error::module("find needs the argument 'paths'"));
         }

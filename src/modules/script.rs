@@ -114,7 +114,7 @@ impl Module for Script {
                 "creating the script's temporary directory",
             )?
             .stdout_str()
-            .trim()
+            .trim_end_matches('\n')
             .to_string();
             let remote = format!("{dir}/{name}");
             let put = ctx.put_file(

@@ -62,7 +62,8 @@ fn script(dir: Option<&str>, directory: bool, names: &[String]) -> String {
         None => s.push_str("d=${TMPDIR:-${TEMP:-${TMP:-/tmp}}}\n"),
     }
     s.push_str(
-        "d=$(CDPATH= cd -- \"$d\" && pwd) || exit 3\n\
+        "d=$(CDPATH= cd -- \"$d\" && pwd && printf x) || exit 3\n\
+         d=${d%x}; d=${d%?}\n\
          case $d in */) ;; *) d=$d/ ;; esac\n",
     );
     for n in names {
