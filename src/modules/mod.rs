@@ -22,7 +22,9 @@ mod find;
 mod getent;
 mod group;
 mod hostname;
+mod ini_file;
 pub mod inventory;
+mod known_hosts;
 mod lineinfile;
 mod net;
 mod package_facts;
@@ -390,6 +392,8 @@ pub fn registry() -> &'static [&'static dyn Module] {
         &fetch::Fetch,
         &pause::Pause,
         &wait_for_connection::WaitForConnection,
+        &ini_file::IniFile,
+        &known_hosts::KnownHosts,
     ];
     MODULES
 }
