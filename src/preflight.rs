@@ -61,13 +61,21 @@ pub fn check(
     let mut carried: HashSet<String> = HashSet::new();
     let mut carried_dynamic = false;
     let mut warnings: Vec<String> = Vec::new();
+    // See exec::run: after add_host/group_by, unknown pattern names match nothing.
+    let mut inventory_may_change = false;
     for pb in playbooks {
         for play in &pb.plays {
             let pattern_text = play.hosts.as_str().unwrap_or_default();
+            let select = if inventory_may_change {
+                pattern::select_lenient
+            } else {
+                pattern::select
+            };
+            inventory_may_change |= crate::modules::inventory::play_changes_inventory(play);
             let hosts = if pattern_text.contains("{{") {
                 Vec::new()
             } else {
-                pattern::select(inv, pattern_text).map_err(|e| {
+                select(inv, pattern_text).map_err(|e| {
                     Error::invalid(e.0, &play.hosts_span).with_help(e.1.unwrap_or_default())
                 })?
             };
@@ -444,7 +452,11 @@ impl PlayCheck<'_> {
     fn note_definitions(&mut self, t: &Task) {
         let before: HashSet<String> = self.play_names.clone();
         self.note_names(t);
-        if matches!(t.module, "set_fact" | "include_vars") || t.register.is_some() {
+        if matches!(
+            t.module,
+            "set_fact" | "include_vars" | "getent" | "package_facts" | "service_facts"
+        ) || t.register.is_some()
+        {
             let new: Vec<String> = self.play_names.difference(&before).cloned().collect();
             self.fact_names.extend(new);
             if let Some(r) = &t.register {
@@ -468,6 +480,19 @@ impl PlayCheck<'_> {
         }
         match t.module {
             "set_fact" => self.play_names.extend(t.args.keys().cloned()),
+            // Facts these modules return under their own names.
+            "package_facts" => {
+                self.play_names.insert("packages".into());
+            }
+            "service_facts" => {
+                self.play_names.insert("services".into());
+            }
+            "getent" => match t.args.get("database").and_then(|v| v.as_str()) {
+                Some(db) if !db.contains("{{") => {
+                    self.play_names.insert(format!("getent_{db}"));
+                }
+                _ => self.dynamic_names = true,
+            },
             "include_vars" => {
                 let name = t
                     .args

@@ -47,7 +47,7 @@ pub struct HostWalker<'a> {
 
 impl<'a> HostWalker<'a> {
     pub fn new(run: &'a PlayRun<'a>, host: String, conn: Box<dyn Connection>) -> Self {
-        let inventory_vars = run.shared.inventory.host_vars(&host);
+        let inventory_vars = run.shared.inventory().host_vars(&host);
         HostWalker {
             run,
             host,
@@ -467,7 +467,11 @@ impl<'a> HostWalker<'a> {
                 }
                 _ => {}
             }
-            if let Some(name) = &task.register {
+            if let Some(name) = task
+                .register
+                .as_ref()
+                .filter(|_| !outcome.registered.is_undefined())
+            {
                 s.set_facts.insert(
                     name.clone(),
                     crate::vars::as_data(outcome.registered.clone()),
@@ -794,7 +798,9 @@ fn apply_effects(s: &mut super::state::HostState, effects: &[Effect]) {
             ),
             Effect::IncludeVars(v) => s.include_vars.extend(v.clone()),
             Effect::UpdateFacts(f) => s.facts.extend(f.clone()),
-            Effect::Meta(_) => {}
+            Effect::ModuleFacts(f) => s.module_facts.extend(f.clone()),
+            // Applied to the shared inventory when the task ran (exec::task).
+            Effect::Meta(_) | Effect::Inventory(_) => {}
         }
     }
 }

@@ -124,17 +124,21 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
     pub fn run(mut self) -> ItemOutcome {
         let run = self.w.run;
         let task = self.task.clone();
-        if task.kw.run_once == Some(true) {
+        if task.runs_once() {
             if let Some(first) = run.first_active_host() {
                 if first != self.w.host {
                     // Another host runs it; this one gets the same result, as in Ansible.
                     let shared = run.run_once_result(task.id);
+                    // add_host and pause without `run_once`: Ansible runs them for the
+                    // first host alone (their actions bypass the host loop), so the others
+                    // register nothing and take no effects.
+                    let bypass = task.kw.run_once != Some(true);
                     return match shared {
                         // Registered results and facts go to every host, as in Ansible.
                         Some((status, registered, effects)) => ItemOutcome {
                             status,
-                            registered,
-                            effects,
+                            registered: if bypass { Value::UNDEFINED } else { registered },
+                            effects: if bypass { Vec::new() } else { effects },
                             notify: Vec::new(),
                             unreachable: None,
                             shared: true,
@@ -172,7 +176,7 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
             None => self.one(base, None, started),
             Some(l) => self.looped(base, l, started),
         };
-        if task.kw.run_once == Some(true) {
+        if task.runs_once() {
             run.set_run_once_result(
                 task.id,
                 outcome.status,
@@ -611,6 +615,20 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
                 _ => ctx.cache.clear(),
             }
             let mut one = result?;
+            // add_host / group_by: the inventory changes now (check mode too, as in
+            // Ansible), and whether it did is the task's `changed`.
+            if one.status == Status::Ok {
+                let mut changed = false;
+                for e in &one.effects {
+                    if let Effect::Inventory(c) = e {
+                        changed |= run.shared.update_inventory(|inv| c.apply(inv));
+                    }
+                }
+                if changed {
+                    one.status = Status::Changed;
+                    one.result.insert("changed".into(), Value::from(true));
+                }
+            }
             // changed_when / failed_when / until see the result under the register name.
             let mut cvars = vars.clone();
             let result_value = Value::from_iter(one.result.clone());

@@ -526,3 +526,22 @@ pub fn edit_probes(args: &super::Args) -> Vec<super::probe::Probe> {
         _ => Vec::new(),
     }
 }
+
+/// Ansible's `add_path_info` for a result naming a path.
+pub fn add_path_info(r: &mut Vars, st: &crate::connection::FileState) {
+    // Nothing for a path that does not exist (yet).
+    if !st.exists() {
+        return;
+    }
+    r.insert("gid".into(), Value::from(st.gid));
+    r.insert("group".into(), Value::from(st.group.as_str()));
+    r.insert("mode".into(), Value::from(st.mode_string()));
+    r.insert("owner".into(), Value::from(st.owner.as_str()));
+    r.insert("size".into(), Value::from(st.size));
+    let state = match st.kind {
+        crate::connection::FileKind::File if st.links > 1 => "hard",
+        k => super::write::state_name(k),
+    };
+    r.insert("state".into(), Value::from(state));
+    r.insert("uid".into(), Value::from(st.uid));
+}

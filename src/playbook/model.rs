@@ -128,6 +128,12 @@ impl Task {
             None => base,
         }
     }
+
+    /// Does the task run once for the whole batch: `run_once`, or add_host and pause,
+    /// which Ansible runs on the first host only (their actions bypass the host loop)?
+    pub fn runs_once(&self) -> bool {
+        self.kw.run_once == Some(true) || matches!(self.module, "add_host" | "pause")
+    }
 }
 
 #[derive(Debug)]
