@@ -146,11 +146,15 @@ fn describe_unsupported(task: &Task, e: &Error) -> String {
                 .map_or_else(|| c.expr.to_string(), str::to_string)
         })
         .collect();
+    let when = if guard.is_empty() {
+        "its errors are ignored".to_string()
+    } else {
+        format!("it runs only when {}", guard.join(" and "))
+    };
     format!(
-        "task '{}' ({}) runs only when {}; a host that reaches it fails there: {e}",
+        "task '{}' ({}): {when}; a host that reaches it fails there: {e}",
         task.display_name(),
         task.span,
-        guard.join(" and ")
     )
 }
 

@@ -254,9 +254,8 @@ fn read_drover(stdout: &str, stderr: &str, o: &mut Outcome) {
             continue;
         };
         match e["event"].as_str() {
-            Some("task_result" | "handler_result")
-                if e["status"] == "failed" && o.first_failure.is_none() =>
-            {
+            // The last failure is the one that stopped the run (earlier ones were rescued).
+            Some("task_result" | "handler_result") if e["status"] == "failed" => {
                 let msg = e["message"]
                     .as_str()
                     .or(e["result"]["msg"].as_str())

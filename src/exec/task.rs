@@ -841,6 +841,9 @@ fn fail_one(e: Error) -> One {
         msg = format!("{s}: {msg}");
     }
     r.insert("msg".into(), Value::from(msg));
+    for (k, v) in &e.result_keys {
+        r.insert(k.clone(), Value::from(v.as_str()));
+    }
     One {
         result: r,
         status: Status::Failed,

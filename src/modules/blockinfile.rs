@@ -70,6 +70,7 @@ impl Module for BlockInFile {
             &args.str("marker_end")?.unwrap_or_else(|| "END".into()),
         );
         let (state, content) = read_with_state(ctx, &path)?;
+        let existed = state.exists();
         if state.kind == FileKind::Directory {
             return Err(Error::module(format!("Path {path} is a directory !")));
         }
@@ -165,6 +166,7 @@ impl Module for BlockInFile {
         // Ansible says "inserted" for an updated block too.
         let msg = match (plan.is_change(), present && !block.is_empty()) {
             (false, _) => "",
+            (true, _) if !existed => "File created",
             (true, true) => "Block inserted",
             (true, false) => "Block removed",
         };

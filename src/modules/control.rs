@@ -312,12 +312,14 @@ fn vars_dir(dir: &std::path::Path, args: &Args) -> Result<(Vars, Vec<std::path::
             if ignore_unknown {
                 continue;
             }
-            return Err(Error::module(format!(
-                "include_vars: {} does not have a valid extension: {}",
+            let message = format!(
+                "{} does not have a valid extension: {}",
                 entry.path().display(),
                 extensions.join(", ")
-            ))
-            .with_help(
+            );
+            return Err(Error::module(format!("include_vars: {message}"))
+                .with_result_key("message", message)
+                .with_help(
                 "set ignore_unknown_extensions: true, or list the extension in extensions",
             ));
         }

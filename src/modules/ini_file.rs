@@ -359,6 +359,7 @@ impl Module for IniFile {
         let mut plan = plan_write(
             ctx,
             WriteRequest {
+                make_parents: true,
                 dest: path.clone(),
                 content: new.into_bytes(),
                 attrs: Attrs::from_args(args)?,

@@ -7,7 +7,7 @@ use super::spec::{arg, ArgType::*, FreeForm, ModuleSpec};
 use super::{Args, Effect, Module, ModuleCtx, Plan};
 use crate::diagnostics::{Error, Result};
 use crate::inventory::{Inventory, Vars};
-use crate::playbook::{Item, Play};
+use crate::playbook::{HandlerBody, Item, Play};
 use minijinja::value::ValueKind;
 use minijinja::Value;
 
@@ -310,7 +310,7 @@ pub fn play_changes_inventory(play: &Play) -> bool {
         || play
             .handlers
             .iter()
-            .any(|h| is_inventory_module(h.task.module))
+            .any(|h| matches!(&h.body, HandlerBody::Task(t) if is_inventory_module(t.module)))
 }
 
 #[cfg(test)]

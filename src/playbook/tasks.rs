@@ -721,14 +721,17 @@ fn unknown_module(module_name: &str, short: &str, span: &Span) -> Error {
     }
 }
 
-/// Whether a `when` (the task's own or one it inherits) decides if the task runs.
+/// Whether the task may never run, or its failure is expected: a `when` (its own or
+/// inherited) decides if it runs, or `ignore_errors` makes its failure part of the play
+/// (Ansible's own tests check that a bad call fails).
 fn is_guarded(node: &Node, lc: &ListCtx) -> bool {
     !lc.inh.when.is_empty()
+        || lc.inh.ignore_errors.is_some()
         || node
             .as_map()
             .unwrap_or(&[])
             .iter()
-            .any(|(k, _)| k.key_text().as_deref() == Some("when"))
+            .any(|(k, _)| matches!(k.key_text().as_deref(), Some("when" | "ignore_errors")))
 }
 
 fn read_args(spec: &'static modules::ModuleSpec, args: &ActionArgs) -> Result<ReadArgs> {
