@@ -240,7 +240,7 @@ impl Module for Mount {
         let (fstab_text, mountinfo) = text
             .split_once("@@drover-mountinfo@@\n")
             .unwrap_or((text.as_str(), ""));
-        let mounted = mount_points(mountinfo).iter().any(|m| *m == name);
+        let mounted = mount_points(mountinfo).contains(&name);
         let entry = Entry {
             src: escape(src.as_deref().unwrap_or_default()),
             name: escape(&name),
