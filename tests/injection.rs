@@ -166,9 +166,10 @@ fn a_known_nasty_set() {
     }
 }
 
-/// The same hostile names through the arguments of tempfile, find, getent, fetch and
-/// script that reach a remote command (paths, prefixes, suffixes, keys, chdir,
-/// creates): exactly the expected files appear, and the canary never does.
+/// The same hostile names through the arguments of tempfile, find, getent, fetch,
+/// script, ini_file, mount and known_hosts that reach a remote command (paths, prefixes,
+/// suffixes, keys, chdir, creates, fstab): exactly the expected files appear, and the
+/// canary never does.
 fn run_new_modules(dir: &Path, names: &[String]) -> std::process::Output {
     let canary = dir.join("CANARY");
     let files = dir.join("files");
@@ -195,7 +196,13 @@ fn run_new_modules(dir: &Path, names: &[String]) -> std::process::Output {
              \x20     ignore_errors: yes\n\
              \x20   - fetch: {{src: {f}, dest: {fetched}, flat: yes}}\n\
              \x20   - script: s.sh\n\
-             \x20     args: {{chdir: {d}, creates: {missing}}}\n",
+             \x20     args: {{chdir: {d}, creates: {missing}}}\n\
+             \x20   - ini_file: {{path: {ini}, section: s, option: o, value: v}}\n\
+             \x20   - mount: {{fstab: {fstab}, path: /x, src: /dev/x, fstype: ext4, state: present}}\n\
+             \x20   - known_hosts: {{path: {kh}, name: example.com, key: 'example.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDlq8qzsPu/Gc9wOnfA81kX63FZzd/5OeljrB4sGFHHw'}}\n",
+            ini = j(format!("{}/ini-{i}-{n}", dir.display())),
+            fstab = j(format!("{}/fstab-{i}-{n}", dir.display())),
+            kh = j(format!("{}/kh-{i}-{n}", dir.display())),
             found = j(format!("{}/found-{i}", dir.display())),
             fetched = j(format!("{}/fetched-{i}/", dir.display())),
             missing = j(format!("{}/missing-{i}-{n}", dir.display())),
@@ -240,8 +247,14 @@ proptest! {
             prop_assert_eq!(std::fs::read_to_string(dir.path().join(format!("found-{i}"))).unwrap(), "1 True");
             prop_assert_eq!(std::fs::read_to_string(dir.path().join(format!("fetched-{i}")).join(n)).unwrap(), n.clone());
         }
-        // files/, play.yml, and per name: its file, dir, found, fetched.
+        for (i, n) in names.iter().enumerate() {
+            let read = |what: &str| std::fs::read_to_string(dir.path().join(format!("{what}-{i}-{n}"))).unwrap();
+            prop_assert_eq!(read("ini"), "\n[s]\no = v\n");
+            prop_assert_eq!(read("fstab"), "/dev/x /x ext4 defaults 0 0\n");
+            prop_assert!(read("kh").starts_with("example.com ssh-ed25519 "));
+        }
+        // files/, play.yml, and per name: its file, dir, found, fetched, ini, fstab, kh.
         let count = std::fs::read_dir(dir.path()).unwrap().count();
-        prop_assert_eq!(count, names.len() * 4 + 2);
+        prop_assert_eq!(count, names.len() * 7 + 2);
     }
 }

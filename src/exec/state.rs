@@ -62,16 +62,19 @@ impl Shared {
             .clone()
     }
 
-    /// Change the inventory in memory (add_host, group_by); returns `f`'s answer.
-    /// Copy-on-write: readers holding a snapshot keep a consistent one.
-    pub fn update_inventory<R>(&self, f: impl FnOnce(&mut Inventory) -> R) -> R {
+    /// Change the inventory in memory (add_host, group_by); `f` says whether it changed
+    /// anything, and only then is the new inventory published (copy-on-write: readers
+    /// holding a snapshot keep a consistent one) and `groups` rebuilt.
+    pub fn update_inventory(&self, f: impl FnOnce(&mut Inventory) -> bool) -> bool {
         let mut guard = self.inventory.write().unwrap_or_else(|e| e.into_inner());
         let mut inv = (**guard).clone();
-        let r = f(&mut inv);
-        *guard = Arc::new(inv);
-        self.inventory_generation
-            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        r
+        let changed = f(&mut inv);
+        if changed {
+            *guard = Arc::new(inv);
+            self.inventory_generation
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+        changed
     }
 
     pub fn with_host<R>(&self, host: &str, f: impl FnOnce(&mut HostState) -> R) -> R {

@@ -190,7 +190,7 @@ impl Module for KnownHosts {
         };
         let script = format!(
             "command -v ssh-keygen >/dev/null || exit 127\n\
-             p={path_expr}; printf '%s\\n' \"$p\"\n{check_key}\
+             p={path_expr}; printf '%s\\0' \"$p\"\n{check_key}\
              if [ -e \"$p\" ]; then echo '@@exists'; ssh-keygen -F {h} -f \"$p\"; echo \"@@rc $?\"; fi\n",
             h = quote(&host)
         );
@@ -202,8 +202,10 @@ impl Module for KnownHosts {
             ))
             .with_help("install openssh-client on it"));
         }
-        let text = out.stdout_str();
-        let path = text.lines().next().unwrap_or_default().to_string();
+        let all = out.stdout_str();
+        // The path first, NUL-terminated (it may hold a newline), then the rest.
+        let (path, text) = all.split_once('\0').unwrap_or(("", all.as_str()));
+        let (path, text) = (path.to_string(), text.to_string());
         if text.contains("@@nomatch\n") {
             return Err(Error::module(
                 "Host parameter does not match hashed host field in supplied key",

@@ -26,6 +26,7 @@ mod ini_file;
 pub mod inventory;
 mod known_hosts;
 mod lineinfile;
+mod mount;
 mod net;
 mod package_facts;
 mod pause;
@@ -394,6 +395,7 @@ pub fn registry() -> &'static [&'static dyn Module] {
         &wait_for_connection::WaitForConnection,
         &ini_file::IniFile,
         &known_hosts::KnownHosts,
+        &mount::Mount,
     ];
     MODULES
 }
