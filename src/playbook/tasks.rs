@@ -207,7 +207,19 @@ impl Loader {
             Err(e) if e.kind == ErrorKind::Invalid && is_guarded(node, lc) => {
                 let stand_in = modules::find("fail").expect("fail is a module");
                 let no_args = ActionArgs::Text(String::new(), key_node.span.clone());
-                let mut task = self.parse_task(node, stand_in, &no_args, local, lc)?;
+                // The stand-in takes the task's keywords, not its module's `args:`.
+                let keywords = Node {
+                    kind: NodeKind::Map(
+                        node.as_map()
+                            .unwrap_or(&[])
+                            .iter()
+                            .filter(|(k, _)| k.key_text().as_deref() != Some("args"))
+                            .cloned()
+                            .collect(),
+                    ),
+                    ..node.clone()
+                };
+                let mut task = self.parse_task(&keywords, stand_in, &no_args, local, lc)?;
                 task.unsupported = Some(Arc::new(e));
                 task
             }
