@@ -154,7 +154,14 @@ fn unsupported_static_content_is_refused_unless_a_condition_guards_it() {
         .unwrap();
         let _ = std::fs::remove_file(dir.path().join("marker"));
         drover(
-            &["apply", site.to_str().unwrap(), "-i", "localhost,", "-e", "ansible_connection=local"],
+            &[
+                "apply",
+                site.to_str().unwrap(),
+                "-i",
+                "localhost,",
+                "-e",
+                "ansible_connection=local",
+            ],
             dir.path(),
         )
     };
@@ -170,12 +177,21 @@ fn unsupported_static_content_is_refused_unless_a_condition_guards_it() {
     let all = text(&out);
     assert_eq!(out.status.code(), Some(0), "{all}");
     assert!(dir.path().join("marker").exists(), "{all}");
-    let out = drover(&["validate", site.to_str().unwrap(), "-i", "localhost,"], dir.path());
+    let out = drover(
+        &["validate", site.to_str().unwrap(), "-i", "localhost,"],
+        dir.path(),
+    );
     let all = text(&out);
-    assert!(all.contains("rh.yml:1:3") && all.contains("runs only when False"), "{all}");
+    assert!(
+        all.contains("rh.yml:1:3") && all.contains("runs only when False"),
+        "{all}"
+    );
     // Guarded and reached: that task fails with the same located message.
     let out = run("    - import_tasks: rh.yml\n      when: true\n");
     let all = text(&out);
     assert_eq!(out.status.code(), Some(2), "{all}");
-    assert!(all.contains("unknown module 'dnf'") && all.contains("rh.yml:1:3"), "{all}");
+    assert!(
+        all.contains("unknown module 'dnf'") && all.contains("rh.yml:1:3"),
+        "{all}"
+    );
 }

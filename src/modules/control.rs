@@ -320,8 +320,8 @@ fn vars_dir(dir: &std::path::Path, args: &Args) -> Result<(Vars, Vec<std::path::
             return Err(Error::module(format!("include_vars: {message}"))
                 .with_result_key("message", message)
                 .with_help(
-                "set ignore_unknown_extensions: true, or list the extension in extensions",
-            ));
+                    "set ignore_unknown_extensions: true, or list the extension in extensions",
+                ));
         }
         vars.extend(crate::vars::file::load_vars_file(entry.path())?);
         read.push(entry.path().to_path_buf());

@@ -1,7 +1,5 @@
 //! replace: every match of a regular expression in a file, replaced.
 
-use crate::inventory::Vars;
-use crate::pyregex::PyRegex;
 use super::attrs::Attrs;
 use super::probe::Probe;
 use super::spec::{arg, ArgType::*, FreeForm, ModuleSpec};
@@ -12,6 +10,8 @@ use super::write::{
 use super::{Args, Module, ModuleCtx, Plan};
 use crate::connection::FileKind;
 use crate::diagnostics::{Error, Result};
+use crate::inventory::Vars;
+use crate::pyregex::PyRegex;
 use minijinja::Value;
 
 pub struct Replace;
@@ -73,7 +73,9 @@ impl Module for Replace {
         let (mut start, mut end) = (0, text.len());
         if let Some(p) = section_pattern {
             let section_re = PyRegex::new(&format!("(?s){p}"), false, false).map_err(|e| {
-                Error::module(format!("after/before '{p}' is not a valid regular expression: {e}"))
+                Error::module(format!(
+                    "after/before '{p}' is not a valid regular expression: {e}"
+                ))
             })?;
             let caps = section_re.captures(&text).map_err(regex_failed)?;
             match caps.as_ref().and_then(|c| c.name("subsection")) {

@@ -59,7 +59,10 @@ pub fn strftime(fmt: String, second: Option<Value>, kwargs: Kwargs) -> Result<Va
     let t: DateTime<Utc> = match second {
         Some(s) => DateTime::from_timestamp(s.trunc() as i64, (s.fract() * 1e9) as u32)
             .ok_or_else(|| {
-                Error::new(ErrorKind::InvalidOperation, format!("strftime: bad time {s}"))
+                Error::new(
+                    ErrorKind::InvalidOperation,
+                    format!("strftime: bad time {s}"),
+                )
             })?,
         None => Utc::now(),
     };
@@ -77,7 +80,10 @@ mod tests {
     #[test]
     fn python_directives() {
         let t = DateTime::from_timestamp(86_400 + 1, 250_000_000).unwrap();
-        assert_eq!(format(&t, "%Y-%m-%d %H:%M:%S").unwrap(), "1970-01-02 00:00:01");
+        assert_eq!(
+            format(&t, "%Y-%m-%d %H:%M:%S").unwrap(),
+            "1970-01-02 00:00:01"
+        );
         assert_eq!(format(&t, "%s.%f").unwrap(), "86401.250000");
     }
 }
