@@ -287,15 +287,7 @@ fn read_drover(stdout: &str, stderr: &str, o: &mut Outcome) {
             Some("recap") => {
                 let c = &e["hosts"]["testhost"];
                 if c.is_object() {
-                    let n = |k: &str| c[k].as_u64().unwrap_or(0);
-                    o.recap = Some([
-                        n("ok"),
-                        n("changed"),
-                        n("failed") + n("unreachable"),
-                        n("skipped"),
-                        n("rescued"),
-                        n("ignored"),
-                    ]);
+                    o.recap = Some(recap_counts(|k| c[k].as_u64().unwrap_or(0)));
                 }
             }
             _ => {}
@@ -337,17 +329,22 @@ fn read_ansible(stdout: &str, o: &mut Outcome) {
                     .unwrap_or(0)
             };
             if rest.contains("ok=") {
-                o.recap = Some([
-                    n("ok"),
-                    n("changed"),
-                    n("failed") + n("unreachable"),
-                    n("skipped"),
-                    n("rescued"),
-                    n("ignored"),
-                ]);
+                o.recap = Some(recap_counts(n));
             }
         }
     }
+}
+
+/// The recap as [`Outcome::recap`] holds it (an unreachable host counts as failed).
+fn recap_counts(n: impl Fn(&str) -> u64) -> [u64; 6] {
+    [
+        n("ok"),
+        n("changed"),
+        n("failed") + n("unreachable"),
+        n("skipped"),
+        n("rescued"),
+        n("ignored"),
+    ]
 }
 
 fn first_line(s: &str) -> String {
