@@ -60,24 +60,50 @@ pub enum ErrorKind {
     Io,
 }
 
-/// The one error type of the engine.
+/// The one error type of the engine: boxed, so that a `Result` stays one pointer wide on
+/// the success path (the data lives in [`ErrorData`], reached through `Deref`).
 #[derive(Clone, Debug)]
-pub struct Error {
+pub struct Error(Box<ErrorData>);
+
+/// What an [`Error`] carries.
+#[derive(Clone, Debug)]
+pub struct ErrorData {
+    /// The broad class (exit codes, the differential suite).
     pub kind: ErrorKind,
+    /// What went wrong, in words.
     pub message: String,
+    /// Where, in a source file.
     pub span: Option<Span>,
+    /// What to do about it.
     pub help: Option<String>,
+    /// The host it happened on.
     pub host: Option<String>,
+    /// The task it happened in.
     pub task: Option<String>,
     /// Keys a failed module reports beside `msg` (include_vars's `message`), as text.
     pub result_keys: Vec<(String, String)>,
+    /// The underlying error (I/O, libssh2), kept for `std::error::Error::source`.
+    pub source: Option<Arc<dyn std::error::Error + Send + Sync + 'static>>,
+}
+
+impl std::ops::Deref for Error {
+    type Target = ErrorData;
+    fn deref(&self) -> &ErrorData {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Error {
+    fn deref_mut(&mut self) -> &mut ErrorData {
+        &mut self.0
+    }
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        Error {
+        Error(Box::new(ErrorData {
             kind,
             message: message.into(),
             span: None,
@@ -85,7 +111,20 @@ impl Error {
             host: None,
             task: None,
             result_keys: Vec::new(),
-        }
+            source: None,
+        }))
+    }
+
+    /// Keep `cause` as this error's source (the message already says what it means).
+    pub fn caused_by(mut self, cause: impl std::error::Error + Send + Sync + 'static) -> Self {
+        self.source = Some(Arc::new(cause));
+        self
+    }
+
+    /// The same error with another message (location, host, task and source kept).
+    pub fn with_message(mut self, message: impl Into<String>) -> Self {
+        self.message = message.into();
+        self
     }
 
     /// A key of the failed task's result beside `msg`.
@@ -160,7 +199,8 @@ impl Error {
         } else {
             ErrorKind::Io
         };
-        Error::new(kind, format!("cannot read {}: {}", path.display(), err))
+        let cause = std::io::Error::new(err.kind(), err.to_string());
+        Error::new(kind, format!("cannot read {}: {}", path.display(), err)).caused_by(cause)
     }
 }
 
@@ -183,7 +223,13 @@ impl fmt::Display for Error {
     }
 }
 
-impl std::error::Error for Error {}
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
 
 /// Render an error for a person: the location, the message, the offending source line
 /// with a caret, and the help text.
@@ -276,6 +322,20 @@ mod tests {
     fn suggests_close_names() {
         assert_eq!(did_you_mean("dset", ["dest", "src", "mode"]), Some("dest"));
         assert_eq!(did_you_mean("zzzzzz", ["dest", "src"]), None);
+    }
+
+    #[test]
+    fn io_errors_keep_their_cause_and_stay_small() {
+        use std::error::Error as _;
+        let io = std::io::Error::new(std::io::ErrorKind::PermissionDenied, "denied");
+        let e = Error::io_at(Path::new("/etc/x"), &io);
+        assert_eq!(e.kind, ErrorKind::Io);
+        let cause = e.source().expect("the I/O error is kept as the source");
+        assert_eq!(cause.to_string(), "denied");
+        let e = Error::module("cannot connect").caused_by(io);
+        assert!(e.source().is_some());
+        // Boxed: a Result<(), Error> is one pointer wide.
+        assert_eq!(std::mem::size_of::<Error>(), std::mem::size_of::<usize>());
     }
 
     #[test]

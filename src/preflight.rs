@@ -4,39 +4,16 @@
 //! `default`). Ansible finds these out task by task, on the hosts; drover up front.
 
 use crate::diagnostics::{Error, Result, Span};
-use crate::inventory::{pattern, Inventory, Vars};
+use crate::inventory::{pattern, Inventory};
 use crate::playbook::find_in;
 use crate::playbook::{
     HandlerBody, Include, IncludeKind, Inherited, Item, ListCtx, Loader, Play, Playbook, Task,
 };
+use crate::vars::Vars;
 use minijinja::value::{Value, ValueKind};
 use minijinja::Environment;
 use std::collections::HashSet;
 use std::path::PathBuf;
-
-/// Names the engine defines for every task (magic variables).
-const MAGIC: &[&str] = &[
-    "inventory_hostname",
-    "inventory_hostname_short",
-    "group_names",
-    "groups",
-    "hostvars",
-    "play_hosts",
-    "omit",
-    "playbook_dir",
-    "role_name",
-    "role_path",
-    "vars",
-    "item",
-    "drover_version",
-    "environment",
-    "template_path",
-    "template_fullpath",
-    "template_destpath",
-    "template_host",
-    "template_uid",
-    "ansible_managed",
-];
 
 /// A task found by the walk, the loop variables it can see, and the dynamic include
 /// (`include_tasks`, `include_role`) it came through, if any.
@@ -209,7 +186,7 @@ struct PlayCheck<'a> {
 impl PlayCheck<'_> {
     fn collect_play_names(&mut self, extra_vars: &Vars) -> Result<()> {
         let names = &mut self.play_names;
-        names.extend(MAGIC.iter().map(|s| s.to_string()));
+        names.extend(crate::vars::magic::MAGIC.iter().map(|m| m.name.to_string()));
         names.extend(self.globals.iter().cloned());
         names.extend(self.play.vars.keys().cloned());
         names.extend(extra_vars.keys().cloned());

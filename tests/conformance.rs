@@ -19,6 +19,12 @@
 //! DROVER_CONFORMANCE_REPORT=1 DROVER_CONFORMANCE_UPDATE_BASELINE=1 cargo test --test conformance -- --nocapture
 //! ```
 //!
+//! Over SSH, Ansible's side of a case is replayed from `tests/conformance/ansible_recorded/`
+//! when the recording's key (ansible-core, the case's files, the host image) still matches,
+//! and run live otherwise (see `recording.rs`); drover always runs live. Record again with
+//! `DROVER_CONFORMANCE_RECORD=1`; `DROVER_CONFORMANCE_ANSIBLE=live` runs Ansible for every
+//! case. The report and baseline above come from a live run.
+//!
 //! Other knobs: `DROVER_CONFORMANCE_CASES=a,b` runs only the cases whose names contain one
 //! of the words; `DROVER_CONFORMANCE_KEEP=1` keeps and prints the work directories;
 //! `DROVER_CONFORMANCE_JOBS=N` (default 2) cases at once; `DROVER_ANSIBLE_VENV` the venv;
@@ -33,6 +39,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
+
+#[path = "conformance/recording.rs"]
+mod recording;
 
 const DEFAULT_VENV: &str = "/var/cache/drover-test/venv";
 
@@ -1318,6 +1327,8 @@ struct CaseResult {
     check_agrees: Option<Result<(), String>>,
     /// Did one more drover apply after the case's runs change nothing?
     idempotent: Option<Result<(), String>>,
+    /// Was Ansible's side replayed from its recording (rather than run live)?
+    ansible_recorded: bool,
 }
 
 /// Does a case run tasks for real in check mode (`check_mode: false`)? Its prediction run
@@ -1409,7 +1420,14 @@ fn idempotence_property(again: &RunOut) -> Result<(), String> {
     }
 }
 
-fn run_case(case: &Case, twins: &[Target; 2]) -> CaseResult {
+/// How Ansible's side of the cases is obtained: the recording mode, and the ansible-core
+/// version recordings are keyed by.
+struct AnsibleSide {
+    mode: recording::Mode,
+    version: String,
+}
+
+fn run_case(case: &Case, twins: &[Target; 2], ansible: &AnsibleSide) -> CaseResult {
     // A systemd case gets its own fresh twins, booted for it.
     let _one = case.systemd.then(|| {
         SYSTEMD_ONE_AT_A_TIME
@@ -1426,7 +1444,26 @@ fn run_case(case: &Case, twins: &[Target; 2]) -> CaseResult {
     let work = tmp.path().to_path_buf();
     let mut sides = Vec::new();
     let (mut predicted, mut again) = (None, None);
+    let http = HTTP_BASE.get().map(String::as_str);
+    let key = match ansible.mode {
+        recording::Mode::Live => None,
+        _ => recording::key(case, &ansible.version),
+    };
+    let replayed = match (ansible.mode, &key) {
+        (recording::Mode::Replay, Some(key)) => recording::replay(case, key, &work, http),
+        _ => None,
+    };
+    let ansible_recorded = replayed.is_some();
+    if let Some(runs) = replayed {
+        sides.push(Side {
+            root: work.join(Tool::Ansible.dir()).join("root"),
+            runs,
+        });
+    }
     for (tool, target) in [Tool::Ansible, Tool::Drover].into_iter().zip(twins) {
+        if tool == Tool::Ansible && ansible_recorded {
+            continue;
+        }
         std::fs::write(
             work.join(format!("inventory-{}.yml", tool.name())),
             serde_json::to_string_pretty(&inventory(case, target)).unwrap(),
@@ -1458,6 +1495,9 @@ fn run_case(case: &Case, twins: &[Target; 2]) -> CaseResult {
         if let (Tool::Drover, Some(last), Some(0)) = (tool, last, runs.last().map(|r| r.rc)) {
             again = Some(run_tool(tool, case, &work, target, last));
         }
+        if let (Tool::Ansible, recording::Mode::Record, Some(key)) = (tool, ansible.mode, &key) {
+            recording::record(case, key, &ansible.version, &runs, &work, http);
+        }
         sides.push(Side { root, runs });
     }
     let verdict = compare(case, &sides[0], &sides[1]);
@@ -1481,6 +1521,7 @@ fn run_case(case: &Case, twins: &[Target; 2]) -> CaseResult {
             work: Some(kept),
             check_agrees,
             idempotent,
+            ansible_recorded,
         };
     }
     CaseResult {
@@ -1490,6 +1531,7 @@ fn run_case(case: &Case, twins: &[Target; 2]) -> CaseResult {
         work: None,
         check_agrees,
         idempotent,
+        ansible_recorded,
     }
 }
 
@@ -1824,6 +1866,10 @@ fn drover_behaves_like_ansible_playbook() {
         })
         .collect();
     let version = ansible_version();
+    let ansible = AnsibleSide {
+        mode: recording::Mode::from_env(local),
+        version: version.clone(),
+    };
     let t0 = Instant::now();
     let (twins, hosts) = twin_targets(jobs().max(1));
     let hosts = hosts.as_ref();
@@ -1837,7 +1883,7 @@ fn drover_behaves_like_ansible_playbook() {
     let results = Mutex::new(Vec::new());
     std::thread::scope(|s| {
         for pair in &twins {
-            let (queue, results) = (&queue, &results);
+            let (queue, results, ansible) = (&queue, &results, &ansible);
             s.spawn(move || loop {
                 let Some(case) = queue.lock().unwrap().pop() else {
                     break;
@@ -1846,7 +1892,7 @@ fn drover_behaves_like_ansible_playbook() {
                 if let (Some(hosts), false) = (hosts, case.systemd) {
                     hosts.refresh(pair);
                 }
-                let r = run_case(&case, pair);
+                let r = run_case(&case, pair, ansible);
                 let extra = r
                     .work
                     .as_ref()
@@ -1888,6 +1934,12 @@ fn drover_behaves_like_ansible_playbook() {
         count("different"),
         count("refused"),
         total.as_secs_f64()
+    );
+    let recorded = results.iter().filter(|r| r.ansible_recorded).count();
+    eprintln!(
+        "ansible-playbook's side: {recorded} cases replayed from tests/conformance/ansible_recorded/, {} run live ({:?}; DROVER_CONFORMANCE_ANSIBLE=live runs every case live)",
+        results.len() - recorded,
+        ansible.mode
     );
     let tally = |pick: fn(&CaseResult) -> &Option<Result<(), String>>| {
         let n = |w: &str| results.iter().filter(|r| property(pick(r)) == w).count();

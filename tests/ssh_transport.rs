@@ -994,7 +994,7 @@ fn large_output_on_both_streams_and_large_input() {
 fn exec_semantics_and_encrypted_key() {
     use drover::connection::ssh::{connect, HostKeyChecking, SshOptions};
     let Some(h) = hosts() else { return };
-    let mut vars = drover::inventory::Vars::new();
+    let mut vars = drover::vars::Vars::new();
     vars.insert("ansible_host".into(), "127.0.0.1".into());
     vars.insert("ansible_port".into(), i64::from(h.port(1)).into());
     vars.insert("ansible_user".into(), "root".into());
@@ -1158,7 +1158,7 @@ fn agent_keys_are_used() {
 #[test]
 fn connection_time_is_reported() {
     let Some(h) = hosts() else { return };
-    let mut vars = drover::inventory::Vars::new();
+    let mut vars = drover::vars::Vars::new();
     vars.insert("ansible_host".into(), "127.0.0.1".into());
     vars.insert("ansible_port".into(), i64::from(h.port(2)).into());
     vars.insert("ansible_user".into(), "root".into());

@@ -61,7 +61,7 @@ enum Outcome {
     Error(&'static str, String),
 }
 
-fn drover_render(kind: &str, source: &str, vars: &drover::inventory::Vars) -> Outcome {
+fn drover_render(kind: &str, source: &str, vars: &drover::vars::Vars) -> Outcome {
     let env = environment();
     let ctx = Value::from_dyn_object(Scope::new(env.clone(), vars.clone()));
     let result = if kind == "yaml" {
@@ -76,8 +76,8 @@ fn drover_render(kind: &str, source: &str, vars: &drover::inventory::Vars) -> Ou
             Ok(j) => Outcome::Value(j),
             Err(e) => Outcome::Error("error", format!("cannot serialize: {e}")),
         },
-        Err(e) if e.message.contains("undefined") => Outcome::Error("undefined", e.message),
-        Err(e) => Outcome::Error("error", e.message),
+        Err(e) if e.message.contains("undefined") => Outcome::Error("undefined", e.message.clone()),
+        Err(e) => Outcome::Error("error", e.message.clone()),
     }
 }
 
@@ -111,7 +111,7 @@ fn sorted(v: &J) -> J {
 #[test]
 fn drover_templates_like_ansible() {
     let vars_json: J = serde_json::from_str(&python(&["--vars"])).expect("vars json");
-    let vars: drover::inventory::Vars = vars_json
+    let vars: drover::vars::Vars = vars_json
         .as_object()
         .expect("an object")
         .iter()

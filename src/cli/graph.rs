@@ -46,9 +46,11 @@ fn write_svg(dot: &str, path: &Path) -> Result<()> {
     if let Some(mut stdin) = child.stdin.take() {
         stdin
             .write_all(dot.as_bytes())
-            .map_err(|e| Error::io(format!("dot: {e}")))?;
+            .map_err(|e| Error::io(format!("dot: {e}")).caused_by(e))?;
     }
-    let status = child.wait().map_err(|e| Error::io(format!("dot: {e}")))?;
+    let status = child
+        .wait()
+        .map_err(|e| Error::io(format!("dot: {e}")).caused_by(e))?;
     if !status.success() {
         return Err(Error::io(format!("dot failed with {status}")));
     }

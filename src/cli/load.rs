@@ -1,8 +1,9 @@
 //! Loading everything a run needs, before any host is touched.
 
 use crate::diagnostics::{Error, Result};
-use crate::inventory::{self, Inventory, Vars};
+use crate::inventory::{self, Inventory};
 use crate::playbook::{load_playbook, Playbook};
+use crate::vars::Vars;
 use minijinja::Value;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -171,7 +171,7 @@ fn read_input(path: &Path) -> Result<Vec<u8>> {
         let mut data = Vec::new();
         std::io::stdin()
             .read_to_end(&mut data)
-            .map_err(|e| Error::io(format!("cannot read standard input: {e}")))?;
+            .map_err(|e| Error::io(format!("cannot read standard input: {e}")).caused_by(e))?;
         return Ok(data);
     }
     std::fs::read(path).map_err(|e| Error::io_at(path, &e))
@@ -202,7 +202,7 @@ fn write_output(dest: &Path, data: &[u8], mode: u32) -> Result<()> {
         let mut out = std::io::stdout().lock();
         out.write_all(data)
             .and_then(|_| out.flush())
-            .map_err(|e| Error::io(format!("cannot write standard output: {e}")))
+            .map_err(|e| Error::io(format!("cannot write standard output: {e}")).caused_by(e))
     } else {
         write_atomic(dest, data, mode)
     }
@@ -381,7 +381,7 @@ pub fn run(cmd: VaultCommand) -> Result<i32> {
             let mut items: Vec<(Option<String>, Vec<u8>)> = Vec::new();
             if prompt {
                 let text = rpassword::prompt_password("String to encrypt: ")
-                    .map_err(|e| Error::io(format!("cannot prompt: {e}")))?;
+                    .map_err(|e| Error::io(format!("cannot prompt: {e}")).caused_by(e))?;
                 items.push((names.first().cloned(), text.into_bytes()));
             } else if strings.is_empty() || stdin_name.is_some() {
                 if std::io::stdin().is_terminal() {
@@ -466,7 +466,7 @@ fn edit_in_editor(original: &Path, plain: &[u8]) -> Result<Option<Vec<u8>>> {
         .args(&argv)
         .arg(&path)
         .status()
-        .map_err(|e| Error::io(format!("cannot run the editor '{program}': {e}")))?;
+        .map_err(|e| Error::io(format!("cannot run the editor '{program}': {e}")).caused_by(e))?;
     if !status.success() {
         return Err(fail(format!(
             "the editor '{program}' failed ({status}); the vault file is unchanged"

@@ -54,7 +54,7 @@ impl Connection for LocalConnection {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
-            .map_err(|e| Error::io(format!("cannot start /bin/sh: {e}")))?;
+            .map_err(|e| Error::io(format!("cannot start /bin/sh: {e}")).caused_by(e))?;
         if let (Some(data), Some(mut pipe)) = (stdin, child.stdin.take()) {
             let data = data.to_vec();
             // Feed stdin from a thread so a script that writes a lot before reading
@@ -64,13 +64,13 @@ impl Connection for LocalConnection {
             });
             let out = child
                 .wait_with_output()
-                .map_err(|e| Error::io(format!("local command failed: {e}")))?;
+                .map_err(|e| Error::io(format!("local command failed: {e}")).caused_by(e))?;
             let _ = feeder.join();
             return Ok(to_output(out));
         }
         let out = child
             .wait_with_output()
-            .map_err(|e| Error::io(format!("local command failed: {e}")))?;
+            .map_err(|e| Error::io(format!("local command failed: {e}")).caused_by(e))?;
         Ok(to_output(out))
     }
 

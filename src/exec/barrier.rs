@@ -11,21 +11,13 @@
 //! smaller than the batch, hosts queued behind the forks cannot be waited for without a
 //! deadlock.
 
-use crate::inventory::Vars;
 use crate::playbook::Task;
+use crate::vars::Vars;
 use minijinja::value::{Value, ValueKind};
 use minijinja::Environment;
 use std::collections::{HashMap, HashSet};
 use std::sync::{Condvar, Mutex};
 use std::time::Duration;
-
-/// Names whose use reads other hosts' state.
-const CROSS_HOST_NAMES: [&str; 4] = [
-    "hostvars",
-    "play_hosts",
-    "ansible_play_hosts",
-    "ansible_play_batch",
-];
 
 #[derive(Default)]
 struct State {
@@ -119,7 +111,7 @@ pub fn reads_other_hosts(env: &Environment<'static>, task: &Task, vars: &Vars) -
     }
     let mut seen: HashSet<String> = HashSet::new();
     while let Some(text) = pending.pop() {
-        if CROSS_HOST_NAMES.iter().any(|n| text.contains(n)) {
+        if crate::vars::magic::cross_host_names().any(|n| text.contains(n)) {
             return true;
         }
         if !(text.contains("{{") || text.contains("{%")) {

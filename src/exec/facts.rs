@@ -3,7 +3,7 @@
 
 use crate::connection::Connection;
 use crate::diagnostics::Result;
-use crate::inventory::Vars;
+use crate::vars::Vars;
 use minijinja::Value;
 
 const SCRIPT: &str = r#"

@@ -5,7 +5,7 @@
 
 use crate::connection::{exec_as, quote::quote, Become, Connection};
 use crate::diagnostics::{Error, Result};
-use crate::inventory::Vars;
+use crate::vars::Vars;
 use minijinja::Value;
 
 /// Arguments that are paths on the host in every module that has them.

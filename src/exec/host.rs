@@ -6,13 +6,13 @@ use super::play::PlayRun;
 use super::task::TaskRunner;
 use crate::connection::Connection;
 use crate::diagnostics::{Error, ErrorKind, Result, Span};
-use crate::inventory::Vars;
 use crate::modules::probe::{Probe, ProbeCache};
 use crate::modules::{Effect, MetaAction};
 use crate::output::{Event, Status};
 use crate::playbook::{
     Block, Handler, HandlerBody, Include, IncludeKind, Inherited, Item, ListCtx, Loader, Task,
 };
+use crate::vars::Vars;
 use minijinja::Value;
 use std::sync::Arc;
 
@@ -405,7 +405,7 @@ impl<'a> HostWalker<'a> {
     /// `ansible_search_path`, where lookups look for relative files.
     pub fn vars_at(&self, kw: &Inherited, span: &Span) -> Vars {
         let mut v = self.base_vars(kw);
-        v.insert("ansible_search_path".into(), search_path(kw, span));
+        crate::vars::magic::set(&mut v, "ansible_search_path", search_path(kw, span));
         v
     }
 

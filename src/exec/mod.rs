@@ -19,9 +19,10 @@ pub use play::tags_selected;
 
 use crate::connection::{Connection, LocalConnection};
 use crate::diagnostics::{Error, ErrorKind, Result};
-use crate::inventory::{pattern, Inventory, Vars};
+use crate::inventory::{pattern, Inventory};
 use crate::output::{Event, HostStats, Sink};
 use crate::playbook::{Playbook, Serial};
+use crate::vars::Vars;
 use host::{Flow, HostWalker};
 use indexmap::IndexMap;
 use minijinja::Value;
@@ -202,12 +203,13 @@ pub fn run(
     let env = crate::template::environment();
     let shared = Arc::new(Shared::new(inventory.clone(), opts.extra_vars.clone()));
     let limit: Option<Vec<String>> = match &opts.limit {
+        // A command-line argument has no file position: the message names the flag.
         Some(l) => Some(pattern::select(&inventory, l).map_err(|e| {
-            Error::invalid(
-                format!("--limit: {}", e.0),
-                &crate::diagnostics::Span::file(std::path::Path::new("--limit")),
-            )
-            .with_help(e.1.unwrap_or_default())
+            let err = Error::new(ErrorKind::Invalid, format!("--limit '{l}': {}", e.0));
+            match e.1 {
+                Some(help) => err.with_help(help),
+                None => err,
+            }
         })?),
         None => None,
     };

@@ -5,10 +5,10 @@ use super::host::HostWalker;
 use super::state::{HostVars, Shared};
 use super::RunOptions;
 use crate::diagnostics::Result;
-use crate::inventory::Vars;
 use crate::output::{Sink, Status};
 use crate::playbook::{Inherited, Play};
-use crate::vars::Scope;
+use crate::vars::Vars;
+use crate::vars::{magic, Scope};
 use minijinja::{Environment, Value};
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -186,44 +186,40 @@ impl<'a> PlayRun<'a> {
         self.run_once_cv.notify_all();
     }
 
-    /// Variables for a task on a host, lowest precedence first (see the README table).
+    /// Variables for a task on a host: its sources merged in precedence order
+    /// (`vars::precedence`), then the magic variables.
     pub fn task_vars(&self, w: &HostWalker<'_>, kw: &Inherited) -> Vars {
         let host = w.host.as_str();
         let st = self.shared.snapshot(host);
-        let mut v = Vars::new();
-        for r in &self.play.role_defaults {
-            v.extend(r.defaults.clone());
-        }
-        for r in &st.public_roles {
-            v.extend(r.defaults.clone());
-        }
-        if let Some(r) = &kw.role {
-            v.extend(r.defaults.clone());
-        }
-        v.extend(w.inventory_vars.clone());
+        let mut facts = Vars::new();
         if !st.facts.is_empty() || !st.module_facts.is_empty() {
-            v.insert("ansible_facts".into(), Value::from_iter(st.all_facts()));
+            facts.insert("ansible_facts".into(), Value::from_iter(st.all_facts()));
             for (k, f) in &st.facts {
-                v.insert(format!("ansible_{k}"), f.clone());
+                facts.insert(format!("ansible_{k}"), f.clone());
             }
-            v.extend(st.module_facts.clone());
+            facts.extend(st.module_facts.clone());
         }
-        v.extend(self.play.vars.clone());
-        v.extend(w.vars_files.clone());
-        for r in &self.play.role_defaults {
-            v.extend(r.vars.clone());
+        let roles = || {
+            self.play
+                .role_defaults
+                .iter()
+                .chain(&st.public_roles)
+                .chain(kw.role.as_ref())
+        };
+        let mut v = crate::vars::precedence::Sources {
+            role_defaults: roles().map(|r| &r.defaults).collect(),
+            inventory: Some(&w.inventory_vars),
+            facts,
+            play_vars: Some(&self.play.vars),
+            vars_files: Some(&w.vars_files),
+            role_vars: roles().map(|r| &r.vars).collect(),
+            block_task_vars: Some(&kw.vars),
+            include_vars: Some(&st.include_vars),
+            set_facts: Some(&st.set_facts),
+            params: Some(&kw.params),
+            extra_vars: Some(&self.shared.extra_vars),
         }
-        for r in &st.public_roles {
-            v.extend(r.vars.clone());
-        }
-        if let Some(r) = &kw.role {
-            v.extend(r.vars.clone());
-        }
-        v.extend(kw.vars.clone());
-        v.extend(st.include_vars);
-        v.extend(st.set_facts);
-        v.extend(kw.params.clone());
-        v.extend(self.shared.extra_vars.clone());
+        .merge();
         self.magic(&mut v, host, kw);
         v
     }
@@ -237,12 +233,10 @@ impl<'a> PlayRun<'a> {
                 .as_ref()
                 .and_then(|d| d.as_str())
                 .filter(|d| !d.contains("{{"));
-            v.insert("ansible_host".into(), Value::from(delegate.unwrap_or(host)));
+            magic::set(v, "ansible_host", Value::from(delegate.unwrap_or(host)));
         }
         let inv = self.shared.inventory();
-        let mut put = |k: &str, val: Value| {
-            v.insert(k.to_string(), val);
-        };
+        let mut put = |k: &str, val: Value| magic::set(v, k, val);
         put("inventory_hostname", Value::from(host));
         put(
             "inventory_hostname_short",

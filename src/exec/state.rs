@@ -1,7 +1,8 @@
 //! State shared by every host's walker in a run, and each host's own state.
 
-use crate::inventory::{Inventory, Vars};
+use crate::inventory::Inventory;
 use crate::output::HostStats;
+use crate::vars::Vars;
 use minijinja::value::{Enumerator, Object, ObjectRepr, Value};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};

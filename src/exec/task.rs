@@ -5,10 +5,10 @@ use super::host::HostWalker;
 use super::loops;
 use crate::connection::{Become, BecomeMethod, LocalConnection};
 use crate::diagnostics::{Error, ErrorKind, Result};
-use crate::inventory::Vars;
 use crate::modules::{self, Args, Diff, Effect, Evaluator, ModuleCtx};
 use crate::output::{Event, Status, TaskEvent};
 use crate::playbook::Task;
+use crate::vars::{magic, Vars};
 use minijinja::Value;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -83,19 +83,23 @@ fn file_owner(path: &str) -> String {
 impl Evaluator for TaskEval<'_> {
     fn render_text(&self, name: &str, text: &str) -> Result<String> {
         let mut vars = self.vars.clone();
-        vars.insert("template_path".into(), Value::from(name));
-        vars.insert("template_fullpath".into(), Value::from(name));
-        vars.insert("template_host".into(), Value::from(controller_hostname()));
-        vars.insert("template_uid".into(), Value::from(file_owner(name)));
+        magic::set(&mut vars, "template_path", Value::from(name));
+        magic::set(&mut vars, "template_fullpath", Value::from(name));
+        magic::set(
+            &mut vars,
+            "template_host",
+            Value::from(controller_hostname()),
+        );
+        magic::set(&mut vars, "template_uid", Value::from(file_owner(name)));
         if let Some(dest) = &self.dest {
-            vars.insert("template_destpath".into(), Value::from(dest.as_str()));
+            magic::set(&mut vars, "template_destpath", Value::from(dest.as_str()));
         }
         vars.entry("ansible_managed".into())
             .or_insert(Value::from("Ansible managed"));
         let ctx = self.run.ctx(vars);
-        crate::template::render_text(&self.run.env, name, text, &ctx).map_err(|e| Error {
-            message: format!("{} (in template {name})", e.message),
-            ..e
+        crate::template::render_text(&self.run.env, name, text, &ctx).map_err(|e| {
+            let message = format!("{} (in template {name})", e.message);
+            e.with_message(message)
         })
     }
     fn eval_expr(&self, expr: &str) -> Result<Value> {
@@ -213,13 +217,14 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
         for (i, item) in items.into_iter().enumerate() {
             let mut vars = base.clone();
             vars.insert(var.clone(), item.clone());
-            vars.insert("ansible_loop_var".into(), Value::from(var.as_str()));
+            magic::set(&mut vars, "ansible_loop_var", Value::from(var.as_str()));
             if let Some(iv) = &task.loop_control.index_var {
                 vars.insert(iv.clone(), Value::from(i));
-                vars.insert("ansible_index_var".into(), Value::from(iv.as_str()));
+                magic::set(&mut vars, "ansible_index_var", Value::from(iv.as_str()));
             }
-            vars.insert(
-                "ansible_loop".into(),
+            magic::set(
+                &mut vars,
+                "ansible_loop",
                 [
                     ("index", Value::from(i + 1)),
                     ("index0", Value::from(i)),

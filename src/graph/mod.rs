@@ -186,9 +186,12 @@ pub fn build(
     collapse: Collapse,
 ) -> Result<TaskGraph> {
     let limit_hosts = match limit {
-        Some(l) => {
-            Some(pattern::select(inv, l).map_err(|e| Error::io(format!("--limit: {}", e.0)))?)
-        }
+        Some(l) => Some(pattern::select(inv, l).map_err(|e| {
+            Error::new(
+                crate::diagnostics::ErrorKind::Invalid,
+                format!("--limit '{l}': {}", e.0),
+            )
+        })?),
         None => None,
     };
     let mut b = Builder {

@@ -322,8 +322,8 @@ mod tests {
     fn ini_errors_have_lines() {
         let mut inv = Inventory::new();
         let err = parse("[web\nh1\n", Path::new("hosts"), &mut inv).unwrap_err();
-        assert_eq!(err.span.unwrap().line, 1);
+        assert_eq!(err.span.as_ref().unwrap().line, 1);
         let err = parse("[web]\nh1 novalue\n", Path::new("hosts"), &mut inv).unwrap_err();
-        assert_eq!(err.span.unwrap().line, 2);
+        assert_eq!(err.span.as_ref().unwrap().line, 2);
     }
 }

@@ -1,10 +1,9 @@
 //! The inventory model: hosts, groups, and the variables attached to each.
 
 use indexmap::IndexMap;
-use minijinja::Value;
 use std::path::PathBuf;
 
-pub type Vars = IndexMap<String, Value>;
+pub use crate::vars::Vars;
 
 #[derive(Clone, Debug, Default)]
 pub struct Host {

@@ -10,7 +10,7 @@ use super::spec::{arg, ArgSpec, ArgType::*, FreeForm, ModuleSpec};
 use super::{Args, Change, Diff, Module, ModuleCtx, Plan};
 use crate::connection::quote;
 use crate::diagnostics::{Error, Result};
-use crate::inventory::Vars;
+use crate::vars::Vars;
 use minijinja::Value;
 use std::collections::BTreeMap;
 

@@ -6,7 +6,7 @@ use super::spec::{arg, ArgType::*, FreeForm, ModuleSpec};
 use super::{Args, Change, Diff, Module, ModuleCtx, Plan};
 use crate::connection::quote;
 use crate::diagnostics::{Error, Result};
-use crate::inventory::Vars;
+use crate::vars::Vars;
 use minijinja::Value;
 
 pub struct AuthorizedKey;

@@ -6,7 +6,7 @@ use super::{result, Args, Change, Module, ModuleCtx, Plan};
 use crate::clock::{format_delta, format_timestamp};
 use crate::connection::quote;
 use crate::diagnostics::{Error, Result};
-use crate::inventory::Vars;
+use crate::vars::Vars;
 use minijinja::Value;
 use std::time::{Instant, SystemTime};
 

@@ -4,7 +4,7 @@
 use super::spec::{arg, ArgType::*, FreeForm, ModuleSpec};
 use super::{Args, Effect, MetaAction, Module, ModuleCtx, Plan};
 use crate::diagnostics::{Error, Result};
-use crate::inventory::Vars;
+use crate::vars::Vars;
 use minijinja::Value;
 
 pub struct Debug;
@@ -296,7 +296,7 @@ fn vars_dir(dir: &std::path::Path, args: &Args) -> Result<(Vars, Vec<std::path::
     let mut vars = Vars::new();
     let mut read = Vec::new();
     for entry in walk {
-        let entry = entry.map_err(|e| Error::module(format!("include_vars: {e}")))?;
+        let entry = entry.map_err(|e| Error::module(format!("include_vars: {e}")).caused_by(e))?;
         if !entry.file_type().is_file() {
             continue;
         }

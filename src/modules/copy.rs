@@ -86,7 +86,9 @@ impl Module for Copy {
                                 minijinja::Value,
                             )>()),
                         )
-                        .map_err(|e| Error::module(format!("cannot serialise content: {e}")))?
+                        .map_err(|e| {
+                            Error::module(format!("cannot serialise content: {e}")).caused_by(e)
+                        })?
                     }
                     _ => crate::template::ansible::filters::py_str(v),
                 };
@@ -98,8 +100,9 @@ impl Module for Copy {
                 if path.is_dir() {
                     return super::copy_tree::plan_directory(ctx, args, &src, &path, &dest);
                 }
-                let data = std::fs::read(&path)
-                    .map_err(|e| Error::module(format!("cannot read {}: {e}", path.display())))?;
+                let data = std::fs::read(&path).map_err(|e| {
+                    Error::module(format!("cannot read {}: {e}", path.display())).caused_by(e)
+                })?;
                 // As Ansible: a vault-encrypted src is decrypted on the controller unless
                 // `decrypt: false`.
                 let data = if args.bool("decrypt", true)? {

@@ -6,7 +6,7 @@ use super::write::{plan_write, ResultShape, WriteRequest};
 use super::{Args, Change, ModuleCtx, Plan};
 use crate::connection::{quote, FileKind};
 use crate::diagnostics::{Error, Result};
-use crate::inventory::Vars;
+use crate::vars::Vars;
 use minijinja::Value;
 use std::path::Path;
 
@@ -34,8 +34,9 @@ pub fn plan_directory(
         .min_depth(1)
         .sort_by_file_name()
     {
-        let entry =
-            entry.map_err(|e| Error::module(format!("cannot read {}: {e}", src_dir.display())))?;
+        let entry = entry.map_err(|e| {
+            Error::module(format!("cannot read {}: {e}", src_dir.display())).caused_by(e)
+        })?;
         let rel = entry
             .path()
             .strip_prefix(src_dir)
@@ -58,8 +59,9 @@ pub fn plan_directory(
     }
     let mut plans = Vec::new();
     for (src, target) in files {
-        let data = std::fs::read(&src)
-            .map_err(|e| Error::module(format!("cannot read {}: {e}", src.display())))?;
+        let data = std::fs::read(&src).map_err(|e| {
+            Error::module(format!("cannot read {}: {e}", src.display())).caused_by(e)
+        })?;
         let data = if args.bool("decrypt", true)? {
             crate::vault::read_controller_file(data, &src)?
         } else {

@@ -8,7 +8,7 @@ use super::spec::{arg, ArgType::*, FreeForm, ModuleSpec};
 use super::{Args, Change, Module, ModuleCtx, Plan};
 use crate::connection::FileKind;
 use crate::diagnostics::{Error, Result};
-use crate::inventory::Vars;
+use crate::vars::Vars;
 use md5::Digest as _;
 use minijinja::Value;
 use std::path::{Path, PathBuf};
@@ -106,15 +106,18 @@ fn write_atomic(dest: &str, data: &[u8]) -> Result<()> {
         .parent()
         .map(Path::to_path_buf)
         .unwrap_or_else(|| PathBuf::from("."));
-    std::fs::create_dir_all(&dir)
-        .map_err(|e| Error::module(format!("fetch: cannot create {}: {e}", dir.display())))?;
+    std::fs::create_dir_all(&dir).map_err(|e| {
+        Error::module(format!("fetch: cannot create {}: {e}", dir.display())).caused_by(e)
+    })?;
     let mut tmp = ::tempfile::Builder::new()
         .prefix(".drover-fetch.")
         .tempfile_in(&dir)
-        .map_err(|e| Error::module(format!("fetch: cannot write in {}: {e}", dir.display())))?;
+        .map_err(|e| {
+            Error::module(format!("fetch: cannot write in {}: {e}", dir.display())).caused_by(e)
+        })?;
     std::io::Write::write_all(&mut tmp, data)
         .and_then(|_| tmp.as_file().sync_all())
-        .map_err(|e| Error::module(format!("fetch: cannot write {dest}: {e}")))?;
+        .map_err(|e| Error::module(format!("fetch: cannot write {dest}: {e}")).caused_by(e))?;
     // A replaced file keeps its mode; a new one is 0644 (what Python's open() gives
     // under the usual umask; the temp file itself is 0600).
     {
@@ -219,8 +222,9 @@ impl Module for Fetch {
         let expected = st.sha1.clone().unwrap_or_else(|| remote_sum.clone());
         let apply: super::ApplyFn = Box::new(move |_ctx: &mut ModuleCtx<'_>| {
             write_atomic(&local, &data)?;
-            let written = std::fs::read(&local)
-                .map_err(|e| Error::module(format!("fetch: cannot read back {local}: {e}")))?;
+            let written = std::fs::read(&local).map_err(|e| {
+                Error::module(format!("fetch: cannot read back {local}: {e}")).caused_by(e)
+            })?;
             let new_sum = sha1_hex(&written);
             let mut r = super::result(&[
                 ("md5sum", Value::from(md5_hex(&written))),

@@ -7,7 +7,7 @@ use super::write::{attr_diff, diff_map, state_name};
 use super::{Args, Change, Diff, Module, ModuleCtx, Plan};
 use crate::connection::{quote, FileKind, FileState};
 use crate::diagnostics::{Error, Result};
-use crate::inventory::Vars;
+use crate::vars::Vars;
 use minijinja::Value;
 
 pub struct File;
@@ -201,7 +201,7 @@ fn tree_before(ctx: &mut ModuleCtx<'_>, path: &str, kind: FileKind) -> Result<St
     let fmt = serde_json::ser::PrettyFormatter::with_indent(b"    ");
     let mut ser = serde_json::Serializer::with_formatter(&mut buf, fmt);
     serde::Serialize::serialize(&before, &mut ser)
-        .map_err(|e| Error::module(format!("cannot show the diff: {e}")))?;
+        .map_err(|e| Error::module(format!("cannot show the diff: {e}")).caused_by(e))?;
     Ok(format!("{}\n", String::from_utf8_lossy(&buf)))
 }
 

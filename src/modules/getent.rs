@@ -6,7 +6,7 @@ use super::spec::{arg, ArgType::*, FreeForm, ModuleSpec};
 use super::{Args, Effect, Module, ModuleCtx, Plan};
 use crate::connection::quote;
 use crate::diagnostics::{Error, Result};
-use crate::inventory::Vars;
+use crate::vars::Vars;
 use indexmap::IndexMap;
 use minijinja::Value;
 

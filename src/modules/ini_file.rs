@@ -9,7 +9,7 @@ use super::write::{plan_write, read_with_state, ResultShape, WriteRequest};
 use super::{Args, Module, ModuleCtx, Plan};
 use crate::connection::FileKind;
 use crate::diagnostics::{Error, Result};
-use crate::inventory::Vars;
+use crate::vars::Vars;
 use minijinja::Value;
 
 pub struct IniFile;

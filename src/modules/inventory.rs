@@ -6,8 +6,9 @@
 use super::spec::{arg, ArgType::*, FreeForm, ModuleSpec};
 use super::{Args, Effect, Module, ModuleCtx, Plan};
 use crate::diagnostics::{Error, Result};
-use crate::inventory::{Inventory, Vars};
+use crate::inventory::Inventory;
 use crate::playbook::{HandlerBody, Item, Play};
+use crate::vars::Vars;
 use minijinja::value::ValueKind;
 use minijinja::Value;
 

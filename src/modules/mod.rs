@@ -52,8 +52,8 @@ pub use spec::{ArgSpec, ArgType, FreeForm, ModuleSpec};
 
 use crate::connection::{exec_as, Become, Connection, Output};
 use crate::diagnostics::{Error, Result};
-use crate::inventory::Vars;
 use crate::playbook::Task;
+use crate::vars::Vars;
 use minijinja::Value;
 use std::sync::Arc;
 

@@ -8,7 +8,7 @@ use super::spec::{arg, ArgType::*, FreeForm, ModuleSpec};
 use super::{Args, Change, Module, ModuleCtx, Plan};
 use crate::connection::quote;
 use crate::diagnostics::{Error, Result};
-use crate::inventory::Vars;
+use crate::vars::Vars;
 use minijinja::value::ValueKind;
 use minijinja::Value;
 use std::collections::BTreeMap;
@@ -697,7 +697,8 @@ fn form_urlencode(v: &Value) -> Result<String> {
 }
 
 fn to_json_text(v: &Value) -> Result<String> {
-    serde_json::to_string(v).map_err(|e| Error::module(format!("cannot serialise body: {e}")))
+    serde_json::to_string(v)
+        .map_err(|e| Error::module(format!("cannot serialise body: {e}")).caused_by(e))
 }
 
 /// The request script of uri: body from stdin after the config (`$1` bytes of config).
@@ -835,8 +836,9 @@ impl Module for Uri {
             },
             (None, Some(src)) => {
                 let p = ctx.find_src("files", &src)?;
-                std::fs::read(&p)
-                    .map_err(|e| Error::module(format!("cannot read {}: {e}", p.display())))?
+                std::fs::read(&p).map_err(|e| {
+                    Error::module(format!("cannot read {}: {e}", p.display())).caused_by(e)
+                })?
             }
             (None, None) => Vec::new(),
         };

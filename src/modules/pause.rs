@@ -114,13 +114,14 @@ impl Module for Pause {
                 user_input = if echo {
                     eprint!("{text}");
                     let mut line = String::new();
-                    std::io::stdin()
-                        .read_line(&mut line)
-                        .map_err(|e| Error::module(format!("pause: cannot read stdin: {e}")))?;
+                    std::io::stdin().read_line(&mut line).map_err(|e| {
+                        Error::module(format!("pause: cannot read stdin: {e}")).caused_by(e)
+                    })?;
                     line.trim_end_matches(['\n', '\r']).to_string()
                 } else {
-                    rpassword::prompt_password(text)
-                        .map_err(|e| Error::module(format!("pause: cannot read stdin: {e}")))?
+                    rpassword::prompt_password(text).map_err(|e| {
+                        Error::module(format!("pause: cannot read stdin: {e}")).caused_by(e)
+                    })?
                 };
                 if crate::exec::interrupt::received().is_some() {
                     return Err(Error::module("user requested abort!"));

@@ -10,8 +10,8 @@ use super::write::{
 use super::{Args, Module, ModuleCtx, Plan};
 use crate::connection::FileKind;
 use crate::diagnostics::{Error, Result};
-use crate::inventory::Vars;
 use crate::pyregex::PyRegex;
+use crate::vars::Vars;
 use minijinja::Value;
 
 pub struct Replace;

@@ -8,7 +8,7 @@ use super::write::{plan_write, ResultShape, WriteRequest};
 use super::{Args, Change, Diff, Module, ModuleCtx, Plan};
 use crate::connection::{quote, FileKind};
 use crate::diagnostics::{Error, Result};
-use crate::inventory::Vars;
+use crate::vars::Vars;
 use base64::Engine;
 use minijinja::Value;
 

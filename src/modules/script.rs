@@ -7,7 +7,7 @@ use super::spec::{arg, ArgType::*, FreeForm, ModuleSpec};
 use super::{Args, Change, Module, ModuleCtx, Plan};
 use crate::connection::{quote, PutAttrs};
 use crate::diagnostics::{Error, Result};
-use crate::inventory::Vars;
+use crate::vars::Vars;
 use minijinja::Value;
 
 pub struct Script;
@@ -85,8 +85,9 @@ impl Module for Script {
             )));
         }
         let path = ctx.find_src("files", &source)?;
-        let data = std::fs::read(&path)
-            .map_err(|e| Error::module(format!("cannot read {}: {e}", path.display())))?;
+        let data = std::fs::read(&path).map_err(|e| {
+            Error::module(format!("cannot read {}: {e}", path.display())).caused_by(e)
+        })?;
         let data = if args.bool("decrypt", true)? {
             crate::vault::read_controller_file(data, &path)?
         } else {

@@ -8,7 +8,7 @@ use super::spec::{FreeForm, ModuleSpec};
 use super::{Args, Effect, Module, ModuleCtx, Plan};
 use crate::connection::quote;
 use crate::diagnostics::Result;
-use crate::inventory::Vars;
+use crate::vars::Vars;
 use indexmap::IndexMap;
 use minijinja::Value;
 

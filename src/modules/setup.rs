@@ -7,7 +7,7 @@
 use super::spec::{arg, ArgType::*, FreeForm, ModuleSpec};
 use super::{Args, Effect, Module, ModuleCtx, Plan};
 use crate::diagnostics::{Error, Result};
-use crate::inventory::Vars;
+use crate::vars::Vars;
 use minijinja::Value;
 
 pub struct Setup;
@@ -47,7 +47,7 @@ fn gather(ctx: &mut ModuleCtx<'_>, filters: &[String]) -> Result<Plan> {
         .map(|f| {
             globset::Glob::new(f)
                 .map(|g| g.compile_matcher())
-                .map_err(|e| Error::module(format!("setup: bad filter '{f}': {e}")))
+                .map_err(|e| Error::module(format!("setup: bad filter '{f}': {e}")).caused_by(e))
         })
         .collect::<Result<_>>()?;
     let facts = crate::exec::gather_facts(ctx.conn)?;

@@ -5,7 +5,7 @@ use super::spec::{arg, ArgType::*, FreeForm, ModuleSpec};
 use super::{Args, Module, ModuleCtx, Plan};
 use crate::connection::FileKind;
 use crate::diagnostics::{Error, Result};
-use crate::inventory::Vars;
+use crate::vars::Vars;
 use base64::Engine;
 use minijinja::Value;
 

@@ -54,8 +54,9 @@ impl Module for Template {
     fn plan(&self, ctx: &mut ModuleCtx<'_>, args: &Args) -> Result<Plan> {
         let src = args.req_str("src")?;
         let path = ctx.find_src("templates", &src)?;
-        let bytes = std::fs::read(&path)
-            .map_err(|e| Error::module(format!("cannot read template {}: {e}", path.display())))?;
+        let bytes = std::fs::read(&path).map_err(|e| {
+            Error::module(format!("cannot read template {}: {e}", path.display())).caused_by(e)
+        })?;
         let bytes = crate::vault::read_controller_file(bytes, &path)?;
         let text = crate::yaml::loader_decode(&bytes, &path)?;
         // The module's whitespace options become the template's `#jinja2:` header (a

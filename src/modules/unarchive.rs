@@ -8,7 +8,7 @@ use super::spec::{arg, ArgType::*, FreeForm, ModuleSpec};
 use super::{Args, Change, Module, ModuleCtx, Plan};
 use crate::connection::quote;
 use crate::diagnostics::{Error, Result};
-use crate::inventory::Vars;
+use crate::vars::Vars;
 use minijinja::Value;
 use std::collections::BTreeMap;
 
@@ -346,8 +346,9 @@ impl Module for Unarchive {
             None
         } else {
             let path = ctx.find_src("files", &src)?;
-            let bytes = std::fs::read(&path)
-                .map_err(|e| Error::module(format!("cannot read {}: {e}", path.display())))?;
+            let bytes = std::fs::read(&path).map_err(|e| {
+                Error::module(format!("cannot read {}: {e}", path.display())).caused_by(e)
+            })?;
             let bytes = if args.bool("decrypt", true)? {
                 crate::vault::read_controller_file(bytes, &path)?
             } else {

@@ -59,7 +59,7 @@ impl Module for WaitForConnection {
                     break;
                 }
                 Ok(o) => last = format!("ping test failed: {}", o.stderr_str().trim()),
-                Err(e) => last = e.message,
+                Err(e) => last = e.message.clone(),
             }
             sleep_interruptible(Duration::from_secs(sleep));
         }

@@ -6,8 +6,8 @@ use super::attrs::Attrs;
 use super::{Change, Diff, ModuleCtx, Plan};
 use crate::connection::{FileKind, FileState, PutAttrs};
 use crate::diagnostics::{Error, Result};
-use crate::inventory::Vars;
 use crate::pyregex::PyRegex;
+use crate::vars::Vars;
 use minijinja::Value;
 use sha1::{Digest, Sha1};
 

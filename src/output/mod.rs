@@ -14,8 +14,8 @@ pub use progress::ProgressSink;
 pub use report::{MergedReport, ReportFormat, ReportSink};
 pub use tee::Tee;
 
-use crate::inventory::Vars;
 use crate::modules::Diff;
+use crate::vars::Vars;
 use std::time::Duration;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -2,8 +2,8 @@
 
 use super::model::{Cond, Inherited};
 use crate::diagnostics::{Error, Result};
-use crate::inventory::Vars;
 use crate::vars::file::check_var_name;
+use crate::vars::Vars;
 use crate::yaml::{Node, NodeKind};
 use minijinja::Value;
 

@@ -5,7 +5,7 @@
 //! its effective settings and the executor does not walk parents at run time.
 
 use crate::diagnostics::Span;
-use crate::inventory::Vars;
+use crate::vars::Vars;
 use minijinja::Value;
 use std::path::PathBuf;
 use std::sync::Arc;

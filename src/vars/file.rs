@@ -2,7 +2,7 @@
 //! `defaults/` and `vars/`.
 
 use crate::diagnostics::{Error, Result, Span};
-use crate::inventory::Vars;
+use crate::vars::Vars;
 use crate::yaml::{self, Node};
 use std::path::Path;
 

@@ -1,7 +1,11 @@
 //! Variables: files, precedence, lazy templating and facts.
 
 pub mod file;
+pub mod magic;
 pub mod precedence;
 pub mod scope;
 
 pub use scope::{as_data, Scope};
+
+/// Variables by name, in definition order (the order `vars` and `hostvars` show).
+pub type Vars = indexmap::IndexMap<String, minijinja::Value>;

@@ -2,7 +2,7 @@
 //! `{{ … }}` is rendered when it is first read, in the same scope, as Ansible does.
 //! Reading a variable while it is being rendered is a loop and is reported as such.
 
-use crate::inventory::Vars;
+use crate::vars::Vars;
 use minijinja::value::{Enumerator, Object, ObjectRepr, Value};
 use minijinja::Environment;
 use std::collections::HashMap;

@@ -459,7 +459,7 @@ mod tests {
     fn duplicate_keys_are_refused_with_location() {
         let err = parse("a: 1\nb: 2\na: 3\n").unwrap_err();
         assert!(err.message.contains("duplicate key 'a'"), "{}", err.message);
-        let span = err.span.unwrap();
+        let span = err.span.clone().unwrap();
         assert_eq!((span.line, span.col), (3, 1));
     }
 
@@ -518,7 +518,7 @@ mod tests {
             "{}",
             err.message
         );
-        let span = err.span.unwrap();
+        let span = err.span.clone().unwrap();
         // A block scalar is located at its first line: the vault header.
         assert_eq!((span.line, span.col), (3, 3));
     }
@@ -530,7 +530,7 @@ mod tests {
         let err =
             load_str_with(&text, Path::new("t.yml"), Some(&Secrets::new(vec![pw]))).unwrap_err();
         assert!(err.message.contains("cannot decrypt"), "{}", err.message);
-        assert_eq!(err.span.unwrap().line, 3);
+        assert_eq!(err.span.as_ref().unwrap().line, 3);
     }
 
     #[test]

@@ -22,7 +22,7 @@ mod tunnel;
 
 use super::{quote, ConnStats, Connection, Output};
 use crate::diagnostics::{Error, ErrorKind, Result};
-use crate::inventory::Vars;
+use crate::vars::Vars;
 use ssh2::{Channel, ErrorCode, Session};
 use std::io::{ErrorKind as IoKind, Read as _, Write as _};
 use std::os::unix::io::RawFd;

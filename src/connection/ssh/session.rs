@@ -49,6 +49,12 @@ impl Fail {
         self.error = self.error.with_help(help);
         self
     }
+
+    /// Keep the I/O or libssh2 error behind this failure as its source.
+    fn cause(mut self, e: impl std::error::Error + Send + Sync + 'static) -> Fail {
+        self.error = self.error.caused_by(e);
+        self
+    }
 }
 
 /// First retry after this; each next one waits twice as long.
@@ -114,6 +120,7 @@ fn attempt_once(target: &Target, opts: &SshOptions) -> Result<Established, Fail>
                     next.port,
                     e.message()
                 ))
+                .cause(e)
                 .help("is sshd running on that host, and may the jump host reach it (AllowTcpForwarding)?")
             })?;
         let dead_after = Duration::from_secs(hop.alive_interval * u64::from(hop.alive_count_max));
@@ -123,6 +130,7 @@ fn attempt_once(target: &Target, opts: &SshOptions) -> Result<Established, Fail>
                     "{}: cannot start the ProxyJump pump: {e}",
                     target.dest.label
                 ))
+                .cause(e)
             })?;
         pumps.push(handle);
         let lfd = local.as_raw_fd();
@@ -152,6 +160,7 @@ fn tcp_connect(hop: &Hop) -> Result<TcpStream, Fail> {
         .to_socket_addrs()
         .map_err(|e| {
             fail(format!("cannot resolve {what}: {e}"))
+                .cause(e)
                 .help("check ansible_host, or HostName in ssh_config")
         })?
         .collect();
@@ -169,7 +178,7 @@ fn tcp_connect(hop: &Hop) -> Result<TcpStream, Fail> {
         return Err(fail(format!("cannot resolve {what}: no address")));
     };
     let secs = hop.connect_timeout.as_secs_f64();
-    Err(match (e.kind(), e.raw_os_error()) {
+    let failure = match (e.kind(), e.raw_os_error()) {
         (std::io::ErrorKind::ConnectionRefused, _) => transient(format!(
             "cannot connect to {what}: connection refused"
         ))
@@ -183,7 +192,8 @@ fn tcp_connect(hop: &Hop) -> Result<TcpStream, Fail> {
                 .help("is the host up, and is the address right?")
         }
         _ => transient(format!("cannot connect to {what}: {e}")),
-    })
+    };
+    Err(failure.cause(e))
 }
 
 /// libssh2 codes that mean the peer went away or did not answer: worth a retry.
@@ -237,7 +247,7 @@ fn hostkey_prefs(sess: &Session, known: &[String]) -> Option<String> {
 fn handshake(hop: &Hop, stream: Stream, opts: &SshOptions) -> Result<Session, Fail> {
     let what = format!("{} ({}:{})", hop.label, hop.hostname, hop.port);
     let mut sess =
-        Session::new().map_err(|e| fail(format!("{what}: cannot start libssh2: {e}")))?;
+        Session::new().map_err(|e| fail(format!("{what}: cannot start libssh2: {e}")).cause(e))?;
     let timeout_ms = hop.connect_timeout.as_millis().clamp(1, u32::MAX as u128) as u32;
     sess.set_timeout(timeout_ms);
     let known = KnownHosts::load(&hop.known_hosts_files);
@@ -250,11 +260,12 @@ fn handshake(hop: &Hop, stream: Stream, opts: &SshOptions) -> Result<Session, Fa
     }
     sess.handshake().map_err(|e| {
         let msg = format!("SSH handshake with {what} failed: {}", e.message());
-        if is_socket_error(e.code()) {
+        let failure = if is_socket_error(e.code()) {
             transient(msg).help("the server closed the connection or did not answer: is it an SSH server, and not overloaded (MaxStartups)?")
         } else {
             fail(msg).help("no common algorithms, or not an SSH server")
-        }
+        };
+        failure.cause(e)
     })?;
     verify_host_key(
         &sess,
@@ -319,7 +330,7 @@ fn verify_host_key(
             }
             HostKeyChecking::AcceptNew => {
                 known_hosts::append(&hop.known_hosts_write, name, blob, hop.hash_known_hosts)
-                    .map_err(|e| fail(format!("{who}: cannot record its host key in {file}: {e}")))
+                    .map_err(|e| fail(format!("{who}: cannot record its host key in {file}: {e}")).cause(e))
             }
             HostKeyChecking::Strict => {
                 let exists = if hop.known_hosts_write.exists() {

@@ -5,7 +5,7 @@
 use super::config::{expand_tilde, expand_tokens, home_dir, HostConfig, SshConfig, Tokens};
 use super::SshOptions;
 use crate::diagnostics::{Error, ErrorKind, Result};
-use crate::inventory::Vars;
+use crate::vars::Vars;
 use std::collections::HashMap;
 #[cfg(test)]
 use std::path::Path;
@@ -271,7 +271,7 @@ fn resolve_in(host: &str, vars: &Vars, opts: &SshOptions, base: &SshConfig) -> R
         Some(pj) if pj.eq_ignore_ascii_case("none") => Vec::new(),
         Some(pj) => jump_chain(pj, base, opts, 0).map_err(|e| {
             let msg = format!("{host}: ProxyJump {pj}: {}", e.message);
-            Error { message: msg, ..e }
+            e.with_message(msg)
         })?,
     };
     Ok(Target { jumps, dest })

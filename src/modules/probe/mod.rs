@@ -191,7 +191,7 @@ pub fn glob_word(p: &str) -> String {
 fn b64(s: &str) -> Result<Vec<u8>> {
     base64::engine::general_purpose::STANDARD
         .decode(s.trim())
-        .map_err(|e| Error::module(format!("unexpected probe output: {e}")))
+        .map_err(|e| Error::module(format!("unexpected probe output: {e}")).caused_by(e))
 }
 
 fn parse_answer(p: &Probe, rest: &str) -> Result<Answer> {
