@@ -201,7 +201,7 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
             .map_err(|e| e.at(l.span.clone()));
         let items = match items {
             Ok(i) => i,
-            Err(e) => return self.failure(e, started),
+            Err(e) => return self.failure(e, &base, started),
         };
         let var = task
             .loop_control
@@ -418,11 +418,16 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
         }
     }
 
-    fn failure(&mut self, e: Error, started: Instant) -> ItemOutcome {
-        let one = fail_one(e);
+    /// The task failed before any item ran (its loop source): `ignore_errors` still
+    /// applies, as in Ansible.
+    fn failure(&mut self, e: Error, vars: &Vars, started: Instant) -> ItemOutcome {
+        let mut one = fail_one(e);
+        if self.ignore_errors(vars) {
+            one.status = Status::Ignored;
+        }
         self.emit(&one, None, started.elapsed());
         ItemOutcome {
-            status: Status::Failed,
+            status: one.status,
             registered: Value::from_iter(one.result),
             effects: Vec::new(),
             notify: Vec::new(),
