@@ -1,18 +1,11 @@
 //! End-to-end tests of the real `drover` binary on fixture playbooks, local connection.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
+use std::process::Output;
 
-fn drover() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_drover"))
-}
-
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(name)
-}
+mod support;
+use support::local::{drover, fixture, json_events as events, recap_hosts};
 
 fn apply(root: &Path, extra: &[&str]) -> Output {
     let mut c = drover();
@@ -26,19 +19,8 @@ fn apply(root: &Path, extra: &[&str]) -> Output {
     c.output().expect("run drover")
 }
 
-fn events(out: &Output) -> Vec<serde_json::Value> {
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad JSON line {l:?}: {e}")))
-        .collect()
-}
-
 fn recap(out: &Output) -> serde_json::Value {
-    events(out)
-        .into_iter()
-        .find(|e| e["event"] == "recap")
-        .expect("a recap event")["hosts"]["localhost"]
-        .clone()
+    recap_hosts(out)["localhost"].clone()
 }
 
 fn changed_tasks(out: &Output) -> Vec<String> {

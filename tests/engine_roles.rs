@@ -3,25 +3,16 @@
 //! The expected recaps and trees were checked against ansible-playbook (ansible-core
 //! 2.19) on the same fixtures.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
+use std::process::Output;
 
-fn fixture(p: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(p)
-}
-
-/// The fixtures' inventories name the same local hosts in every test; parallel applies
-/// would contend for the same host locks (two runs taking them in opposite orders wait
-/// on each other until `--lock-timeout`): one drover at a time.
-static FIXTURE_HOSTS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+mod support;
+use support::local::{fixture, fixture_hosts, recap_hosts as recap};
 
 fn drover(args: &[&str]) -> Output {
-    let _hosts = FIXTURE_HOSTS.lock().unwrap_or_else(|e| e.into_inner());
-    Command::new(env!("CARGO_BIN_EXE_drover"))
+    let _hosts = fixture_hosts();
+    support::local::drover()
         .args(args)
-        .env("NO_COLOR", "1")
         .output()
         .expect("run drover")
 }
@@ -42,15 +33,6 @@ fn apply_roles(root: &Path, extra: &[&str]) -> Output {
     ];
     args.extend_from_slice(extra);
     drover(&args)
-}
-
-fn recap(out: &Output) -> serde_json::Value {
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .find(|e| e["event"] == "recap")
-        .expect("recap")["hosts"]
-        .clone()
 }
 
 fn read(p: &Path) -> String {

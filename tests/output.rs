@@ -1,31 +1,22 @@
 //! Captured outputs: JSON events against the published schema, GitHub annotations at the
 //! failing task's line, the step-summary Markdown, reports, and the drift exit code.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
-fn fixture(p: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(p)
-}
-
-/// The fixture's hosts `local1` and `local2` are the same two inventory names in every
-/// test, so parallel tests would contend for the same host locks (and two runs that take
-/// them in opposite orders wait on each other until `--lock-timeout`): one run at a time.
-static FIXTURE_HOSTS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+mod support;
+use support::local::{fixture, fixture_hosts};
 
 fn run(root: &Path, extra: &[&str], env: &[(&str, &Path)]) -> Output {
-    let _hosts = FIXTURE_HOSTS.lock().unwrap_or_else(|e| e.into_inner());
-    let mut c = Command::new(env!("CARGO_BIN_EXE_drover"));
+    let _hosts = fixture_hosts();
+    let mut c = support::local::drover();
     c.arg("apply")
         .arg(fixture("output/site.yml"))
         .arg("-i")
         .arg(fixture("output/inventory.ini"))
         .arg("-e")
         .arg(format!("root={}", root.display()))
-        .args(extra)
-        .env_remove("GITHUB_STEP_SUMMARY");
+        .args(extra);
     for (k, v) in env {
         c.env(k, v);
     }

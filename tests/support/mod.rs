@@ -1,6 +1,7 @@
 //! Helpers shared by the tests that run against the real SSH test hosts.
 #![allow(dead_code)]
 
+pub mod local;
 pub mod nspawn;
 
 use std::path::{Path, PathBuf};
