@@ -25,8 +25,6 @@ echo "pid1=$(cat /proc/1/comm 2>/dev/null)"
 for m in apt-get dnf yum apk zypper pacman; do if command -v $m >/dev/null 2>&1; then echo "pkg=$m"; break; fi; done
 if command -v ip >/dev/null 2>&1; then
   ip -4 route show default 2>/dev/null | awk 'NR==1{for(i=1;i<=NF;i++){if($i=="dev")print "default_if="$(i+1); if($i=="via")print "default_gw="$(i+1)}}'
-  d=$(ip -4 route show default 2>/dev/null | awk 'NR==1{for(i=1;i<=NF;i++) if($i=="dev") print $(i+1)}')
-  [ -n "$d" ] && ip -4 -o addr show dev "$d" 2>/dev/null | awk 'NR==1{split($4,a,"/"); print "default_ip="a[1]; print "default_prefix="a[2]}'
 fi
 echo "date_epoch=$(date +%s)"
 # The rest of Ansible's Linux facts (`ansible -m setup` on the same host is the
@@ -734,12 +732,25 @@ mod tests {
 
     #[test]
     fn service_manager_and_default_route() {
-        let f = to_facts("pid1=systemd\nsystemd_booted=1\ndefault_if=eth0\ndefault_gw=192.0.2.1\ndefault_ip=192.0.2.2\ndefault_prefix=24\n");
+        let f = to_facts("pid1=systemd\nsystemd_booted=1\ndefault_if=eth0\ndefault_gw=192.0.2.1\nif=eth0 1 0x1003 1500 02:00:00:00:00:01  virtio2\naddr=eth0 inet 192.0.2.2/24 global 192.0.2.255\n");
         assert_eq!(f["service_mgr"], Value::from("systemd"));
         let ip = &f["default_ipv4"];
         assert_eq!(ip.get_attr("address").unwrap(), Value::from("192.0.2.2"));
         assert_eq!(ip.get_attr("interface").unwrap(), Value::from("eth0"));
         assert_eq!(ip.get_attr("gateway").unwrap(), Value::from("192.0.2.1"));
+        assert_eq!(
+            ip.get_attr("netmask").unwrap(),
+            Value::from("255.255.255.0")
+        );
+        assert_eq!(ip.get_attr("network").unwrap(), Value::from("192.0.2.0"));
+        assert_eq!(
+            ip.get_attr("macaddress").unwrap(),
+            Value::from("02:00:00:00:00:01")
+        );
+        let eth0 = &f["eth0"];
+        assert_eq!(eth0.get_attr("active").unwrap(), Value::from(true));
+        assert_eq!(eth0.get_attr("pciid").unwrap(), Value::from("virtio2"));
+        assert_eq!(f["all_ipv4_addresses"].len(), Some(1));
         // A namespace test host: sshd is PID 1, no systemd.
         let f = to_facts("pid1=sshd\n");
         assert_eq!(f["service_mgr"], Value::from("sshd"));
