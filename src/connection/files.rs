@@ -38,25 +38,38 @@ pub fn put_file(
     attrs: &PutAttrs,
     become_: Option<&Become>,
 ) -> Result<Written> {
-    let dir = match dest.rfind('/') {
+    let out = exec_as(conn, &put_script(dest, content.len(), attrs), Some(content), become_)?;
+    put_finish(dest, &out)
+}
+
+fn parent_dir(dest: &str) -> String {
+    match dest.rfind('/') {
         Some(0) => "/".to_string(),
         Some(i) => dest[..i].to_string(),
         None => ".".to_string(),
-    };
+    }
+}
+
+/// The script of an atomic write of `len` bytes read from stdin. It reads exactly those
+/// bytes first, whatever happens next (no directory, no temp file, a full disk), so
+/// several writes can share one stdin stream (`exec::batch`).
+pub fn put_script(dest: &str, len: usize, attrs: &PutAttrs) -> String {
+    let dir = parent_dir(dest);
     let mut s = String::new();
-    s.push_str(&format!("f={}; d={}\n", quote(dest), quote(&dir)));
+    s.push_str(&format!("f={}; d={}; t=\n", quote(dest), quote(&dir)));
     // The temp name marks it as drover's and names the writing shell, so a later write
     // into the same directory removes those whose writer is gone (killed with the host or
     // with -9) and leaves those of live writers alone. Only shell builtins: no cost.
+    // `tee` keeps reading when the disk is full, so the stream stays in step; the size
+    // check then refuses the short file.
     s.push_str(&format!(
-        "[ -d \"$d\" ] || exit {RC_NO_DIR}\n\
+        "if [ -d \"$d\" ]; then\n\
          for s in \"$d\"/.drover-tmp.*; do [ -f \"$s\" ] || continue; p=${{s##*/.drover-tmp.}}; p=${{p%%.*}}; case $p in ''|*[!0-9]*) continue;; esac; [ -d /proc/$p ] || rm -f -- \"$s\"; done\n\
-         t=$(mktemp \"$d/.drover-tmp.$$.XXXXXXXXXX\") || exit 70\n\
-         trap 'rm -f \"$t\"' EXIT HUP INT TERM\n\
-         cat > \"$t\" || exit 70\n\
-         [ \"$(wc -c < \"$t\")\" -eq {} ] || exit {RC_SHORT_WRITE}\n\
-         if [ -e \"$f\" ]; then chmod --reference=\"$f\" \"$t\" && chown --reference=\"$f\" \"$t\" 2>/dev/null; else chmod 0644 \"$t\" 2>/dev/null; fi\n",
-        content.len()
+         t=$(mktemp \"$d/.drover-tmp.$$.XXXXXXXXXX\") || t=\n\
+         fi\n\
+         if [ -n \"$t\" ]; then trap 'rm -f \"$t\"' EXIT HUP INT TERM; head -c {len} | tee \"$t\" >/dev/null || exit 70; else head -c {len} >/dev/null; [ -d \"$d\" ] || exit {RC_NO_DIR}; exit 70; fi\n\
+         [ \"$(wc -c < \"$t\")\" -eq {len} ] || exit {RC_SHORT_WRITE}\n\
+         if [ -e \"$f\" ]; then chmod --reference=\"$f\" \"$t\" && chown --reference=\"$f\" \"$t\" 2>/dev/null; else chmod 0644 \"$t\" 2>/dev/null; fi\n"
     ));
     if let Some(mode) = &attrs.mode {
         s.push_str(&format!("chmod {} \"$t\" || exit 70\n", quote(mode)));
@@ -73,8 +86,11 @@ pub fn put_file(
     }
     if let Some(v) = &attrs.validate {
         // `%s` is the temporary file; exported too, so a quoted `sh -c '… %s'` sees it.
+        // Its stdin is not the stream the next write reads.
         let cmd = v.replace("%s", "\"$t\"");
-        s.push_str(&format!("( export t; {cmd} ) >&2 || exit {RC_VALIDATE}\n"));
+        s.push_str(&format!(
+            "( export t; {cmd} ) </dev/null >&2 || exit {RC_VALIDATE}\n"
+        ));
     }
     if attrs.backup {
         s.push_str("if [ -f \"$f\" ]; then b=\"$f.$$.$(date +%Y-%m-%d@%H:%M:%S~)\"; cp -p \"$f\" \"$b\" && echo \"backup=$b\"; fi\n");
@@ -83,7 +99,12 @@ pub fn put_file(
     s.push_str(&format!(
         "printf 'stat='; stat -c '{STAT_FIELDS}' -- \"$f\" || echo\n"
     ));
-    let out = exec_as(conn, &s, Some(content), become_)?;
+    s
+}
+
+/// Read the output of [`put_script`].
+pub fn put_finish(dest: &str, out: &super::Output) -> Result<Written> {
+    let dir = parent_dir(dest);
     match out.rc {
         0 => {
             let text = out.stdout_str();

@@ -6,7 +6,9 @@ use super::loops;
 use crate::connection::{Become, BecomeMethod, LocalConnection};
 use crate::diagnostics::{Error, ErrorKind, Result};
 use crate::inventory::Vars;
-use crate::modules::{self, Args, Diff, Effect, Evaluator, ModuleCtx};
+use super::batch::OpResult;
+use crate::modules::probe::{Answer, Probe};
+use crate::modules::{self, Applied, Args, Diff, Effect, Evaluator, ModuleCtx};
 use crate::output::{Event, Status, TaskEvent};
 use crate::playbook::Task;
 use minijinja::Value;
@@ -35,6 +37,80 @@ struct One {
     /// Paths the apply step changed; `None` when it may have changed anything.
     touched: Option<Vec<String>>,
     touched_tree: bool,
+    /// The batched op (`exec::batch`) that will finish this result.
+    pending: Option<usize>,
+    /// It never ran: an earlier task of its batch failed, or the run stopped.
+    not_run: bool,
+    /// Host state the apply step reported (see `ProbeCache::learn`).
+    known: Vec<(Probe, Answer)>,
+}
+
+impl One {
+    fn new(result: Vars, status: Status) -> Self {
+        One {
+            result,
+            status,
+            diffs: Vec::new(),
+            effects: Vec::new(),
+            touched: None,
+            touched_tree: false,
+            pending: None,
+            not_run: false,
+            known: Vec::new(),
+        }
+    }
+
+    /// Finish a batched result with what its op reported, as `plan_and_apply` finishes
+    /// one that ran at once.
+    fn resolve(&mut self, r: OpResult) {
+        self.pending = None;
+        match r {
+            OpResult::Done(mut extra) => {
+                extra.shift_remove("changed");
+                self.result.extend(extra);
+            }
+            OpResult::Failed(e) => *self = fail_one(e),
+            OpResult::NotRun => self.not_run = true,
+        }
+    }
+}
+
+/// One loop item (or the single run) of a task, kept until it is shown.
+struct ItemRec {
+    one: One,
+    label: Option<String>,
+    item: Value,
+    duration: Duration,
+}
+
+/// A task whose changes wait in the host's write batch: run, but not yet shown,
+/// counted or registered (see `HostWalker::settle`).
+pub struct Deferred {
+    pub task: Arc<Task>,
+    name: String,
+    recs: Vec<ItemRec>,
+    /// A loop's variable name and the task's variables; `None` for a single run.
+    looped: Option<String>,
+    vars: Vars,
+    started: Instant,
+    /// How many items were already shown, and whether the task's start was.
+    shown: usize,
+    start_shown: bool,
+}
+
+impl Deferred {
+    /// Whether it already failed without a batched op (its plan failed).
+    pub fn failed(&self) -> bool {
+        self.recs
+            .iter()
+            .any(|r| r.one.pending.is_none() && r.one.status == Status::Failed)
+    }
+}
+
+/// What running a task gave: its outcome, or (batched) a task still to be finished.
+pub enum Ran {
+    Done(ItemOutcome),
+    Deferred(Deferred),
 }
 
 pub struct TaskRunner<'w, 'a> {
@@ -43,6 +119,8 @@ pub struct TaskRunner<'w, 'a> {
     handler: bool,
     /// The task's name, templated with its variables (as Ansible shows it).
     name: String,
+    /// Its changes go to the host's write batch and its results are shown later.
+    defer: bool,
 }
 
 /// The controller's host name (`template_host`, Python's `os.uname()[1]`).
@@ -118,10 +196,26 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
             task,
             handler,
             name,
+            defer: false,
         }
     }
 
-    pub fn run(mut self) -> ItemOutcome {
+    pub fn run(self) -> ItemOutcome {
+        match self.run_any() {
+            Ran::Done(o) => o,
+            // Only a deferred runner defers.
+            Ran::Deferred(_) => unreachable!("a task run at once was deferred"),
+        }
+    }
+
+    /// Run with the task's changes queued in the host's write batch (the walker has
+    /// checked that nothing it reads can depend on what is still queued).
+    pub fn run_deferred(mut self) -> Ran {
+        self.defer = true;
+        self.run_any()
+    }
+
+    fn run_any(mut self) -> Ran {
         let run = self.w.run;
         let task = self.task.clone();
         if task.kw.run_once == Some(true) {
@@ -129,7 +223,7 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
                 if first != self.w.host {
                     // Another host runs it; this one gets the same result, as in Ansible.
                     let shared = run.run_once_result(task.id);
-                    return match shared {
+                    return Ran::Done(match shared {
                         // Registered results and facts go to every host, as in Ansible.
                         Some((status, registered, effects)) => ItemOutcome {
                             status,
@@ -147,7 +241,7 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
                             unreachable: None,
                             shared: false,
                         },
-                    };
+                    });
                 }
             }
         }
@@ -163,14 +257,16 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
                 self.name = display(&v);
             }
         }
-        run.sink.event(&Event::TaskStart {
-            host: &self.w.host,
-            task: &self.name,
-            source: &task.span,
-        });
-        let outcome = match &task.loop_ {
-            None => self.one(base, None, started),
+        if !self.defer {
+            self.show_start();
+        }
+        let ran = match &task.loop_ {
+            None => self.one(base, started),
             Some(l) => self.looped(base, l, started),
+        };
+        let outcome = match ran {
+            Ran::Done(o) => o,
+            d => return d,
         };
         if task.kw.run_once == Some(true) {
             run.set_run_once_result(
@@ -180,10 +276,93 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
                 outcome.effects.clone(),
             );
         }
-        outcome
+        Ran::Done(outcome)
     }
 
-    fn looped(&mut self, base: Vars, l: &crate::playbook::Loop, started: Instant) -> ItemOutcome {
+    fn show_start(&self) {
+        self.w.run.sink.event(&Event::TaskStart {
+            host: &self.w.host,
+            task: &self.name,
+            source: &self.task.span,
+        });
+    }
+
+    fn deferred(&self, recs: Vec<ItemRec>, vars: Vars, started: Instant) -> Ran {
+        Ran::Deferred(Deferred {
+            task: self.task.clone(),
+            name: self.name.clone(),
+            recs,
+            looped: None,
+            vars,
+            started,
+            shown: 0,
+            start_shown: false,
+        })
+    }
+
+    /// Finish a deferred task once its batch was sent: fill in what its ops reported,
+    /// show what is left to show, and give the outcome. `None` when it must be dropped
+    /// unseen: some of its changes never ran (an earlier task failed, or the run stopped).
+    pub fn complete(w: &'w mut HostWalker<'a>, mut d: Deferred) -> Option<ItemOutcome> {
+        for rec in &mut d.recs[d.shown..] {
+            if let Some(id) = rec.one.pending {
+                rec.one
+                    .resolve(w.batch.take(id).unwrap_or(OpResult::NotRun));
+            }
+            if rec.one.not_run {
+                return None;
+            }
+        }
+        let task = d.task.clone();
+        let mut runner = TaskRunner {
+            w,
+            task: &task,
+            handler: false,
+            name: d.name,
+            defer: false,
+        };
+        if !d.start_shown {
+            runner.show_start();
+        }
+        Some(match d.looped {
+            Some(var) => runner.aggregate(d.recs, &var, d.vars, d.started, d.shown),
+            None => {
+                let rec = d.recs.pop()?;
+                if d.shown == 0 {
+                    runner.emit(&rec.one, None, rec.duration);
+                }
+                runner.outcome(rec.one, &d.vars)
+            }
+        })
+    }
+
+    /// Show the leading items of a deferred loop whose ops already reported, when no
+    /// earlier task waits to be shown: a long run of big writes shows its progress.
+    fn stream(&mut self, recs: &mut [ItemRec], shown: &mut usize, start_shown: &mut bool) {
+        if !self.w.pending.is_empty() {
+            return;
+        }
+        while let Some(rec) = recs.get_mut(*shown) {
+            if let Some(id) = rec.one.pending {
+                if !self.w.batch.resolved(id) {
+                    return;
+                }
+                let r = self.w.batch.take(id).unwrap_or(OpResult::NotRun);
+                rec.one.resolve(r);
+            }
+            if rec.one.not_run {
+                return;
+            }
+            if !*start_shown {
+                self.show_start();
+                *start_shown = true;
+            }
+            self.emit(&rec.one, rec.label.clone(), rec.duration);
+            *shown += 1;
+        }
+    }
+
+    fn looped(&mut self, base: Vars, l: &crate::playbook::Loop, started: Instant) -> Ran {
         let run = self.w.run;
         let task = self.task.clone();
         let items = run
@@ -193,7 +372,7 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
             .map_err(|e| e.at(l.span.clone()));
         let items = match items {
             Ok(i) => i,
-            Err(e) => return self.failure(e, started),
+            Err(e) => return self.failure(e, base, started),
         };
         let var = task
             .loop_control
@@ -201,9 +380,8 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
             .clone()
             .unwrap_or_else(|| "item".into());
         let n = items.len();
-        let mut results = Vec::new();
-        let mut effects = Vec::new();
-        let (mut any_changed, mut any_failed, mut all_skipped) = (false, false, true);
+        let mut recs = Vec::new();
+        let (mut shown, mut start_shown) = (0, false);
         let mut base = base;
         let all_items = items.clone();
         for (i, item) in items.into_iter().enumerate() {
@@ -241,13 +419,13 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
             let t0 = Instant::now();
             let one = match self.execute(vars) {
                 Ok(o) => o,
-                Err(e) if e.kind == ErrorKind::Unreachable => return self.unreachable(e),
+                Err(e) if e.kind == ErrorKind::Unreachable => return Ran::Done(self.unreachable(e)),
                 Err(e) => fail_one(e),
             };
-            self.emit(&one, Some(label), t0.elapsed());
-            any_changed |= one.result.get("changed").is_some_and(|v| v.is_true());
-            any_failed |= matches!(one.status, Status::Failed | Status::Ignored);
-            all_skipped &= one.status == Status::Skipped;
+            let duration = t0.elapsed();
+            if !self.defer {
+                self.emit(&one, Some(label.clone()), duration);
+            }
             // Facts set by this item are seen by the next one, as in Ansible
             // (`acc: "{{ acc | default([]) + [item] }}"` accumulates).
             if one
@@ -258,14 +436,62 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
                 self.w.apply_var_effects(&one.effects);
                 base = self.rebuild_base(&base);
             }
-            let mut r = one.result;
-            r.insert(var.clone(), item);
-            r.insert("ansible_loop_var".into(), Value::from(var.as_str()));
-            results.push(Value::from_iter(r));
-            effects.extend(one.effects);
+            recs.push(ItemRec {
+                one,
+                label: Some(label),
+                item,
+                duration,
+            });
+            if self.defer {
+                self.stream(&mut recs, &mut shown, &mut start_shown);
+            }
             if let Some(p) = task.loop_control.pause {
                 std::thread::sleep(Duration::from_secs_f64(p.max(0.0)));
             }
+        }
+        if self.defer {
+            return Ran::Deferred(Deferred {
+                task: self.task.clone(),
+                name: self.name.clone(),
+                recs,
+                looped: Some(var),
+                vars: base,
+                started,
+                shown,
+                start_shown,
+            });
+        }
+        let shown = recs.len();
+        Ran::Done(self.aggregate(recs, &var, base, started, shown))
+    }
+
+    /// A loop's registered result and outcome from its items; the items from `shown`
+    /// on are shown here (the others were as they ran).
+    fn aggregate(
+        &mut self,
+        recs: Vec<ItemRec>,
+        var: &str,
+        base: Vars,
+        started: Instant,
+        shown: usize,
+    ) -> ItemOutcome {
+        let n = recs.len();
+        let mut results = Vec::new();
+        let mut effects = Vec::new();
+        let (mut any_changed, mut any_failed, mut all_skipped) = (false, false, true);
+        for (i, rec) in recs.into_iter().enumerate() {
+            if i >= shown {
+                self.emit(&rec.one, rec.label.clone(), rec.duration);
+            }
+            let one = rec.one;
+            any_changed |= one.result.get("changed").is_some_and(|v| v.is_true());
+            any_failed |= matches!(one.status, Status::Failed | Status::Ignored);
+            all_skipped &= one.status == Status::Skipped;
+            let mut r = one.result;
+            r.insert(var.to_string(), rec.item);
+            r.insert("ansible_loop_var".into(), Value::from(var));
+            results.push(Value::from_iter(r));
+            effects.extend(one.effects);
         }
         let mut reg = Vars::new();
         reg.insert("changed".into(), Value::from(any_changed));
@@ -299,18 +525,7 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
         };
         if n == 0 {
             reg.insert("skipped_reason".into(), Value::from("No items in the list"));
-            self.emit(
-                &One {
-                    result: reg.clone(),
-                    status,
-                    diffs: Vec::new(),
-                    effects: Vec::new(),
-                    touched: None,
-                    touched_tree: false,
-                },
-                None,
-                started.elapsed(),
-            );
+            self.emit(&One::new(reg.clone(), status), None, started.elapsed());
         }
         ItemOutcome {
             status,
@@ -387,39 +602,60 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
         base
     }
 
-    fn one(&mut self, vars: Vars, item: Option<String>, started: Instant) -> ItemOutcome {
+    fn one(&mut self, vars: Vars, started: Instant) -> Ran {
         let one = match self.execute(vars.clone()) {
             Ok(o) => o,
-            Err(e) if e.kind == ErrorKind::Unreachable => return self.unreachable(e),
+            Err(e) if e.kind == ErrorKind::Unreachable => return Ran::Done(self.unreachable(e)),
             Err(e) => fail_one(e),
         };
-        let mut one = one;
-        if one.status == Status::Failed && self.ignore_errors(&vars) {
+        let rec = ItemRec {
+            one,
+            label: None,
+            item: Value::from(()),
+            duration: started.elapsed(),
+        };
+        if self.defer {
+            return self.deferred(vec![rec], vars, started);
+        }
+        self.emit(&rec.one, None, rec.duration);
+        Ran::Done(self.outcome(rec.one, &vars))
+    }
+
+    /// The outcome of a task without a loop.
+    fn outcome(&mut self, mut one: One, vars: &Vars) -> ItemOutcome {
+        if one.status == Status::Failed && self.ignore_errors(vars) {
             one.status = Status::Ignored;
         }
-        self.emit(&one, item, started.elapsed());
         let changed = one.status == Status::Changed;
         ItemOutcome {
             status: one.status,
             registered: Value::from_iter(one.result),
             effects: one.effects,
-            notify: self.notify_names(changed, &vars),
+            notify: self.notify_names(changed, vars),
             unreachable: None,
             shared: false,
         }
     }
 
-    fn failure(&mut self, e: Error, started: Instant) -> ItemOutcome {
-        let one = fail_one(e);
-        self.emit(&one, None, started.elapsed());
-        ItemOutcome {
+    fn failure(&mut self, e: Error, vars: Vars, started: Instant) -> Ran {
+        let rec = ItemRec {
+            one: fail_one(e),
+            label: None,
+            item: Value::from(()),
+            duration: started.elapsed(),
+        };
+        if self.defer {
+            return self.deferred(vec![rec], vars, started);
+        }
+        self.emit(&rec.one, None, rec.duration);
+        Ran::Done(ItemOutcome {
             status: Status::Failed,
-            registered: Value::from_iter(one.result),
+            registered: Value::from_iter(rec.one.result),
             effects: Vec::new(),
             notify: Vec::new(),
             unreachable: None,
             shared: false,
-        }
+        })
     }
 
     fn unreachable(&mut self, e: Error) -> ItemOutcome {
@@ -495,14 +731,7 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
                     Value::from("Conditional result was False"),
                 );
                 r.insert("false_condition".into(), c.expr.clone());
-                return Ok(One {
-                    result: r,
-                    status: Status::Skipped,
-                    diffs: Vec::new(),
-                    effects: Vec::new(),
-                    touched: None,
-                    touched_tree: false,
-                });
+                return Ok(One::new(r, Status::Skipped));
             }
         }
         let module = modules::find(task.module)
@@ -570,6 +799,10 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
                 task: &task,
                 eval: &eval,
                 cache,
+                batch: match w.defer_group {
+                    Some(g) if !delegate_local => Some((&mut w.batch, g)),
+                    _ => None,
+                },
             };
             // Hosts delegating to the controller may edit the same file: one at a time,
             // each reading it afresh (another host may have just written it).
@@ -599,6 +832,9 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
                 _ => ctx.cache.clear(),
             }
             let mut one = result?;
+            // What the change reported it left is known without reading it again.
+            ctx.cache
+                .learn(std::mem::take(&mut one.known), become_.as_ref());
             // changed_when / failed_when / until see the result under the register name.
             let mut cvars = vars.clone();
             let result_value = Value::from_iter(one.result.clone());
@@ -733,12 +969,9 @@ fn plan_and_apply(
         result.insert("changed".into(), Value::from(false));
         result.insert("failed".into(), Value::from(true));
         return Ok(One {
-            result,
-            status: Status::Failed,
             diffs,
             effects: plan.effects,
-            touched: None,
-            touched_tree: false,
+            ..One::new(result, Status::Failed)
         });
     }
     if plan.skipped {
@@ -750,19 +983,25 @@ fn plan_and_apply(
             result.insert("failed".into(), Value::from(false));
         }
         return Ok(One {
-            result,
-            status: Status::Skipped,
             diffs,
             effects: plan.effects,
-            touched: None,
-            touched_tree: false,
+            ..One::new(result, Status::Skipped)
         });
     }
     let mut will_change = plan.change != modules::Change::None;
     let touches = plan.touches;
     let touched_tree = plan.touches_tree;
+    let (mut pending, mut known) = (None, Vec::new());
     if will_change && !check {
         if let Some(apply) = plan.apply {
+            // Queued writes go first, and nothing changes after a failed task.
+            ctx.settle()?;
+            if ctx.stopped() {
+                return Ok(One {
+                    not_run: true,
+                    ..One::new(result, Status::Skipped)
+                });
+            }
             match apply(ctx) {
                 // An apply step may find, on the host, that nothing needed doing after
                 // all (a command stopped by its `creates`, apt after refreshing its
@@ -774,6 +1013,16 @@ fn plan_and_apply(
                     extra.shift_remove("changed");
                     result.extend(extra)
                 }
+                Err(e) if e.kind == ErrorKind::Unreachable => return Err(e),
+                Err(e) => return Ok(fail_one(e)),
+            }
+        } else if let Some(op) = plan.op {
+            match ctx.apply_op(op, touches.clone(), touched_tree) {
+                Ok(Applied::Now(done)) => {
+                    result.extend(done.extra);
+                    known = done.known;
+                }
+                Ok(Applied::Queued(id)) => pending = Some(id),
                 Err(e) if e.kind == ErrorKind::Unreachable => return Err(e),
                 Err(e) => return Ok(fail_one(e)),
             }
@@ -790,12 +1039,13 @@ fn plan_and_apply(
         Status::Ok
     };
     Ok(One {
-        result,
-        status,
         diffs,
         effects: plan.effects,
         touched: touches,
         touched_tree,
+        pending,
+        known,
+        ..One::new(result, status)
     })
 }
 
@@ -811,14 +1061,7 @@ fn fail_one(e: Error) -> One {
         msg = format!("{s}: {msg}");
     }
     r.insert("msg".into(), Value::from(msg));
-    One {
-        result: r,
-        status: Status::Failed,
-        diffs: Vec::new(),
-        effects: Vec::new(),
-        touched: None,
-        touched_tree: false,
-    }
+    One::new(r, Status::Failed)
 }
 
 /// A value as text, the way Python's str() shows it (`{'k': True}` for a dict item).

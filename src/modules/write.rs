@@ -3,6 +3,8 @@
 //! and write atomically only when something differs.
 
 use super::attrs::Attrs;
+use super::op::{Done, RemoteOp};
+use super::probe::{Answer, Probe};
 use super::{Change, Diff, ModuleCtx, Plan};
 use crate::connection::{FileKind, FileState, PutAttrs};
 use crate::diagnostics::{Error, Result};
@@ -183,19 +185,13 @@ pub fn plan_write(ctx: &mut ModuleCtx<'_>, req: WriteRequest) -> Result<Plan> {
         if attr_diffs.is_empty() {
             return Ok(Plan::no_change(result).with_diff(hard_link_diff));
         }
-        let attrs = req.attrs.clone();
-        let dest = req.dest.clone();
         let diff = attr_diff(&req.dest, &cur, &req.attrs, &attr_diffs);
-        return Ok(Plan::change(
-            Change::Modify(attr_diffs),
-            result,
-            Box::new(move |ctx: &mut ModuleCtx<'_>| {
-                attrs.apply(ctx, &dest)?;
-                Ok(Vars::new())
-            }),
-        )
-        .touching(vec![req.dest.clone()])
-        .with_diff(Some(diff)));
+        let op = req.attrs.op(&req.dest);
+        return Ok(
+            Plan::change_op(Change::Modify(attr_diffs), result, op)
+                .touching(vec![req.dest.clone()])
+                .with_diff(Some(diff)),
+        );
     }
     let change = if cur.exists() {
         let mut what = vec!["content".to_string()];
@@ -218,30 +214,63 @@ pub fn plan_write(ctx: &mut ModuleCtx<'_>, req: WriteRequest) -> Result<Plan> {
         backup: req.backup,
         validate: req.validate.clone(),
     };
-    let dest = req.dest.clone();
     let touched = req.dest.clone();
-    let content = req.content;
-    Ok(Plan::change(
-        change,
-        result,
-        Box::new(move |ctx: &mut ModuleCtx<'_>| {
-            let written = ctx.put_file(&dest, &content, &put)?;
-            let mut extra = Vars::new();
+    let op = write_op(req.dest, req.content, &put, reports_attrs);
+    Ok(Plan::change_op(change, result, op)
+        .touching(vec![touched])
+        .with_diff(diff))
+}
+
+/// The atomic write of `content` to `dest` as an op. Once done, the file's stat and
+/// content are known: the write's own report says what it left.
+fn write_op(dest: String, content: Vec<u8>, put: &PutAttrs, reports_attrs: bool) -> RemoteOp {
+    let script = crate::connection::put_script(&dest, content.len(), put);
+    let sum = sha1_hex(&content);
+    let readable = (content.len() as u64) <= super::probe::MAX_BATCHED_READ;
+    let mut known_content = readable.then(|| content.clone());
+    RemoteOp {
+        script,
+        payload: content,
+        with_env: false,
+        finish: Box::new(move |out| {
+            let written = crate::connection::put_finish(&dest, out)?;
+            let mut done = Done::default();
             if let Some(b) = written.backup {
-                extra.insert("backup_file".into(), Value::from(b));
+                done.extra.insert("backup_file".into(), Value::from(b));
             }
-            if let (true, Some(st)) = (reports_attrs, written.state) {
-                extra.insert("mode".into(), Value::from(st.mode_string()));
-                extra.insert("owner".into(), Value::from(st.owner.as_str()));
-                extra.insert("group".into(), Value::from(st.group.as_str()));
-                extra.insert("uid".into(), Value::from(st.uid));
-                extra.insert("gid".into(), Value::from(st.gid));
+            if let Some(st) = written.state {
+                if reports_attrs {
+                    let extra = &mut done.extra;
+                    extra.insert("mode".into(), Value::from(st.mode_string()));
+                    extra.insert("owner".into(), Value::from(st.owner.as_str()));
+                    extra.insert("group".into(), Value::from(st.group.as_str()));
+                    extra.insert("uid".into(), Value::from(st.uid));
+                    extra.insert("gid".into(), Value::from(st.gid));
+                }
+                if st.kind == FileKind::File {
+                    let st = FileState {
+                        sha1: Some(sum),
+                        ..st
+                    };
+                    for follow in [true, false] {
+                        done.known.push((
+                            Probe::Stat {
+                                path: dest.clone(),
+                                follow,
+                                checksum: true,
+                            },
+                            Answer::Stat(st.clone()),
+                        ));
+                    }
+                    if let Some(c) = known_content.take() {
+                        done.known
+                            .push((Probe::Read { path: dest.clone() }, Answer::Read(Some(c))));
+                    }
+                }
             }
-            Ok(extra)
+            Ok(done)
         }),
-    )
-    .touching(vec![touched])
-    .with_diff(diff))
+    }
 }
 
 fn md5_hex(data: &[u8]) -> String {
@@ -369,7 +398,6 @@ pub fn read_with_state(
     ctx: &mut ModuleCtx<'_>,
     path: &str,
 ) -> Result<(FileState, Option<Vec<u8>>)> {
-    use super::probe::{Answer, Probe};
     let stat = Probe::Stat {
         path: path.to_string(),
         follow: true,
@@ -378,16 +406,22 @@ pub fn read_with_state(
     let read = Probe::Read {
         path: path.to_string(),
     };
-    if let (Some(Answer::Stat(st)), Some(Answer::Read(content))) = (
-        ctx.cache.get(&stat, ctx.become_.as_ref()),
-        ctx.cache.get(&read, ctx.become_.as_ref()),
-    ) {
-        let content = if st.kind == FileKind::File {
-            content.clone()
-        } else {
-            None
-        };
-        return Ok((st.clone(), content));
+    for _ in 0..2 {
+        if let (Some(Answer::Stat(st)), Some(Answer::Read(content))) = (
+            ctx.cache.get(&stat, ctx.become_.as_ref()),
+            ctx.cache.get(&read, ctx.become_.as_ref()),
+        ) {
+            let content = if st.kind == FileKind::File {
+                content.clone()
+            } else {
+                None
+            };
+            return Ok((st.clone(), content));
+        }
+        // Writes queued before this task may be what it reads: they report it.
+        if !ctx.settle()? {
+            break;
+        }
     }
     let q = crate::connection::quote(path);
     let script = format!(

@@ -15,7 +15,7 @@ mod batch;
 use batch::{batch_script, parse_batch};
 
 /// Files larger than this are not read through the batch (the module reads them itself).
-const MAX_BATCHED_READ: u64 = 1024 * 1024;
+pub const MAX_BATCHED_READ: u64 = 1024 * 1024;
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Probe {
@@ -100,6 +100,14 @@ impl ProbeCache {
             return self.answers.get(&Self::key(&with, become_));
         }
         None
+    }
+
+    /// Record what a change reported about the host (a written file's stat and
+    /// content): the next plans read it from here instead of from the host.
+    pub fn learn(&mut self, known: Vec<(Probe, Answer)>, become_: Option<&Become>) {
+        for (p, a) in known {
+            self.answers.insert(Self::key(&p, become_), a);
+        }
     }
 
     pub fn contains(&self, p: &Probe, become_: Option<&Become>) -> bool {
