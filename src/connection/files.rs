@@ -38,7 +38,12 @@ pub fn put_file(
     attrs: &PutAttrs,
     become_: Option<&Become>,
 ) -> Result<Written> {
-    let out = exec_as(conn, &put_script(dest, content.len(), attrs), Some(content), become_)?;
+    let out = exec_as(
+        conn,
+        &put_script(dest, content.len(), attrs),
+        Some(content),
+        become_,
+    )?;
     put_finish(dest, &out)
 }
 

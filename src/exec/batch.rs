@@ -79,7 +79,7 @@ impl WriteBatch {
 
     /// A task failed without an op of its own (its plan failed): later ones do not run.
     pub fn fail_group(&mut self, group: usize) {
-        if self.failed_group.is_none_or(|g| group < g) {
+        if !self.failed_group.is_some_and(|g| g <= group) {
             self.failed_group = Some(group);
         }
     }
@@ -366,11 +366,25 @@ mod tests {
         let mut cache = ProbeCache::default();
         let mut b = WriteBatch::default();
         let mut q = |b: &mut WriteBatch, g, s: &str, p: &[u8]| {
-            b.queue(&mut conn, &mut cache, None, g, op(s, p), "", Some(vec![]), false)
-                .unwrap()
+            b.queue(
+                &mut conn,
+                &mut cache,
+                None,
+                g,
+                op(s, p),
+                "",
+                Some(vec![]),
+                false,
+            )
+            .unwrap()
         };
         let a = q(&mut b, 1, "head -c 3", b"abc");
-        let f = q(&mut b, 2, "head -c 2 >/dev/null; echo no >&2; exit 3", b"xy");
+        let f = q(
+            &mut b,
+            2,
+            "head -c 2 >/dev/null; echo no >&2; exit 3",
+            b"xy",
+        );
         let same_task = q(&mut b, 2, "head -c 1", b"z");
         let later = q(&mut b, 3, "head -c 1", b"q");
         let mut conn = LocalConnection::new();

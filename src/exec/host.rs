@@ -1,8 +1,8 @@
 //! One host's walk through a play: tasks in order, blocks with rescue/always, includes
 //! loaded when reached, handlers flushed at section ends and on `meta: flush_handlers`.
 
-use super::loops;
 use super::batch::WriteBatch;
+use super::loops;
 use super::play::PlayRun;
 use super::task::{Deferred, ItemOutcome, Ran, TaskRunner};
 use crate::connection::Connection;
@@ -289,7 +289,14 @@ impl<'a> HostWalker<'a> {
     /// nothing later can read before the batch is reported (no register, no conditions
     /// on its result, no retries, no ignore_errors, nothing shared with other hosts).
     fn deferrable(&self, item: &Item) -> bool {
-        const WRITERS: &[&str] = &["copy", "template", "file", "lineinfile", "blockinfile", "replace"];
+        const WRITERS: &[&str] = &[
+            "copy",
+            "template",
+            "file",
+            "lineinfile",
+            "blockinfile",
+            "replace",
+        ];
         let Item::Task(t) = item else {
             return false;
         };

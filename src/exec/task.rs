@@ -1,12 +1,12 @@
 //! One task on one host: loop, `when`, templated arguments, the module's plan, check
 //! mode, apply, retries/until, changed_when/failed_when, and the registered result.
 
+use super::batch::OpResult;
 use super::host::HostWalker;
 use super::loops;
 use crate::connection::{Become, BecomeMethod, LocalConnection};
 use crate::diagnostics::{Error, ErrorKind, Result};
 use crate::inventory::Vars;
-use super::batch::OpResult;
 use crate::modules::probe::{Answer, Probe};
 use crate::modules::{self, Applied, Args, Diff, Effect, Evaluator, ModuleCtx};
 use crate::output::{Event, Status, TaskEvent};
@@ -67,7 +67,14 @@ impl One {
         match r {
             OpResult::Done(mut extra) => {
                 extra.shift_remove("changed");
+                // The same key order as a result applied at once: the apply step's keys,
+                // then `changed` and `failed`.
+                let tail: Vec<_> = ["changed", "failed"]
+                    .iter()
+                    .filter_map(|k| self.result.shift_remove_entry(*k))
+                    .collect();
                 self.result.extend(extra);
+                self.result.extend(tail);
             }
             OpResult::Failed(e) => *self = fail_one(e),
             OpResult::NotRun => self.not_run = true,
@@ -419,7 +426,9 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
             let t0 = Instant::now();
             let one = match self.execute(vars) {
                 Ok(o) => o,
-                Err(e) if e.kind == ErrorKind::Unreachable => return Ran::Done(self.unreachable(e)),
+                Err(e) if e.kind == ErrorKind::Unreachable => {
+                    return Ran::Done(self.unreachable(e))
+                }
                 Err(e) => fail_one(e),
             };
             let duration = t0.elapsed();
@@ -603,11 +612,14 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
     }
 
     fn one(&mut self, vars: Vars, started: Instant) -> Ran {
-        let one = match self.execute(vars.clone()) {
+        let mut one = match self.execute(vars.clone()) {
             Ok(o) => o,
             Err(e) if e.kind == ErrorKind::Unreachable => return Ran::Done(self.unreachable(e)),
             Err(e) => fail_one(e),
         };
+        if one.status == Status::Failed && self.ignore_errors(&vars) {
+            one.status = Status::Ignored;
+        }
         let rec = ItemRec {
             one,
             label: None,
@@ -622,10 +634,7 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
     }
 
     /// The outcome of a task without a loop.
-    fn outcome(&mut self, mut one: One, vars: &Vars) -> ItemOutcome {
-        if one.status == Status::Failed && self.ignore_errors(vars) {
-            one.status = Status::Ignored;
-        }
+    fn outcome(&mut self, one: One, vars: &Vars) -> ItemOutcome {
         let changed = one.status == Status::Changed;
         ItemOutcome {
             status: one.status,

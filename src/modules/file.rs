@@ -318,7 +318,10 @@ fn plan_file(ctx: &mut ModuleCtx<'_>, args: &Args, path: String) -> Result<Plan>
                 ]),
                 after: diff_map(&[("path", path.clone()), ("state", "touch".into())]),
             };
-            Ok(Plan::change_op(change, result, apply_describing(script, &path)).with_diff(Some(diff)))
+            Ok(
+                Plan::change_op(change, result, apply_describing(script, &path))
+                    .with_diff(Some(diff)),
+            )
         }
         "link" | "hard" => plan_link(&state, &path, &cur, &attrs, args, ctx, result),
         other => Err(Error::module(format!("unknown state '{other}'"))),

@@ -367,8 +367,7 @@ impl ModuleCtx<'_> {
             script: script.to_string(),
         };
         for _ in 0..2 {
-            if let Some(probe::Answer::Output(o)) = self.cache.get(&probe, self.become_.as_ref())
-            {
+            if let Some(probe::Answer::Output(o)) = self.cache.get(&probe, self.become_.as_ref()) {
                 return Ok(o.clone());
             }
             if !self.settle()? {

@@ -187,11 +187,9 @@ pub fn plan_write(ctx: &mut ModuleCtx<'_>, req: WriteRequest) -> Result<Plan> {
         }
         let diff = attr_diff(&req.dest, &cur, &req.attrs, &attr_diffs);
         let op = req.attrs.op(&req.dest);
-        return Ok(
-            Plan::change_op(Change::Modify(attr_diffs), result, op)
-                .touching(vec![req.dest.clone()])
-                .with_diff(Some(diff)),
-        );
+        return Ok(Plan::change_op(Change::Modify(attr_diffs), result, op)
+            .touching(vec![req.dest.clone()])
+            .with_diff(Some(diff)));
     }
     let change = if cur.exists() {
         let mut what = vec!["content".to_string()];
