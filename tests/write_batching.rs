@@ -432,3 +432,39 @@ fn a_run_killed_in_the_middle_of_a_batch_leaves_no_partial_file() {
     );
     ssh(&hosts, "host3", &format!("rm -rf {root}"));
 }
+
+#[test]
+fn an_edit_after_a_refused_validation_starts_from_the_file_as_it_is() {
+    let Some(hosts) = hosts_dir() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let play = write_play(
+        tmp.path(),
+        r#"- hosts: all
+  gather_facts: no
+  tasks:
+    - name: edits of one existing file, the first refused by its validation
+      lineinfile:
+        path: "{{ root }}/conf"
+        line: "{{ item }}"
+        validate: "sh -c '! grep -q BAD %s'"
+      loop: [BAD, good, also good]
+    - name: after
+      copy: {content: "x\n", dest: "{{ root }}/after"}
+"#,
+    );
+    let root = "/srv/drover-batch-validate";
+    let mut runs = Vec::new();
+    for extra in [&[][..], &["--no-batch-writes"][..]] {
+        fresh(&hosts, "host4", root);
+        ssh(&hosts, "host4", &format!("printf 'first\\n' > {root}/conf"));
+        let run = apply(&hosts, &play, "host4", root, extra);
+        assert_eq!(run.code, 2, "{}", run.text);
+        runs.push((run.results, tree(&hosts, "host4", root)));
+    }
+    assert_eq!(runs[0], runs[1], "batched and alone differ");
+    assert_eq!(
+        ssh(&hosts, "host4", &format!("cat {root}/conf")),
+        "first\ngood\nalso good\n"
+    );
+    ssh(&hosts, "host4", &format!("rm -rf {root}"));
+}

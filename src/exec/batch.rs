@@ -17,16 +17,20 @@ use crate::modules::op::{FinishFn, RemoteOp};
 use crate::modules::probe::ProbeCache;
 use std::collections::HashMap;
 
-/// A batch is sent before its script would outgrow one command line (the kernel limits
-/// a single argument to 128 KiB) or its payloads this many bytes.
-const MAX_SCRIPT: usize = 96 * 1024;
+/// A batch is sent before its script or its payloads grow past these sizes.
+const MAX_SCRIPT: usize = 1024 * 1024;
 const MAX_PAYLOAD: usize = 8 * 1024 * 1024;
+/// A longer script travels on stdin ahead of the payloads, not as the command: an SSH
+/// channel request (and one `sh -c` argument) has a size limit.
+const INLINE_SCRIPT: usize = 16 * 1024;
 /// An op at least this big is sent at once (with what is queued before it), so a long
 /// write shows its progress as it goes.
 pub const SEND_AT_ONCE: usize = 1024 * 1024;
 
 const MARK: &[u8] = b"\0@drover-op ";
 const ERR_MARK: &[u8] = b"\0@drover-op\0";
+const READS: &[u8] = b"\0@drover-reads\0";
+const END: &[u8] = b"\0@drover-end\0";
 
 /// What became of a queued op.
 pub enum OpResult {
@@ -153,12 +157,14 @@ impl WriteBatch {
             self.results.insert(id, OpResult::NotRun);
             return Ok(id);
         }
-        // Later plans must not read what this op is about to change.
+        // Later plans must not read what this op is about to change, unless it is known
+        // exactly what it will leave.
         if let Some(paths) = &touches {
             cache.invalidate(paths, tree);
         } else {
             cache.clear();
         }
+        cache.learn(op.expect, become_);
         self.become_ = become_.cloned();
         self.script_len += script.len();
         self.payload_len += op.payload.len();
@@ -181,8 +187,25 @@ impl WriteBatch {
     /// Send what is queued, in one command. `Err` only when the transport failed (the
     /// host is unreachable); anything else is the result of the op it belongs to.
     pub fn flush(&mut self, conn: &mut dyn Connection, cache: &mut ProbeCache) -> Result<bool> {
+        self.flush_then(conn, cache, None).map(|r| r.is_some())
+    }
+
+    /// The user the queued ops run as (`None` when nothing is queued).
+    pub fn queued_as(&self) -> Option<Option<&Become>> {
+        (!self.queued.is_empty()).then_some(self.become_.as_ref())
+    }
+
+    /// [`WriteBatch::flush`], then the read-only `reads` script in the same command
+    /// (the reads the next plans need, after the writes). `Some(stdout of the reads)`
+    /// when anything was sent; that output is empty unless the reads ran to the end.
+    pub fn flush_then(
+        &mut self,
+        conn: &mut dyn Connection,
+        cache: &mut ProbeCache,
+        reads: Option<&str>,
+    ) -> Result<Option<Vec<u8>>> {
         if self.queued.is_empty() {
-            return Ok(false);
+            return Ok(None);
         }
         let ops = std::mem::take(&mut self.queued);
         self.script_len = 0;
@@ -202,6 +225,22 @@ impl WriteBatch {
             ));
             payload.extend_from_slice(&q.payload);
         }
+        if let Some(r) = reads {
+            script.push_str(&format!(
+                "printf '\\000@drover-reads\\000'\n(\n{r}\n) && printf '\\000@drover-end\\000'\n"
+            ));
+        }
+        let (script, payload) = if script.len() > INLINE_SCRIPT {
+            let mut input = script.into_bytes();
+            let command = format!(
+                "__drover_s=$(head -c {}) || exit 70\neval \"$__drover_s\"",
+                input.len()
+            );
+            input.extend_from_slice(&payload);
+            (command, input)
+        } else {
+            (script, payload)
+        };
         let stdin = (!payload.is_empty()).then_some(payload.as_slice());
         let out = match exec_as(conn, &script, stdin, become_.as_ref()) {
             Ok(out) => out,
@@ -226,10 +265,18 @@ impl WriteBatch {
                 }
                 self.fail_group(first);
                 cache.clear();
-                return Ok(true);
+                return Ok(Some(Vec::new()));
             }
         };
-        let outs = split_stdout(&out.stdout);
+        let (ops_out, reads_out) = match find(&out.stdout, READS) {
+            Some(at) => {
+                let tail = &out.stdout[at + READS.len()..];
+                let done = tail.strip_suffix(END).filter(|_| out.rc == 0);
+                (&out.stdout[..at], done.unwrap_or_default().to_vec())
+            }
+            None => (&out.stdout[..], Vec::new()),
+        };
+        let outs = split_stdout(ops_out);
         let errs = split(&out.stderr, ERR_MARK);
         let mut stopped = false;
         for (i, q) in ops.into_iter().enumerate() {
@@ -287,7 +334,7 @@ impl WriteBatch {
                 }
             }
         }
-        Ok(true)
+        Ok(Some(reads_out))
     }
 }
 
@@ -337,6 +384,7 @@ mod tests {
             script: script.to_string(),
             payload: payload.to_vec(),
             with_env: false,
+            expect: Vec::new(),
             finish: Box::new(|o: &Output| {
                 if o.rc != 0 {
                     return Err(Error::module(format!("rc {}: {}", o.rc, o.stderr_str())));
@@ -357,6 +405,35 @@ mod tests {
             Some(OpResult::Failed(e)) => format!("failed: {}", e.message),
             Some(OpResult::NotRun) => "not run".into(),
             None => "none".into(),
+        }
+    }
+
+    #[test]
+    fn a_long_batch_sends_its_script_on_stdin() {
+        let mut conn = LocalConnection::new();
+        let mut cache = ProbeCache::default();
+        let mut b = WriteBatch::default();
+        let pad = format!("# {}\n", "x".repeat(1000));
+        let ids: Vec<usize> = (0..40)
+            .map(|i| {
+                let s = format!("{pad}head -c 2");
+                let p = format!("{i:02}");
+                b.queue(
+                    &mut conn,
+                    &mut cache,
+                    None,
+                    1,
+                    op(&s, p.as_bytes()),
+                    "",
+                    Some(vec![]),
+                    false,
+                )
+                .unwrap()
+            })
+            .collect();
+        assert!(b.flush(&mut conn, &mut cache).unwrap());
+        for (i, id) in ids.into_iter().enumerate() {
+            assert_eq!(out_of(b.take(id)), format!("{i:02}"));
         }
     }
 

@@ -419,8 +419,6 @@ impl<'a> HostWalker<'a> {
     /// `modules::probe`). Tasks whose arguments cannot be known yet (they use a result
     /// registered on the way) are left to read for themselves.
     fn prefetch(&mut self, items: &[Item]) -> Result<bool> {
-        // Queued writes go first: the answers must be what the next plans will meet.
-        self.batch.flush(self.conn.as_mut(), &mut self.cache)?;
         let mut by_become: Vec<(Option<crate::connection::Become>, Vec<Probe>)> = Vec::new();
         let mut tasks = Vec::new();
         collect_tasks(items, &mut tasks);
@@ -448,6 +446,22 @@ impl<'a> HostWalker<'a> {
             }
         }
         let mut sent = false;
+        // Queued writes go first, the answers must be what the next plans will meet: in
+        // the same command when the reads run as the same user.
+        if let Some(queued_as) = self.batch.queued_as().map(|b| b.cloned()) {
+            let same = by_become.iter().position(|(b, _)| *b == queued_as);
+            let missing = same
+                .map(|i| self.cache.missing(&by_become[i].1, queued_as.as_ref()))
+                .filter(|m| !m.is_empty());
+            let reads = missing.as_ref().map(|m| ProbeCache::script(m));
+            let out =
+                self.batch
+                    .flush_then(self.conn.as_mut(), &mut self.cache, reads.as_deref())?;
+            if let (Some(m), Some(out)) = (&missing, out.filter(|o| !o.is_empty())) {
+                self.cache.absorb(m, &out, queued_as.as_ref());
+            }
+            sent = true;
+        }
         for (become_, probes) in by_become {
             sent |= self
                 .cache

@@ -29,6 +29,9 @@ pub struct RemoteOp {
     /// a user may tune; a plain file write never did).
     pub with_env: bool,
     pub finish: FinishFn,
+    /// What the host will hold once it ran, when that is known exactly beforehand, for
+    /// the plans queued after it; replaced by what it reports once it ran.
+    pub expect: Vec<(Probe, Answer)>,
 }
 
 impl RemoteOp {
@@ -39,6 +42,7 @@ impl RemoteOp {
             payload: Vec::new(),
             with_env: true,
             finish,
+            expect: Vec::new(),
         }
     }
 }

@@ -213,10 +213,65 @@ pub fn plan_write(ctx: &mut ModuleCtx<'_>, req: WriteRequest) -> Result<Plan> {
         validate: req.validate.clone(),
     };
     let touched = req.dest.clone();
-    let op = write_op(req.dest, req.content, &put, reports_attrs);
+    let expect = expected_state(&cur, &req);
+    let mut op = write_op(req.dest, req.content, &put, reports_attrs);
+    op.expect = expect;
     Ok(Plan::change_op(change, result, op)
         .touching(vec![touched])
         .with_diff(diff))
+}
+
+/// What a write over an existing regular file leaves, known before it runs: the old
+/// file's owner and group (copied by the write), its mode or the one asked for, the new
+/// content. Nothing is predicted for a new file (its owner is the remote user's) or a
+/// change of owner or group. The time stamps are not known: no writing module reads them.
+/// Nor for a validated write: validation may refuse it, and the next edit of the same
+/// file must then start from what is really there, as it would without batching (other
+/// failures, a full disk or a missing directory, fail the next write of the path too).
+fn expected_state(cur: &FileState, req: &WriteRequest) -> Vec<(Probe, Answer)> {
+    if cur.kind != FileKind::File
+        || req.attrs.owner.is_some()
+        || req.attrs.group.is_some()
+        || req.validate.is_some()
+    {
+        return Vec::new();
+    }
+    let mode = match &req.attrs.mode {
+        None => cur.mode,
+        Some(m) => match super::attrs::target_mode(m, cur.mode, false) {
+            Some(n) => n,
+            None => return Vec::new(),
+        },
+    };
+    let st = FileState {
+        kind: FileKind::File,
+        mode,
+        size: req.content.len() as u64,
+        sha1: Some(sha1_hex(&req.content)),
+        link_target: None,
+        links: 1,
+        ..cur.clone()
+    };
+    let mut out: Vec<(Probe, Answer)> = [true, false]
+        .into_iter()
+        .map(|follow| {
+            let p = Probe::Stat {
+                path: req.dest.clone(),
+                follow,
+                checksum: true,
+            };
+            (p, Answer::Stat(st.clone()))
+        })
+        .collect();
+    if (req.content.len() as u64) <= super::probe::MAX_BATCHED_READ {
+        out.push((
+            Probe::Read {
+                path: req.dest.clone(),
+            },
+            Answer::Read(Some(req.content.clone())),
+        ));
+    }
+    out
 }
 
 /// The atomic write of `content` to `dest` as an op. Once done, the file's stat and
@@ -230,6 +285,7 @@ fn write_op(dest: String, content: Vec<u8>, put: &PutAttrs, reports_attrs: bool)
         script,
         payload: content,
         with_env: false,
+        expect: Vec::new(),
         finish: Box::new(move |out| {
             let written = crate::connection::put_finish(&dest, out)?;
             let mut done = Done::default();
