@@ -223,15 +223,7 @@ impl<'a> HostWalker<'a> {
 
     pub fn run_items(&mut self, items: &[Item]) -> Flow {
         for (i, item) in items.iter().enumerate() {
-            // A task that cannot join the write batch waits until the tasks queued
-            // before it are done and reported: commands, packages, reads of results.
             let defer = self.deferrable(item);
-            if !defer {
-                let f = self.settle();
-                if f != Flow::Continue {
-                    return f;
-                }
-            }
             // Fetch what the coming plans will read, in one round trip, when the next
             // one needs something the cache does not hold (at the start, or after a
             // change on the host emptied part of it).
@@ -246,10 +238,13 @@ impl<'a> HostWalker<'a> {
             };
             if need {
                 // A transport failure here is met again, and reported, by the plan.
+                // (Writes still queued go with it, first.)
                 let _ = self.prefetch(&items[i..]);
             }
-            // A queued write failed: its task is reported and this list stops there.
-            if self.batch.has_failure() {
+            // A task that cannot join the write batch waits until the tasks queued
+            // before it are done and reported: commands, packages, reads of results.
+            // So does any task once a queued write failed: the list stops there.
+            if !defer || self.batch.has_failure() {
                 let f = self.settle();
                 if f != Flow::Continue {
                     return f;

@@ -832,6 +832,8 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
             match &result {
                 _ if check => {}
                 Ok(o) if matches!(o.status, Status::Ok | Status::Skipped) => {}
+                // Queued: the batch has done it (keeping what the op will leave).
+                Ok(o) if o.pending.is_some() => {}
                 Ok(One {
                     status: Status::Changed,
                     touched: Some(paths),
