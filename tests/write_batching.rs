@@ -203,7 +203,7 @@ fn check_mode_predicts_the_batched_apply_and_batching_changes_no_result() {
     // line of the same file (which reads what the first wrote), then the rest before
     // the command; the command; a read batch and the last file; the handler (its own
     // reads, as before).
-    assert_eq!(first.round_trips, 10, "{}", first.text);
+    assert_eq!(first.round_trips, 9, "{}", first.text);
     let check = run(&["-e", "stage=new", "--check", "--diff"]);
     assert_eq!(check.code, 0, "{}", check.text);
     let applied = run(&["-e", "stage=new", "--diff"]);

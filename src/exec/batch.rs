@@ -104,6 +104,11 @@ impl WriteBatch {
         self.results.contains_key(&id)
     }
 
+    /// Whether the op ran and succeeded.
+    pub fn succeeded(&self, id: usize) -> bool {
+        matches!(self.results.get(&id), Some(OpResult::Done(_)))
+    }
+
     /// The run stops: what was never sent is not run.
     pub fn drop_queued(&mut self) {
         for q in self.queued.drain(..) {

@@ -362,6 +362,19 @@ impl<'a> HostWalker<'a> {
         self.report_done()
     }
 
+    /// Report the leading deferred tasks whose writes all ran and succeeded, before the
+    /// rest of their batch (a long run of big writes shows its progress).
+    pub fn report_succeeded(&mut self) {
+        while self.pending.first().is_some_and(|d| d.succeeded(&self.batch)) {
+            let d = self.pending.remove(0);
+            let task = d.task.clone();
+            if let Some(outcome) = TaskRunner::complete(self, d) {
+                // A task that succeeded goes on.
+                let _ = self.finish_task(&task, outcome);
+            }
+        }
+    }
+
     /// Report the deferred tasks whose writes all ran; drop the rest unseen.
     fn report_done(&mut self) -> Flow {
         let pending = std::mem::take(&mut self.pending);

@@ -112,6 +112,15 @@ impl Deferred {
             .iter()
             .any(|r| r.one.pending.is_none() && r.one.status == Status::Failed)
     }
+
+    /// Whether every op of it ran and succeeded and nothing else failed: it can be
+    /// reported before the rest of its batch.
+    pub fn succeeded(&self, batch: &super::batch::WriteBatch) -> bool {
+        self.recs.iter().all(|r| match r.one.pending {
+            Some(id) => batch.succeeded(id),
+            None => !r.one.not_run && r.one.status != Status::Failed,
+        })
+    }
 }
 
 /// What running a task gave: its outcome, or (batched) a task still to be finished.
@@ -346,6 +355,7 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
     /// Show the leading items of a deferred loop whose ops already reported, when no
     /// earlier task waits to be shown: a long run of big writes shows its progress.
     fn stream(&mut self, recs: &mut [ItemRec], shown: &mut usize, start_shown: &mut bool) {
+        self.w.report_succeeded();
         if !self.w.pending.is_empty() {
             return;
         }

@@ -23,6 +23,18 @@ pub fn hosts_dir() -> Option<PathBuf> {
     Some(dir)
 }
 
+/// The test hosts' DROVER_HOSTS_BASE_PORT (host I listens on it + I), from their
+/// inventory, for the harness scripts (`restart-host`).
+pub fn base_port(dir: &Path) -> u16 {
+    let inv = std::fs::read_to_string(dir.join("inventory.yml")).unwrap();
+    let first: u16 = inv
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("ansible_port:"))
+        .and_then(|p| p.trim().parse().ok())
+        .expect("a port in the test hosts' inventory");
+    first - 1
+}
+
 /// Run a command on a test host with the plain OpenSSH client (independent of drover).
 pub fn ssh(dir: &Path, host: &str, cmd: &str) -> String {
     let out = Command::new("ssh")
