@@ -38,12 +38,12 @@ pub fn put_file(
     attrs: &PutAttrs,
     become_: Option<&Become>,
 ) -> Result<Written> {
-    let out = exec_as(
-        conn,
-        &put_script(dest, content.len(), attrs),
-        Some(content),
-        become_,
-    )?;
+    let script = format!(
+        "{}{}",
+        put_prelude(),
+        put_script(dest, content.len(), attrs)
+    );
+    let out = exec_as(conn, &script, Some(content), become_)?;
     put_finish(dest, &out)
 }
 
@@ -55,27 +55,47 @@ fn parent_dir(dest: &str) -> String {
     }
 }
 
-/// The script of an atomic write of `len` bytes read from stdin. It reads exactly those
-/// bytes first, whatever happens next (no directory, no temp file, a full disk), so
-/// several writes can share one stdin stream (`exec::batch`).
-pub fn put_script(dest: &str, len: usize, attrs: &PutAttrs) -> String {
-    let dir = parent_dir(dest);
-    let mut s = String::new();
-    s.push_str(&format!("f={}; d={}; t=\n", quote(dest), quote(&dir)));
+/// The shell functions [`put_script`] calls, defined once per command (a batch of
+/// many writes carries them once).
+pub fn put_prelude() -> &'static str {
+    static PRELUDE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     // The temp name marks it as drover's and names the writing shell, so a later write
     // into the same directory removes those whose writer is gone (killed with the host or
     // with -9) and leaves those of live writers alone. Only shell builtins: no cost.
-    // `tee` keeps reading when the disk is full, so the stream stays in step; the size
-    // check then refuses the short file.
-    s.push_str(&format!(
-        "if [ -d \"$d\" ]; then\n\
-         for s in \"$d\"/.drover-tmp.*; do [ -f \"$s\" ] || continue; p=${{s##*/.drover-tmp.}}; p=${{p%%.*}}; case $p in ''|*[!0-9]*) continue;; esac; [ -d /proc/$p ] || rm -f -- \"$s\"; done\n\
-         t=$(mktemp \"$d/.drover-tmp.$$.XXXXXXXXXX\") || t=\n\
-         fi\n\
-         if [ -n \"$t\" ]; then trap 'rm -f \"$t\"' EXIT HUP INT TERM; head -c {len} | tee \"$t\" >/dev/null || exit 70; else head -c {len} >/dev/null; [ -d \"$d\" ] || exit {RC_NO_DIR}; exit 70; fi\n\
-         [ \"$(wc -c < \"$t\")\" -eq {len} ] || exit {RC_SHORT_WRITE}\n\
-         if [ -e \"$f\" ]; then chmod --reference=\"$f\" \"$t\" && chown --reference=\"$f\" \"$t\" 2>/dev/null; else chmod 0644 \"$t\" 2>/dev/null; fi\n"
-    ));
+    // The bytes are read first, whatever happens next (no directory, no temp file), so
+    // several writes can share one stdin stream (`exec::batch`); `tee` keeps reading
+    // when the disk is full, so the stream stays in step, and the size check then
+    // refuses the short file.
+    PRELUDE.get_or_init(|| {
+        format!(
+            "__drover_put_start() {{\n\
+             f=$1; d=$2; t=\n\
+             if [ -d \"$d\" ]; then\n\
+             for s in \"$d\"/.drover-tmp.*; do [ -f \"$s\" ] || continue; p=${{s##*/.drover-tmp.}}; p=${{p%%.*}}; case $p in ''|*[!0-9]*) continue;; esac; [ -d /proc/$p ] || rm -f -- \"$s\"; done\n\
+             t=$(mktemp \"$d/.drover-tmp.$$.XXXXXXXXXX\") || t=\n\
+             fi\n\
+             if [ -n \"$t\" ]; then trap 'rm -f \"$t\"' EXIT HUP INT TERM; head -c \"$3\" | tee \"$t\" >/dev/null || exit 70; else head -c \"$3\" >/dev/null; [ -d \"$d\" ] || exit {RC_NO_DIR}; exit 70; fi\n\
+             [ \"$(wc -c < \"$t\")\" -eq \"$3\" ] || exit {RC_SHORT_WRITE}\n\
+             if [ -e \"$f\" ]; then chmod --reference=\"$f\" \"$t\" && chown --reference=\"$f\" \"$t\" 2>/dev/null; else chmod 0644 \"$t\" 2>/dev/null; fi\n\
+             }}\n\
+             __drover_put_end() {{\n\
+             mv -f \"$t\" \"$f\" || exit 70\n\
+             trap - EXIT\n\
+             printf 'stat='; stat -c '{STAT_FIELDS}' -- \"$f\" || echo\n\
+             }}\n"
+        )
+    })
+}
+
+/// The script of an atomic write of `len` bytes read from stdin (after
+/// [`put_prelude`]): a temp file in the destination's directory, size-checked, mode and
+/// owner set, validated, renamed over the destination.
+pub fn put_script(dest: &str, len: usize, attrs: &PutAttrs) -> String {
+    let mut s = format!(
+        "__drover_put_start {} {} {len}\n",
+        quote(dest),
+        quote(&parent_dir(dest))
+    );
     if let Some(mode) = &attrs.mode {
         s.push_str(&format!("chmod {} \"$t\" || exit 70\n", quote(mode)));
     }
@@ -100,10 +120,7 @@ pub fn put_script(dest: &str, len: usize, attrs: &PutAttrs) -> String {
     if attrs.backup {
         s.push_str("if [ -f \"$f\" ]; then b=\"$f.$$.$(date +%Y-%m-%d@%H:%M:%S~)\"; cp -p \"$f\" \"$b\" && echo \"backup=$b\"; fi\n");
     }
-    s.push_str("mv -f \"$t\" \"$f\" || exit 70\ntrap - EXIT\n");
-    s.push_str(&format!(
-        "printf 'stat='; stat -c '{STAT_FIELDS}' -- \"$f\" || echo\n"
-    ));
+    s.push_str("__drover_put_end\n");
     s
 }
 

@@ -9,7 +9,8 @@ pub mod ssh;
 pub mod traced;
 
 pub use files::{
-    parse_stat, put_finish, put_script, stat, stat_script, FileKind, FileState, STAT_FIELDS,
+    parse_stat, put_finish, put_prelude, put_script, stat, stat_script, FileKind, FileState,
+    STAT_FIELDS,
 };
 pub use local::LocalConnection;
 pub use quote::quote;

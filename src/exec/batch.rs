@@ -44,6 +44,7 @@ pub enum OpResult {
 struct Queued {
     id: usize,
     group: usize,
+    prelude: &'static str,
     script: String,
     payload: Vec<u8>,
     finish: FinishFn,
@@ -177,6 +178,7 @@ impl WriteBatch {
         self.queued.push(Queued {
             id,
             group,
+            prelude: op.prelude,
             script,
             payload: op.payload,
             finish: op.finish,
@@ -216,7 +218,15 @@ impl WriteBatch {
         self.script_len = 0;
         self.payload_len = 0;
         let become_ = self.become_.take();
-        let mut script = String::from("__g=0\n");
+        let mut script = String::new();
+        let mut preludes: Vec<&str> = Vec::new();
+        for q in &ops {
+            if !preludes.contains(&q.prelude) {
+                preludes.push(q.prelude);
+                script.push_str(q.prelude);
+            }
+        }
+        script.push_str("__g=0\n");
         let mut payload = Vec::new();
         for (i, q) in ops.iter().enumerate() {
             if i > 0 && ops[i - 1].group != q.group {
@@ -388,6 +398,7 @@ mod tests {
         RemoteOp {
             script: script.to_string(),
             payload: payload.to_vec(),
+            prelude: "",
             with_env: false,
             expect: Vec::new(),
             finish: Box::new(|o: &Output| {

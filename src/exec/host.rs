@@ -365,7 +365,11 @@ impl<'a> HostWalker<'a> {
     /// Report the leading deferred tasks whose writes all ran and succeeded, before the
     /// rest of their batch (a long run of big writes shows its progress).
     pub fn report_succeeded(&mut self) {
-        while self.pending.first().is_some_and(|d| d.succeeded(&self.batch)) {
+        while self
+            .pending
+            .first()
+            .is_some_and(|d| d.succeeded(&self.batch))
+        {
             let d = self.pending.remove(0);
             let task = d.task.clone();
             if let Some(outcome) = TaskRunner::complete(self, d) {

@@ -309,7 +309,7 @@ impl ModuleCtx<'_> {
         } else {
             String::new()
         };
-        let script = format!("{env}{}", op.script);
+        let script = format!("{}{env}{}", op.prelude, op.script);
         let stdin = (!op.payload.is_empty()).then_some(op.payload.as_slice());
         let out = exec_as(self.conn, &script, stdin, self.become_.as_ref())?;
         (op.finish)(&out)

@@ -25,6 +25,9 @@ pub struct RemoteOp {
     /// stdin stream.
     pub script: String,
     pub payload: Vec<u8>,
+    /// Shell functions the script calls: sent once per command, however many ops of
+    /// the batch use them.
+    pub prelude: &'static str,
     /// Whether the task's `environment:` is exported for it (scripts that run commands
     /// a user may tune; a plain file write never did).
     pub with_env: bool,
@@ -40,6 +43,7 @@ impl RemoteOp {
         RemoteOp {
             script,
             payload: Vec::new(),
+            prelude: "",
             with_env: true,
             finish,
             expect: Vec::new(),

@@ -284,6 +284,7 @@ fn write_op(dest: String, content: Vec<u8>, put: &PutAttrs, reports_attrs: bool)
     RemoteOp {
         script,
         payload: content,
+        prelude: crate::connection::put_prelude(),
         with_env: false,
         expect: Vec::new(),
         finish: Box::new(move |out| {
