@@ -309,7 +309,6 @@ impl<'a> HostWalker<'a> {
             && t.kw.delegate_to.is_none()
             && t.kw.run_once.is_none()
             && t.loop_control.pause.is_none()
-            && !self.run.reads_other_hosts(t, || self.base_vars(&t.kw))
     }
 
     /// Run a task with its writes queued in the batch; it is reported by `settle`.
@@ -317,6 +316,9 @@ impl<'a> HostWalker<'a> {
         if !self.run.tags_match(&task.kw.tags) {
             return Flow::Continue;
         }
+        // A task that reads other hosts' variables waits for them first, batched or not
+        // (what it reads is never a deferred task's result: those register nothing).
+        self.cross_host_wait(task);
         self.groups += 1;
         let group = self.groups;
         self.defer_group = Some(group);
@@ -581,10 +583,19 @@ impl<'a> HostWalker<'a> {
         if !handler && !self.run.tags_match(&task.kw.tags) {
             return Flow::Continue;
         }
-        if !handler
-            && self
-                .run
-                .reads_other_hosts(task, || self.base_vars(&task.kw))
+        if !handler {
+            self.cross_host_wait(task);
+        }
+        let outcome = TaskRunner::new(self, task, handler).run();
+        self.finish_task(task, outcome)
+    }
+
+    /// Before a task that reads other hosts' variables: wait until every other started
+    /// host of the batch has reached the same point (see `barrier`).
+    fn cross_host_wait(&mut self, task: &Task) {
+        if self
+            .run
+            .reads_other_hosts(task, || self.base_vars(&task.kw))
         {
             self.cross_host_seen += 1;
             let run = self.run;
@@ -592,8 +603,6 @@ impl<'a> HostWalker<'a> {
                 run.aborted() || run.ended()
             });
         }
-        let outcome = TaskRunner::new(self, task, handler).run();
-        self.finish_task(task, outcome)
     }
 
     /// Record a task's outcome on the host: recap counts, registered result, effects,
