@@ -66,35 +66,41 @@ pub fn put_prelude() -> &'static str {
     // several writes can share one stdin stream (`exec::batch`); `tee` keeps reading
     // when the disk is full, so the stream stays in step, and the size check then
     // refuses the short file.
+    // The temp file is made with noclobber (O_EXCL: never through a link someone else
+    // placed) under a name unique to this shell and destination; `mktemp` only when
+    // that fails. A few processes per file: the host's work is what a batch of many
+    // writes costs.
     PRELUDE.get_or_init(|| {
         format!(
             "__drover_put_start() {{\n\
              f=$1; d=$2; t=\n\
              if [ -d \"$d\" ]; then\n\
              for s in \"$d\"/.drover-tmp.*; do [ -f \"$s\" ] || continue; p=${{s##*/.drover-tmp.}}; p=${{p%%.*}}; case $p in ''|*[!0-9]*) continue;; esac; [ -d /proc/$p ] || rm -f -- \"$s\"; done\n\
-             t=$(mktemp \"$d/.drover-tmp.$$.XXXXXXXXXX\") || t=\n\
+             t=\"$d/.drover-tmp.$$.${{f##*/}}\"; set -C; command : 2>/dev/null >\"$t\" || t=$(mktemp \"$d/.drover-tmp.$$.XXXXXXXXXX\") || t=; set +C\n\
              fi\n\
              if [ -n \"$t\" ]; then trap 'rm -f \"$t\"' EXIT HUP INT TERM; head -c \"$3\" | tee \"$t\" >/dev/null || exit 70; else head -c \"$3\" >/dev/null; [ -d \"$d\" ] || exit {RC_NO_DIR}; exit 70; fi\n\
-             [ \"$(wc -c < \"$t\")\" -eq \"$3\" ] || exit {RC_SHORT_WRITE}\n\
-             if [ -e \"$f\" ]; then chmod --reference=\"$f\" \"$t\" && chown --reference=\"$f\" \"$t\" 2>/dev/null; else chmod 0644 \"$t\" 2>/dev/null; fi\n\
+             if [ -e \"$f\" ]; then {{ [ \"$4\" = 1 ] || chmod --reference=\"$f\" \"$t\"; }} && chown --reference=\"$f\" \"$t\" 2>/dev/null; elif [ \"$4\" != 1 ]; then chmod 0644 \"$t\" 2>/dev/null; fi\n\
              }}\n\
              __drover_put_end() {{\n\
+             s=$(stat -c '%s {STAT_FIELDS}' -- \"$t\") || exit 70\n\
+             [ \"${{s%% *}}\" -eq \"$1\" ] || exit {RC_SHORT_WRITE}\n\
              mv -f \"$t\" \"$f\" || exit 70\n\
              trap - EXIT\n\
-             printf 'stat='; stat -c '{STAT_FIELDS}' -- \"$f\" || echo\n\
+             printf 'stat=%s\\n' \"${{s#* }}\"\n\
              }}\n"
         )
     })
 }
 
 /// The script of an atomic write of `len` bytes read from stdin (after
-/// [`put_prelude`]): a temp file in the destination's directory, size-checked, mode and
-/// owner set, validated, renamed over the destination.
+/// [`put_prelude`]): a temp file in the destination's directory, mode and owner set,
+/// validated, size-checked, renamed over the destination.
 pub fn put_script(dest: &str, len: usize, attrs: &PutAttrs) -> String {
     let mut s = format!(
-        "__drover_put_start {} {} {len}\n",
+        "__drover_put_start {} {} {len} {}\n",
         quote(dest),
-        quote(&parent_dir(dest))
+        quote(&parent_dir(dest)),
+        u8::from(attrs.mode.is_some())
     );
     if let Some(mode) = &attrs.mode {
         s.push_str(&format!("chmod {} \"$t\" || exit 70\n", quote(mode)));
@@ -120,7 +126,7 @@ pub fn put_script(dest: &str, len: usize, attrs: &PutAttrs) -> String {
     if attrs.backup {
         s.push_str("if [ -f \"$f\" ]; then b=\"$f.$$.$(date +%Y-%m-%d@%H:%M:%S~)\"; cp -p \"$f\" \"$b\" && echo \"backup=$b\"; fi\n");
     }
-    s.push_str("__drover_put_end\n");
+    s.push_str(&format!("__drover_put_end {len}\n"));
     s
 }
 
