@@ -69,6 +69,8 @@ pub struct Error {
     pub help: Option<String>,
     pub host: Option<String>,
     pub task: Option<String>,
+    /// Keys a failed module reports beside `msg` (include_vars's `message`), as text.
+    pub result_keys: Vec<(String, String)>,
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -82,7 +84,14 @@ impl Error {
             help: None,
             host: None,
             task: None,
+            result_keys: Vec::new(),
         }
+    }
+
+    /// A key of the failed task's result beside `msg`.
+    pub fn with_result_key(mut self, key: &str, value: impl Into<String>) -> Self {
+        self.result_keys.push((key.to_string(), value.into()));
+        self
     }
 
     pub fn syntax(message: impl Into<String>, span: Span) -> Self {

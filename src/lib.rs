@@ -15,6 +15,7 @@ pub mod modules;
 pub mod output;
 pub mod playbook;
 pub mod preflight;
+pub mod pyregex;
 pub mod template;
 pub mod vars;
 pub mod vault;

@@ -7,7 +7,7 @@ use crate::diagnostics::{Error, Result, Span};
 use crate::inventory::{pattern, Inventory, Vars};
 use crate::playbook::find_in;
 use crate::playbook::{
-    Include, IncludeKind, Inherited, Item, ListCtx, Loader, Play, Playbook, Task,
+    HandlerBody, Include, IncludeKind, Inherited, Item, ListCtx, Loader, Play, Playbook, Task,
 };
 use minijinja::value::{Value, ValueKind};
 use minijinja::Environment;
@@ -61,13 +61,21 @@ pub fn check(
     let mut carried: HashSet<String> = HashSet::new();
     let mut carried_dynamic = false;
     let mut warnings: Vec<String> = Vec::new();
+    // See exec::run: after add_host/group_by, unknown pattern names match nothing.
+    let mut inventory_may_change = false;
     for pb in playbooks {
         for play in &pb.plays {
             let pattern_text = play.hosts.as_str().unwrap_or_default();
+            let select = if inventory_may_change {
+                pattern::select_lenient
+            } else {
+                pattern::select
+            };
+            inventory_may_change |= crate::modules::inventory::play_changes_inventory(play);
             let hosts = if pattern_text.contains("{{") {
                 Vec::new()
             } else {
-                pattern::select(inv, pattern_text).map_err(|e| {
+                select(inv, pattern_text).map_err(|e| {
                     Error::invalid(e.0, &play.hosts_span).with_help(e.1.unwrap_or_default())
                 })?
             };
@@ -91,7 +99,12 @@ pub fn check(
                 walker.collect(s, &[], &mut tasks)?;
             }
             for h in &play.handlers {
-                walker.collect(&[Item::Task(h.task.clone())], &[], &mut tasks)?;
+                walker.collect(&[h.item()], &[], &mut tasks)?;
+            }
+            for (task, _, _) in &tasks {
+                if let Some(e) = &task.unsupported {
+                    walker.warn(describe_unsupported(task, e));
+                }
             }
             carried.extend(walker.fact_names.iter().cloned());
             carried_dynamic |= walker.dynamic_names;
@@ -119,6 +132,30 @@ pub fn check(
         }
     }
     Ok(warnings)
+}
+
+/// How a warning names a guarded task drover cannot run: where, what guards it, why.
+fn describe_unsupported(task: &Task, e: &Error) -> String {
+    let guard: Vec<String> = task
+        .kw
+        .when
+        .iter()
+        .map(|c| {
+            c.expr
+                .as_str()
+                .map_or_else(|| c.expr.to_string(), str::to_string)
+        })
+        .collect();
+    let when = if guard.is_empty() {
+        "its errors are ignored".to_string()
+    } else {
+        format!("it runs only when {}", guard.join(" and "))
+    };
+    format!(
+        "task '{}' ({}): {when}; a host that reaches it fails there: {e}",
+        task.display_name(),
+        task.span,
+    )
 }
 
 /// How a warning names a dynamic include: where it is, what it includes, what guards it.
@@ -381,7 +418,9 @@ impl PlayCheck<'_> {
                 );
                 loaded.map(|loaded| {
                     for h in self.loader.take_handlers() {
-                        self.note_definitions(&h.task);
+                        if let HandlerBody::Task(t) = &h.body {
+                            self.note_definitions(t);
+                        }
                     }
                     loaded.tasks
                 })
@@ -393,6 +432,12 @@ impl PlayCheck<'_> {
         }
     }
 
+    fn warn(&mut self, w: String) {
+        if !self.warnings.contains(&w) {
+            self.warnings.push(w);
+        }
+    }
+
     /// A result from content under a dynamic include (`guard`): an error there becomes a
     /// warning (`None`); outside any, it stays an error.
     fn dynamic<T>(&mut self, r: Result<T>, guard: Option<&str>) -> Result<Option<T>> {
@@ -400,11 +445,9 @@ impl PlayCheck<'_> {
             (Ok(v), _) => Ok(Some(v)),
             (Err(e), None) => Err(e),
             (Err(e), Some(g)) => {
-                let w =
-                    format!("{g} is read only when a host reaches it, and would fail there: {e}");
-                if !self.warnings.contains(&w) {
-                    self.warnings.push(w);
-                }
+                self.warn(format!(
+                    "{g} is read only when a host reaches it, and would fail there: {e}"
+                ));
                 Ok(None)
             }
         }
@@ -413,7 +456,11 @@ impl PlayCheck<'_> {
     fn note_definitions(&mut self, t: &Task) {
         let before: HashSet<String> = self.play_names.clone();
         self.note_names(t);
-        if matches!(t.module, "set_fact" | "include_vars") || t.register.is_some() {
+        if matches!(
+            t.module,
+            "set_fact" | "include_vars" | "getent" | "package_facts" | "service_facts"
+        ) || t.register.is_some()
+        {
             let new: Vec<String> = self.play_names.difference(&before).cloned().collect();
             self.fact_names.extend(new);
             if let Some(r) = &t.register {
@@ -437,6 +484,19 @@ impl PlayCheck<'_> {
         }
         match t.module {
             "set_fact" => self.play_names.extend(t.args.keys().cloned()),
+            // Facts these modules return under their own names.
+            "package_facts" => {
+                self.play_names.insert("packages".into());
+            }
+            "service_facts" => {
+                self.play_names.insert("services".into());
+            }
+            "getent" => match t.args.get("database").and_then(|v| v.as_str()) {
+                Some(db) if !db.contains("{{") => {
+                    self.play_names.insert(format!("getent_{db}"));
+                }
+                _ => self.dynamic_names = true,
+            },
             "include_vars" => {
                 let name = t
                     .args

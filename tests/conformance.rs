@@ -80,6 +80,15 @@ const IGNORED_KEYS: &[(&str, &str)] = &[
     ),
     ("elapsed", "seconds a request took (get_url, uri)"),
     (
+        "deprecations",
+        "ansible-core's notices about a collection's internals (ansible.posix.mount passes `warnings` to exit_json)",
+    ),
+    ("files.atime", "access time of a file find matched"),
+    ("files.mtime", "modification time of a file find matched"),
+    ("files.ctime", "change time of a file find matched"),
+    ("files.inode", "inode number of a file find matched"),
+    ("files.dev", "device number of the twin roots (find)"),
+    (
         "cache_update_time",
         "when apt's package lists were last updated (apt, package)",
     ),

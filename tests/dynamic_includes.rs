@@ -139,29 +139,59 @@ fn a_missing_include_file_is_a_warning_then_fails_the_host_that_reaches_it() {
     assert!(all.contains("task file 'nope.yml' not found"), "{all}");
 }
 
+/// Static content is checked before any host is touched: what drover lacks is refused
+/// there unless a `when` may skip it (a branch for another platform, as in Ansible's own
+/// lineinfile tests), where it is a warning and fails only the host that reaches it.
 #[test]
-fn an_import_of_unsupported_content_is_still_refused_before_any_host() {
+fn unsupported_static_content_is_refused_unless_a_condition_guards_it() {
     let dir = tempfile::tempdir().unwrap();
     let site = dir.path().join("site.yml");
-    std::fs::write(
-        &site,
-        "- hosts: all\n  gather_facts: false\n  tasks:\n    - name: marker\n      copy:\n        content: x\n        dest: \"{{ root }}/marker\"\n    - import_tasks: rh.yml\n      when: false\n",
-    )
-    .unwrap();
+    let run = |tasks: &str| {
+        std::fs::write(
+            &site,
+            format!("- hosts: all\n  gather_facts: false\n  tasks:\n    - name: marker\n      copy:\n        content: x\n        dest: \"{{{{ root }}}}/marker\"\n{tasks}"),
+        )
+        .unwrap();
+        let _ = std::fs::remove_file(dir.path().join("marker"));
+        drover(
+            &[
+                "apply",
+                site.to_str().unwrap(),
+                "-i",
+                "localhost,",
+                "-e",
+                "ansible_connection=local",
+            ],
+            dir.path(),
+        )
+    };
     std::fs::write(dir.path().join("rh.yml"), "- dnf:\n    name: httpd\n").unwrap();
-    let out = drover(
-        &[
-            "apply",
-            site.to_str().unwrap(),
-            "-i",
-            "localhost,",
-            "-e",
-            "ansible_connection=local",
-        ],
-        dir.path(),
-    );
+    // Unguarded: refused before the run, with the task's location.
+    let out = run("    - import_tasks: rh.yml\n");
     let all = text(&out);
     assert_eq!(out.status.code(), Some(1), "{all}");
     assert!(all.contains("rh.yml:1:3"), "{all}");
     assert!(!dir.path().join("marker").exists(), "{all}");
+    // Guarded and skipped: the play converges; validate names the task and its guard.
+    let out = run("    - import_tasks: rh.yml\n      when: false\n");
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{all}");
+    assert!(dir.path().join("marker").exists(), "{all}");
+    let out = drover(
+        &["validate", site.to_str().unwrap(), "-i", "localhost,"],
+        dir.path(),
+    );
+    let all = text(&out);
+    assert!(
+        all.contains("rh.yml:1:3") && all.contains("runs only when False"),
+        "{all}"
+    );
+    // Guarded and reached: that task fails with the same located message.
+    let out = run("    - import_tasks: rh.yml\n      when: true\n");
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{all}");
+    assert!(
+        all.contains("unknown module 'dnf'") && all.contains("rh.yml:1:3"),
+        "{all}"
+    );
 }

@@ -157,11 +157,18 @@ pub fn validate(
         &loaded.roles_path,
     )?;
     let plays: usize = loaded.playbooks.iter().map(|p| p.plays.len()).sum();
-    // Host patterns must resolve, too.
+    // Host patterns must resolve, too (leniently after add_host/group_by: see exec::run).
+    let mut inventory_may_change = false;
     for pb in &loaded.playbooks {
         for play in &pb.plays {
+            let select = if inventory_may_change {
+                crate::inventory::pattern::select_lenient
+            } else {
+                crate::inventory::pattern::select
+            };
+            inventory_may_change |= crate::modules::inventory::play_changes_inventory(play);
             if let Some(p) = play.hosts.as_str().filter(|p| !p.contains("{{")) {
-                crate::inventory::pattern::select(&loaded.inventory, p).map_err(|e| {
+                select(&loaded.inventory, p).map_err(|e| {
                     crate::diagnostics::Error::invalid(e.0, &play.hosts_span)
                         .with_help(e.1.unwrap_or_default())
                 })?;

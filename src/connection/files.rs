@@ -15,6 +15,8 @@ pub struct PutAttrs {
     pub backup: bool,
     /// A validation command with `%s`, run on the temp file before the rename.
     pub validate: Option<String>,
+    /// Create missing parent directories (lineinfile/blockinfile `create: yes`).
+    pub make_parents: bool,
 }
 
 /// What a write left on the host, read in the same round trip.
@@ -70,16 +72,21 @@ pub fn put_prelude() -> &'static str {
     // placed) under a name unique to this shell and destination; `mktemp` only when
     // that fails. A few processes per file: the host's work is what a batch of many
     // writes costs.
+    // With `make_parents` ($5) missing parent directories are made first (a failure
+    // still reads the bytes). An existing file's mode, ACLs and extended attributes
+    // carry over to the new one (as Python's shutil.copystat in Ansible's atomic_move);
+    // a given mode ($4) is applied after them.
     PRELUDE.get_or_init(|| {
         format!(
             "__drover_put_start() {{\n\
              f=$1; d=$2; t=\n\
+             if [ \"$5\" = 1 ] && [ ! -d \"$d\" ]; then mkdir -p -- \"$d\" || {{ head -c \"$3\" >/dev/null; exit 70; }}; fi\n\
              if [ -d \"$d\" ]; then\n\
              for s in \"$d\"/.drover-tmp.*; do [ -f \"$s\" ] || continue; p=${{s##*/.drover-tmp.}}; p=${{p%%.*}}; case $p in ''|*[!0-9]*) continue;; esac; [ -d /proc/$p ] || rm -f -- \"$s\"; done\n\
              t=\"$d/.drover-tmp.$$.${{f##*/}}\"; set -C; command : 2>/dev/null >\"$t\" || t=$(mktemp \"$d/.drover-tmp.$$.XXXXXXXXXX\") || t=; set +C\n\
              fi\n\
              if [ -n \"$t\" ]; then trap 'rm -f \"$t\"' EXIT HUP INT TERM; head -c \"$3\" | tee \"$t\" >/dev/null || exit 70; else head -c \"$3\" >/dev/null; [ -d \"$d\" ] || exit {RC_NO_DIR}; exit 70; fi\n\
-             if [ -e \"$f\" ]; then {{ [ \"$4\" = 1 ] || chmod --reference=\"$f\" \"$t\"; }} && chown --reference=\"$f\" \"$t\" 2>/dev/null; elif [ \"$4\" != 1 ]; then chmod 0644 \"$t\" 2>/dev/null; fi\n\
+             if [ -e \"$f\" ]; then {{ cp --attributes-only --preserve=mode,xattr -- \"$f\" \"$t\" 2>/dev/null || [ \"$4\" = 1 ] || chmod --reference=\"$f\" \"$t\"; }} && chown --reference=\"$f\" \"$t\" 2>/dev/null; elif [ \"$4\" != 1 ]; then chmod 0644 \"$t\" 2>/dev/null; fi\n\
              }}\n\
              __drover_put_end() {{\n\
              s=$(stat -c '%s {STAT_FIELDS}' -- \"$t\") || exit 70\n\
@@ -97,10 +104,11 @@ pub fn put_prelude() -> &'static str {
 /// validated, size-checked, renamed over the destination.
 pub fn put_script(dest: &str, len: usize, attrs: &PutAttrs) -> String {
     let mut s = format!(
-        "__drover_put_start {} {} {len} {}\n",
+        "__drover_put_start {} {} {len} {} {}\n",
         quote(dest),
         quote(&parent_dir(dest)),
-        u8::from(attrs.mode.is_some())
+        u8::from(attrs.mode.is_some()),
+        u8::from(attrs.make_parents)
     );
     if let Some(mode) = &attrs.mode {
         s.push_str(&format!("chmod {} \"$t\" || exit 70\n", quote(mode)));

@@ -82,7 +82,7 @@ impl CrossHostBarrier {
 /// the task's variables before templating.
 pub fn reads_other_hosts(env: &Environment<'static>, task: &Task, vars: &Vars) -> bool {
     // A run_once task runs for the whole batch: once every host got there.
-    if task.kw.run_once == Some(true) {
+    if task.runs_once() {
         return true;
     }
     let mut pending: Vec<String> = Vec::new();

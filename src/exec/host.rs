@@ -6,13 +6,13 @@ use super::loops;
 use super::play::PlayRun;
 use super::task::{Deferred, ItemOutcome, Ran, TaskRunner};
 use crate::connection::Connection;
-use crate::diagnostics::{Error, ErrorKind, Result};
+use crate::diagnostics::{Error, ErrorKind, Result, Span};
 use crate::inventory::Vars;
 use crate::modules::probe::{Probe, ProbeCache};
 use crate::modules::{Effect, MetaAction};
 use crate::output::{Event, Status};
 use crate::playbook::{
-    Block, Handler, Include, IncludeKind, Inherited, Item, ListCtx, Loader, Task,
+    Block, Handler, HandlerBody, Include, IncludeKind, Inherited, Item, ListCtx, Loader, Task,
 };
 use minijinja::Value;
 use std::sync::Arc;
@@ -55,7 +55,7 @@ pub struct HostWalker<'a> {
 
 impl<'a> HostWalker<'a> {
     pub fn new(run: &'a PlayRun<'a>, host: String, conn: Box<dyn Connection>) -> Self {
-        let inventory_vars = run.shared.inventory.host_vars(&host);
+        let inventory_vars = run.shared.inventory().host_vars(&host);
         HostWalker {
             run,
             host,
@@ -284,6 +284,8 @@ impl<'a> HostWalker<'a> {
     /// nothing later can read before the batch is reported (no register, no conditions
     /// on its result, no retries, no ignore_errors, nothing shared with other hosts).
     fn deferrable(&self, item: &Item) -> bool {
+        // Only these: other modules that write files (ini_file, known_hosts, mount,
+        // cron, sysctl, authorized_key, …) run their changes at once, as barriers.
         const WRITERS: &[&str] = &[
             "copy",
             "template",
@@ -308,6 +310,8 @@ impl<'a> HostWalker<'a> {
             && t.kw.ignore_errors.is_none()
             && t.kw.delegate_to.is_none()
             && t.kw.run_once.is_none()
+            && !t.runs_once()
+            && t.unsupported.is_none()
             && t.loop_control.pause.is_none()
     }
 
@@ -568,6 +572,14 @@ impl<'a> HostWalker<'a> {
         self.run.task_vars(self, kw)
     }
 
+    /// The variables of a task (or include) written at `span`: the base vars plus
+    /// `ansible_search_path`, where lookups look for relative files.
+    pub fn vars_at(&self, kw: &Inherited, span: &Span) -> Vars {
+        let mut v = self.base_vars(kw);
+        v.insert("ansible_search_path".into(), search_path(kw, span));
+        v
+    }
+
     /// Apply the variable effects of one loop item now, so the next item sees them.
     pub fn apply_var_effects(&self, effects: &[Effect]) {
         self.run
@@ -639,7 +651,11 @@ impl<'a> HostWalker<'a> {
                 }
                 _ => {}
             }
-            if let Some(name) = &task.register {
+            if let Some(name) = task
+                .register
+                .as_ref()
+                .filter(|_| !outcome.registered.is_undefined())
+            {
                 s.set_facts.insert(
                     name.clone(),
                     crate::vars::as_data(outcome.registered.clone()),
@@ -714,7 +730,10 @@ impl<'a> HostWalker<'a> {
             }
             // Every handler listening to a notified topic runs (each once: the loop
             // visits each handler once).
-            let flow = self.run_task(&h.task, true);
+            let flow = match &h.body {
+                HandlerBody::Task(t) => self.run_task(t, true),
+                HandlerBody::Include(i) => self.run_include(i),
+            };
             if flow != Flow::Continue {
                 self.notified.clear();
                 return flow;
@@ -818,7 +837,7 @@ impl<'a> HostWalker<'a> {
         inc: &Include,
         skipped: &mut Vec<Option<String>>,
     ) -> Result<Vec<(Vec<Item>, String)>> {
-        let base = self.base_vars(&inc.kw);
+        let base = self.vars_at(&inc.kw, &inc.span);
         let mut iterations: Vec<Vars> = Vec::new();
         match &inc.loop_ {
             Some(l) => {
@@ -963,7 +982,25 @@ fn apply_effects(s: &mut super::state::HostState, effects: &[Effect]) {
             ),
             Effect::IncludeVars(v) => s.include_vars.extend(v.clone()),
             Effect::UpdateFacts(f) => s.facts.extend(f.clone()),
-            Effect::Meta(_) => {}
+            Effect::ModuleFacts(f) => s.module_facts.extend(f.clone()),
+            // Applied to the shared inventory when the task ran (exec::task).
+            Effect::Meta(_) | Effect::Inventory(_) => {}
         }
     }
+}
+
+/// As Ansible's `Task.get_search_path`: the role's directory, then the directory of the
+/// file the task is written in.
+fn search_path(kw: &Inherited, span: &Span) -> Value {
+    let mut paths: Vec<String> = Vec::new();
+    if let Some(r) = &kw.role {
+        paths.push(r.path.display().to_string());
+    }
+    if let Some(dir) = span.file.parent() {
+        let dir = dir.display().to_string();
+        if !paths.contains(&dir) {
+            paths.push(dir);
+        }
+    }
+    Value::from(paths)
 }

@@ -7,6 +7,7 @@ pub mod batch;
 mod facts;
 
 pub use facts::gather as gather_facts;
+mod home;
 mod host;
 pub mod interrupt;
 mod lock;
@@ -29,7 +30,7 @@ use play::PlayRun;
 use state::Shared;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::Instant;
 
 /// The Ansible version drover answers to in `ansible_version`: the ansible-core release
@@ -123,7 +124,7 @@ fn render_connection_vars(
     if templated.is_empty() {
         return Ok(());
     }
-    let inv = &shared.inventory;
+    let inv = shared.inventory();
     let mut scope = vars.clone();
     scope.insert("inventory_hostname".into(), Value::from(host));
     scope.insert(
@@ -202,11 +203,7 @@ pub fn run(
 ) -> Result<RunSummary> {
     let started = Instant::now();
     let env = crate::template::environment();
-    let shared = Arc::new(Shared {
-        inventory: inventory.clone(),
-        hosts: RwLock::new(Default::default()),
-        extra_vars: opts.extra_vars.clone(),
-    });
+    let shared = Arc::new(Shared::new(inventory.clone(), opts.extra_vars.clone()));
     let limit: Option<Vec<String>> = match &opts.limit {
         Some(l) => Some(pattern::select(&inventory, l).map_err(|e| {
             Error::invalid(
@@ -230,6 +227,9 @@ pub fn run(
         Default::default();
     let mut seen_hosts: Vec<String> = Vec::new();
     let mut break_playbook = false;
+    // After a play that may run add_host or group_by, a pattern may name groups only the
+    // run creates: unknown names then match nothing (as Ansible) instead of being refused.
+    let mut inventory_may_change = false;
     'plays: for pb in playbooks {
         for play in &pb.plays {
             if interrupt::received().is_some() {
@@ -242,7 +242,19 @@ pub fn run(
             } else {
                 pattern_text
             };
-            let mut hosts = pattern::select(&inventory, &pattern_text).map_err(|e| {
+            // The inventory as add_host and group_by left it in earlier plays.
+            let inventory = shared.inventory();
+            let changed_already = shared
+                .inventory_generation
+                .load(std::sync::atomic::Ordering::SeqCst)
+                > 0;
+            let select = if inventory_may_change || changed_already {
+                pattern::select_lenient
+            } else {
+                pattern::select
+            };
+            inventory_may_change |= crate::modules::inventory::play_changes_inventory(play);
+            let mut hosts = select(&inventory, &pattern_text).map_err(|e| {
                 Error::invalid(e.0, &play.hosts_span).with_help(e.1.unwrap_or_default())
             })?;
             if let Some(l) = &limit {

@@ -29,7 +29,9 @@ pub struct PlayRun<'a> {
     pub batch: Vec<String>,
     pub play_hosts: Vec<String>,
     pub hostvars: Value,
-    pub groups: Value,
+    /// `groups`, with the inventory generation it was built from (add_host and group_by
+    /// change it while the play runs).
+    groups: Mutex<(u64, Value)>,
     abort: AtomicBool,
     ended: AtomicBool,
     run_once: Mutex<HashMap<usize, RunOnceResult>>,
@@ -50,12 +52,8 @@ impl<'a> PlayRun<'a> {
         play_hosts: Vec<String>,
         batch: Vec<String>,
     ) -> Self {
-        let inv = &shared.inventory;
-        let groups: Value = inv
-            .groups
-            .keys()
-            .map(|g| (g.clone(), Value::from(inv.group_hosts(g))))
-            .collect();
+        let generation = shared.inventory_generation.load(Ordering::SeqCst);
+        let groups = groups_value(&shared.inventory());
         let hostvars = Value::from_object(HostVars {
             shared: shared.clone(),
             env: env.clone(),
@@ -71,7 +69,7 @@ impl<'a> PlayRun<'a> {
             batch,
             play_hosts,
             hostvars,
-            groups,
+            groups: Mutex::new((generation, groups)),
             abort: AtomicBool::new(false),
             ended: AtomicBool::new(false),
             run_once: Mutex::new(HashMap::new()),
@@ -94,6 +92,16 @@ impl<'a> PlayRun<'a> {
         let mut map = self.cross_host.lock().unwrap_or_else(|e| e.into_inner());
         *map.entry(task.id)
             .or_insert_with(|| super::barrier::reads_other_hosts(&self.env, task, &vars()))
+    }
+
+    /// `groups` as the inventory is now.
+    pub fn groups(&self) -> Value {
+        let now = self.shared.inventory_generation.load(Ordering::SeqCst);
+        let mut g = self.groups.lock().unwrap_or_else(|e| e.into_inner());
+        if g.0 != now {
+            *g = (now, groups_value(&self.shared.inventory()));
+        }
+        g.1.clone()
     }
 
     /// `any_errors_fatal`: a host failed, every host stops the play.
@@ -193,11 +201,12 @@ impl<'a> PlayRun<'a> {
             v.extend(r.defaults.clone());
         }
         v.extend(w.inventory_vars.clone());
-        if !st.facts.is_empty() {
-            v.insert("ansible_facts".into(), Value::from_iter(st.facts.clone()));
+        if !st.facts.is_empty() || !st.module_facts.is_empty() {
+            v.insert("ansible_facts".into(), Value::from_iter(st.all_facts()));
             for (k, f) in &st.facts {
                 v.insert(format!("ansible_{k}"), f.clone());
             }
+            v.extend(st.module_facts.clone());
         }
         v.extend(self.play.vars.clone());
         v.extend(w.vars_files.clone());
@@ -230,7 +239,7 @@ impl<'a> PlayRun<'a> {
                 .filter(|d| !d.contains("{{"));
             v.insert("ansible_host".into(), Value::from(delegate.unwrap_or(host)));
         }
-        let inv = &self.shared.inventory;
+        let inv = self.shared.inventory();
         let mut put = |k: &str, val: Value| {
             v.insert(k.to_string(), val);
         };
@@ -240,7 +249,7 @@ impl<'a> PlayRun<'a> {
             Value::from(host.split('.').next().unwrap_or(host)),
         );
         put("group_names", Value::from(inv.group_names(host)));
-        put("groups", self.groups.clone());
+        put("groups", self.groups());
         put("hostvars", self.hostvars.clone());
         let active = |hosts: &[String]| -> Vec<String> {
             hosts
@@ -293,6 +302,14 @@ impl<'a> PlayRun<'a> {
             put("role_path", Value::from(r.path.display().to_string()));
         }
     }
+}
+
+/// The `groups` variable: every group and its hosts (children's included).
+pub fn groups_value(inv: &crate::inventory::Inventory) -> Value {
+    inv.groups
+        .keys()
+        .map(|g| (g.clone(), Value::from(inv.group_hosts(g))))
+        .collect()
 }
 
 /// Tag selection as Ansible does it: `always` runs unless skipped, `never` only when

@@ -10,6 +10,10 @@ use std::sync::{Arc, Mutex, RwLock};
 #[derive(Default, Clone)]
 pub struct HostState {
     pub facts: Vars,
+    /// Facts a module returned under names of its own (`getent_passwd`, `packages`,
+    /// `services`): visible as `ansible_facts.NAME` and as `NAME` itself, not with an
+    /// `ansible_` prefix (Ansible's fact injection for module facts).
+    pub module_facts: Vars,
     /// set_fact and registered results.
     pub set_facts: Vars,
     pub include_vars: Vars,
@@ -20,14 +24,59 @@ pub struct HostState {
     pub stats: HostStats,
 }
 
+impl HostState {
+    /// `ansible_facts`: gathered facts and those modules returned.
+    pub fn all_facts(&self) -> Vars {
+        let mut all = self.facts.clone();
+        all.extend(self.module_facts.clone());
+        all
+    }
+}
+
 /// Everything shared between hosts.
 pub struct Shared {
-    pub inventory: Arc<Inventory>,
+    /// The inventory: replaced as a whole when `add_host` or `group_by` change it (see
+    /// [`Shared::update_inventory`]); readers take a snapshot with [`Shared::inventory`].
+    pub inventory: RwLock<Arc<Inventory>>,
+    /// Bumped on every inventory change, so cached `groups` values know they are stale.
+    pub inventory_generation: std::sync::atomic::AtomicU64,
     pub hosts: RwLock<HashMap<String, HostState>>,
     pub extra_vars: Vars,
 }
 
 impl Shared {
+    pub fn new(inventory: Arc<Inventory>, extra_vars: Vars) -> Self {
+        Shared {
+            inventory: RwLock::new(inventory),
+            inventory_generation: Default::default(),
+            hosts: RwLock::new(Default::default()),
+            extra_vars,
+        }
+    }
+
+    /// The inventory as it is now.
+    pub fn inventory(&self) -> Arc<Inventory> {
+        self.inventory
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Change the inventory in memory (add_host, group_by); `f` says whether it changed
+    /// anything, and only then is the new inventory published (copy-on-write: readers
+    /// holding a snapshot keep a consistent one) and `groups` rebuilt.
+    pub fn update_inventory(&self, f: impl FnOnce(&mut Inventory) -> bool) -> bool {
+        let mut guard = self.inventory.write().unwrap_or_else(|e| e.into_inner());
+        let mut inv = (**guard).clone();
+        let changed = f(&mut inv);
+        if changed {
+            *guard = Arc::new(inv);
+            self.inventory_generation
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+        changed
+    }
+
     pub fn with_host<R>(&self, host: &str, f: impl FnOnce(&mut HostState) -> R) -> R {
         let mut map = self.hosts.write().unwrap_or_else(|e| e.into_inner());
         f(map.entry(host.to_string()).or_default())
@@ -59,20 +108,22 @@ impl Object for HostVars {
 
     fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
         let host = key.as_str()?;
-        if !self.shared.inventory.hosts.contains_key(host) {
+        let inventory = self.shared.inventory();
+        if !inventory.hosts.contains_key(host) {
             return None;
         }
         if let Some(v) = self.cache.lock().ok()?.get(host) {
             return Some(v.clone());
         }
         let st = self.shared.snapshot(host);
-        let mut vars = self.shared.inventory.host_vars(host);
+        let mut vars = inventory.host_vars(host);
         vars.extend(
             st.facts
                 .iter()
                 .map(|(k, v)| (format!("ansible_{k}"), v.clone())),
         );
-        vars.insert("ansible_facts".into(), Value::from_iter(st.facts.clone()));
+        vars.extend(st.module_facts.clone());
+        vars.insert("ansible_facts".into(), Value::from_iter(st.all_facts()));
         vars.extend(st.include_vars);
         vars.extend(st.set_facts);
         vars.extend(self.shared.extra_vars.clone());
@@ -83,7 +134,7 @@ impl Object for HostVars {
         );
         vars.insert(
             "group_names".into(),
-            Value::from(self.shared.inventory.group_names(host)),
+            Value::from(inventory.group_names(host)),
         );
         let scope = Value::from_dyn_object(crate::vars::Scope::new(self.env.clone(), vars));
         // Not cached: set_fact on that host may change it later in the run.
@@ -93,7 +144,7 @@ impl Object for HostVars {
     fn enumerate(self: &Arc<Self>) -> Enumerator {
         Enumerator::Values(
             self.shared
-                .inventory
+                .inventory()
                 .hosts
                 .keys()
                 .map(|h| Value::from(h.as_str()))

@@ -234,17 +234,21 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
     fn run_any(mut self) -> Ran {
         let run = self.w.run;
         let task = self.task.clone();
-        if task.kw.run_once == Some(true) {
+        if task.runs_once() {
             if let Some(first) = run.first_active_host() {
                 if first != self.w.host {
                     // Another host runs it; this one gets the same result, as in Ansible.
                     let shared = run.run_once_result(task.id);
+                    // add_host and pause without `run_once`: Ansible runs them for the
+                    // first host alone (their actions bypass the host loop), so the others
+                    // register nothing and take no effects.
+                    let bypass = task.kw.run_once != Some(true);
                     return Ran::Done(match shared {
                         // Registered results and facts go to every host, as in Ansible.
                         Some((status, registered, effects)) => ItemOutcome {
                             status,
-                            registered,
-                            effects,
+                            registered: if bypass { Value::UNDEFINED } else { registered },
+                            effects: if bypass { Vec::new() } else { effects },
                             notify: Vec::new(),
                             unreachable: None,
                             shared: true,
@@ -262,7 +266,7 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
             }
         }
         let started = Instant::now();
-        let mut base = self.w.base_vars(&task.kw);
+        let mut base = self.w.vars_at(&task.kw, &task.span);
         if let Some((t, r)) = self.w.failed_context() {
             base.insert("ansible_failed_task".into(), t.clone());
             base.insert("ansible_failed_result".into(), r.clone());
@@ -284,7 +288,7 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
             Ran::Done(o) => o,
             d => return d,
         };
-        if task.kw.run_once == Some(true) {
+        if task.runs_once() {
             run.set_run_once_result(
                 task.id,
                 outcome.status,
@@ -612,7 +616,7 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
     /// The task's variables again, after an item changed the host's facts; the failed-task
     /// context of a rescue is carried over.
     fn rebuild_base(&self, old: &Vars) -> Vars {
-        let mut base = self.w.base_vars(&self.task.kw);
+        let mut base = self.w.vars_at(&self.task.kw, &self.task.span);
         for k in ["ansible_failed_task", "ansible_failed_result"] {
             if let Some(v) = old.get(k) {
                 base.insert(k.into(), v.clone());
@@ -753,6 +757,9 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
                 return Ok(One::new(r, Status::Skipped));
             }
         }
+        if let Some(e) = &task.unsupported {
+            return Err((**e).clone());
+        }
         let module = modules::find(task.module)
             .ok_or_else(|| Error::module(format!("unknown module {}", task.module)))?;
         let mut rendered = Vars::new();
@@ -765,12 +772,21 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
             }
             rendered.insert(k.clone(), value);
         }
-        let args = Args::new(module.spec(), rendered).map_err(|e| e.at(task.args_span.clone()))?;
         let become_ = self.become_for(&vars)?;
         let environment = self.environment(&vars)?;
         let check = task.kw.check_mode.unwrap_or(run.opts.check);
         let diff = task.kw.diff.unwrap_or(run.opts.diff);
         let delegate_local = task.kw.delegate_to.is_some() || module.spec().controller_only;
+        if !delegate_local {
+            super::home::expand_home(
+                self.w.conn.as_mut(),
+                become_.as_ref(),
+                module.spec().name,
+                &mut rendered,
+            )
+            .map_err(|e| e.at(task.args_span.clone()))?;
+        }
+        let args = Args::new(module.spec(), rendered).map_err(|e| e.at(task.args_span.clone()))?;
         let retries = match &task.retries {
             Some(v) => run
                 .render(v, vars.clone())?
@@ -856,6 +872,20 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
             // What the change reported it left is known without reading it again.
             ctx.cache
                 .learn(std::mem::take(&mut one.known), become_.as_ref());
+            // add_host / group_by: the inventory changes now (check mode too, as in
+            // Ansible), and whether it did is the task's `changed`.
+            if one.status == Status::Ok {
+                let mut changed = false;
+                for e in &one.effects {
+                    if let Effect::Inventory(c) = e {
+                        changed |= run.shared.update_inventory(|inv| c.apply(inv));
+                    }
+                }
+                if changed {
+                    one.status = Status::Changed;
+                    one.result.insert("changed".into(), Value::from(true));
+                }
+            }
             // changed_when / failed_when / until see the result under the register name.
             let mut cvars = vars.clone();
             let result_value = Value::from_iter(one.result.clone());
@@ -1082,6 +1112,9 @@ fn fail_one(e: Error) -> One {
         msg = format!("{s}: {msg}");
     }
     r.insert("msg".into(), Value::from(msg));
+    for (k, v) in &e.result_keys {
+        r.insert(k.clone(), Value::from(v.as_str()));
+    }
     One::new(r, Status::Failed)
 }
 

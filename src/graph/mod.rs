@@ -200,11 +200,18 @@ pub fn build(
     };
     let mut last_on_host: HashMap<String, NodeIndex> = HashMap::new();
     let mut play_no = 0;
+    let mut inventory_may_change = false;
     for pb in playbooks {
         for play in &pb.plays {
             play_no += 1;
+            let select = if inventory_may_change {
+                pattern::select_lenient
+            } else {
+                pattern::select
+            };
+            inventory_may_change |= crate::modules::inventory::play_changes_inventory(play);
             let hosts: Vec<String> = if collapse == Collapse::None {
-                let mut h = pattern::select(inv, play.hosts.as_str().unwrap_or("all"))
+                let mut h = select(inv, play.hosts.as_str().unwrap_or("all"))
                     .map_err(|e| Error::invalid(e.0, &play.hosts_span))?;
                 if let Some(l) = &limit_hosts {
                     h.retain(|x| l.contains(x));
@@ -234,8 +241,8 @@ pub fn build(
                 let mut prev_handler = None;
                 for h in &play.handlers {
                     let n = b.node(
-                        format!("handler{}", h.task.id),
-                        format!("HANDLER {}", h.task.display_name()),
+                        format!("handler{}", h.id()),
+                        format!("HANDLER {}", h.display_name()),
                         true,
                     );
                     for (from, name) in &notify {

@@ -11,6 +11,17 @@ pub struct PatternError(pub String, pub Option<String>);
 
 /// The hosts a pattern selects, in inventory order.
 pub fn select(inv: &Inventory, pattern: &str) -> Result<Vec<String>, PatternError> {
+    select_with(inv, pattern, false)
+}
+
+/// [`select`] where a name that is no group or host matches nothing, as Ansible (which
+/// only warns): for plays after `add_host`/`group_by`, whose groups exist only once a run
+/// made them (`hosts: os_RedHat` on an all-Debian fleet is no typo).
+pub fn select_lenient(inv: &Inventory, pattern: &str) -> Result<Vec<String>, PatternError> {
+    select_with(inv, pattern, true)
+}
+
+fn select_with(inv: &Inventory, pattern: &str, lenient: bool) -> Result<Vec<String>, PatternError> {
     use std::collections::HashSet;
     let terms = split_terms(pattern)?;
     // Hosts in the order the pattern names them (`b:a` lists b's hosts first), as
@@ -21,11 +32,11 @@ pub fn select(inv: &Inventory, pattern: &str) -> Result<Vec<String>, PatternErro
     let mut exclusions: HashSet<String> = HashSet::new();
     for term in &terms {
         if let Some(t) = term.strip_prefix('!') {
-            exclusions.extend(match_term(inv, t)?);
+            exclusions.extend(match_term(inv, t, lenient)?);
         } else if let Some(t) = term.strip_prefix('&') {
-            intersections.push(match_term(inv, t)?.into_iter().collect());
+            intersections.push(match_term(inv, t, lenient)?.into_iter().collect());
         } else {
-            for h in match_term(inv, term)? {
+            for h in match_term(inv, term, lenient)? {
                 if in_union.insert(h.clone()) {
                     union.push(h);
                 }
@@ -107,9 +118,12 @@ fn push_term(terms: &mut Vec<String>, cur: &mut String) {
     }
 }
 
-fn match_term(inv: &Inventory, term: &str) -> Result<Vec<String>, PatternError> {
+fn match_term(inv: &Inventory, term: &str, lenient: bool) -> Result<Vec<String>, PatternError> {
     let (base, subscript) = split_subscript(term)?;
-    let hosts = match_base(inv, base)?;
+    let hosts = match match_base(inv, base) {
+        Err(e) if lenient && e.0.ends_with(UNKNOWN_NAME) => Vec::new(),
+        other => other?,
+    };
     match subscript {
         None => Ok(hosts),
         Some(s) => apply_subscript(&hosts, s, term),
@@ -218,11 +232,10 @@ fn match_base(inv: &Inventory, base: &str) -> Result<Vec<String>, PatternError> 
         .or_else(|| {
             Some("name a group or host from the inventory, or use a glob like 'web*'".into())
         });
-    Err(PatternError(
-        format!("'{base}' matches no group or host in the inventory"),
-        help,
-    ))
+    Err(PatternError(format!("'{base}'{UNKNOWN_NAME}"), help))
 }
+
+const UNKNOWN_NAME: &str = " matches no group or host in the inventory";
 
 fn dedup(v: Vec<String>) -> Vec<String> {
     let mut seen = std::collections::HashSet::new();

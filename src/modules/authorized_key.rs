@@ -392,6 +392,7 @@ impl Module for AuthorizedKey {
                 )));
             }
             let attrs = crate::connection::PutAttrs {
+                make_parents: false,
                 mode: Some("0600".into()),
                 owner: Some(uid.clone()),
                 group: Some(gid.clone()),

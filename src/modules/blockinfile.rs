@@ -3,7 +3,10 @@
 use super::attrs::Attrs;
 use super::probe::Probe;
 use super::spec::{arg, ArgType::*, FreeForm, ModuleSpec};
-use super::write::{compile_regex, plan_write, read_with_state, ResultShape, WriteRequest};
+use super::write::{
+    compile_regex, plan_write, position_of, read_with_state, regex_failed, ResultShape,
+    WriteRequest,
+};
 use super::{Args, Module, ModuleCtx, Plan};
 use crate::connection::FileKind;
 use crate::diagnostics::{Error, Result};
@@ -67,6 +70,7 @@ impl Module for BlockInFile {
             &args.str("marker_end")?.unwrap_or_else(|| "END".into()),
         );
         let (state, content) = read_with_state(ctx, &path)?;
+        let existed = state.exists();
         if state.kind == FileKind::Directory {
             return Err(Error::module(format!("Path {path} is a directory !")));
         }
@@ -105,9 +109,7 @@ impl Module for BlockInFile {
                         0
                     } else {
                         let re = compile_regex(&before, "insertbefore", false)?;
-                        lines
-                            .iter()
-                            .rposition(|l| re.is_match(l))
+                        position_of(&lines, false, |l| re.is_match(l).map_err(regex_failed))?
                             .unwrap_or(lines.len())
                     }
                 } else {
@@ -115,9 +117,7 @@ impl Module for BlockInFile {
                         None | Some("EOF") => lines.len(),
                         Some(a) => {
                             let re = compile_regex(a, "insertafter", false)?;
-                            lines
-                                .iter()
-                                .rposition(|l| re.is_match(l))
+                            position_of(&lines, false, |l| re.is_match(l).map_err(regex_failed))?
                                 .map(|i| i + 1)
                                 .unwrap_or(lines.len())
                         }
@@ -152,6 +152,7 @@ impl Module for BlockInFile {
         let mut plan = plan_write(
             ctx,
             WriteRequest {
+                make_parents: true,
                 dest: path,
                 content: new_text.into_bytes(),
                 attrs: Attrs::from_args(args)?,
@@ -165,6 +166,7 @@ impl Module for BlockInFile {
         // Ansible says "inserted" for an updated block too.
         let msg = match (plan.is_change(), present && !block.is_empty()) {
             (false, _) => "",
+            (true, _) if !existed => "File created",
             (true, true) => "Block inserted",
             (true, false) => "Block removed",
         };

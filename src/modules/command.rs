@@ -27,6 +27,8 @@ static COMMAND: ModuleSpec = ModuleSpec {
         arg("stdin_add_newline", Bool),
         arg("strip_empty_ends", Bool),
         arg("expand_argument_vars", Bool),
+        // Accepted and ignored with Ansible's warning (the command module runs no shell).
+        arg("executable", Str),
     ],
     free_form: FreeForm::RawParams,
     required_one_of: &[&["cmd", "argv"]],
@@ -213,11 +215,20 @@ fn plan_command(ctx: &mut ModuleCtx<'_>, args: &Args, flavor: Flavor) -> Result<
     if let Some(g) = &folded_guard {
         full = format!("{}{full}", g.script(&marker));
     }
+    let warning = match (flavor, args.str("executable")?) {
+        (Flavor::Command, Some(exe)) => Some(format!(
+            "As of Ansible 2.4, the parameter 'executable' is no longer supported with the 'command' module. Not using '{exe}'."
+        )),
+        _ => None,
+    };
     let mut plan = Plan::change(
         Change::Run,
         Vars::new(),
         Box::new(move |ctx: &mut ModuleCtx<'_>| {
-            let out = run(ctx, &full, stdin.as_deref(), cmd.clone(), strip)?;
+            let mut out = run(ctx, &full, stdin.as_deref(), cmd.clone(), strip)?;
+            if let Some(w) = &warning {
+                out.insert("warnings".into(), Value::from(vec![w.clone()]));
+            }
             let said = out
                 .get("stdout")
                 .and_then(|s| s.as_str().map(str::to_string));

@@ -312,14 +312,16 @@ fn vars_dir(dir: &std::path::Path, args: &Args) -> Result<(Vars, Vec<std::path::
             if ignore_unknown {
                 continue;
             }
-            return Err(Error::module(format!(
-                "include_vars: {} does not have a valid extension: {}",
+            let message = format!(
+                "{} does not have a valid extension: {}",
                 entry.path().display(),
                 extensions.join(", ")
-            ))
-            .with_help(
-                "set ignore_unknown_extensions: true, or list the extension in extensions",
-            ));
+            );
+            return Err(Error::module(format!("include_vars: {message}"))
+                .with_result_key("message", message)
+                .with_help(
+                    "set ignore_unknown_extensions: true, or list the extension in extensions",
+                ));
         }
         vars.extend(crate::vars::file::load_vars_file(entry.path())?);
         read.push(entry.path().to_path_buf());

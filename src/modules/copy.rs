@@ -144,6 +144,7 @@ impl Module for Copy {
         let mut plan = plan_write(
             ctx,
             WriteRequest {
+                make_parents: false,
                 dest,
                 content,
                 attrs: Attrs::from_args(args)?,

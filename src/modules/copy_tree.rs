@@ -69,6 +69,7 @@ pub fn plan_directory(
         let plan = plan_write(
             ctx,
             WriteRequest {
+                make_parents: false,
                 dest: target,
                 content: data,
                 attrs: Attrs::from_args(args)?,

@@ -5,7 +5,8 @@ use super::attrs::Attrs;
 use super::probe::Probe;
 use super::spec::{arg, ArgType::*, FreeForm, ModuleSpec};
 use super::write::{
-    compile_regex, plan_write, python_replacement, read_with_state, ResultShape, WriteRequest,
+    compile_regex, plan_write, position_of, python_replacement, read_with_state, regex_failed,
+    ResultShape, WriteRequest,
 };
 use super::{Args, Module, ModuleCtx, Plan};
 use crate::connection::FileKind;
@@ -48,18 +49,18 @@ static SPEC: ModuleSpec = ModuleSpec {
 };
 
 enum Matcher {
-    Regex(regex::Regex),
+    Regex(crate::pyregex::PyRegex),
     Substring(String),
     Exact(String),
 }
 
 impl Matcher {
-    fn matches(&self, line: &str) -> bool {
-        match self {
-            Matcher::Regex(r) => r.is_match(line),
+    fn matches(&self, line: &str) -> Result<bool> {
+        Ok(match self {
+            Matcher::Regex(r) => r.is_match(line).map_err(regex_failed)?,
             Matcher::Substring(s) => line.contains(s.as_str()),
             Matcher::Exact(s) => line == s,
-        }
+        })
     }
 }
 
@@ -77,6 +78,7 @@ impl Module for LineInFile {
         let present = args.str("state")?.as_deref() != Some("absent");
         let line = args.str("line")?;
         let backrefs = args.bool("backrefs", false)?;
+        let regexp_text = args.str("regexp")?;
         let regexp = match args.str("regexp")? {
             Some(r) => Some(compile_regex(&r, "regexp", false)?),
             None => None,
@@ -123,14 +125,14 @@ impl Module for LineInFile {
         if present {
             let line = line.unwrap_or_default();
             let firstmatch = args.bool("firstmatch", false)?;
-            let found = find(&lines, &matcher, firstmatch);
+            let found = find(&lines, &matcher, firstmatch)?;
             if let Some(i) = found {
                 let new_line = if backrefs {
                     let re = regexp
                         .as_ref()
                         .ok_or_else(|| Error::module("backrefs needs regexp"))?;
                     let cur = strip_eol(&lines[i]);
-                    match re.captures(cur) {
+                    match re.captures(cur).map_err(regex_failed)? {
                         Some(caps) => {
                             let mut out = String::new();
                             caps.expand(&python_replacement(&line), &mut out);
@@ -162,7 +164,13 @@ impl Module for LineInFile {
             }
         } else {
             let before = lines.len();
-            lines.retain(|l| !matcher.matches(strip_eol(l)));
+            let mut kept = Vec::with_capacity(before);
+            for l in lines {
+                if !matcher.matches(strip_eol(&l))? {
+                    kept.push(l);
+                }
+            }
+            lines = kept;
             let removed = before - lines.len();
             found = Some(removed);
             removed_msg = format!("{removed} line(s) removed");
@@ -172,6 +180,7 @@ impl Module for LineInFile {
         let mut plan = plan_write(
             ctx,
             WriteRequest {
+                make_parents: true,
                 dest: path.clone(),
                 content: new_content.into_bytes(),
                 attrs: Attrs::from_args(args)?,
@@ -189,6 +198,23 @@ impl Module for LineInFile {
         };
         if let Some(n) = found {
             plan.result.insert("found".into(), Value::from(n));
+        }
+        // Ansible's warnings for a pattern that matches every line.
+        let warning = match (&regexp_text, &search) {
+            (Some(r), _) if r.is_empty() => Some(
+                "The regular expression is an empty string, which will match every line in the file. \
+                 This may have unintended consequences, such as replacing the last line in the file rather than appending. \
+                 If this is desired, use '^' to match every line in the file and avoid this warning.",
+            ),
+            (_, Some(s)) if s.is_empty() => Some(
+                "The search string is an empty string, which will match every line in the file. \
+                 This may have unintended consequences, such as replacing the last line in the file rather than appending.",
+            ),
+            _ => None,
+        };
+        if let Some(w) = warning {
+            plan.result
+                .insert("warnings".into(), Value::from(vec![w.to_string()]));
         }
         plan.result.insert(
             "msg".into(),
@@ -214,13 +240,8 @@ fn eol_of(l: &str) -> &str {
     &l[strip_eol(l).len()..]
 }
 
-fn find(lines: &[String], m: &Matcher, first: bool) -> Option<usize> {
-    let hit = |l: &String| m.matches(strip_eol(l));
-    if first {
-        lines.iter().position(hit)
-    } else {
-        lines.iter().rposition(hit)
-    }
+fn find(lines: &[String], m: &Matcher, first: bool) -> Result<Option<usize>> {
+    position_of(lines, first, |l| m.matches(strip_eol(l)))
 }
 
 /// Where a new line goes: after the last (or first) match of `insertafter`, before the
@@ -231,14 +252,14 @@ fn insert_position(lines: &[String], args: &Args, first: bool) -> Result<usize> 
             return Ok(0);
         }
         let re = compile_regex(&before, "insertbefore", false)?;
-        return Ok(find(lines, &Matcher::Regex(re), first).unwrap_or(lines.len()));
+        return Ok(find(lines, &Matcher::Regex(re), first)?.unwrap_or(lines.len()));
     }
     match args.str("insertafter")? {
         None => Ok(lines.len()),
         Some(a) if a == "EOF" => Ok(lines.len()),
         Some(a) => {
             let re = compile_regex(&a, "insertafter", false)?;
-            Ok(find(lines, &Matcher::Regex(re), first)
+            Ok(find(lines, &Matcher::Regex(re), first)?
                 .map(|i| i + 1)
                 .unwrap_or(lines.len()))
         }

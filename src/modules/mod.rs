@@ -16,23 +16,36 @@ mod control;
 mod copy;
 mod copy_tree;
 mod cron;
+mod fetch;
 mod file;
+mod find;
+mod getent;
 mod group;
 mod hostname;
+mod ini_file;
+pub mod inventory;
+mod known_hosts;
 mod lineinfile;
+mod mount;
 mod net;
 pub mod op;
+mod package_facts;
+mod pause;
 pub mod probe;
 mod replace;
 mod repo;
+mod script;
+mod service_facts;
 mod setup;
 pub mod spec;
 mod stat;
 mod sysctl;
 mod systemd;
+mod tempfile;
 mod template;
 mod unarchive;
 mod user;
+mod wait_for_connection;
 mod write;
 
 pub use args::Args;
@@ -92,6 +105,11 @@ pub enum Effect {
     /// returned `ansible_facts`.
     UpdateFacts(Vars),
     Meta(MetaAction),
+    /// add_host / group_by: applied to the run's inventory by the executor.
+    Inventory(inventory::InventoryChange),
+    /// Facts a module returns under their own names (`getent_passwd`, `packages`,
+    /// `services`): `ansible_facts.NAME` and the variable `NAME`.
+    ModuleFacts(Vars),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -481,6 +499,20 @@ pub fn registry() -> &'static [&'static dyn Module] {
         &cron::Cron,
         &authorized_key::AuthorizedKey,
         &unarchive::Unarchive,
+        &inventory::AddHost,
+        &inventory::GroupBy,
+        &tempfile::TempFile,
+        &find::Find,
+        &getent::Getent,
+        &package_facts::PackageFacts,
+        &service_facts::ServiceFacts,
+        &script::Script,
+        &fetch::Fetch,
+        &pause::Pause,
+        &wait_for_connection::WaitForConnection,
+        &ini_file::IniFile,
+        &known_hosts::KnownHosts,
+        &mount::Mount,
     ];
     MODULES
 }

@@ -1098,7 +1098,7 @@ impl Module for WaitFor {
                     super::write::compile_regex(re, "search_regex", false),
                 ) {
                     let text = String::from_utf8_lossy(&text);
-                    if let Some(c) = rx.captures(&text) {
+                    if let Ok(Some(c)) = rx.captures(&text) {
                         let groups: Vec<Value> = c
                             .iter()
                             .skip(1)

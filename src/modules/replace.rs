@@ -4,11 +4,14 @@ use super::attrs::Attrs;
 use super::probe::Probe;
 use super::spec::{arg, ArgType::*, FreeForm, ModuleSpec};
 use super::write::{
-    compile_regex, plan_write, python_replacement, read_with_state, ResultShape, WriteRequest,
+    compile_regex, plan_write, python_replacement, read_with_state, regex_failed, ResultShape,
+    WriteRequest,
 };
 use super::{Args, Module, ModuleCtx, Plan};
 use crate::connection::FileKind;
 use crate::diagnostics::{Error, Result};
+use crate::inventory::Vars;
+use crate::pyregex::PyRegex;
 use minijinja::Value;
 
 pub struct Replace;
@@ -58,27 +61,46 @@ impl Module for Replace {
             return Err(Error::module(format!("Path {path} does not exist !")));
         }
         let text = String::from_utf8_lossy(content.as_deref().unwrap_or(b"")).into_owned();
-        let mut start = 0;
-        let mut end = text.len();
-        if let Some(a) = args.str("after")? {
-            let r = compile_regex(&a, "after", true)?;
-            if let Some(m) = r.find(&text) {
-                start = m.end();
-            }
-        }
-        if let Some(b) = args.str("before")? {
-            let r = compile_regex(&b, "before", true)?;
-            if let Some(m) = r.find(&text[start..]) {
-                end = start + m.start();
+        // As Ansible: the section is what lies between a match of `after` and a match of
+        // `before` (one pattern, DOTALL, not multi-line); no match leaves the file alone.
+        let (after, before) = (args.str("after")?, args.str("before")?);
+        let section_pattern = match (&after, &before) {
+            (Some(a), Some(b)) => Some(format!("{a}(?P<subsection>.*?){b}")),
+            (Some(a), None) => Some(format!("{a}(?P<subsection>.*)")),
+            (None, Some(b)) => Some(format!("(?P<subsection>.*){b}")),
+            (None, None) => None,
+        };
+        let (mut start, mut end) = (0, text.len());
+        if let Some(p) = section_pattern {
+            let section_re = PyRegex::new(&format!("(?s){p}"), false, false).map_err(|e| {
+                Error::module(format!(
+                    "after/before '{p}' is not a valid regular expression: {e}"
+                ))
+            })?;
+            let caps = section_re.captures(&text).map_err(regex_failed)?;
+            match caps.as_ref().and_then(|c| c.name("subsection")) {
+                Some(m) => (start, end) = (m.start(), m.end()),
+                None => {
+                    let mut r = Vars::new();
+                    r.insert(
+                        "msg".into(),
+                        Value::from(format!(
+                            "Pattern for before/after params did not match the given file: {p}"
+                        )),
+                    );
+                    r.insert("rc".into(), Value::from(0));
+                    return Ok(Plan::no_change(r));
+                }
             }
         }
         let section = &text[start..end];
-        let count = re.find_iter(section).count();
-        let replaced = re.replace_all(section, rep.as_str());
+        let count = re.find_all(section).map_err(regex_failed)?.len();
+        let replaced = re.replace_all(section, &rep).map_err(regex_failed)?;
         let new_text = format!("{}{}{}", &text[..start], replaced, &text[end..]);
         let mut plan = plan_write(
             ctx,
             WriteRequest {
+                make_parents: false,
                 dest: path,
                 content: new_text.into_bytes(),
                 attrs: Attrs::from_args(args)?,

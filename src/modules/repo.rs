@@ -631,6 +631,7 @@ impl Module for AptRepository {
         let apply: super::ApplyFn = Box::new(move |ctx: &mut ModuleCtx<'_>| {
             for (path, text, is_new) in &writes {
                 let attrs = crate::connection::PutAttrs {
+                    make_parents: false,
                     mode: is_new.then(|| mode.clone()),
                     ..Default::default()
                 };
@@ -679,6 +680,7 @@ impl Module for AptRepository {
 /// module reports its own result.
 fn source_write(dest: &str, content: Vec<u8>, mode: String) -> WriteRequest {
     WriteRequest {
+        make_parents: false,
         dest: dest.to_string(),
         content,
         attrs: Attrs {

@@ -179,7 +179,7 @@ impl Details {
     fn script(&self, path: &str, follow: bool) -> String {
         let l = if follow { "-L " } else { "" };
         let mut s = format!(
-            "p={}; stat {l}-c '%f|%h|%b|%o|%t|%T' -- \"$p\" || exit 0\n\
+            "p={}; stat {l}-c '%f|%h|%b|%o|%t|%T|%.9X|%.9Y|%.9Z|%d|%i' -- \"$p\" || exit 0\n\
              a=; [ -r \"$p\" ] && a=r; [ -w \"$p\" ] && a=${{a}}w; [ -x \"$p\" ] && a=${{a}}x; echo \"access=$a\"\n\
              printf 'real='; readlink -f -- \"$p\" || echo\n",
             crate::connection::quote(path)
@@ -199,9 +199,11 @@ impl Details {
         let mut lines = out.lines();
         let Some(first) = lines.next() else { return };
         let f: Vec<&str> = first.split('|').collect();
-        if f.len() != 6 {
+        if f.len() != 11 {
             return;
         }
+        // Times as Python's os.stat gives them: seconds as a float.
+        let time = |x: &str| x.parse::<f64>().map(Value::from).unwrap_or(Value::from(0));
         let raw = u32::from_str_radix(f[0], 16).unwrap_or(0);
         let kind = raw & 0o170000;
         let num = |x: &str| x.parse::<u64>().unwrap_or(0);
@@ -224,6 +226,11 @@ impl Details {
             ("blocks", Value::from(num(f[2]))),
             ("block_size", Value::from(num(f[3]))),
             ("device_type", Value::from((hex(f[4]) << 8) | hex(f[5]))),
+            ("atime", time(f[6])),
+            ("mtime", time(f[7])),
+            ("ctime", time(f[8])),
+            ("dev", Value::from(num(f[9]))),
+            ("inode", Value::from(num(f[10]))),
         ] {
             s.insert(k.into(), v);
         }

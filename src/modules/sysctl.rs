@@ -179,6 +179,7 @@ impl Module for Sysctl {
             let mut plan = plan_write(
                 ctx,
                 WriteRequest {
+                    make_parents: false,
                     dest: file.clone(),
                     content: new_text.into_bytes(),
                     attrs: Attrs::default(),

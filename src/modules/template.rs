@@ -90,6 +90,7 @@ impl Module for Template {
         let mut plan = plan_write(
             ctx,
             WriteRequest {
+                make_parents: false,
                 dest,
                 content: rendered.into_bytes(),
                 attrs: Attrs::from_args(args)?,

@@ -9,6 +9,7 @@ use super::{Change, Diff, ModuleCtx, Plan};
 use crate::connection::{FileKind, FileState, PutAttrs};
 use crate::diagnostics::{Error, Result};
 use crate::inventory::Vars;
+use crate::pyregex::PyRegex;
 use minijinja::Value;
 use sha1::{Digest, Sha1};
 
@@ -27,6 +28,8 @@ pub struct WriteRequest {
     pub current: Option<(FileState, Option<Vec<u8>>)>,
     /// Which of Ansible's result shapes to report.
     pub shape: ResultShape,
+    /// Create missing parent directories, as lineinfile and blockinfile do.
+    pub make_parents: bool,
 }
 
 /// The registered result of a module that writes a file has the keys Ansible's module
@@ -50,6 +53,9 @@ pub fn sha1_hex(data: &[u8]) -> String {
 }
 
 pub fn plan_write(ctx: &mut ModuleCtx<'_>, req: WriteRequest) -> Result<Plan> {
+    if let Some(v) = req.validate.as_deref().filter(|v| !v.contains("%s")) {
+        return Err(Error::module(format!("validate must contain %s: {v}")));
+    }
     let (cur, known_content) = match req.current.clone() {
         Some(c) => c,
         None => (ctx.stat(&req.dest, true, true)?, None),
@@ -205,16 +211,22 @@ pub fn plan_write(ctx: &mut ModuleCtx<'_>, req: WriteRequest) -> Result<Plan> {
         after: text_or_note(&req.content),
     });
     let reports_attrs = matches!(req.shape, ResultShape::File { .. });
+    // lineinfile names the backup `backup`; the other modules `backup_file`.
+    let backup_key = match req.shape {
+        ResultShape::LineEdit { backup_key: true } => "backup",
+        _ => "backup_file",
+    };
     let put = PutAttrs {
         mode: req.attrs.mode.clone(),
         owner: req.attrs.owner.clone(),
         group: req.attrs.group.clone(),
         backup: req.backup,
         validate: req.validate.clone(),
+        make_parents: req.make_parents,
     };
     let touched = req.dest.clone();
     let expect = expected_state(&cur, &req);
-    let mut op = write_op(req.dest, req.content, &put, reports_attrs);
+    let mut op = write_op(req.dest, req.content, &put, reports_attrs, backup_key);
     op.expect = expect;
     Ok(Plan::change_op(change, result, op)
         .touching(vec![touched])
@@ -276,7 +288,13 @@ fn expected_state(cur: &FileState, req: &WriteRequest) -> Vec<(Probe, Answer)> {
 
 /// The atomic write of `content` to `dest` as an op. Once done, the file's stat and
 /// content are known: the write's own report says what it left.
-fn write_op(dest: String, content: Vec<u8>, put: &PutAttrs, reports_attrs: bool) -> RemoteOp {
+fn write_op(
+    dest: String,
+    content: Vec<u8>,
+    put: &PutAttrs,
+    reports_attrs: bool,
+    backup_key: &'static str,
+) -> RemoteOp {
     let script = crate::connection::put_script(&dest, content.len(), put);
     let sum = sha1_hex(&content);
     let readable = (content.len() as u64) <= super::probe::MAX_BATCHED_READ;
@@ -291,7 +309,7 @@ fn write_op(dest: String, content: Vec<u8>, put: &PutAttrs, reports_attrs: bool)
             let written = crate::connection::put_finish(&dest, out)?;
             let mut done = Done::default();
             if let Some(b) = written.backup {
-                done.extra.insert("backup_file".into(), Value::from(b));
+                done.extra.insert(backup_key.into(), Value::from(b));
             }
             if let Some(st) = written.state {
                 if reports_attrs {
@@ -555,14 +573,36 @@ pub fn python_replacement(rep: &str) -> String {
 }
 
 /// Compile a Python-style regular expression, with a message that says what to change.
-pub fn compile_regex(pattern: &str, arg: &str, multiline: bool) -> Result<regex::Regex> {
-    regex::RegexBuilder::new(pattern)
-        .multi_line(multiline)
-        .build()
-        .map_err(|e| {
-            Error::module(format!("{arg} '{pattern}' is not a valid regular expression: {e}"))
-                .with_help("drover uses Rust's regex syntax: no look-around or backreferences inside the pattern")
-        })
+pub fn compile_regex(pattern: &str, arg: &str, multiline: bool) -> Result<PyRegex> {
+    PyRegex::new(pattern, false, multiline).map_err(|e| {
+        Error::module(format!(
+            "{arg} '{pattern}' is not a valid regular expression: {e}"
+        ))
+    })
+}
+
+/// The index of the first (or last) line the predicate accepts.
+pub fn position_of<L: AsRef<str>>(
+    lines: &[L],
+    first: bool,
+    mut pred: impl FnMut(&str) -> Result<bool>,
+) -> Result<Option<usize>> {
+    let order: Box<dyn Iterator<Item = (usize, &L)>> = if first {
+        Box::new(lines.iter().enumerate())
+    } else {
+        Box::new(lines.iter().enumerate().rev())
+    };
+    for (i, l) in order {
+        if pred(l.as_ref())? {
+            return Ok(Some(i));
+        }
+    }
+    Ok(None)
+}
+
+/// A regular expression's matching error (backtracking limit) as a module error.
+pub fn regex_failed(e: String) -> Error {
+    Error::module(e)
 }
 
 /// What a module that edits the file at `path` reads: its stat with checksum, and its
@@ -580,4 +620,23 @@ pub fn edit_probes(args: &super::Args) -> Vec<super::probe::Probe> {
         ],
         _ => Vec::new(),
     }
+}
+
+/// Ansible's `add_path_info` for a result naming a path.
+pub fn add_path_info(r: &mut Vars, st: &crate::connection::FileState) {
+    // Nothing for a path that does not exist (yet).
+    if !st.exists() {
+        return;
+    }
+    r.insert("gid".into(), Value::from(st.gid));
+    r.insert("group".into(), Value::from(st.group.as_str()));
+    r.insert("mode".into(), Value::from(st.mode_string()));
+    r.insert("owner".into(), Value::from(st.owner.as_str()));
+    r.insert("size".into(), Value::from(st.size));
+    let state = match st.kind {
+        crate::connection::FileKind::File if st.links > 1 => "hard",
+        k => super::write::state_name(k),
+    };
+    r.insert("state".into(), Value::from(state));
+    r.insert("uid".into(), Value::from(st.uid));
 }

@@ -108,6 +108,10 @@ impl Sink for HumanSink {
                         {
                             line.push_str(&format!("  stderr: {}\n", stderr.trim_end()));
                         }
+                        // Which condition of an `assert` was false.
+                        if let Some(a) = t.result.get("assertion").filter(|a| !a.is_undefined()) {
+                            line.push_str(&format!("  assertion: {a}\n"));
+                        }
                     }
                 } else if t.module == "debug" || t.result.contains_key("msg") && self.verbosity > 0
                 {

@@ -365,7 +365,10 @@ impl Loader {
                         }
                     }
                     topics.extend(t.listen.iter().cloned());
-                    self.handlers.push(Handler { task: t, topics });
+                    self.handlers.push(Handler {
+                        body: HandlerBody::Task(t),
+                        topics,
+                    });
                 }
                 Item::Block(b) => {
                     return Err(Error::invalid(
@@ -374,10 +377,17 @@ impl Loader {
                     ))
                 }
                 Item::Include(i) => {
-                    return Err(Error::invalid(
-                        "includes in handlers are not supported yet",
-                        &i.span,
-                    ))
+                    let mut topics = Vec::new();
+                    if let Some(n) = &i.name {
+                        topics.push(n.clone());
+                        if let Some(r) = role {
+                            topics.push(format!("{r} : {n}"));
+                        }
+                    }
+                    self.handlers.push(Handler {
+                        body: HandlerBody::Include(i),
+                        topics,
+                    });
                 }
             }
         }

@@ -109,6 +109,10 @@ pub struct Task {
     /// Directories searched for `src` files and templates (role dir, task file dir,
     /// playbook dir), most specific first.
     pub search_dirs: Arc<Vec<PathBuf>>,
+    /// Why drover cannot run this task (a module or argument it lacks), kept instead of
+    /// refusing the playbook because a `when` guards the task: it may never run (a
+    /// branch for another OS family). A host that reaches it fails with this error.
+    pub unsupported: Option<Arc<crate::diagnostics::Error>>,
 }
 
 impl Task {
@@ -123,6 +127,12 @@ impl Task {
             Some(r) => format!("{} : {base}", r.name),
             None => base,
         }
+    }
+
+    /// Does the task run once for the whole batch: `run_once`, or add_host and pause,
+    /// which Ansible runs on the first host only (their actions bypass the host loop)?
+    pub fn runs_once(&self) -> bool {
+        self.kw.run_once == Some(true) || matches!(self.module, "add_host" | "pause")
     }
 }
 
@@ -188,9 +198,42 @@ pub struct Role {
 /// A handler: a task that runs when notified.
 #[derive(Debug, Clone)]
 pub struct Handler {
-    pub task: Arc<Task>,
+    pub body: HandlerBody,
     /// The names it answers to: its name, `role : name`, and its `listen` topics.
     pub topics: Vec<String>,
+}
+
+/// What a handler runs: a task, or (as in Ansible) an `include_tasks`/`include_role`
+/// whose tasks run when the handler is notified.
+#[derive(Clone, Debug)]
+pub enum HandlerBody {
+    Task(Arc<Task>),
+    Include(Arc<Include>),
+}
+
+impl Handler {
+    /// A stable id for the graph.
+    pub fn id(&self) -> usize {
+        match &self.body {
+            HandlerBody::Task(t) => t.id,
+            HandlerBody::Include(i) => i.id,
+        }
+    }
+
+    pub fn display_name(&self) -> String {
+        match &self.body {
+            HandlerBody::Task(t) => t.display_name(),
+            HandlerBody::Include(i) => i.name.clone().unwrap_or_else(|| "include".into()),
+        }
+    }
+
+    /// The handler as a playbook item, for walkers that visit items.
+    pub fn item(&self) -> Item {
+        match &self.body {
+            HandlerBody::Task(t) => Item::Task(t.clone()),
+            HandlerBody::Include(i) => Item::Include(i.clone()),
+        }
+    }
 }
 
 #[derive(Clone, Debug)]

@@ -3,7 +3,7 @@
 use super::keywords::{apply_inheritable, conditions, unknown_key};
 use super::loader::Loader;
 use super::model::*;
-use crate::diagnostics::{did_you_mean, Error, Result, Span};
+use crate::diagnostics::{did_you_mean, Error, ErrorKind, Result, Span};
 use crate::inventory::Vars;
 use crate::modules::{self, args as margs};
 use crate::yaml::{Node, NodeKind};
@@ -196,19 +196,35 @@ impl Loader {
             }
             _ => {}
         }
-        let Some(module) = modules::find(&module_name) else {
-            let names = modules::all_names();
-            let e = Error::invalid(format!("unknown module '{module_name}'"), &key_node.span);
-            let e = match did_you_mean(&short, names.iter().copied()) {
-                Some(s) => e.with_help(format!("did you mean '{s}'? (or a keyword misspelled?)")),
-                None if module_name.matches('.').count() >= 2 => e.with_help(
-                    "collections are not supported: drover ships its own ansible.builtin modules (see README: supported modules)",
-                ),
-                None => e.with_help("see the README for the modules drover supports"),
-            };
-            return Err(e);
+        let parsed = match modules::find(&module_name) {
+            Some(module) => self.parse_task(node, module, &args_node, local, lc),
+            None => Err(unknown_module(&module_name, &short, &key_node.span)),
         };
-        let mut task = self.parse_task(node, module, &args_node, local, lc)?;
+        let mut task = match parsed {
+            Ok(task) => task,
+            // Refuse only what will run: a task guarded by `when` may be a branch for
+            // another platform, so what drover lacks there fails only when reached.
+            Err(e) if e.kind == ErrorKind::Invalid && is_guarded(node, lc) => {
+                let stand_in = modules::find("fail").expect("fail is a module");
+                let no_args = ActionArgs::Text(String::new(), key_node.span.clone());
+                // The stand-in takes the task's keywords, not its module's `args:`.
+                let keywords = Node {
+                    kind: NodeKind::Map(
+                        node.as_map()
+                            .unwrap_or(&[])
+                            .iter()
+                            .filter(|(k, _)| k.key_text().as_deref() != Some("args"))
+                            .cloned()
+                            .collect(),
+                    ),
+                    ..node.clone()
+                };
+                let mut task = self.parse_task(&keywords, stand_in, &no_args, local, lc)?;
+                task.unsupported = Some(Arc::new(e));
+                task
+            }
+            Err(e) => return Err(e),
+        };
         if module_name != task.module {
             task.written_module = Some(module_name);
         }
@@ -251,6 +267,7 @@ impl Loader {
             delay: None,
             span: node.span.clone(),
             search_dirs: lc.search_dirs.clone(),
+            unsupported: None,
         };
         let mut own_when = Vec::new();
         for (k, v) in node.as_map().unwrap_or(&[]) {
@@ -703,6 +720,31 @@ fn split_action(value: &Node) -> Result<(String, ActionArgs)> {
 
 /// Arguments, the span of each argument name, and the span of the whole mapping.
 type ReadArgs = (Vars, Vec<(String, Span)>, Span);
+
+fn unknown_module(module_name: &str, short: &str, span: &Span) -> Error {
+    let names = modules::all_names();
+    let e = Error::invalid(format!("unknown module '{module_name}'"), span);
+    match did_you_mean(short, names.iter().copied()) {
+        Some(s) => e.with_help(format!("did you mean '{s}'? (or a keyword misspelled?)")),
+        None if module_name.matches('.').count() >= 2 => e.with_help(
+            "collections are not supported: drover ships its own ansible.builtin modules (see README: supported modules)",
+        ),
+        None => e.with_help("see the README for the modules drover supports"),
+    }
+}
+
+/// Whether the task may never run, or its failure is expected: a `when` (its own or
+/// inherited) decides if it runs, or `ignore_errors` makes its failure part of the play
+/// (Ansible's own tests check that a bad call fails).
+fn is_guarded(node: &Node, lc: &ListCtx) -> bool {
+    !lc.inh.when.is_empty()
+        || lc.inh.ignore_errors.is_some()
+        || node
+            .as_map()
+            .unwrap_or(&[])
+            .iter()
+            .any(|(k, _)| matches!(k.key_text().as_deref(), Some("when" | "ignore_errors")))
+}
 
 fn read_args(spec: &'static modules::ModuleSpec, args: &ActionArgs) -> Result<ReadArgs> {
     match args {

@@ -207,28 +207,44 @@ fn find_base(state: &State) -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("."))
 }
 
-/// Search `role_path/SUB`, `role_path`, `playbook_dir/SUB`, `playbook_dir` for `name`.
+/// Find a relative file as Ansible's `path_dwim_relative_stack` does, over the task's
+/// `ansible_search_path` (role directory, task file directory), then the playbook's
+/// directory: in each, `SUB/name` then `name`.
 fn find_file(state: &State, sub: &str, name: &str) -> Option<PathBuf> {
     let p = Path::new(name);
     if p.is_absolute() {
         return p.exists().then(|| p.to_path_buf());
     }
-    let mut bases = Vec::new();
-    if let Some(r) = state
-        .lookup("role_path")
-        .and_then(|v| v.as_str().map(PathBuf::from))
-    {
-        bases.push(r);
-    }
-    bases.push(find_base(state));
-    for b in bases {
-        for candidate in [b.join(sub).join(name), b.join(name)] {
-            if candidate.exists() {
-                return Some(candidate);
+    let mut paths: Vec<PathBuf> = match state.lookup("ansible_search_path") {
+        Some(v) if v.kind() == minijinja::value::ValueKind::Seq => v
+            .try_iter()
+            .into_iter()
+            .flatten()
+            .filter_map(|p| p.as_str().map(PathBuf::from))
+            .collect(),
+        _ => state
+            .lookup("role_path")
+            .and_then(|v| v.as_str().map(PathBuf::from))
+            .into_iter()
+            .collect(),
+    };
+    paths.push(find_base(state));
+    let names_sub = name.split('/').next() == Some(sub);
+    let mut candidates = Vec::new();
+    for path in &paths {
+        // A directory below a role's `tasks/` also looks in the role's SUB and in tasks/.
+        if let Some(tasks) = path.parent().filter(|d| d.ends_with("tasks")) {
+            if let Some(role) = tasks.parent() {
+                candidates.push(role.join(sub).join(name));
             }
+            candidates.push(tasks.join(name));
         }
+        if !names_sub {
+            candidates.push(path.join(sub).join(name));
+        }
+        candidates.push(path.join(name));
     }
-    None
+    candidates.into_iter().find(|c| c.exists())
 }
 
 /// `lookup('password', 'path length=N chars=ascii_letters,digits')`: the password stored

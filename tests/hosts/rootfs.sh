@@ -9,6 +9,7 @@
 #   DROVER_ROOTFS_CACHE   cache path (default /var/cache/drover-test/rootfs)
 #   DROVER_ROOTFS_PYTHON  1 = build/return the "-python" variant (same as --python)
 #   DROVER_DEBIAN_MIRROR  Debian mirror (default http://deb.debian.org/debian)
+#   DROVER_ROOTFS_EXTRA_PACKAGES  a,b: more packages, in a variant of their own (<path>-a-b)
 #
 # The default variant deliberately has NO python3: drover must manage hosts
 # that lack it.  The python variant exists only for differential runs against
@@ -42,6 +43,14 @@ if [[ $python == 1 ]]; then
   # python3-apt: Ansible's apt module needs it on the target (the bench's workload b).
   packages+=,python3,python3-apt
   target=${cache}-python
+fi
+# Extra packages a caller needs (the upstream targets want acl and file) make a
+# variant of their own, so the images other suites share stay as they are.
+extra=${DROVER_ROOTFS_EXTRA_PACKAGES:-}
+if [[ -n $extra ]]; then
+  [[ $extra =~ ^[a-z0-9.+-]+(,[a-z0-9.+-]+)*$ ]] || die "DROVER_ROOTFS_EXTRA_PACKAGES: comma-separated package names: $extra"
+  packages+=,$extra
+  target+=-${extra//,/-}
 fi
 # The path ends up inside overlayfs mount options, where ',' and ':' are
 # separators and whitespace breaks our own option strings.

@@ -1,6 +1,7 @@
 //! Ansible's Jinja layer: its filters, tests, and the Python string/dict/list methods
 //! Ansible content calls (`x.startswith(…)`, `d.items()` …).
 
+pub mod clock;
 pub mod filters;
 pub mod jinja_builtins;
 pub mod jinja_tests;

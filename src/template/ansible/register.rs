@@ -148,5 +148,7 @@ pub fn register(env: &mut Environment<'static>) {
 
     super::jinja_builtins::register(env);
     env.add_function("dict", f::dict_function);
+    env.add_function("now", super::clock::now);
+    env.add_filter("strftime", super::clock::strftime);
     pycompat::register(env);
 }

@@ -1,0 +1,81 @@
+//! Regular expressions as Ansible content writes them (Python's `re`): backreferences
+//! (`^(REF) .* \1$`) and look-around are common in lineinfile/replace patterns, and
+//! Rust's `regex` crate has neither, so patterns go through fancy-regex, which hands
+//! what it can to `regex` and backtracks only where a pattern needs it.
+
+use fancy_regex::{Captures, Match, RegexBuilder};
+
+/// A compiled pattern. Matching cannot fail but for fancy-regex's backtrack limit (a
+/// pathological pattern); that case is an error the caller reports, never a silent
+/// "no match".
+#[derive(Debug, Clone)]
+pub struct PyRegex(fancy_regex::Regex);
+
+impl PyRegex {
+    pub fn new(pattern: &str, ignorecase: bool, multiline: bool) -> Result<Self, String> {
+        RegexBuilder::new(pattern)
+            .case_insensitive(ignorecase)
+            .multi_line(multiline)
+            .build()
+            .map(PyRegex)
+            .map_err(|e| e.to_string())
+    }
+
+    pub fn is_match(&self, text: &str) -> Result<bool, String> {
+        self.0.is_match(text).map_err(too_complex)
+    }
+
+    pub fn find<'t>(&self, text: &'t str) -> Result<Option<Match<'t>>, String> {
+        self.0.find(text).map_err(too_complex)
+    }
+
+    pub fn captures<'t>(&self, text: &'t str) -> Result<Option<Captures<'t, str>>, String> {
+        self.0.captures(text).map_err(too_complex)
+    }
+
+    /// The names of the named groups, in order.
+    pub fn capture_names(&self) -> impl Iterator<Item = Option<&str>> {
+        self.0.capture_names()
+    }
+
+    /// Every non-overlapping match, left to right.
+    pub fn find_all<'t>(&self, text: &'t str) -> Result<Vec<Match<'t>>, String> {
+        self.0
+            .find_iter(text)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(too_complex)
+    }
+
+    /// Replace every match; `rep` uses `$1`/`${name}` (see `python_replacement`).
+    pub fn replace_all(&self, text: &str, rep: &str) -> Result<String, String> {
+        self.0
+            .try_replacen(text, 0, rep)
+            .map(|c| c.into_owned())
+            .map_err(too_complex)
+    }
+}
+
+fn too_complex(e: fancy_regex::Error) -> String {
+    format!("the pattern needs too much backtracking on this input ({e}); simplify it")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backreferences_and_lookaround_as_python() {
+        let r = PyRegex::new(r"^(REF) .* \1$", false, false).unwrap();
+        assert!(r.is_match("REF a b REF").unwrap());
+        assert!(!r.is_match("REF a b FER").unwrap());
+        let l = PyRegex::new(r"foo(?=bar)", false, false).unwrap();
+        assert_eq!(l.find("foobaz foobar").unwrap().unwrap().start(), 7);
+    }
+
+    #[test]
+    fn flags_and_replacement() {
+        let r = PyRegex::new(r"^a(\d)", true, true).unwrap();
+        assert_eq!(r.replace_all("A1\na2\nb3", "x$1").unwrap(), "x1\nx2\nb3");
+        assert_eq!(r.find_all("A1\na2").unwrap().len(), 2);
+    }
+}
