@@ -17,9 +17,11 @@ use crate::modules::op::{FinishFn, RemoteOp};
 use crate::modules::probe::ProbeCache;
 use std::collections::HashMap;
 
-/// A batch is sent before its script or its payloads grow past these sizes.
-const MAX_SCRIPT: usize = 1024 * 1024;
-const MAX_PAYLOAD: usize = 8 * 1024 * 1024;
+/// A batch is sent before its script or its payloads grow past these sizes: what a
+/// host's batch holds in memory (the queued bytes, then the one command built from
+/// them) stays within about 1 MiB per host, whatever the number of hosts.
+const MAX_SCRIPT: usize = 256 * 1024;
+const MAX_PAYLOAD: usize = 1024 * 1024;
 /// A longer script travels on stdin ahead of the payloads, not as the command: an SSH
 /// channel request (and one `sh -c` argument) has a size limit.
 const INLINE_SCRIPT: usize = 16 * 1024;
@@ -214,10 +216,13 @@ impl WriteBatch {
         if self.queued.is_empty() {
             return Ok(None);
         }
-        let ops = std::mem::take(&mut self.queued);
+        let mut ops = std::mem::take(&mut self.queued);
+        let payload_len = self.payload_len;
         self.script_len = 0;
         self.payload_len = 0;
         let become_ = self.become_.take();
+        // Each op's script and payload are moved into the command as it is built, and
+        // dropped there: nothing queued is held twice while the command runs.
         let mut script = String::new();
         let mut preludes: Vec<&str> = Vec::new();
         for q in &ops {
@@ -227,35 +232,37 @@ impl WriteBatch {
             }
         }
         script.push_str("__g=0\n");
-        let mut payload = Vec::new();
-        for (i, q) in ops.iter().enumerate() {
-            if i > 0 && ops[i - 1].group != q.group {
+        for i in 0..ops.len() {
+            if i > 0 && ops[i - 1].group != ops[i].group {
                 // A failed task stops the later ones; the rest of stdin is drained so the
                 // sender is never left writing to a closed stream.
                 script.push_str("[ \"$__g\" = 0 ] || { cat >/dev/null; exit 0; }\n");
             }
-            script.push_str(&format!(
-                "(\n{}\n); __r=$?; printf '\\000@drover-op %s\\000' \"$__r\"; printf '\\000@drover-op\\000' >&2; [ \"$__r\" = 0 ] || __g=1\n",
-                q.script
-            ));
-            payload.extend_from_slice(&q.payload);
+            let own = std::mem::take(&mut ops[i].script);
+            script.push_str("(\n");
+            script.push_str(&own);
+            script.push_str("\n); __r=$?; printf '\\000@drover-op %s\\000' \"$__r\"; printf '\\000@drover-op\\000' >&2; [ \"$__r\" = 0 ] || __g=1\n");
         }
         if let Some(r) = reads {
             script.push_str(&format!(
                 "printf '\\000@drover-reads\\000'\n(\n{r}\n) && printf '\\000@drover-end\\000'\n"
             ));
         }
-        let (script, payload) = if script.len() > INLINE_SCRIPT {
-            let mut input = script.into_bytes();
+        let (script, mut payload) = if script.len() > INLINE_SCRIPT {
+            let mut input = Vec::with_capacity(script.len() + payload_len);
+            input.extend_from_slice(script.as_bytes());
             let command = format!(
                 "__drover_s=$(head -c {}) || exit 70\neval \"$__drover_s\"",
-                input.len()
+                script.len()
             );
-            input.extend_from_slice(&payload);
+            drop(script);
             (command, input)
         } else {
-            (script, payload)
+            (script, Vec::with_capacity(payload_len))
         };
+        for q in &mut ops {
+            payload.extend_from_slice(&std::mem::take(&mut q.payload));
+        }
         let stdin = (!payload.is_empty()).then_some(payload.as_slice());
         let out = match exec_as(conn, &script, stdin, become_.as_ref()) {
             Ok(out) => out,

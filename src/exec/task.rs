@@ -96,9 +96,12 @@ pub struct Deferred {
     pub task: Arc<Task>,
     name: String,
     recs: Vec<ItemRec>,
-    /// A loop's variable name and the task's variables; `None` for a single run.
+    /// A loop's variable name; `None` for a single run.
     looped: Option<String>,
-    vars: Vars,
+    /// The handlers it notifies if it changed something, rendered when it ran: a
+    /// deferred task keeps no copy of its variables (they hold the play's host lists,
+    /// and a host may hold several deferred tasks at once).
+    notify: Vec<String>,
     started: Instant,
     /// How many items were already shown, and whether the task's start was.
     shown: usize,
@@ -137,6 +140,8 @@ pub struct TaskRunner<'w, 'a> {
     name: String,
     /// Its changes go to the host's write batch and its results are shown later.
     defer: bool,
+    /// The handler names, already rendered (a deferred task being completed).
+    notify_rendered: Option<Vec<String>>,
 }
 
 /// The controller's host name (`template_host`, Python's `os.uname()[1]`).
@@ -213,6 +218,7 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
             handler,
             name,
             defer: false,
+            notify_rendered: None,
         }
     }
 
@@ -307,13 +313,13 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
         });
     }
 
-    fn deferred(&self, recs: Vec<ItemRec>, vars: Vars, started: Instant) -> Ran {
+    fn deferred(&self, recs: Vec<ItemRec>, vars: &Vars, started: Instant) -> Ran {
         Ran::Deferred(Deferred {
             task: self.task.clone(),
             name: self.name.clone(),
             recs,
             looped: None,
-            vars,
+            notify: self.notify_names(true, vars),
             started,
             shown: 0,
             start_shown: false,
@@ -340,18 +346,22 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
             handler: false,
             name: d.name,
             defer: false,
+            notify_rendered: Some(d.notify),
         };
         if !d.start_shown {
             runner.show_start();
         }
+        // Deferred tasks have no ignore_errors (see `HostWalker::deferrable`) and their
+        // handler names are rendered: their variables are not needed again.
+        let no_vars = Vars::new();
         Some(match d.looped {
-            Some(var) => runner.aggregate(d.recs, &var, d.vars, d.started, d.shown),
+            Some(var) => runner.aggregate(d.recs, &var, &no_vars, d.started, d.shown),
             None => {
                 let rec = d.recs.pop()?;
                 if d.shown == 0 {
                     runner.emit(&rec.one, None, rec.duration);
                 }
-                runner.outcome(rec.one, &d.vars)
+                runner.outcome(rec.one, &no_vars)
             }
         })
     }
@@ -478,14 +488,14 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
                 name: self.name.clone(),
                 recs,
                 looped: Some(var),
-                vars: base,
+                notify: self.notify_names(true, &base),
                 started,
                 shown,
                 start_shown,
             });
         }
         let shown = recs.len();
-        Ran::Done(self.aggregate(recs, &var, base, started, shown))
+        Ran::Done(self.aggregate(recs, &var, &base, started, shown))
     }
 
     /// A loop's registered result and outcome from its items; the items from `shown`
@@ -494,7 +504,7 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
         &mut self,
         recs: Vec<ItemRec>,
         var: &str,
-        base: Vars,
+        base: &Vars,
         started: Instant,
         shown: usize,
     ) -> ItemOutcome {
@@ -534,7 +544,7 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
         if any_failed {
             reg.insert("failed".into(), Value::from(true));
         }
-        let ignore = any_failed && self.ignore_errors(&base);
+        let ignore = any_failed && self.ignore_errors(base);
         let status = if any_failed && !ignore {
             Status::Failed
         } else if any_failed {
@@ -554,7 +564,7 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
             status,
             registered: Value::from_iter(reg),
             effects,
-            notify: self.notify_names(any_changed, &base),
+            notify: self.notify_names(any_changed, base),
             unreachable: None,
             shared: false,
         }
@@ -641,7 +651,7 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
             duration: started.elapsed(),
         };
         if self.defer {
-            return self.deferred(vec![rec], vars, started);
+            return self.deferred(vec![rec], &vars, started);
         }
         self.emit(&rec.one, None, rec.duration);
         Ran::Done(self.outcome(rec.one, &vars))
@@ -668,7 +678,7 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
             duration: started.elapsed(),
         };
         if self.defer {
-            return self.deferred(vec![rec], vars, started);
+            return self.deferred(vec![rec], &vars, started);
         }
         self.emit(&rec.one, None, rec.duration);
         Ran::Done(ItemOutcome {
@@ -702,6 +712,9 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
     fn notify_names(&self, changed: bool, vars: &Vars) -> Vec<String> {
         if !changed {
             return Vec::new();
+        }
+        if let Some(names) = &self.notify_rendered {
+            return names.clone();
         }
         self.task
             .notify

@@ -233,6 +233,12 @@ pub fn plan_write(ctx: &mut ModuleCtx<'_>, req: WriteRequest) -> Result<Plan> {
         .with_diff(diff))
 }
 
+/// The largest written content the host-state cache keeps (for the next edit of the
+/// same file, usually a small config file): a copy of every file a task list writes
+/// would stay in memory per host until the list ends. Bigger ones are read again if a
+/// later plan needs them.
+const KNOWN_CONTENT_MAX: usize = 64 * 1024;
+
 /// What a write over an existing regular file leaves, known before it runs: the old
 /// file's owner and group (copied by the write), its mode or the one asked for, the new
 /// content. Nothing is predicted for a new file (its owner is the remote user's) or a
@@ -275,7 +281,7 @@ fn expected_state(cur: &FileState, req: &WriteRequest) -> Vec<(Probe, Answer)> {
             (p, Answer::Stat(st.clone()))
         })
         .collect();
-    if (req.content.len() as u64) <= super::probe::MAX_BATCHED_READ {
+    if req.content.len() <= KNOWN_CONTENT_MAX {
         out.push((
             Probe::Read {
                 path: req.dest.clone(),
@@ -297,7 +303,7 @@ fn write_op(
 ) -> RemoteOp {
     let script = crate::connection::put_script(&dest, content.len(), put);
     let sum = sha1_hex(&content);
-    let readable = (content.len() as u64) <= super::probe::MAX_BATCHED_READ;
+    let readable = content.len() <= KNOWN_CONTENT_MAX;
     let mut known_content = readable.then(|| content.clone());
     RemoteOp {
         script,
