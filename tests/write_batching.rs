@@ -1,7 +1,8 @@
 //! Write batching on real hosts: the writes of consecutive file tasks travel in one
 //! command, yet every task reports exactly what it reports alone (`--no-batch-writes`),
-//! a failing write fails its own task only, check mode predicts the apply, and a run
-//! killed in the middle of a batch leaves no partial file.
+//! a failing write fails its own task only, check mode predicts the apply, a run
+//! killed in the middle of a batch leaves no partial file, and a batched write keeps the
+//! ACLs and xattrs of the file it replaces and makes missing parents when asked.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -324,7 +325,8 @@ fn a_run_killed_in_the_middle_of_a_batch_leaves_no_partial_file() {
     let tmp = tempfile::tempdir().unwrap();
     let root = "/srv/drover-batch-kill";
     fresh(&hosts, "host3", root);
-    // 24 files of 300 KiB: one batch of 7.2 MiB, sent through a slow link.
+    // 24 files of 300 KiB: 7.2 MiB in batches of up to 1 MiB each, sent through a
+    // slow link.
     let play = write_play(
         tmp.path(),
         &format!(
@@ -467,4 +469,144 @@ fn an_edit_after_a_refused_validation_starts_from_the_file_as_it_is() {
         "first\ngood\nalso good\n"
     );
     ssh(&hosts, "host4", &format!("rm -rf {root}"));
+}
+
+/// A user xattr on `path`, or `None` when the file system refuses user xattrs.
+fn set_xattr(path: &Path, name: &str, value: &[u8]) -> Option<()> {
+    use std::os::unix::ffi::OsStrExt;
+    let p = std::ffi::CString::new(path.as_os_str().as_bytes()).unwrap();
+    let n = std::ffi::CString::new(name).unwrap();
+    // SAFETY: NUL-terminated strings and a buffer of the given length.
+    let rc = unsafe {
+        libc::setxattr(
+            p.as_ptr(),
+            n.as_ptr(),
+            value.as_ptr().cast(),
+            value.len(),
+            0,
+        )
+    };
+    (rc == 0).then_some(())
+}
+
+fn get_xattr(path: &Path, name: &str) -> Option<Vec<u8>> {
+    use std::os::unix::ffi::OsStrExt;
+    let p = std::ffi::CString::new(path.as_os_str().as_bytes()).unwrap();
+    let n = std::ffi::CString::new(name).unwrap();
+    let mut buf = vec![0u8; 256];
+    // SAFETY: NUL-terminated strings and a buffer of the given length.
+    let rc = unsafe { libc::getxattr(p.as_ptr(), n.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
+    (rc >= 0).then(|| {
+        buf.truncate(rc as usize);
+        buf
+    })
+}
+
+#[test]
+fn batched_writes_keep_the_replaced_files_acls_and_xattrs_and_make_parents() {
+    // On the controller (ansible_connection: local), where the test can set and read
+    // ACLs and xattrs; the writes are batched there as over SSH.
+    let tmp = tempfile::tempdir().unwrap();
+    let inv = tmp.path().join("inv.yml");
+    std::fs::write(
+        &inv,
+        "all:\n  hosts:\n    here:\n      ansible_connection: local\n",
+    )
+    .unwrap();
+    let play = write_play(
+        tmp.path(),
+        "- hosts: all\n  gather_facts: no\n  tasks:\n\
+         \x20   - copy: {content: \"new\\n\", dest: \"{{ root }}/kept\"}\n\
+         \x20   - copy: {content: \"new\\n\", dest: \"{{ root }}/moded\", mode: \"0600\"}\n\
+         \x20   - lineinfile: {path: \"{{ root }}/deep/er/settings\", line: \"a=1\", create: yes}\n\
+         \x20   - blockinfile: {path: \"{{ root }}/other/dir/block\", block: \"b=2\", create: yes}\n",
+    );
+    let run = |root: &Path, extra: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_drover"))
+            .arg("apply")
+            .arg(&play)
+            .arg("-i")
+            .arg(&inv)
+            .args(["--format", "json", "-e"])
+            .arg(format!("root={}", root.display()))
+            .args(extra)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert_eq!(out.status.code(), Some(0), "{text}");
+        let outline: Vec<(String, String)> = text
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .filter(|e| e["event"] == "task_result")
+            .map(|e| {
+                (
+                    e["task"].as_str().unwrap_or_default().to_string(),
+                    e["status"].as_str().unwrap_or_default().to_string(),
+                )
+            })
+            .collect();
+        outline
+    };
+    let mut outlines = Vec::new();
+    for (name, extra) in [("batched", &[][..]), ("alone", &["--no-batch-writes"][..])] {
+        let root = tmp.path().join(name);
+        std::fs::create_dir(&root).unwrap();
+        for f in ["kept", "moded"] {
+            std::fs::write(root.join(f), "old\n").unwrap();
+        }
+        let xattrs = set_xattr(&root.join("kept"), "user.drover", b"kept").is_some();
+        let acl = Command::new("setfacl")
+            .args(["-m", "u:nobody:r"])
+            .arg(root.join("kept"))
+            .arg(root.join("moded"))
+            .status()
+            .is_ok_and(|s| s.success());
+        outlines.push(run(&root, extra));
+        for f in ["kept", "moded"] {
+            assert_eq!(std::fs::read_to_string(root.join(f)).unwrap(), "new\n");
+        }
+        if xattrs {
+            assert_eq!(
+                get_xattr(&root.join("kept"), "user.drover").as_deref(),
+                Some(&b"kept"[..]),
+                "{name}: the xattr of the replaced file"
+            );
+        } else {
+            eprintln!("{name}: no user xattrs on this file system, not checked");
+        }
+        if acl {
+            for f in ["kept", "moded"] {
+                let out = Command::new("getfacl")
+                    .args(["-c"])
+                    .arg(root.join(f))
+                    .output()
+                    .unwrap();
+                let text = String::from_utf8_lossy(&out.stdout);
+                assert!(
+                    text.contains("user:nobody:r--"),
+                    "{name}: the ACL of the replaced {f}: {text}"
+                );
+            }
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(root.join("moded"))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600, "{name}: the given mode after the ACL");
+        } else {
+            eprintln!("{name}: no setfacl, ACLs not checked");
+        }
+        assert_eq!(
+            std::fs::read_to_string(root.join("deep/er/settings")).unwrap(),
+            "a=1\n"
+        );
+        assert!(std::fs::read_to_string(root.join("other/dir/block"))
+            .unwrap()
+            .contains("b=2\n"));
+    }
+    assert_eq!(
+        outlines[0], outlines[1],
+        "batched and alone report the same"
+    );
+    assert_eq!(outlines[0].len(), 4);
 }
