@@ -168,6 +168,10 @@ enum Command {
         /// Seconds to wait for another drover run to release a host
         #[arg(long = "lock-timeout", default_value_t = 60)]
         lock_timeout: u64,
+        /// Send each file change in a round trip of its own instead of batching the
+        /// writes of consecutive file tasks (same results, more round trips)
+        #[arg(long = "no-batch-writes")]
+        no_batch_writes: bool,
         /// Ask for the sudo password once (read from stdin when it is not a terminal)
         #[arg(short = 'K', long = "ask-become-pass")]
         ask_become_pass: bool,
@@ -310,6 +314,7 @@ fn main() {
             no_progress,
             report,
             lock_timeout,
+            no_batch_writes,
             ask_become_pass,
             ask_pass,
         } => (|| {
@@ -363,6 +368,7 @@ fn main() {
                 detailed_exitcode,
                 ssh: ssh.options(&cfg)?,
                 lock_timeout: std::time::Duration::from_secs(lock_timeout),
+                no_batch_writes,
                 ask_become_pass: ask_become_pass
                     || cfg
                         .bool("privilege_escalation", "become_ask_pass")?

@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 
 mod support;
-use support::{hosts_dir, ssh};
+use support::{base_port, hosts_dir, ssh};
 
 const FILES: usize = 12;
 /// Lines per file: ~1.7 MiB each, so a write takes long enough to be caught half-way.
@@ -147,6 +147,7 @@ fn killed_writers_leave_old_or_new_files_and_the_next_run_cleans_up() {
         ))
         .args(args)
         .env("DROVER_HOSTS_DIR", &hosts)
+        .env("DROVER_HOSTS_BASE_PORT", base_port(&hosts).to_string())
         .status()
         .unwrap();
         assert!(st.success(), "restart-host {args:?}");

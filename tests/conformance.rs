@@ -27,7 +27,7 @@
 //!
 //! Other knobs: `DROVER_CONFORMANCE_CASES=a,b` runs only the cases whose names contain one
 //! of the words; `DROVER_CONFORMANCE_KEEP=1` keeps and prints the work directories;
-//! `DROVER_CONFORMANCE_JOBS=N` (default 2) cases at once; `DROVER_ANSIBLE_VENV` the venv;
+//! `DROVER_CONFORMANCE_JOBS=N` (default 3) cases at once; `DROVER_ANSIBLE_VENV` the venv;
 //! `DROVER_SKIP_ANSIBLE_TESTS=1` skips the suite when the venv is missing.
 
 use serde_json::{json, Map, Value as J};
@@ -1427,15 +1427,12 @@ struct AnsibleSide {
     version: String,
 }
 
-fn run_case(case: &Case, twins: &[Target; 2], ansible: &AnsibleSide) -> CaseResult {
-    // A systemd case gets its own fresh twins, booted for it.
-    let _one = case.systemd.then(|| {
-        SYSTEMD_ONE_AT_A_TIME
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-    });
-    let systemd = case.systemd.then(SystemdTwins::boot);
-    let twins = systemd.as_ref().map_or(twins, |s| &s.targets);
+fn run_case(
+    case: &Case,
+    twins: &[Target; 2],
+    hosts: Option<&TwinHosts>,
+    ansible: &AnsibleSide,
+) -> CaseResult {
     let t0 = Instant::now();
     let tmp = tempfile::Builder::new()
         .prefix(&format!("drover-conf-{}-", case.name))
@@ -1454,6 +1451,22 @@ fn run_case(case: &Case, twins: &[Target; 2], ansible: &AnsibleSide) -> CaseResu
         _ => None,
     };
     let ansible_recorded = replayed.is_some();
+    // Fresh hosts for the tools that run live: a systemd case boots its own (one at a
+    // time), the others restart the worker's pair.
+    let _one = case.systemd.then(|| {
+        SYSTEMD_ONE_AT_A_TIME
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+    });
+    let systemd = case.systemd.then(|| SystemdTwins::boot(!ansible_recorded));
+    let twins = systemd.as_ref().map_or(twins, |s| &s.targets);
+    if let (Some(hosts), false) = (hosts, case.systemd) {
+        hosts.refresh(if ansible_recorded {
+            &twins[1..]
+        } else {
+            &twins[..]
+        });
+    }
     if let Some(runs) = replayed {
         sides.push(Side {
             root: work.join(Tool::Ansible.dir()).join("root"),
@@ -1646,11 +1659,13 @@ fn md_cell(s: &str) -> String {
     s.replace('|', "\\|").replace('\n', " ")
 }
 
+/// Cases at once: 3 by default (with Ansible's side mostly replayed, a case is drover's
+/// short runs and waits on the hosts, so a third worker keeps two cores busy).
 fn jobs() -> usize {
     std::env::var("DROVER_CONFORMANCE_JOBS")
         .ok()
         .and_then(|j| j.parse().ok())
-        .unwrap_or(2)
+        .unwrap_or(3)
 }
 
 /// A port from the environment variable `name`, else `default`.
@@ -1671,24 +1686,40 @@ fn hosts_script(name: &str) -> PathBuf {
 /// Twin systemd hosts (`tests/hosts/nspawn`, booted fresh for each `systemd: true` case,
 /// one such case at a time), stopped when dropped.
 struct SystemdTwins {
-    names: [String; 2],
+    names: Vec<String>,
     targets: [Target; 2],
 }
 
 static SYSTEMD_ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
 impl SystemdTwins {
-    fn boot() -> SystemdTwins {
+    /// Boot the twins; only drover's when Ansible's side is replayed (`with_ansible`
+    /// false), which then stands in both slots.
+    fn boot(with_ansible: bool) -> SystemdTwins {
         let nspawn = hosts_script("nspawn");
         let base = env_port("DROVER_CONFORMANCE_NSPAWN_BASE_PORT", 22680);
-        let names = ["conf-ansible".to_string(), "conf-drover".to_string()];
+        let names: Vec<String> = ["conf-ansible", "conf-drover"]
+            .into_iter()
+            .filter(|n| with_ansible || *n == "conf-drover")
+            .map(str::to_string)
+            .collect();
         let mut targets = Vec::new();
-        for (i, name) in names.iter().enumerate() {
-            let port = base + i as u16;
-            let out = Command::new(&nspawn)
-                .args(["up", name, &port.to_string()])
-                .output()
-                .unwrap();
+        for name in &names {
+            let port = base + u16::from(name == "conf-drover");
+            let up = || {
+                Command::new(&nspawn)
+                    .args(["up", name, &port.to_string()])
+                    .output()
+                    .unwrap()
+            };
+            // One more try after a failed boot (a loaded machine), as for the namespace
+            // twins.
+            let mut out = up();
+            if !out.status.success() {
+                eprintln!("booting the systemd twin {name} failed once, trying again");
+                let _ = Command::new(&nspawn).args(["down", name]).output();
+                out = up();
+            }
             assert!(
                 out.status.success(),
                 "cannot boot the systemd twin {name} (`{} up {name} {port}` as root): {}",
@@ -1710,9 +1741,11 @@ impl SystemdTwins {
             assert!(ok.success(), "{name}: cannot prepare");
             targets.push(t);
         }
+        let first = targets[0].clone();
+        let last = targets[targets.len() - 1].clone();
         SystemdTwins {
             names,
-            targets: [targets[0].clone(), targets[1].clone()],
+            targets: [first, last],
         }
     }
 }
@@ -1780,7 +1813,7 @@ struct TwinHosts {
 impl TwinHosts {
     /// Give a pair back its pristine file system (an empty overlay layer over the shared
     /// rootfs, `restart-host --fresh`), so every case starts on hosts nothing ran on.
-    fn refresh(&self, pair: &[Target; 2]) {
+    fn refresh(&self, pair: &[Target]) {
         let ids: Vec<String> = pair
             .iter()
             .map(|t| match t {
@@ -1788,13 +1821,25 @@ impl TwinHosts {
                 Target::Local => unreachable!("local targets are not restarted"),
             })
             .collect();
-        let out = Command::new(hosts_script("restart-host"))
-            .args(&ids)
-            .arg("--fresh")
-            .env("DROVER_HOSTS_DIR", &self.state)
-            .env("DROVER_HOSTS_BASE_PORT", self.base.to_string())
-            .output()
-            .unwrap();
+        let restart = || {
+            Command::new(hosts_script("restart-host"))
+                .args(&ids)
+                .arg("--fresh")
+                .env("DROVER_HOSTS_DIR", &self.state)
+                .env("DROVER_HOSTS_BASE_PORT", self.base.to_string())
+                .output()
+                .unwrap()
+        };
+        // One more try: on a loaded machine a host can miss its start-up window; a
+        // harness hiccup is not drover's result.
+        let mut out = restart();
+        if !out.status.success() {
+            eprintln!(
+                "restarting the twins {ids:?} failed once, trying again: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
+            out = restart();
+        }
         assert!(
             out.status.success(),
             "cannot restart the twins {ids:?}: {}",
@@ -1888,11 +1933,7 @@ fn drover_behaves_like_ansible_playbook() {
                 let Some(case) = queue.lock().unwrap().pop() else {
                     break;
                 };
-                // systemd cases boot twins of their own.
-                if let (Some(hosts), false) = (hosts, case.systemd) {
-                    hosts.refresh(pair);
-                }
-                let r = run_case(&case, pair, ansible);
+                let r = run_case(&case, pair, hosts, ansible);
                 let extra = r
                     .work
                     .as_ref()

@@ -14,7 +14,10 @@ use std::process::Command;
 /// the same).
 const LEFT_OUT: &[(&str, &str)] = &[
     ("_ansible_facts_gathered", "Ansible's own bookkeeping flag"),
-    ("local", "facts.d scripts and files are not read (`ansible_local`)"),
+    (
+        "local",
+        "facts.d scripts and files are not read (`ansible_local`)",
+    ),
     ("python", "no Python on targets: drover never looks for one"),
     ("python_version", "no Python on targets"),
     ("discovered_interpreter_python", "no Python on targets"),

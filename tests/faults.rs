@@ -4,7 +4,7 @@
 use std::process::Command;
 
 mod support;
-use support::{hosts_dir, ssh};
+use support::{delaying_proxy, hosts_dir, ssh};
 
 #[test]
 fn a_full_disk_keeps_the_old_file_and_the_other_hosts_go_on() {
@@ -69,41 +69,6 @@ fn a_full_disk_keeps_the_old_file_and_the_other_hosts_go_on() {
         "409600"
     );
     ssh(&dir, "host1", "umount /mnt/drover-tiny");
-}
-
-/// A TCP proxy on 127.0.0.1 that delays every chunk by `delay` in both directions.
-fn delaying_proxy(upstream: u16, delay: std::time::Duration) -> u16 {
-    use std::io::{Read, Write};
-    use std::net::{TcpListener, TcpStream};
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        for client in listener.incoming().take(8) {
-            let Ok(client) = client else { continue };
-            let Ok(server) = TcpStream::connect(("127.0.0.1", upstream)) else {
-                continue;
-            };
-            for (mut from, mut to) in [
-                (client.try_clone().unwrap(), server.try_clone().unwrap()),
-                (server, client),
-            ] {
-                std::thread::spawn(move || {
-                    let mut buf = [0u8; 16384];
-                    while let Ok(n) = from.read(&mut buf) {
-                        if n == 0 {
-                            break;
-                        }
-                        std::thread::sleep(delay);
-                        if to.write_all(&buf[..n]).is_err() {
-                            break;
-                        }
-                    }
-                    let _ = to.shutdown(std::net::Shutdown::Write);
-                });
-            }
-        }
-    });
-    port
 }
 
 #[test]

@@ -24,10 +24,19 @@ fn inventory(dir: &Path, hosts: &Path, n: usize) -> PathBuf {
         k = hosts.join("id_ed25519").display(),
         kh = hosts.join("known_hosts").display()
     );
+    // The test hosts' ports, from their inventory (DROVER_TEST_HOSTS may move them).
+    let inv = std::fs::read_to_string(hosts.join("inventory.yml")).unwrap();
+    let ports: Vec<u16> = inv
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("ansible_port:"))
+        .filter_map(|p| p.trim().parse().ok())
+        .take(4)
+        .collect();
+    assert_eq!(ports.len(), 4, "4 test hosts in {}", hosts.display());
     for i in 0..n {
         y.push_str(&format!(
             "    load{i:03}:\n      ansible_port: {}\n      id: {i}\n",
-            22201 + i % 4
+            ports[i % 4]
         ));
     }
     let p = dir.join("inventory.yml");

@@ -29,6 +29,8 @@ pub struct ApplyArgs {
     pub detailed_exitcode: bool,
     pub ssh: crate::connection::ssh::SshOptions,
     pub lock_timeout: std::time::Duration,
+    /// `--no-batch-writes`: every change in a round trip of its own.
+    pub no_batch_writes: bool,
     /// `-K`: ask for the become password once (no echo on a terminal, a line of stdin
     /// otherwise).
     pub ask_become_pass: bool,
@@ -104,6 +106,7 @@ pub fn apply(a: ApplyArgs) -> Result<i32> {
         roles_path: loaded.roles_path.clone(),
         ssh,
         lock_timeout: a.lock_timeout,
+        no_batch_writes: a.no_batch_writes,
         become_defaults: a.become_.clone(),
         become_password: if a.ask_become_pass {
             Some(ask_password("BECOME")?)

@@ -40,31 +40,76 @@ pub fn put_file(
     attrs: &PutAttrs,
     become_: Option<&Become>,
 ) -> Result<Written> {
-    let dir = match dest.rfind('/') {
+    let script = format!(
+        "{}{}",
+        put_prelude(),
+        put_script(dest, content.len(), attrs)
+    );
+    let out = exec_as(conn, &script, Some(content), become_)?;
+    put_finish(dest, &out)
+}
+
+fn parent_dir(dest: &str) -> String {
+    match dest.rfind('/') {
         Some(0) => "/".to_string(),
         Some(i) => dest[..i].to_string(),
         None => ".".to_string(),
-    };
-    let mut s = String::new();
-    s.push_str(&format!("f={}; d={}\n", quote(dest), quote(&dir)));
-    if attrs.make_parents {
-        s.push_str("[ -d \"$d\" ] || mkdir -p -- \"$d\" || exit 70\n");
     }
-    // An existing file's mode, ACLs and extended attributes carry over to the new one
-    // (as Python's shutil.copystat in Ansible's atomic_move).
+}
+
+/// The shell functions [`put_script`] calls, defined once per command (a batch of
+/// many writes carries them once).
+pub fn put_prelude() -> &'static str {
+    static PRELUDE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     // The temp name marks it as drover's and names the writing shell, so a later write
     // into the same directory removes those whose writer is gone (killed with the host or
     // with -9) and leaves those of live writers alone. Only shell builtins: no cost.
-    s.push_str(&format!(
-        "[ -d \"$d\" ] || exit {RC_NO_DIR}\n\
-         for s in \"$d\"/.drover-tmp.*; do [ -f \"$s\" ] || continue; p=${{s##*/.drover-tmp.}}; p=${{p%%.*}}; case $p in ''|*[!0-9]*) continue;; esac; [ -d /proc/$p ] || rm -f -- \"$s\"; done\n\
-         t=$(mktemp \"$d/.drover-tmp.$$.XXXXXXXXXX\") || exit 70\n\
-         trap 'rm -f \"$t\"' EXIT HUP INT TERM\n\
-         cat > \"$t\" || exit 70\n\
-         [ \"$(wc -c < \"$t\")\" -eq {} ] || exit {RC_SHORT_WRITE}\n\
-         if [ -e \"$f\" ]; then {{ cp --attributes-only --preserve=mode,xattr -- \"$f\" \"$t\" 2>/dev/null || chmod --reference=\"$f\" \"$t\"; }} && chown --reference=\"$f\" \"$t\" 2>/dev/null; else chmod 0644 \"$t\" 2>/dev/null; fi\n",
-        content.len()
-    ));
+    // The bytes are read first, whatever happens next (no directory, no temp file), so
+    // several writes can share one stdin stream (`exec::batch`); `tee` keeps reading
+    // when the disk is full, so the stream stays in step, and the size check then
+    // refuses the short file.
+    // The temp file is made with noclobber (O_EXCL: never through a link someone else
+    // placed) under a name unique to this shell and destination; `mktemp` only when
+    // that fails. A few processes per file: the host's work is what a batch of many
+    // writes costs.
+    // With `make_parents` ($5) missing parent directories are made first (a failure
+    // still reads the bytes). An existing file's mode, ACLs and extended attributes
+    // carry over to the new one (as Python's shutil.copystat in Ansible's atomic_move);
+    // a given mode ($4) is applied after them.
+    PRELUDE.get_or_init(|| {
+        format!(
+            "__drover_put_start() {{\n\
+             f=$1; d=$2; t=\n\
+             if [ \"$5\" = 1 ] && [ ! -d \"$d\" ]; then mkdir -p -- \"$d\" || {{ head -c \"$3\" >/dev/null; exit 70; }}; fi\n\
+             if [ -d \"$d\" ]; then\n\
+             for s in \"$d\"/.drover-tmp.*; do [ -f \"$s\" ] || continue; p=${{s##*/.drover-tmp.}}; p=${{p%%.*}}; case $p in ''|*[!0-9]*) continue;; esac; [ -d /proc/$p ] || rm -f -- \"$s\"; done\n\
+             t=\"$d/.drover-tmp.$$.${{f##*/}}\"; set -C; command : 2>/dev/null >\"$t\" || t=$(mktemp \"$d/.drover-tmp.$$.XXXXXXXXXX\") || t=; set +C\n\
+             fi\n\
+             if [ -n \"$t\" ]; then trap 'rm -f \"$t\"' EXIT HUP INT TERM; head -c \"$3\" | tee \"$t\" >/dev/null || exit 70; else head -c \"$3\" >/dev/null; [ -d \"$d\" ] || exit {RC_NO_DIR}; exit 70; fi\n\
+             if [ -e \"$f\" ]; then {{ cp --attributes-only --preserve=mode,xattr -- \"$f\" \"$t\" 2>/dev/null || [ \"$4\" = 1 ] || chmod --reference=\"$f\" \"$t\"; }} && chown --reference=\"$f\" \"$t\" 2>/dev/null; elif [ \"$4\" != 1 ]; then chmod 0644 \"$t\" 2>/dev/null; fi\n\
+             }}\n\
+             __drover_put_end() {{\n\
+             s=$(stat -c '%s {STAT_FIELDS}' -- \"$t\") || exit 70\n\
+             [ \"${{s%% *}}\" -eq \"$1\" ] || exit {RC_SHORT_WRITE}\n\
+             mv -f \"$t\" \"$f\" || exit 70\n\
+             trap - EXIT\n\
+             printf 'stat=%s\\n' \"${{s#* }}\"\n\
+             }}\n"
+        )
+    })
+}
+
+/// The script of an atomic write of `len` bytes read from stdin (after
+/// [`put_prelude`]): a temp file in the destination's directory, mode and owner set,
+/// validated, size-checked, renamed over the destination.
+pub fn put_script(dest: &str, len: usize, attrs: &PutAttrs) -> String {
+    let mut s = format!(
+        "__drover_put_start {} {} {len} {} {}\n",
+        quote(dest),
+        quote(&parent_dir(dest)),
+        u8::from(attrs.mode.is_some()),
+        u8::from(attrs.make_parents)
+    );
     if let Some(mode) = &attrs.mode {
         s.push_str(&format!("chmod {} \"$t\" || exit 70\n", quote(mode)));
     }
@@ -80,17 +125,22 @@ pub fn put_file(
     }
     if let Some(v) = &attrs.validate {
         // `%s` is the temporary file; exported too, so a quoted `sh -c '… %s'` sees it.
+        // Its stdin is not the stream the next write reads.
         let cmd = v.replace("%s", "\"$t\"");
-        s.push_str(&format!("( export t; {cmd} ) >&2 || exit {RC_VALIDATE}\n"));
+        s.push_str(&format!(
+            "( export t; {cmd} ) </dev/null >&2 || exit {RC_VALIDATE}\n"
+        ));
     }
     if attrs.backup {
         s.push_str("if [ -f \"$f\" ]; then b=\"$f.$$.$(date +%Y-%m-%d@%H:%M:%S~)\"; cp -p \"$f\" \"$b\" && echo \"backup=$b\"; fi\n");
     }
-    s.push_str("mv -f \"$t\" \"$f\" || exit 70\ntrap - EXIT\n");
-    s.push_str(&format!(
-        "printf 'stat='; stat -c '{STAT_FIELDS}' -- \"$f\" || echo\n"
-    ));
-    let out = exec_as(conn, &s, Some(content), become_)?;
+    s.push_str(&format!("__drover_put_end {len}\n"));
+    s
+}
+
+/// Read the output of [`put_script`].
+pub fn put_finish(dest: &str, out: &super::Output) -> Result<Written> {
+    let dir = parent_dir(dest);
     match out.rc {
         0 => {
             let text = out.stdout_str();

@@ -8,7 +8,10 @@ pub mod quote;
 pub mod ssh;
 pub mod traced;
 
-pub use files::{parse_stat, stat, stat_script, FileKind, FileState, STAT_FIELDS};
+pub use files::{
+    parse_stat, put_finish, put_prelude, put_script, stat, stat_script, FileKind, FileState,
+    STAT_FIELDS,
+};
 pub use local::LocalConnection;
 pub use quote::quote;
 

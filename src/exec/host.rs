@@ -1,9 +1,10 @@
 //! One host's walk through a play: tasks in order, blocks with rescue/always, includes
 //! loaded when reached, handlers flushed at section ends and on `meta: flush_handlers`.
 
+use super::batch::WriteBatch;
 use super::loops;
 use super::play::PlayRun;
-use super::task::TaskRunner;
+use super::task::{Deferred, ItemOutcome, Ran, TaskRunner};
 use crate::connection::Connection;
 use crate::diagnostics::{Error, ErrorKind, Result, Span};
 use crate::modules::probe::{Probe, ProbeCache};
@@ -43,6 +44,13 @@ pub struct HostWalker<'a> {
     failed_task: Option<(Value, Value)>,
     /// How many cross-host tasks this host has reached (see `barrier`).
     cross_host_seen: usize,
+    /// Writes of the deferred tasks, not yet sent or not yet reported (`exec::batch`).
+    pub batch: WriteBatch,
+    /// Tasks run with their changes in `batch`, in order, waiting to be reported.
+    pub pending: Vec<Deferred>,
+    /// The batch group (task number) of the task being deferred now.
+    pub defer_group: Option<usize>,
+    groups: usize,
 }
 
 impl<'a> HostWalker<'a> {
@@ -62,6 +70,10 @@ impl<'a> HostWalker<'a> {
             extra_handlers: Vec::new(),
             failed_task: None,
             cross_host_seen: 0,
+            batch: WriteBatch::default(),
+            pending: Vec::new(),
+            defer_group: None,
+            groups: 0,
         }
     }
 
@@ -211,6 +223,7 @@ impl<'a> HostWalker<'a> {
 
     pub fn run_items(&mut self, items: &[Item]) -> Flow {
         for (i, item) in items.iter().enumerate() {
+            let defer = self.deferrable(item);
             // Fetch what the coming plans will read, in one round trip, when the next
             // one needs something the cache does not hold (at the start, or after a
             // change on the host emptied part of it).
@@ -225,18 +238,36 @@ impl<'a> HostWalker<'a> {
             };
             if need {
                 // A transport failure here is met again, and reported, by the plan.
+                // (Writes still queued go with it, first.)
                 let _ = self.prefetch(&items[i..]);
+            }
+            // A task that cannot join the write batch waits until the tasks queued
+            // before it are done and reported: commands, packages, reads of results.
+            // So does any task once a queued write failed: the list stops there.
+            if !defer || self.batch.has_failure() {
+                let f = self.settle();
+                if f != Flow::Continue {
+                    return f;
+                }
             }
             // Another host ended the play (end_play) or failed under any_errors_fatal:
             // this host stops here without failing itself.
             if self.run.ended() || self.run.aborted() {
+                let f = self.settle();
+                if f != Flow::Continue {
+                    return f;
+                }
                 return Flow::EndPlay;
             }
-            // Ctrl-C / SIGTERM: start nothing new, run no handlers.
+            // Ctrl-C / SIGTERM: start nothing new, run no handlers; writes still queued
+            // are not sent.
             if super::interrupt::received().is_some() {
+                self.batch.drop_queued();
+                self.report_done();
                 return Flow::Interrupted;
             }
             let flow = match item {
+                Item::Task(t) if defer => self.defer_task(t),
                 Item::Task(t) => self.run_task(t, false),
                 Item::Block(b) => self.run_block(b),
                 Item::Include(i) => self.run_include(i),
@@ -245,7 +276,131 @@ impl<'a> HostWalker<'a> {
                 return flow;
             }
         }
-        Flow::Continue
+        // A batch never outlives its task list.
+        self.settle()
+    }
+
+    /// Whether this item can join the write batch: a file-writing task whose outcome
+    /// nothing later can read before the batch is reported (no register, no conditions
+    /// on its result, no retries, no ignore_errors, nothing shared with other hosts).
+    fn deferrable(&self, item: &Item) -> bool {
+        // Only these: other modules that write files (ini_file, known_hosts, mount,
+        // cron, sysctl, authorized_key, …) run their changes at once, as barriers.
+        const WRITERS: &[&str] = &[
+            "copy",
+            "template",
+            "file",
+            "lineinfile",
+            "blockinfile",
+            "replace",
+        ];
+        let Item::Task(t) = item else {
+            return false;
+        };
+        let Some(module) = crate::modules::find(t.module) else {
+            return false;
+        };
+        !self.run.opts.check
+            && !self.run.opts.no_batch_writes
+            && WRITERS.contains(&module.spec().name)
+            && t.register.is_none()
+            && t.changed_when.is_none()
+            && t.failed_when.is_none()
+            && t.until.is_none()
+            && t.kw.ignore_errors.is_none()
+            && t.kw.delegate_to.is_none()
+            && t.kw.run_once.is_none()
+            && !t.runs_once()
+            && t.unsupported.is_none()
+            && t.loop_control.pause.is_none()
+    }
+
+    /// Run a task with its writes queued in the batch; it is reported by `settle`.
+    fn defer_task(&mut self, task: &Arc<Task>) -> Flow {
+        if !self.run.tags_match(&task.kw.tags) {
+            return Flow::Continue;
+        }
+        // A task that reads other hosts' variables waits for them first, batched or not
+        // (what it reads is never a deferred task's result: those register nothing).
+        self.cross_host_wait(task);
+        self.groups += 1;
+        let group = self.groups;
+        self.defer_group = Some(group);
+        let ran = TaskRunner::new(self, task, false).run_deferred();
+        self.defer_group = None;
+        match ran {
+            Ran::Deferred(d) => {
+                let failed = d.failed();
+                self.pending.push(d);
+                if failed {
+                    // Its plan failed: nothing after it runs, and it is reported now.
+                    self.batch.fail_group(group);
+                    return self.settle();
+                }
+                Flow::Continue
+            }
+            Ran::Done(outcome) => {
+                if let Some(e) = &outcome.unreachable {
+                    let e = e.clone();
+                    self.batch.drop_queued();
+                    self.report_done();
+                    return self.unreachable(&e);
+                }
+                let f = self.settle();
+                if f != Flow::Continue {
+                    return f;
+                }
+                self.finish_task(task, outcome)
+            }
+        }
+    }
+
+    /// Send the queued writes and report the deferred tasks in order, as if each had
+    /// run alone: stats, registered results, handlers, and the first failure stops.
+    fn settle(&mut self) -> Flow {
+        if self.pending.is_empty() && self.batch.is_idle() {
+            return Flow::Continue;
+        }
+        if let Err(e) = self.batch.flush(self.conn.as_mut(), &mut self.cache) {
+            self.report_done();
+            return self.unreachable(&e);
+        }
+        self.report_done()
+    }
+
+    /// Report the leading deferred tasks whose writes all ran and succeeded, before the
+    /// rest of their batch (a long run of big writes shows its progress).
+    pub fn report_succeeded(&mut self) {
+        while self
+            .pending
+            .first()
+            .is_some_and(|d| d.succeeded(&self.batch))
+        {
+            let d = self.pending.remove(0);
+            let task = d.task.clone();
+            if let Some(outcome) = TaskRunner::complete(self, d) {
+                // A task that succeeded goes on.
+                let _ = self.finish_task(&task, outcome);
+            }
+        }
+    }
+
+    /// Report the deferred tasks whose writes all ran; drop the rest unseen.
+    fn report_done(&mut self) -> Flow {
+        let pending = std::mem::take(&mut self.pending);
+        let mut flow = Flow::Continue;
+        for d in pending {
+            if flow != Flow::Continue {
+                break;
+            }
+            let task = d.task.clone();
+            let Some(outcome) = TaskRunner::complete(self, d) else {
+                break;
+            };
+            flow = self.finish_task(&task, outcome);
+        }
+        self.batch.reset();
+        flow
     }
 
     /// Whether the plan of this item will read host state the cache does not hold.
@@ -309,6 +464,22 @@ impl<'a> HostWalker<'a> {
             }
         }
         let mut sent = false;
+        // Queued writes go first, the answers must be what the next plans will meet: in
+        // the same command when the reads run as the same user.
+        if let Some(queued_as) = self.batch.queued_as().map(|b| b.cloned()) {
+            let same = by_become.iter().position(|(b, _)| *b == queued_as);
+            let missing = same
+                .map(|i| self.cache.missing(&by_become[i].1, queued_as.as_ref()))
+                .filter(|m| !m.is_empty());
+            let reads = missing.as_ref().map(|m| ProbeCache::script(m));
+            let out =
+                self.batch
+                    .flush_then(self.conn.as_mut(), &mut self.cache, reads.as_deref())?;
+            if let (Some(m), Some(out)) = (&missing, out.filter(|o| !o.is_empty())) {
+                self.cache.absorb(m, &out, queued_as.as_ref());
+            }
+            sent = true;
+        }
         for (become_, probes) in by_become {
             sent |= self
                 .cache
@@ -424,10 +595,19 @@ impl<'a> HostWalker<'a> {
         if !handler && !self.run.tags_match(&task.kw.tags) {
             return Flow::Continue;
         }
-        if !handler
-            && self
-                .run
-                .reads_other_hosts(task, || self.base_vars(&task.kw))
+        if !handler {
+            self.cross_host_wait(task);
+        }
+        let outcome = TaskRunner::new(self, task, handler).run();
+        self.finish_task(task, outcome)
+    }
+
+    /// Before a task that reads other hosts' variables: wait until every other started
+    /// host of the batch has reached the same point (see `barrier`).
+    fn cross_host_wait(&mut self, task: &Task) {
+        if self
+            .run
+            .reads_other_hosts(task, || self.base_vars(&task.kw))
         {
             self.cross_host_seen += 1;
             let run = self.run;
@@ -435,7 +615,11 @@ impl<'a> HostWalker<'a> {
                 run.aborted() || run.ended()
             });
         }
-        let outcome = TaskRunner::new(self, task, handler).run();
+    }
+
+    /// Record a task's outcome on the host: recap counts, registered result, effects,
+    /// notified handlers, and what a failure or a meta action does to the walk.
+    fn finish_task(&mut self, task: &Arc<Task>, outcome: ItemOutcome) -> Flow {
         let failed = outcome.status == Status::Failed;
         if let Some(e) = &outcome.unreachable {
             let e = e.clone();

@@ -3,6 +3,7 @@
 //! stops only itself unless `any_errors_fatal` or `max_fail_percentage` say otherwise.
 
 mod barrier;
+pub mod batch;
 mod facts;
 
 pub use facts::gather as gather_facts;
@@ -53,6 +54,8 @@ pub struct RunOptions {
     pub ssh: crate::connection::ssh::SshOptions,
     /// How long to wait for another run's lock on a host.
     pub lock_timeout: std::time::Duration,
+    /// Every change in a round trip of its own (`exec::batch` off).
+    pub no_batch_writes: bool,
     /// `--ask-become-pass`: the sudo password, asked once.
     pub become_password: Option<String>,
     /// `become*` defaults from `ansible.cfg` / `ANSIBLE_BECOME*`.

@@ -1,11 +1,13 @@
 //! One task on one host: loop, `when`, templated arguments, the module's plan, check
 //! mode, apply, retries/until, changed_when/failed_when, and the registered result.
 
+use super::batch::OpResult;
 use super::host::HostWalker;
 use super::loops;
 use crate::connection::{Become, BecomeMethod, LocalConnection};
 use crate::diagnostics::{Error, ErrorKind, Result};
-use crate::modules::{self, Args, Diff, Effect, Evaluator, ModuleCtx};
+use crate::modules::probe::{Answer, Probe};
+use crate::modules::{self, Applied, Args, Diff, Effect, Evaluator, ModuleCtx};
 use crate::output::{Event, Status, TaskEvent};
 use crate::playbook::Task;
 use crate::vars::{magic, Vars};
@@ -35,6 +37,99 @@ struct One {
     /// Paths the apply step changed; `None` when it may have changed anything.
     touched: Option<Vec<String>>,
     touched_tree: bool,
+    /// The batched op (`exec::batch`) that will finish this result.
+    pending: Option<usize>,
+    /// It never ran: an earlier task of its batch failed, or the run stopped.
+    not_run: bool,
+    /// Host state the apply step reported (see `ProbeCache::learn`).
+    known: Vec<(Probe, Answer)>,
+}
+
+impl One {
+    fn new(result: Vars, status: Status) -> Self {
+        One {
+            result,
+            status,
+            diffs: Vec::new(),
+            effects: Vec::new(),
+            touched: None,
+            touched_tree: false,
+            pending: None,
+            not_run: false,
+            known: Vec::new(),
+        }
+    }
+
+    /// Finish a batched result with what its op reported, as `plan_and_apply` finishes
+    /// one that ran at once.
+    fn resolve(&mut self, r: OpResult) {
+        self.pending = None;
+        match r {
+            OpResult::Done(mut extra) => {
+                extra.shift_remove("changed");
+                // The same key order as a result applied at once: the apply step's keys,
+                // then `changed` and `failed`.
+                let tail: Vec<_> = ["changed", "failed"]
+                    .iter()
+                    .filter_map(|k| self.result.shift_remove_entry(*k))
+                    .collect();
+                self.result.extend(extra);
+                self.result.extend(tail);
+            }
+            OpResult::Failed(e) => *self = fail_one(e),
+            OpResult::NotRun => self.not_run = true,
+        }
+    }
+}
+
+/// One loop item (or the single run) of a task, kept until it is shown.
+struct ItemRec {
+    one: One,
+    label: Option<String>,
+    item: Value,
+    duration: Duration,
+}
+
+/// A task whose changes wait in the host's write batch: run, but not yet shown,
+/// counted or registered (see `HostWalker::settle`).
+pub struct Deferred {
+    pub task: Arc<Task>,
+    name: String,
+    recs: Vec<ItemRec>,
+    /// A loop's variable name; `None` for a single run.
+    looped: Option<String>,
+    /// The handlers it notifies if it changed something, rendered when it ran: a
+    /// deferred task keeps no copy of its variables (they hold the play's host lists,
+    /// and a host may hold several deferred tasks at once).
+    notify: Vec<String>,
+    started: Instant,
+    /// How many items were already shown, and whether the task's start was.
+    shown: usize,
+    start_shown: bool,
+}
+
+impl Deferred {
+    /// Whether it already failed without a batched op (its plan failed).
+    pub fn failed(&self) -> bool {
+        self.recs
+            .iter()
+            .any(|r| r.one.pending.is_none() && r.one.status == Status::Failed)
+    }
+
+    /// Whether every op of it ran and succeeded and nothing else failed: it can be
+    /// reported before the rest of its batch.
+    pub fn succeeded(&self, batch: &super::batch::WriteBatch) -> bool {
+        self.recs.iter().all(|r| match r.one.pending {
+            Some(id) => batch.succeeded(id),
+            None => !r.one.not_run && r.one.status != Status::Failed,
+        })
+    }
+}
+
+/// What running a task gave: its outcome, or (batched) a task still to be finished.
+pub enum Ran {
+    Done(ItemOutcome),
+    Deferred(Deferred),
 }
 
 pub struct TaskRunner<'w, 'a> {
@@ -43,6 +138,10 @@ pub struct TaskRunner<'w, 'a> {
     handler: bool,
     /// The task's name, templated with its variables (as Ansible shows it).
     name: String,
+    /// Its changes go to the host's write batch and its results are shown later.
+    defer: bool,
+    /// The handler names, already rendered (a deferred task being completed).
+    notify_rendered: Option<Vec<String>>,
 }
 
 /// The controller's host name (`template_host`, Python's `os.uname()[1]`).
@@ -122,10 +221,27 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
             task,
             handler,
             name,
+            defer: false,
+            notify_rendered: None,
         }
     }
 
-    pub fn run(mut self) -> ItemOutcome {
+    pub fn run(self) -> ItemOutcome {
+        match self.run_any() {
+            Ran::Done(o) => o,
+            // Only a deferred runner defers.
+            Ran::Deferred(_) => unreachable!("a task run at once was deferred"),
+        }
+    }
+
+    /// Run with the task's changes queued in the host's write batch (the walker has
+    /// checked that nothing it reads can depend on what is still queued).
+    pub fn run_deferred(mut self) -> Ran {
+        self.defer = true;
+        self.run_any()
+    }
+
+    fn run_any(mut self) -> Ran {
         let run = self.w.run;
         let task = self.task.clone();
         if task.runs_once() {
@@ -137,7 +253,7 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
                     // first host alone (their actions bypass the host loop), so the others
                     // register nothing and take no effects.
                     let bypass = task.kw.run_once != Some(true);
-                    return match shared {
+                    return Ran::Done(match shared {
                         // Registered results and facts go to every host, as in Ansible.
                         Some((status, registered, effects)) => ItemOutcome {
                             status,
@@ -155,7 +271,7 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
                             unreachable: None,
                             shared: false,
                         },
-                    };
+                    });
                 }
             }
         }
@@ -171,14 +287,16 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
                 self.name = display(&v);
             }
         }
-        run.sink.event(&Event::TaskStart {
-            host: &self.w.host,
-            task: &self.name,
-            source: &task.span,
-        });
-        let outcome = match &task.loop_ {
-            None => self.one(base, None, started),
+        if !self.defer {
+            self.show_start();
+        }
+        let ran = match &task.loop_ {
+            None => self.one(base, started),
             Some(l) => self.looped(base, l, started),
+        };
+        let outcome = match ran {
+            Ran::Done(o) => o,
+            d => return d,
         };
         if task.runs_once() {
             run.set_run_once_result(
@@ -188,10 +306,98 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
                 outcome.effects.clone(),
             );
         }
-        outcome
+        Ran::Done(outcome)
     }
 
-    fn looped(&mut self, base: Vars, l: &crate::playbook::Loop, started: Instant) -> ItemOutcome {
+    fn show_start(&self) {
+        self.w.run.sink.event(&Event::TaskStart {
+            host: &self.w.host,
+            task: &self.name,
+            source: &self.task.span,
+        });
+    }
+
+    fn deferred(&self, recs: Vec<ItemRec>, vars: &Vars, started: Instant) -> Ran {
+        Ran::Deferred(Deferred {
+            task: self.task.clone(),
+            name: self.name.clone(),
+            recs,
+            looped: None,
+            notify: self.notify_names(true, vars),
+            started,
+            shown: 0,
+            start_shown: false,
+        })
+    }
+
+    /// Finish a deferred task once its batch was sent: fill in what its ops reported,
+    /// show what is left to show, and give the outcome. `None` when it must be dropped
+    /// unseen: some of its changes never ran (an earlier task failed, or the run stopped).
+    pub fn complete(w: &'w mut HostWalker<'a>, mut d: Deferred) -> Option<ItemOutcome> {
+        for rec in &mut d.recs[d.shown..] {
+            if let Some(id) = rec.one.pending {
+                rec.one
+                    .resolve(w.batch.take(id).unwrap_or(OpResult::NotRun));
+            }
+            if rec.one.not_run {
+                return None;
+            }
+        }
+        let task = d.task.clone();
+        let mut runner = TaskRunner {
+            w,
+            task: &task,
+            handler: false,
+            name: d.name,
+            defer: false,
+            notify_rendered: Some(d.notify),
+        };
+        if !d.start_shown {
+            runner.show_start();
+        }
+        // Deferred tasks have no ignore_errors (see `HostWalker::deferrable`) and their
+        // handler names are rendered: their variables are not needed again.
+        let no_vars = Vars::new();
+        Some(match d.looped {
+            Some(var) => runner.aggregate(d.recs, &var, &no_vars, d.started, d.shown),
+            None => {
+                let rec = d.recs.pop()?;
+                if d.shown == 0 {
+                    runner.emit(&rec.one, None, rec.duration);
+                }
+                runner.outcome(rec.one, &no_vars)
+            }
+        })
+    }
+
+    /// Show the leading items of a deferred loop whose ops already reported, when no
+    /// earlier task waits to be shown: a long run of big writes shows its progress.
+    fn stream(&mut self, recs: &mut [ItemRec], shown: &mut usize, start_shown: &mut bool) {
+        self.w.report_succeeded();
+        if !self.w.pending.is_empty() {
+            return;
+        }
+        while let Some(rec) = recs.get_mut(*shown) {
+            if let Some(id) = rec.one.pending {
+                if !self.w.batch.resolved(id) {
+                    return;
+                }
+                let r = self.w.batch.take(id).unwrap_or(OpResult::NotRun);
+                rec.one.resolve(r);
+            }
+            if rec.one.not_run {
+                return;
+            }
+            if !*start_shown {
+                self.show_start();
+                *start_shown = true;
+            }
+            self.emit(&rec.one, rec.label.clone(), rec.duration);
+            *shown += 1;
+        }
+    }
+
+    fn looped(&mut self, base: Vars, l: &crate::playbook::Loop, started: Instant) -> Ran {
         let run = self.w.run;
         let task = self.task.clone();
         let items = run
@@ -201,7 +407,7 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
             .map_err(|e| e.at(l.span.clone()));
         let items = match items {
             Ok(i) => i,
-            Err(e) => return self.failure(e, &base, started),
+            Err(e) => return self.failure(e, base, started),
         };
         let var = task
             .loop_control
@@ -209,9 +415,8 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
             .clone()
             .unwrap_or_else(|| "item".into());
         let n = items.len();
-        let mut results = Vec::new();
-        let mut effects = Vec::new();
-        let (mut any_changed, mut any_failed, mut all_skipped) = (false, false, true);
+        let mut recs = Vec::new();
+        let (mut shown, mut start_shown) = (0, false);
         let mut base = base;
         let all_items = items.clone();
         for (i, item) in items.into_iter().enumerate() {
@@ -250,13 +455,15 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
             let t0 = Instant::now();
             let one = match self.execute(vars) {
                 Ok(o) => o,
-                Err(e) if e.kind == ErrorKind::Unreachable => return self.unreachable(e),
+                Err(e) if e.kind == ErrorKind::Unreachable => {
+                    return Ran::Done(self.unreachable(e))
+                }
                 Err(e) => fail_one(e),
             };
-            self.emit(&one, Some(label), t0.elapsed());
-            any_changed |= one.result.get("changed").is_some_and(|v| v.is_true());
-            any_failed |= matches!(one.status, Status::Failed | Status::Ignored);
-            all_skipped &= one.status == Status::Skipped;
+            let duration = t0.elapsed();
+            if !self.defer {
+                self.emit(&one, Some(label.clone()), duration);
+            }
             // Facts set by this item are seen by the next one, as in Ansible
             // (`acc: "{{ acc | default([]) + [item] }}"` accumulates).
             if one
@@ -267,14 +474,62 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
                 self.w.apply_var_effects(&one.effects);
                 base = self.rebuild_base(&base);
             }
-            let mut r = one.result;
-            r.insert(var.clone(), item);
-            r.insert("ansible_loop_var".into(), Value::from(var.as_str()));
-            results.push(Value::from_iter(r));
-            effects.extend(one.effects);
+            recs.push(ItemRec {
+                one,
+                label: Some(label),
+                item,
+                duration,
+            });
+            if self.defer {
+                self.stream(&mut recs, &mut shown, &mut start_shown);
+            }
             if let Some(p) = task.loop_control.pause {
                 std::thread::sleep(Duration::from_secs_f64(p.max(0.0)));
             }
+        }
+        if self.defer {
+            return Ran::Deferred(Deferred {
+                task: self.task.clone(),
+                name: self.name.clone(),
+                recs,
+                looped: Some(var),
+                notify: self.notify_names(true, &base),
+                started,
+                shown,
+                start_shown,
+            });
+        }
+        let shown = recs.len();
+        Ran::Done(self.aggregate(recs, &var, &base, started, shown))
+    }
+
+    /// A loop's registered result and outcome from its items; the items from `shown`
+    /// on are shown here (the others were as they ran).
+    fn aggregate(
+        &mut self,
+        recs: Vec<ItemRec>,
+        var: &str,
+        base: &Vars,
+        started: Instant,
+        shown: usize,
+    ) -> ItemOutcome {
+        let n = recs.len();
+        let mut results = Vec::new();
+        let mut effects = Vec::new();
+        let (mut any_changed, mut any_failed, mut all_skipped) = (false, false, true);
+        for (i, rec) in recs.into_iter().enumerate() {
+            if i >= shown {
+                self.emit(&rec.one, rec.label.clone(), rec.duration);
+            }
+            let one = rec.one;
+            any_changed |= one.result.get("changed").is_some_and(|v| v.is_true());
+            any_failed |= matches!(one.status, Status::Failed | Status::Ignored);
+            all_skipped &= one.status == Status::Skipped;
+            let mut r = one.result;
+            r.insert(var.to_string(), rec.item);
+            r.insert("ansible_loop_var".into(), Value::from(var));
+            results.push(Value::from_iter(r));
+            effects.extend(one.effects);
         }
         let mut reg = Vars::new();
         reg.insert("changed".into(), Value::from(any_changed));
@@ -294,7 +549,7 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
         if any_failed {
             reg.insert("failed".into(), Value::from(true));
         }
-        let ignore = any_failed && self.ignore_errors(&base);
+        let ignore = any_failed && self.ignore_errors(base);
         let status = if any_failed && !ignore {
             Status::Failed
         } else if any_failed {
@@ -308,24 +563,13 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
         };
         if n == 0 {
             reg.insert("skipped_reason".into(), Value::from("No items in the list"));
-            self.emit(
-                &One {
-                    result: reg.clone(),
-                    status,
-                    diffs: Vec::new(),
-                    effects: Vec::new(),
-                    touched: None,
-                    touched_tree: false,
-                },
-                None,
-                started.elapsed(),
-            );
+            self.emit(&One::new(reg.clone(), status), None, started.elapsed());
         }
         ItemOutcome {
             status,
             registered: Value::from_iter(reg),
             effects,
-            notify: self.notify_names(any_changed, &base),
+            notify: self.notify_names(any_changed, base),
             unreachable: None,
             shared: false,
         }
@@ -396,23 +640,36 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
         base
     }
 
-    fn one(&mut self, vars: Vars, item: Option<String>, started: Instant) -> ItemOutcome {
-        let one = match self.execute(vars.clone()) {
+    fn one(&mut self, vars: Vars, started: Instant) -> Ran {
+        let mut one = match self.execute(vars.clone()) {
             Ok(o) => o,
-            Err(e) if e.kind == ErrorKind::Unreachable => return self.unreachable(e),
+            Err(e) if e.kind == ErrorKind::Unreachable => return Ran::Done(self.unreachable(e)),
             Err(e) => fail_one(e),
         };
-        let mut one = one;
         if one.status == Status::Failed && self.ignore_errors(&vars) {
             one.status = Status::Ignored;
         }
-        self.emit(&one, item, started.elapsed());
+        let rec = ItemRec {
+            one,
+            label: None,
+            item: Value::from(()),
+            duration: started.elapsed(),
+        };
+        if self.defer {
+            return self.deferred(vec![rec], &vars, started);
+        }
+        self.emit(&rec.one, None, rec.duration);
+        Ran::Done(self.outcome(rec.one, &vars))
+    }
+
+    /// The outcome of a task without a loop.
+    fn outcome(&mut self, one: One, vars: &Vars) -> ItemOutcome {
         let changed = one.status == Status::Changed;
         ItemOutcome {
             status: one.status,
             registered: Value::from_iter(one.result),
             effects: one.effects,
-            notify: self.notify_names(changed, &vars),
+            notify: self.notify_names(changed, vars),
             unreachable: None,
             shared: false,
         }
@@ -420,20 +677,28 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
 
     /// The task failed before any item ran (its loop source): `ignore_errors` still
     /// applies, as in Ansible.
-    fn failure(&mut self, e: Error, vars: &Vars, started: Instant) -> ItemOutcome {
-        let mut one = fail_one(e);
-        if self.ignore_errors(vars) {
-            one.status = Status::Ignored;
+    fn failure(&mut self, e: Error, vars: Vars, started: Instant) -> Ran {
+        let mut rec = ItemRec {
+            one: fail_one(e),
+            label: None,
+            item: Value::from(()),
+            duration: started.elapsed(),
+        };
+        if self.ignore_errors(&vars) {
+            rec.one.status = Status::Ignored;
         }
-        self.emit(&one, None, started.elapsed());
-        ItemOutcome {
-            status: one.status,
-            registered: Value::from_iter(one.result),
+        if self.defer {
+            return self.deferred(vec![rec], &vars, started);
+        }
+        self.emit(&rec.one, None, rec.duration);
+        Ran::Done(ItemOutcome {
+            status: rec.one.status,
+            registered: Value::from_iter(rec.one.result),
             effects: Vec::new(),
             notify: Vec::new(),
             unreachable: None,
             shared: false,
-        }
+        })
     }
 
     fn unreachable(&mut self, e: Error) -> ItemOutcome {
@@ -457,6 +722,9 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
     fn notify_names(&self, changed: bool, vars: &Vars) -> Vec<String> {
         if !changed {
             return Vec::new();
+        }
+        if let Some(names) = &self.notify_rendered {
+            return names.clone();
         }
         self.task
             .notify
@@ -509,14 +777,7 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
                     Value::from("Conditional result was False"),
                 );
                 r.insert("false_condition".into(), c.expr.clone());
-                return Ok(One {
-                    result: r,
-                    status: Status::Skipped,
-                    diffs: Vec::new(),
-                    effects: Vec::new(),
-                    touched: None,
-                    touched_tree: false,
-                });
+                return Ok(One::new(r, Status::Skipped));
             }
         }
         if let Some(e) = &task.unsupported {
@@ -596,6 +857,10 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
                 task: &task,
                 eval: &eval,
                 cache,
+                batch: match w.defer_group {
+                    Some(g) if !delegate_local => Some((&mut w.batch, g)),
+                    _ => None,
+                },
             };
             // Hosts delegating to the controller may edit the same file: one at a time,
             // each reading it afresh (another host may have just written it).
@@ -616,6 +881,8 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
             match &result {
                 _ if check => {}
                 Ok(o) if matches!(o.status, Status::Ok | Status::Skipped) => {}
+                // Queued: the batch has done it (keeping what the op will leave).
+                Ok(o) if o.pending.is_some() => {}
                 Ok(One {
                     status: Status::Changed,
                     touched: Some(paths),
@@ -625,6 +892,9 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
                 _ => ctx.cache.clear(),
             }
             let mut one = result?;
+            // What the change reported it left is known without reading it again.
+            ctx.cache
+                .learn(std::mem::take(&mut one.known), become_.as_ref());
             // add_host / group_by: the inventory changes now (check mode too, as in
             // Ansible), and whether it did is the task's `changed`.
             if one.status == Status::Ok {
@@ -773,12 +1043,9 @@ fn plan_and_apply(
         result.insert("changed".into(), Value::from(false));
         result.insert("failed".into(), Value::from(true));
         return Ok(One {
-            result,
-            status: Status::Failed,
             diffs,
             effects: plan.effects,
-            touched: None,
-            touched_tree: false,
+            ..One::new(result, Status::Failed)
         });
     }
     if plan.skipped {
@@ -790,19 +1057,25 @@ fn plan_and_apply(
             result.insert("failed".into(), Value::from(false));
         }
         return Ok(One {
-            result,
-            status: Status::Skipped,
             diffs,
             effects: plan.effects,
-            touched: None,
-            touched_tree: false,
+            ..One::new(result, Status::Skipped)
         });
     }
     let mut will_change = plan.change != modules::Change::None;
     let touches = plan.touches;
     let touched_tree = plan.touches_tree;
+    let (mut pending, mut known) = (None, Vec::new());
     if will_change && !check {
         if let Some(apply) = plan.apply {
+            // Queued writes go first, and nothing changes after a failed task.
+            ctx.settle()?;
+            if ctx.stopped() {
+                return Ok(One {
+                    not_run: true,
+                    ..One::new(result, Status::Skipped)
+                });
+            }
             match apply(ctx) {
                 // An apply step may find, on the host, that nothing needed doing after
                 // all (a command stopped by its `creates`, apt after refreshing its
@@ -814,6 +1087,16 @@ fn plan_and_apply(
                     extra.shift_remove("changed");
                     result.extend(extra)
                 }
+                Err(e) if e.kind == ErrorKind::Unreachable => return Err(e),
+                Err(e) => return Ok(fail_one(e)),
+            }
+        } else if let Some(op) = plan.op {
+            match ctx.apply_op(op, touches.clone(), touched_tree) {
+                Ok(Applied::Now(done)) => {
+                    result.extend(done.extra);
+                    known = done.known;
+                }
+                Ok(Applied::Queued(id)) => pending = Some(id),
                 Err(e) if e.kind == ErrorKind::Unreachable => return Err(e),
                 Err(e) => return Ok(fail_one(e)),
             }
@@ -830,12 +1113,13 @@ fn plan_and_apply(
         Status::Ok
     };
     Ok(One {
-        result,
-        status,
         diffs,
         effects: plan.effects,
         touched: touches,
         touched_tree,
+        pending,
+        known,
+        ..One::new(result, status)
     })
 }
 
@@ -854,14 +1138,7 @@ fn fail_one(e: Error) -> One {
     for (k, v) in &e.result_keys {
         r.insert(k.clone(), Value::from(v.as_str()));
     }
-    One {
-        result: r,
-        status: Status::Failed,
-        diffs: Vec::new(),
-        effects: Vec::new(),
-        touched: None,
-        touched_tree: false,
-    }
+    One::new(r, Status::Failed)
 }
 
 /// A value as text, the way Python's str() shows it (`{'k': True}` for a dict item).

@@ -75,6 +75,23 @@ impl Attrs {
         s
     }
 
+    /// Apply to a path, as an op.
+    pub fn op(&self, path: &str) -> super::op::RemoteOp {
+        let path = path.to_string();
+        super::op::RemoteOp::script(
+            self.script(&quote(&path), false),
+            Box::new(move |out| {
+                if out.rc != 0 {
+                    return Err(crate::diagnostics::Error::module(format!(
+                        "cannot set attributes on {path}: {}",
+                        out.stderr_str().trim()
+                    )));
+                }
+                Ok(super::op::Done::default())
+            }),
+        )
+    }
+
     /// Apply to a path (one round trip).
     pub fn apply(&self, ctx: &mut ModuleCtx<'_>, path: &str) -> Result<()> {
         let s = self.script(&quote(path), false);

@@ -100,7 +100,7 @@ pub fn plan_directory(
         .iter_mut()
         .flat_map(|p| std::mem::take(&mut p.diff))
         .collect();
-    let applies: Vec<_> = plans.into_iter().filter_map(|p| p.apply).collect();
+    let applies: Vec<_> = plans.iter_mut().filter_map(|p| p.take_apply()).collect();
     let mut plan = Plan::change(
         Change::Run,
         result,

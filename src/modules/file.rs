@@ -114,27 +114,32 @@ impl Module for File {
 
 /// Run an apply script and, in the same round trip, describe the path afterwards: the
 /// result then carries what Ansible's file module reports (mode, owner, size, state …).
-fn apply_describing(script: String, path: &str) -> super::ApplyFn {
+fn apply_describing(script: String, path: &str) -> super::op::RemoteOp {
     let path = path.to_string();
-    Box::new(move |ctx: &mut ModuleCtx<'_>| {
-        let full = format!(
-            "( {script}\n) || exit $?\nprintf '@drover-path '; stat -c '%F|%a|%U|%G|%u|%g|%s|%h' -- {} 2>/dev/null || echo",
-            quote(&path)
-        );
-        let out = ctx.sh(&full, None)?;
-        if out.rc != 0 {
-            return Err(Error::module(format!(
-                "changing {path} failed: {}",
-                out.stderr_str().trim()
-            )));
-        }
-        let text = out.stdout_str();
-        Ok(text
-            .lines()
-            .find_map(|l| l.strip_prefix("@drover-path "))
-            .map(path_info)
-            .unwrap_or_default())
-    })
+    let full = format!(
+        "( {script}\n) || exit $?\nprintf '@drover-path '; stat -c '%F|%a|%U|%G|%u|%g|%s|%h' -- {} 2>/dev/null || echo",
+        quote(&path)
+    );
+    super::op::RemoteOp::script(
+        full,
+        Box::new(move |out| {
+            if out.rc != 0 {
+                return Err(Error::module(format!(
+                    "changing {path} failed: {}",
+                    out.stderr_str().trim()
+                )));
+            }
+            let text = out.stdout_str();
+            Ok(super::op::Done {
+                extra: text
+                    .lines()
+                    .find_map(|l| l.strip_prefix("@drover-path "))
+                    .map(path_info)
+                    .unwrap_or_default(),
+                known: Vec::new(),
+            })
+        }),
+    )
 }
 
 /// `%F|%a|%U|%G|%u|%g|%s|%h` as Ansible's `add_path_info` names it.
@@ -250,10 +255,10 @@ fn plan_file(ctx: &mut ModuleCtx<'_>, args: &Args, path: String) -> Result<Plan>
                 after: diff_map(&[("path", path.clone()), ("state", "absent".into())]),
             };
             let script = format!("rm -rf -- {q}");
-            Ok(Plan::change(
+            Ok(Plan::change_op(
                 Change::Remove,
                 result,
-                super::run_script(script, format!("changing {path}")),
+                super::script_op(script, format!("changing {path}")),
             )
             .with_diff(Some(diff)))
         }
@@ -313,7 +318,10 @@ fn plan_file(ctx: &mut ModuleCtx<'_>, args: &Args, path: String) -> Result<Plan>
                 ]),
                 after: diff_map(&[("path", path.clone()), ("state", "touch".into())]),
             };
-            Ok(Plan::change(change, result, apply_describing(script, &path)).with_diff(Some(diff)))
+            Ok(
+                Plan::change_op(change, result, apply_describing(script, &path))
+                    .with_diff(Some(diff)),
+            )
         }
         "link" | "hard" => plan_link(&state, &path, &cur, &attrs, args, ctx, result),
         other => Err(Error::module(format!("unknown state '{other}'"))),
@@ -353,7 +361,7 @@ fn plan_attrs(
     }
     let diff = attr_diff(path, cur, attrs, &diffs);
     let script = attrs.script(&quote(path), false);
-    Ok(Plan::change(
+    Ok(Plan::change_op(
         Change::Modify(diffs),
         result,
         apply_describing(script, path),
@@ -431,7 +439,7 @@ fn plan_directory(
             result.insert("mode".into(), Value::from(m.as_str()));
         }
         return Ok(
-            Plan::change(Change::Create, result, apply_describing(script, path))
+            Plan::change_op(Change::Create, result, apply_describing(script, path))
                 .with_diff(Some(diff)),
         );
     }
@@ -481,7 +489,7 @@ fn plan_directory(
     }
     let diff = attr_diff(path, effective, attrs, &diffs);
     let script = attrs.script(&q, recurse);
-    Ok(Plan::change(
+    Ok(Plan::change_op(
         Change::Modify(diffs),
         result,
         apply_describing(script, path),
@@ -594,7 +602,7 @@ fn plan_link(
     } else {
         Change::Create
     };
-    Ok(Plan::change(change, result, apply_describing(script, path)).with_diff(Some(diff)))
+    Ok(Plan::change_op(change, result, apply_describing(script, path)).with_diff(Some(diff)))
 }
 
 #[cfg(test)]

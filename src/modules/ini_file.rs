@@ -374,7 +374,9 @@ impl Module for IniFile {
         // now when nothing is written, read again after a write.
         super::write::add_path_info(&mut result, &state);
         let msg_kept = msg;
-        if let Some(inner) = plan.apply.take() {
+        // The stat after the write is its own round trip: ini_file is not batched (it
+        // is a barrier for the write batch), its change runs at once.
+        if let Some(inner) = plan.take_apply() {
             let p = path.clone();
             plan.apply = Some(Box::new(move |ctx: &mut ModuleCtx<'_>| {
                 let mut extra = inner(ctx)?;

@@ -28,6 +28,7 @@ mod known_hosts;
 mod lineinfile;
 mod mount;
 mod net;
+pub mod op;
 mod package_facts;
 mod pause;
 pub mod probe;
@@ -128,8 +129,10 @@ pub struct Plan {
     pub diff: Vec<Diff>,
     /// Keys for the registered result, valid whether or not the plan is applied.
     pub result: Vars,
-    /// The work; `None` when there is nothing to do.
+    /// The work; `None` when there is nothing to do (or when it is `op`).
     pub apply: Option<ApplyFn>,
+    /// The work as data, which the engine may batch with the writes around it.
+    pub op: Option<op::RemoteOp>,
     pub effects: Vec<Effect>,
     /// True when the module reports `skipped` (command in check mode).
     pub skipped: bool,
@@ -153,6 +156,7 @@ impl Plan {
             diff: Vec::new(),
             result,
             apply: None,
+            op: None,
             effects: Vec::new(),
             skipped: false,
             skipped_by_action: false,
@@ -168,6 +172,7 @@ impl Plan {
             diff: Vec::new(),
             result,
             apply: Some(apply),
+            op: None,
             effects: Vec::new(),
             skipped: false,
             skipped_by_action: false,
@@ -175,6 +180,14 @@ impl Plan {
             touches: None,
             touches_tree: false,
         }
+    }
+
+    /// A change whose apply step is a [`op::RemoteOp`].
+    pub fn change_op(change: Change, result: Vars, op: op::RemoteOp) -> Self {
+        let mut p = Plan::no_change(result);
+        p.change = change;
+        p.op = Some(op);
+        p
     }
 
     pub fn with_diff(mut self, diff: Option<Diff>) -> Self {
@@ -194,6 +207,18 @@ impl Plan {
         self.touches = Some(paths);
         self.touches_tree = true;
         self
+    }
+
+    /// The apply step as a closure, for a module that runs another module's plan as a
+    /// part of its own (an op then runs at once, not batched).
+    pub fn take_apply(&mut self) -> Option<ApplyFn> {
+        if let Some(a) = self.apply.take() {
+            return Some(a);
+        }
+        let op = self.op.take()?;
+        Some(Box::new(move |ctx: &mut ModuleCtx<'_>| {
+            Ok(ctx.run_op_now(op)?.extra)
+        }))
     }
 
     pub fn is_change(&self) -> bool {
@@ -222,11 +247,21 @@ pub struct ModuleCtx<'a> {
     pub eval: &'a dyn Evaluator,
     /// Host state fetched in batches ahead of the plans (see [`probe`]).
     pub cache: &'a mut probe::ProbeCache,
+    /// Where a task's ops wait to be sent with those of the tasks around it, and the
+    /// task's number in it; `None` when the task's changes run at once.
+    pub batch: Option<(&'a mut crate::exec::batch::WriteBatch, usize)>,
+}
+
+/// What became of an op handed to [`ModuleCtx::apply_op`].
+pub enum Applied {
+    Now(op::Done),
+    /// Queued in the batch under this id.
+    Queued(usize),
 }
 
 impl ModuleCtx<'_> {
-    /// Run a `sh` script on the host as the become user, with the task's environment.
-    pub fn sh(&mut self, script: &str, stdin: Option<&[u8]>) -> Result<Output> {
+    /// The `export` lines of the task's environment.
+    fn env_prefix(&self) -> Result<String> {
         let mut full = String::new();
         for (k, v) in &self.environment {
             // Checked when the task's environment is built; never export what a shell
@@ -236,6 +271,72 @@ impl ModuleCtx<'_> {
             }
             full.push_str(&format!("export {}={}\n", k, crate::connection::quote(v)));
         }
+        Ok(full)
+    }
+
+    /// Send the writes queued before this task's, so what runs next sees them (a
+    /// command, or a read of something they changed). `Ok(true)` when a batch went out.
+    pub fn settle(&mut self) -> Result<bool> {
+        match self.batch.as_mut() {
+            Some((b, _)) if b.has_queued() => b.flush(self.conn, self.cache),
+            _ => Ok(false),
+        }
+    }
+
+    /// Whether an earlier task of this batch failed, so this one must change nothing.
+    pub fn stopped(&self) -> bool {
+        self.batch
+            .as_ref()
+            .is_some_and(|(b, group)| b.failed_before(*group))
+    }
+
+    /// Run an op now, or queue it with the batch the task belongs to. `touches` are
+    /// the paths it changes (`None`: anything), so later plans do not read stale state.
+    pub fn apply_op(
+        &mut self,
+        op: op::RemoteOp,
+        touches: Option<Vec<String>>,
+        tree: bool,
+    ) -> Result<Applied> {
+        let env = if op.with_env {
+            self.env_prefix()?
+        } else {
+            String::new()
+        };
+        if let Some((b, group)) = self.batch.as_mut() {
+            let id = b.queue(
+                self.conn,
+                self.cache,
+                self.become_.as_ref(),
+                *group,
+                op,
+                &env,
+                touches,
+                tree,
+            )?;
+            return Ok(Applied::Queued(id));
+        }
+        Ok(Applied::Now(self.run_op_now(op)?))
+    }
+
+    /// Run an op alone, after what is queued: one round trip.
+    pub fn run_op_now(&mut self, op: op::RemoteOp) -> Result<op::Done> {
+        self.settle()?;
+        let env = if op.with_env {
+            self.env_prefix()?
+        } else {
+            String::new()
+        };
+        let script = format!("{}{env}{}", op.prelude, op.script);
+        let stdin = (!op.payload.is_empty()).then_some(op.payload.as_slice());
+        let out = exec_as(self.conn, &script, stdin, self.become_.as_ref())?;
+        (op.finish)(&out)
+    }
+
+    /// Run a `sh` script on the host as the become user, with the task's environment.
+    pub fn sh(&mut self, script: &str, stdin: Option<&[u8]>) -> Result<Output> {
+        self.settle()?;
+        let mut full = self.env_prefix()?;
         full.push_str(script);
         exec_as(self.conn, &full, stdin, self.become_.as_ref())
     }
@@ -251,8 +352,13 @@ impl ModuleCtx<'_> {
             follow,
             checksum,
         };
-        if let Some(probe::Answer::Stat(s)) = self.cache.get(&probe, self.become_.as_ref()) {
-            return Ok(s.clone());
+        for _ in 0..2 {
+            if let Some(probe::Answer::Stat(s)) = self.cache.get(&probe, self.become_.as_ref()) {
+                return Ok(s.clone());
+            }
+            if !self.settle()? {
+                break;
+            }
         }
         crate::connection::stat(self.conn, path, follow, checksum, self.become_.as_ref())
     }
@@ -261,8 +367,13 @@ impl ModuleCtx<'_> {
         let probe = probe::Probe::Read {
             path: path.to_string(),
         };
-        if let Some(probe::Answer::Read(r)) = self.cache.get(&probe, self.become_.as_ref()) {
-            return Ok(r.clone());
+        for _ in 0..2 {
+            if let Some(probe::Answer::Read(r)) = self.cache.get(&probe, self.become_.as_ref()) {
+                return Ok(r.clone());
+            }
+            if !self.settle()? {
+                break;
+            }
         }
         self.conn.read_file(path, self.become_.as_ref())
     }
@@ -273,8 +384,13 @@ impl ModuleCtx<'_> {
         let probe = probe::Probe::Query {
             script: script.to_string(),
         };
-        if let Some(probe::Answer::Output(o)) = self.cache.get(&probe, self.become_.as_ref()) {
-            return Ok(o.clone());
+        for _ in 0..2 {
+            if let Some(probe::Answer::Output(o)) = self.cache.get(&probe, self.become_.as_ref()) {
+                return Ok(o.clone());
+            }
+            if !self.settle()? {
+                break;
+            }
         }
         Ok(self
             .sh(&format!("( {script} ) 2>/dev/null"), None)?
@@ -300,6 +416,7 @@ impl ModuleCtx<'_> {
         content: &[u8],
         attrs: &crate::connection::PutAttrs,
     ) -> Result<crate::connection::Written> {
+        self.settle()?;
         let b = self.become_.clone();
         self.conn.put_file(dest, content, attrs, b.as_ref())
     }
@@ -450,6 +567,22 @@ pub fn run_script(script: String, what: String) -> ApplyFn {
         sh_checked(ctx, &script, &what)?;
         Ok(Vars::new())
     })
+}
+
+/// [`run_script`] as an op (batchable with the writes around it).
+pub fn script_op(script: String, what: String) -> op::RemoteOp {
+    op::RemoteOp::script(
+        script,
+        Box::new(move |out: &Output| {
+            if out.rc != 0 {
+                return Err(Error::module(format!(
+                    "{what} failed: {}",
+                    out.stderr_str().trim()
+                )));
+            }
+            Ok(op::Done::default())
+        }),
+    )
 }
 
 /// [`run_script`] for a command whose first word names it in errors (`useradd failed: …`).

@@ -214,7 +214,7 @@ fn merge(plans: Vec<Plan>, result: Vars, pre: Option<String>) -> Plan {
     let mut touches = Vec::new();
     let mut applies = Vec::new();
     let mut create_only = true;
-    for p in plans {
+    for mut p in plans {
         match &p.change {
             Change::None => continue,
             Change::Create => what.push("content".to_string()),
@@ -224,11 +224,11 @@ fn merge(plans: Vec<Plan>, result: Vars, pre: Option<String>) -> Plan {
             }
             _ => create_only = false,
         }
-        diffs.extend(p.diff);
-        touches.extend(p.touches.unwrap_or_default());
-        if let Some(a) = p.apply {
+        if let Some(a) = p.take_apply() {
             applies.push(a);
         }
+        diffs.extend(p.diff);
+        touches.extend(p.touches.unwrap_or_default());
     }
     if applies.is_empty() {
         return Plan::no_change(result);

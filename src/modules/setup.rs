@@ -50,6 +50,7 @@ fn gather(ctx: &mut ModuleCtx<'_>, filters: &[String]) -> Result<Plan> {
                 .map_err(|e| Error::module(format!("setup: bad filter '{f}': {e}")).caused_by(e))
         })
         .collect::<Result<_>>()?;
+    ctx.settle()?;
     let facts = crate::exec::gather_facts(ctx.conn)?;
     let kept: Vars = facts
         .into_iter()

@@ -176,7 +176,7 @@ impl Module for Sysctl {
         let mut file_apply = None;
         if file_change {
             let new_text = rewrite(&text, &name, if present { value.as_deref() } else { None });
-            let plan = plan_write(
+            let mut plan = plan_write(
                 ctx,
                 WriteRequest {
                     make_parents: false,
@@ -190,8 +190,8 @@ impl Module for Sysctl {
                     shape: ResultShape::Bare,
                 },
             )?;
+            file_apply = plan.take_apply();
             diffs.extend(plan.diff);
-            file_apply = plan.apply;
             what.push(file.clone());
         }
         if let Some((live, want)) = &live_change {

@@ -3,6 +3,8 @@
 //! and write atomically only when something differs.
 
 use super::attrs::Attrs;
+use super::op::{Done, RemoteOp};
+use super::probe::{Answer, Probe};
 use super::{Change, Diff, ModuleCtx, Plan};
 use crate::connection::{FileKind, FileState, PutAttrs};
 use crate::diagnostics::{Error, Result};
@@ -189,19 +191,11 @@ pub fn plan_write(ctx: &mut ModuleCtx<'_>, req: WriteRequest) -> Result<Plan> {
         if attr_diffs.is_empty() {
             return Ok(Plan::no_change(result).with_diff(hard_link_diff));
         }
-        let attrs = req.attrs.clone();
-        let dest = req.dest.clone();
         let diff = attr_diff(&req.dest, &cur, &req.attrs, &attr_diffs);
-        return Ok(Plan::change(
-            Change::Modify(attr_diffs),
-            result,
-            Box::new(move |ctx: &mut ModuleCtx<'_>| {
-                attrs.apply(ctx, &dest)?;
-                Ok(Vars::new())
-            }),
-        )
-        .touching(vec![req.dest.clone()])
-        .with_diff(Some(diff)));
+        let op = req.attrs.op(&req.dest);
+        return Ok(Plan::change_op(Change::Modify(attr_diffs), result, op)
+            .touching(vec![req.dest.clone()])
+            .with_diff(Some(diff)));
     }
     let change = if cur.exists() {
         let mut what = vec!["content".to_string()];
@@ -230,30 +224,132 @@ pub fn plan_write(ctx: &mut ModuleCtx<'_>, req: WriteRequest) -> Result<Plan> {
         validate: req.validate.clone(),
         make_parents: req.make_parents,
     };
-    let dest = req.dest.clone();
     let touched = req.dest.clone();
-    let content = req.content;
-    Ok(Plan::change(
-        change,
-        result,
-        Box::new(move |ctx: &mut ModuleCtx<'_>| {
-            let written = ctx.put_file(&dest, &content, &put)?;
-            let mut extra = Vars::new();
+    let expect = expected_state(&cur, &req);
+    let mut op = write_op(req.dest, req.content, &put, reports_attrs, backup_key);
+    op.expect = expect;
+    Ok(Plan::change_op(change, result, op)
+        .touching(vec![touched])
+        .with_diff(diff))
+}
+
+/// The largest written content the host-state cache keeps (for the next edit of the
+/// same file, usually a small config file): a copy of every file a task list writes
+/// would stay in memory per host until the list ends. Bigger ones are read again if a
+/// later plan needs them.
+const KNOWN_CONTENT_MAX: usize = 64 * 1024;
+
+/// What a write over an existing regular file leaves, known before it runs: the old
+/// file's owner and group (copied by the write), its mode or the one asked for, the new
+/// content. Nothing is predicted for a new file (its owner is the remote user's) or a
+/// change of owner or group. The time stamps are not known: no writing module reads them.
+/// Nor for a validated write: validation may refuse it, and the next edit of the same
+/// file must then start from what is really there, as it would without batching (other
+/// failures, a full disk or a missing directory, fail the next write of the path too).
+fn expected_state(cur: &FileState, req: &WriteRequest) -> Vec<(Probe, Answer)> {
+    if cur.kind != FileKind::File
+        || req.attrs.owner.is_some()
+        || req.attrs.group.is_some()
+        || req.validate.is_some()
+    {
+        return Vec::new();
+    }
+    let mode = match &req.attrs.mode {
+        None => cur.mode,
+        Some(m) => match super::attrs::target_mode(m, cur.mode, false) {
+            Some(n) => n,
+            None => return Vec::new(),
+        },
+    };
+    let st = FileState {
+        kind: FileKind::File,
+        mode,
+        size: req.content.len() as u64,
+        sha1: Some(sha1_hex(&req.content)),
+        link_target: None,
+        links: 1,
+        ..cur.clone()
+    };
+    let mut out: Vec<(Probe, Answer)> = [true, false]
+        .into_iter()
+        .map(|follow| {
+            let p = Probe::Stat {
+                path: req.dest.clone(),
+                follow,
+                checksum: true,
+            };
+            (p, Answer::Stat(st.clone()))
+        })
+        .collect();
+    if req.content.len() <= KNOWN_CONTENT_MAX {
+        out.push((
+            Probe::Read {
+                path: req.dest.clone(),
+            },
+            Answer::Read(Some(req.content.clone())),
+        ));
+    }
+    out
+}
+
+/// The atomic write of `content` to `dest` as an op. Once done, the file's stat and
+/// content are known: the write's own report says what it left.
+fn write_op(
+    dest: String,
+    content: Vec<u8>,
+    put: &PutAttrs,
+    reports_attrs: bool,
+    backup_key: &'static str,
+) -> RemoteOp {
+    let script = crate::connection::put_script(&dest, content.len(), put);
+    let sum = sha1_hex(&content);
+    let readable = content.len() <= KNOWN_CONTENT_MAX;
+    let mut known_content = readable.then(|| content.clone());
+    RemoteOp {
+        script,
+        payload: content,
+        prelude: crate::connection::put_prelude(),
+        with_env: false,
+        expect: Vec::new(),
+        finish: Box::new(move |out| {
+            let written = crate::connection::put_finish(&dest, out)?;
+            let mut done = Done::default();
             if let Some(b) = written.backup {
-                extra.insert(backup_key.into(), Value::from(b));
+                done.extra.insert(backup_key.into(), Value::from(b));
             }
-            if let (true, Some(st)) = (reports_attrs, written.state) {
-                extra.insert("mode".into(), Value::from(st.mode_string()));
-                extra.insert("owner".into(), Value::from(st.owner.as_str()));
-                extra.insert("group".into(), Value::from(st.group.as_str()));
-                extra.insert("uid".into(), Value::from(st.uid));
-                extra.insert("gid".into(), Value::from(st.gid));
+            if let Some(st) = written.state {
+                if reports_attrs {
+                    let extra = &mut done.extra;
+                    extra.insert("mode".into(), Value::from(st.mode_string()));
+                    extra.insert("owner".into(), Value::from(st.owner.as_str()));
+                    extra.insert("group".into(), Value::from(st.group.as_str()));
+                    extra.insert("uid".into(), Value::from(st.uid));
+                    extra.insert("gid".into(), Value::from(st.gid));
+                }
+                if st.kind == FileKind::File {
+                    let st = FileState {
+                        sha1: Some(sum),
+                        ..st
+                    };
+                    for follow in [true, false] {
+                        done.known.push((
+                            Probe::Stat {
+                                path: dest.clone(),
+                                follow,
+                                checksum: true,
+                            },
+                            Answer::Stat(st.clone()),
+                        ));
+                    }
+                    if let Some(c) = known_content.take() {
+                        done.known
+                            .push((Probe::Read { path: dest.clone() }, Answer::Read(Some(c))));
+                    }
+                }
             }
-            Ok(extra)
+            Ok(done)
         }),
-    )
-    .touching(vec![touched])
-    .with_diff(diff))
+    }
 }
 
 fn md5_hex(data: &[u8]) -> String {
@@ -381,7 +477,6 @@ pub fn read_with_state(
     ctx: &mut ModuleCtx<'_>,
     path: &str,
 ) -> Result<(FileState, Option<Vec<u8>>)> {
-    use super::probe::{Answer, Probe};
     let stat = Probe::Stat {
         path: path.to_string(),
         follow: true,
@@ -390,16 +485,22 @@ pub fn read_with_state(
     let read = Probe::Read {
         path: path.to_string(),
     };
-    if let (Some(Answer::Stat(st)), Some(Answer::Read(content))) = (
-        ctx.cache.get(&stat, ctx.become_.as_ref()),
-        ctx.cache.get(&read, ctx.become_.as_ref()),
-    ) {
-        let content = if st.kind == FileKind::File {
-            content.clone()
-        } else {
-            None
-        };
-        return Ok((st.clone(), content));
+    for _ in 0..2 {
+        if let (Some(Answer::Stat(st)), Some(Answer::Read(content))) = (
+            ctx.cache.get(&stat, ctx.become_.as_ref()),
+            ctx.cache.get(&read, ctx.become_.as_ref()),
+        ) {
+            let content = if st.kind == FileKind::File {
+                content.clone()
+            } else {
+                None
+            };
+            return Ok((st.clone(), content));
+        }
+        // Writes queued before this task may be what it reads: they report it.
+        if !ctx.settle()? {
+            break;
+        }
     }
     let q = crate::connection::quote(path);
     let script = format!(

@@ -24,6 +24,18 @@ pub fn hosts_dir() -> Option<PathBuf> {
     Some(dir)
 }
 
+/// The test hosts' DROVER_HOSTS_BASE_PORT (host I listens on it + I), from their
+/// inventory, for the harness scripts (`restart-host`).
+pub fn base_port(dir: &Path) -> u16 {
+    let inv = std::fs::read_to_string(dir.join("inventory.yml")).unwrap();
+    let first: u16 = inv
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("ansible_port:"))
+        .and_then(|p| p.trim().parse().ok())
+        .expect("a port in the test hosts' inventory");
+    first - 1
+}
+
 /// Run a command on a test host with the plain OpenSSH client (independent of drover).
 pub fn ssh(dir: &Path, host: &str, cmd: &str) -> String {
     let out = Command::new("ssh")
@@ -209,4 +221,39 @@ impl Drop for HttpServer {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// A TCP proxy on 127.0.0.1 that delays every chunk by `delay` in both directions.
+pub fn delaying_proxy(upstream: u16, delay: std::time::Duration) -> u16 {
+    use std::io::{Read, Write};
+    use std::net::{TcpListener, TcpStream};
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for client in listener.incoming().take(8) {
+            let Ok(client) = client else { continue };
+            let Ok(server) = TcpStream::connect(("127.0.0.1", upstream)) else {
+                continue;
+            };
+            for (mut from, mut to) in [
+                (client.try_clone().unwrap(), server.try_clone().unwrap()),
+                (server, client),
+            ] {
+                std::thread::spawn(move || {
+                    let mut buf = [0u8; 16384];
+                    while let Ok(n) = from.read(&mut buf) {
+                        if n == 0 {
+                            break;
+                        }
+                        std::thread::sleep(delay);
+                        if to.write_all(&buf[..n]).is_err() {
+                            break;
+                        }
+                    }
+                    let _ = to.shutdown(std::net::Shutdown::Write);
+                });
+            }
+        }
+    });
+    port
 }

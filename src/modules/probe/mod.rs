@@ -15,7 +15,7 @@ mod batch;
 use batch::{batch_script, parse_batch};
 
 /// Files larger than this are not read through the batch (the module reads them itself).
-const MAX_BATCHED_READ: u64 = 1024 * 1024;
+pub const MAX_BATCHED_READ: u64 = 1024 * 1024;
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Probe {
@@ -102,6 +102,14 @@ impl ProbeCache {
         None
     }
 
+    /// Record what a change reported about the host (a written file's stat and
+    /// content): the next plans read it from here instead of from the host.
+    pub fn learn(&mut self, known: Vec<(Probe, Answer)>, become_: Option<&Become>) {
+        for (p, a) in known {
+            self.answers.insert(Self::key(&p, become_), a);
+        }
+    }
+
     pub fn contains(&self, p: &Probe, become_: Option<&Become>) -> bool {
         self.get(p, become_).is_some()
     }
@@ -116,27 +124,42 @@ impl ProbeCache {
         probes: &[Probe],
         become_: Option<&Become>,
     ) -> Result<bool> {
-        let mut missing: Vec<&Probe> = Vec::new();
-        for p in probes {
-            if !self.contains(p, become_) && !missing.contains(&p) {
-                missing.push(p);
-            }
-        }
+        let missing = self.missing(probes, become_);
         if missing.is_empty() {
             return Ok(false);
         }
-        let script = batch_script(&missing);
-        let out = exec_as(conn, &script, None, become_)?;
-        if out.rc != 0 {
-            return Ok(true);
+        let out = exec_as(conn, &Self::script(&missing), None, become_)?;
+        if out.rc == 0 {
+            self.absorb(&missing, &out.stdout, become_);
         }
+        Ok(true)
+    }
+
+    /// The probes not answered yet, each once.
+    pub fn missing(&self, probes: &[Probe], become_: Option<&Become>) -> Vec<Probe> {
+        let mut missing: Vec<Probe> = Vec::new();
+        for p in probes {
+            if !self.contains(p, become_) && !missing.contains(p) {
+                missing.push(p.clone());
+            }
+        }
+        missing
+    }
+
+    /// The script that answers `missing` (its output goes to [`ProbeCache::absorb`]).
+    pub fn script(missing: &[Probe]) -> String {
+        batch_script(&missing.iter().collect::<Vec<_>>())
+    }
+
+    /// Record the answers of a batch that ran to the end.
+    pub fn absorb(&mut self, missing: &[Probe], stdout: &[u8], become_: Option<&Become>) {
         self.batches += 1;
-        if let Ok(answers) = parse_batch(&missing, &out.stdout_str()) {
+        let missing: Vec<&Probe> = missing.iter().collect();
+        if let Ok(answers) = parse_batch(&missing, &String::from_utf8_lossy(stdout)) {
             for (i, answer) in answers {
                 self.answers.insert(Self::key(missing[i], become_), answer);
             }
         }
-        Ok(true)
     }
 }
 
