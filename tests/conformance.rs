@@ -407,7 +407,21 @@ fn host_names(case: &Case) -> Vec<String> {
 /// hosts share), serving `tests/conformance/http/`; started once, when a case needs it.
 static HTTP_BASE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
 
+/// When the suite's HTTP files were "last modified": fixed, so `Last-Modified` does not
+/// depend on when the checkout was made (Ansible's recorded side names it).
+const HTTP_FILES_MTIME: u64 = 1_767_225_600; // 2026-01-01T00:00:00Z
+
 fn start_http_server() -> (String, std::process::Child) {
+    let fixed = std::time::UNIX_EPOCH + Duration::from_secs(HTTP_FILES_MTIME);
+    for e in walkdir::WalkDir::new(suite_dir().join("http"))
+        .into_iter()
+        .flatten()
+    {
+        if e.file_type().is_file() {
+            let f = std::fs::File::options().write(true).open(e.path()).unwrap();
+            f.set_modified(fixed).unwrap();
+        }
+    }
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()

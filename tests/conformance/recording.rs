@@ -24,9 +24,16 @@ use std::path::{Path, PathBuf};
 /// Bumped when what a recording holds, or how the harness runs Ansible, changes.
 const FORMAT: &str = "drover-conformance-recording/1";
 
-/// Stand-ins for the paths and addresses of one run, put back when a recording is read.
+/// Stand-ins for the paths and addresses of one run and checkout, put back when a
+/// recording is read.
 const WORK: &str = "@@WORK@@";
 const HTTP: &str = "@@HTTP@@";
+/// The checkout the suite runs from (case files named by path: vars files, fileglob items).
+const REPO: &str = "@@REPO@@";
+
+fn repo() -> &'static str {
+    env!("CARGO_MANIFEST_DIR")
+}
 
 /// How the suite uses recordings, from the environment.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -170,7 +177,8 @@ pub fn replay(case: &Case, key: &str, work: &Path, http: Option<&str>) -> Option
     let text = std::fs::read_to_string(path_of(case)).ok()?;
     let text = text
         .replace(WORK, &work.display().to_string())
-        .replace(HTTP, http.unwrap_or(HTTP));
+        .replace(HTTP, http.unwrap_or(HTTP))
+        .replace(REPO, repo());
     let doc: J = serde_json::from_str(&text).ok()?;
     if doc["key"] != key {
         return None;
@@ -194,6 +202,7 @@ pub fn record(
     });
     let mut text = serde_json::to_string(&doc).unwrap();
     text = text.replace(&work.display().to_string(), WORK);
+    text = text.replace(&format!("{}/", repo()), &format!("{REPO}/"));
     if let Some(h) = http {
         text = text.replace(h, HTTP);
     }
