@@ -43,8 +43,6 @@ use std::time::{Duration, Instant};
 #[path = "conformance/recording.rs"]
 mod recording;
 
-const DEFAULT_VENV: &str = "/var/cache/drover-test/venv";
-
 /// Keys of registered results that differ from run to run (or between the tools' temporary
 /// files) and are never compared. A key matches at any depth; `a.b` matches the key `b`
 /// inside the key `a`; a trailing `*` matches a prefix. Every string is compared after the
@@ -391,11 +389,8 @@ impl Target {
     }
 }
 
-fn venv() -> PathBuf {
-    std::env::var_os("DROVER_ANSIBLE_VENV")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(DEFAULT_VENV))
-}
+mod support;
+use support::ansible_venv as venv;
 
 fn host_names(case: &Case) -> Vec<String> {
     (1..=case.hosts).map(|i| format!("h{i}")).collect()

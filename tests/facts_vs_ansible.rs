@@ -77,11 +77,7 @@ const ENV_PER_SESSION: &[&str] = &[
 /// `ansible_` prefix of the module's own result).
 const PLAY: &str = "- hosts: all\n  gather_facts: false\n  tasks:\n    - setup:\n    - copy:\n        content: \"{{ ansible_facts | to_json }}\"\n        dest: \"{{ out }}\"\n      delegate_to: localhost\n";
 
-fn venv() -> PathBuf {
-    std::env::var_os("DROVER_ANSIBLE_VENV")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/var/cache/drover-test/venv"))
-}
+use support::ansible_venv as venv;
 
 /// A python test host of our own (Ansible's setup module needs python3 on it).
 struct Host {

@@ -644,22 +644,16 @@ fn network_facts(f: &mut Vars, get: &dyn Fn(&str) -> String, text: &str) {
             d.insert("ipv6".into(), Value::from(list));
         }
     }
-    f.insert(
-        "all_ipv4_addresses".into(),
+    // Every address but the loopback one, as Ansible lists them.
+    let without = |list: Vec<Value>, loopback: &str| {
         Value::from(
-            all4.into_iter()
-                .filter(|a| a.as_str() != Some("127.0.0.1"))
+            list.into_iter()
+                .filter(|a| a.as_str() != Some(loopback))
                 .collect::<Vec<_>>(),
-        ),
-    );
-    f.insert(
-        "all_ipv6_addresses".into(),
-        Value::from(
-            all6.into_iter()
-                .filter(|a| a.as_str() != Some("::1"))
-                .collect::<Vec<_>>(),
-        ),
-    );
+        )
+    };
+    f.insert("all_ipv4_addresses".into(), without(all4, "127.0.0.1"));
+    f.insert("all_ipv6_addresses".into(), without(all6, "::1"));
     f.insert(
         "interfaces".into(),
         Value::from(ifaces.keys().cloned().collect::<Vec<_>>()),

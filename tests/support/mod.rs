@@ -7,6 +7,14 @@ pub mod nspawn;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+/// The ansible-core virtualenv the comparisons run (`DROVER_ANSIBLE_VENV`, else the one
+/// `.ci/run` makes from `tests/requirements-ansible.txt`).
+pub fn ansible_venv() -> PathBuf {
+    std::env::var_os("DROVER_ANSIBLE_VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/var/cache/drover-test/venv"))
+}
+
 /// The test hosts' state dir (`tests/hosts/up 4` writes it); `None` only when the SSH
 /// tests are explicitly skipped with DROVER_SKIP_SSH_TESTS=1.
 pub fn hosts_dir() -> Option<PathBuf> {
