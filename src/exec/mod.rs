@@ -263,10 +263,7 @@ pub fn run(
                 hosts.retain(|h| l.contains(h));
             }
             // Hosts that failed earlier in the run take no part in later plays.
-            hosts.retain(|h| {
-                let st = shared.snapshot(h);
-                !st.failed && !st.unreachable
-            });
+            hosts.retain(|h| !shared.is_out(h));
             for h in &hosts {
                 if !seen_hosts.contains(h) {
                     seen_hosts.push(h.clone());
@@ -360,13 +357,7 @@ pub fn run(
                         });
                     }
                 });
-                let failed_now = batch
-                    .iter()
-                    .filter(|h| {
-                        let st = shared.snapshot(h);
-                        st.failed || st.unreachable
-                    })
-                    .count();
+                let failed_now = batch.iter().filter(|h| shared.is_out(h)).count();
                 failed_total += failed_now;
                 if run.aborted() && play.any_errors_fatal {
                     break;
@@ -404,7 +395,7 @@ pub fn run(
     seen_hosts.sort();
     let stats: Vec<(String, HostStats)> = seen_hosts
         .iter()
-        .map(|h| (h.clone(), shared.snapshot(h).stats))
+        .map(|h| (h.clone(), shared.peek(h, |st| st.stats.clone())))
         .filter(|(_, s)| *s != HostStats::default())
         .collect();
     sink.event(&Event::Recap {

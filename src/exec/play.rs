@@ -32,6 +32,9 @@ pub struct PlayRun<'a> {
     /// `groups`, with the inventory generation it was built from (add_host and group_by
     /// change it while the play runs).
     groups: Mutex<(u64, Value)>,
+    /// `ansible_play_hosts` and its siblings: shared by every task's variables (one
+    /// list each, not a copy per host and task).
+    host_lists: Mutex<Option<PlayHostLists>>,
     abort: AtomicBool,
     ended: AtomicBool,
     run_once: Mutex<HashMap<usize, RunOnceResult>>,
@@ -70,6 +73,7 @@ impl<'a> PlayRun<'a> {
             play_hosts,
             hostvars,
             groups: Mutex::new((generation, groups)),
+            host_lists: Mutex::new(None),
             abort: AtomicBool::new(false),
             ended: AtomicBool::new(false),
             run_once: Mutex::new(HashMap::new()),
@@ -95,6 +99,38 @@ impl<'a> PlayRun<'a> {
     }
 
     /// `groups` as the inventory is now.
+    /// The play's host lists, rebuilt only when the set of failed hosts changes.
+    fn play_host_lists(&self) -> PlayHostLists {
+        let failed: Vec<usize> = (self.play_hosts.iter().enumerate())
+            .filter(|(_, h)| self.shared.peek(h, |st| st.failed))
+            .map(|(i, _)| i)
+            .collect();
+        let mut cached = self.host_lists.lock().unwrap_or_else(|e| e.into_inner());
+        if !matches!(&*cached, Some(c) if c.failed == failed) {
+            let out = |h: &String| {
+                let i = self.play_hosts.iter().position(|p| p == h);
+                i.is_some_and(|i| failed.binary_search(&i).is_ok())
+            };
+            // As Ansible: the play's hosts are not limited by `serial`, the batch is.
+            let active = |hosts: &[String]| -> Value {
+                Value::from(
+                    hosts
+                        .iter()
+                        .filter(|h| !out(h))
+                        .cloned()
+                        .collect::<Vec<_>>(),
+                )
+            };
+            *cached = Some(PlayHostLists {
+                play_hosts: active(&self.play_hosts),
+                batch: active(&self.batch),
+                all: Value::from(self.play_hosts.clone()),
+                failed,
+            });
+        }
+        cached.clone().expect("set above")
+    }
+
     pub fn groups(&self) -> Value {
         let now = self.shared.inventory_generation.load(Ordering::SeqCst);
         let mut g = self.groups.lock().unwrap_or_else(|e| e.into_inner());
@@ -144,13 +180,7 @@ impl<'a> PlayRun<'a> {
 
     /// The first host of the batch that has not failed (run_once runs there).
     pub fn first_active_host(&self) -> Option<String> {
-        self.batch
-            .iter()
-            .find(|h| {
-                let st = self.shared.snapshot(h);
-                !st.failed && !st.unreachable
-            })
-            .cloned()
+        self.batch.iter().find(|h| !self.shared.is_out(h)).cloned()
     }
 
     /// Wait for the run_once result of a task (the first host publishes it).
@@ -245,21 +275,11 @@ impl<'a> PlayRun<'a> {
         put("group_names", Value::from(inv.group_names(host)));
         put("groups", self.groups());
         put("hostvars", self.hostvars.clone());
-        let active = |hosts: &[String]| -> Vec<String> {
-            hosts
-                .iter()
-                .filter(|h| !self.shared.snapshot(h).failed)
-                .cloned()
-                .collect()
-        };
-        // As Ansible: the play's hosts are not limited by `serial`, the batch is.
-        put("ansible_play_hosts", Value::from(active(&self.play_hosts)));
-        put("play_hosts", Value::from(active(&self.batch)));
-        put("ansible_play_batch", Value::from(active(&self.batch)));
-        put(
-            "ansible_play_hosts_all",
-            Value::from(self.play_hosts.clone()),
-        );
+        let lists = self.play_host_lists();
+        put("ansible_play_hosts", lists.play_hosts);
+        put("play_hosts", lists.batch.clone());
+        put("ansible_play_batch", lists.batch);
+        put("ansible_play_hosts_all", lists.all);
         put("ansible_play_name", Value::from(self.play.name.as_str()));
         put("ansible_check_mode", Value::from(self.opts.check));
         put("ansible_diff_mode", Value::from(self.opts.diff));
@@ -299,6 +319,16 @@ impl<'a> PlayRun<'a> {
 }
 
 /// The `groups` variable: every group and its hosts (children's included).
+/// The play's host lists as template values, and the failed hosts (indices into the
+/// play's hosts) they were built without.
+#[derive(Clone)]
+struct PlayHostLists {
+    failed: Vec<usize>,
+    play_hosts: Value,
+    batch: Value,
+    all: Value,
+}
+
 pub fn groups_value(inv: &crate::inventory::Inventory) -> Value {
     inv.groups
         .keys()

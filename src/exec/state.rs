@@ -83,6 +83,21 @@ impl Shared {
         f(map.entry(host.to_string()).or_default())
     }
 
+    /// Read one thing of a host's state without copying the rest (a `snapshot` clones
+    /// facts and registered results: too much for a flag asked per host per task).
+    pub fn peek<R>(&self, host: &str, f: impl FnOnce(&HostState) -> R) -> R {
+        let map = self.hosts.read().unwrap_or_else(|e| e.into_inner());
+        match map.get(host) {
+            Some(st) => f(st),
+            None => f(&HostState::default()),
+        }
+    }
+
+    /// Has the host failed or become unreachable?
+    pub fn is_out(&self, host: &str) -> bool {
+        self.peek(host, |st| st.failed || st.unreachable)
+    }
+
     pub fn snapshot(&self, host: &str) -> HostState {
         let map = self.hosts.read().unwrap_or_else(|e| e.into_inner());
         map.get(host).cloned().unwrap_or_default()
