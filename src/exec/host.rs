@@ -492,10 +492,14 @@ impl<'a> HostWalker<'a> {
         if failed {
             self.failed_task = Some((
                 Value::from_iter([
-                    ("name", Value::from(task.display_name())),
+                    // The task's own name, without its role, "" when it has none (as
+                    // Ansible's serialized task).
+                    ("name", Value::from(task.name.clone().unwrap_or_default())),
                     ("action", Value::from(task.module)),
                 ]),
-                outcome.registered.clone(),
+                // Data, as registered results are: a message quoting a template is
+                // not templated again.
+                crate::vars::as_data(outcome.registered.clone()),
             ));
             if task
                 .kw

@@ -112,12 +112,19 @@ fn run(state: &State, name: &str, args: &[Value], kwargs: &Kwargs) -> Result<Vec
             }
         }
         "vars" => {
+            // Ansible's messages, which playbooks test for.
+            if let Some(a) = args.iter().find(|a| a.as_str().is_none()) {
+                return Err(err(format!(
+                    "Variable name must be 'str' not '{}'",
+                    crate::template::ansible::filters::type_debug(a).unwrap_or_default()
+                )));
+            }
             for t in &terms {
                 let v = state.lookup(t).filter(|v| !v.is_undefined());
                 match (v, &default) {
                     (Some(v), _) => out.push(v),
                     (None, Some(d)) => out.push(d.clone()),
-                    (None, None) => return Err(Error::new(ErrorKind::UndefinedError, format!("lookup('vars'): '{t}' is undefined"))),
+                    (None, None) => return Err(Error::new(ErrorKind::UndefinedError, format!("No variable named '{t}' was found"))),
                 }
             }
         }
