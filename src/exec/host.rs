@@ -352,16 +352,9 @@ impl<'a> HostWalker<'a> {
         }
         let mut out = Vec::new();
         for vars in iterations {
-            let mut rendered = Vars::new();
-            for (k, v) in &t.args {
-                match self.run.render(v, vars.clone()) {
-                    Ok(r) if r.as_str() != Some(super::task::OMIT) => {
-                        rendered.insert(k.clone(), r);
-                    }
-                    Ok(_) => {}
-                    Err(_) => return out,
-                }
-            }
+            let Ok(rendered) = super::task::render_args(self.run, t, &vars) else {
+                return out;
+            };
             if let Ok(args) = crate::modules::Args::new(module.spec(), rendered) {
                 out.extend(module.probes(&args));
             }

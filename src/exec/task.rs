@@ -197,6 +197,20 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
             .map_err(|e| e.at(l.span.clone()));
         let items = match items {
             Ok(i) => i,
+            // As Ansible: a loop over something undefined is an error only where the
+            // task's `when` holds; `when: false` skips the task (a false condition that
+            // cannot be told without the loop keeps the loop's error).
+            Err(e)
+                if e.kind == ErrorKind::Template
+                    && e.message.contains("undefined")
+                    && task
+                        .kw
+                        .when
+                        .iter()
+                        .any(|c| run.eval_cond(&c.expr, base.clone()).ok() == Some(false)) =>
+            {
+                return self.one(base, None, started)
+            }
             Err(e) => return self.failure(e, started),
         };
         let var = task
@@ -514,16 +528,8 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
         }
         let module = modules::find(task.module)
             .ok_or_else(|| Error::module(format!("unknown module {}", task.module)))?;
-        let mut rendered = Vars::new();
-        for (k, v) in &task.args {
-            let value = run
-                .render(v, vars.clone())
-                .map_err(|e| e.at(task.args_span.clone()))?;
-            if value.as_str() == Some(OMIT) {
-                continue;
-            }
-            rendered.insert(k.clone(), value);
-        }
+        let mut rendered =
+            render_args(run, &task, &vars).map_err(|e| e.at(task.args_span.clone()))?;
         let become_ = self.become_for(&vars)?;
         let environment = self.environment(&vars)?;
         let check = task.kw.check_mode.unwrap_or(run.opts.check);
@@ -904,4 +910,67 @@ pub fn become_of(
         method,
         password,
     }))
+}
+
+/// The task's arguments for one item, templated: `omit` drops one; set_fact's templated
+/// variable names are rendered too (Ansible templates those keys, no other module's); a
+/// template of the whole arguments (`assert: '{{ item }}'`) must give a mapping, whose keys
+/// the arguments written beside it override, and is checked against the module's spec
+/// now, as it could not be before the run.
+pub(super) fn render_args(
+    run: &super::play::PlayRun<'_>,
+    task: &Task,
+    vars: &Vars,
+) -> Result<Vars> {
+    let mut rendered = Vars::new();
+    for (k, v) in &task.args {
+        if k == modules::args::VARIABLE_PARAMS {
+            continue;
+        }
+        let value = run.render(v, vars.clone())?;
+        if value.as_str() == Some(OMIT) {
+            continue;
+        }
+        let key = if task.module == "set_fact" && k.contains("{{") {
+            let name = run.render(&Value::from(k.as_str()), vars.clone())?;
+            let name = name
+                .as_str()
+                .map(str::to_string)
+                .unwrap_or_else(|| name.to_string());
+            crate::vars::file::check_var_name(&name, &task.args_span)?;
+            name
+        } else {
+            k.clone()
+        };
+        rendered.insert(key, value);
+    }
+    let Some(whole) = task.args.get(modules::args::VARIABLE_PARAMS) else {
+        return Ok(rendered);
+    };
+    let whole = run.render(whole, vars.clone())?;
+    if whole.kind() != minijinja::value::ValueKind::Map {
+        return Err(Error::module(format!(
+            "Task args must resolve to a 'dict' not '{}'.",
+            crate::template::ansible::filters::type_debug(&whole).unwrap_or_default()
+        )));
+    }
+    let mut merged = Vars::new();
+    for k in whole.try_iter().into_iter().flatten() {
+        let v = whole.get_item(&k).unwrap_or_default();
+        if v.as_str() == Some(OMIT) {
+            continue;
+        }
+        merged.insert(
+            k.as_str()
+                .map(str::to_string)
+                .unwrap_or_else(|| k.to_string()),
+            v,
+        );
+    }
+    merged.extend(rendered);
+    let spec = modules::find(task.module)
+        .map(|m| m.spec())
+        .ok_or_else(|| Error::module(format!("unknown module {}", task.module)))?;
+    modules::args::validate(spec, &merged, &task.args_span, &[])?;
+    Ok(merged)
 }
