@@ -140,10 +140,23 @@ fn run(state: &State, name: &str, args: &[Value], kwargs: &Kwargs) -> Result<Vec
                 Some(keys) => keys.filter_map(|k| k.as_str().map(str::to_string)).collect(),
                 None => state.known_variables().iter().map(|n| n.to_string()).collect(),
             };
+            // Ansible's messages, which playbooks test for.
+            if let Some(a) = args.iter().find(|a| a.as_str().is_none()) {
+                return Err(err(format!(
+                    "Invalid setting identifier, \"{}\" is not a string, it is a <class '{}'>",
+                    crate::template::ansible::filters::py_str(a),
+                    crate::template::ansible::filters::type_debug(a).unwrap_or_default()
+                )));
+            }
             for t in &terms {
-                let re = regex::Regex::new(t)
-                    .map_err(|e| err(format!("lookup('varnames'): bad regular expression '{t}': {e}")))?;
-                out.extend(names.iter().filter(|n| re.is_match(n)).map(|n| Value::from(n.as_str())));
+                // Python's re.search, as Ansible's varnames lookup.
+                let re = crate::pyregex::PyRegex::new(t, false, false)
+                    .map_err(|e| err(format!("Unable to use \"{t}\" as a search parameter: {e}")))?;
+                for n in &names {
+                    if re.is_match(n).map_err(|e| err(format!("lookup('varnames'): {e}")))? {
+                        out.push(Value::from(n.as_str()));
+                    }
+                }
             }
         }
         // `list` returns its terms as they are (Ansible's list lookup).
