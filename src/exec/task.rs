@@ -190,8 +190,15 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
     fn looped(&mut self, base: Vars, l: &crate::playbook::Loop, started: Instant) -> ItemOutcome {
         let run = self.w.run;
         let task = self.task.clone();
-        let items = run
-            .render(&l.items, base.clone())
+        // with_first_found drops the terms that are undefined (Ansible's first_found,
+        // invoked as a loop, skips them: `"{{ missing }}.yml"` falls to the next name).
+        let terms = match &l.kind {
+            crate::playbook::LoopKind::Lookup(n) if n == "first_found" => {
+                render_dropping_undefined(run, &l.items, &base)
+            }
+            _ => run.render(&l.items, base.clone()),
+        };
+        let items = terms
             .and_then(|v| self.lookup_loop(&l.kind, v, &base))
             .and_then(|v| loops::items(&l.kind, &v))
             .map_err(|e| e.at(l.span.clone()));
@@ -211,7 +218,7 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
             {
                 return self.one(base, None, started)
             }
-            Err(e) => return self.failure(e, started),
+            Err(e) => return self.failure(e, &base, started),
         };
         let var = task
             .loop_control
@@ -340,8 +347,9 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
         }
     }
 
-    /// `with_fileglob` and `with_subelements` are the lookups of the same names, as in
-    /// Ansible: their terms are turned into the list to iterate here.
+    /// `with_fileglob`, `with_subelements` and every other `with_<lookup>` are the lookups
+    /// of the same names, as in Ansible: their terms are turned into the list to iterate
+    /// here.
     fn lookup_loop(
         &self,
         kind: &crate::playbook::LoopKind,
@@ -354,6 +362,7 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
             LoopKind::Subelements => {
                 "{{ __drover_terms[0] | subelements(__drover_terms[1], **(__drover_terms[2] if __drover_terms | length > 2 else {})) }}"
             }
+            LoopKind::Lookup(_) => "{{ query(__drover_lookup, *__drover_terms) }}",
             _ => return Ok(terms),
         };
         let terms = match terms.kind() {
@@ -365,6 +374,13 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
             .flatten();
         let mut vars = base.clone();
         vars.insert("__drover_terms".into(), crate::vars::as_data(terms));
+        if let LoopKind::Lookup(name) = kind {
+            vars.insert("__drover_lookup".into(), Value::from(name.as_str()));
+            vars.insert(
+                crate::template::WITH_ACTION_VAR.into(),
+                Value::from(self.task.module),
+            );
+        }
         let list = self.w.run.render(&Value::from(expr), vars)?;
         let Some(subkey) = subkey else {
             return Ok(list);
@@ -427,11 +443,16 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
         }
     }
 
-    fn failure(&mut self, e: Error, started: Instant) -> ItemOutcome {
-        let one = fail_one(e);
+    /// The task failed before any item ran (its loop could not be made); `ignore_errors`
+    /// applies as to any failure.
+    fn failure(&mut self, e: Error, base: &Vars, started: Instant) -> ItemOutcome {
+        let mut one = fail_one(e);
+        if self.ignore_errors(base) {
+            one.status = Status::Ignored;
+        }
         self.emit(&one, None, started.elapsed());
         ItemOutcome {
-            status: Status::Failed,
+            status: one.status,
             registered: Value::from_iter(one.result),
             effects: Vec::new(),
             notify: Vec::new(),
@@ -927,7 +948,11 @@ pub(super) fn render_args(
         if k == modules::args::VARIABLE_PARAMS {
             continue;
         }
-        let value = run.render(v, vars.clone())?;
+        // Ansible names the argument whose value failed to render.
+        let value = run.render(v, vars.clone()).map_err(|mut e| {
+            e.message = format!("Error while resolving value for '{k}': {}", e.message);
+            e
+        })?;
         if value.as_str() == Some(OMIT) {
             continue;
         }
@@ -973,4 +998,43 @@ pub(super) fn render_args(
         .ok_or_else(|| Error::module(format!("unknown module {}", task.module)))?;
     modules::args::validate(spec, &merged, &task.args_span, &[])?;
     Ok(merged)
+}
+
+/// Render a loop's terms, leaving out each list item or mapping value whose template
+/// reads an undefined variable.
+fn render_dropping_undefined(
+    run: &super::play::PlayRun<'_>,
+    v: &Value,
+    vars: &Vars,
+) -> Result<Value> {
+    use minijinja::value::ValueKind;
+    let undefined = |e: &Error| e.kind == ErrorKind::Template && e.message.contains("undefined");
+    match v.kind() {
+        ValueKind::Seq => {
+            let mut out = Vec::new();
+            for item in v.try_iter().into_iter().flatten() {
+                match render_dropping_undefined(run, &item, vars) {
+                    Ok(r) => out.push(r),
+                    Err(e) if undefined(&e) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            Ok(Value::from(out))
+        }
+        ValueKind::Map => {
+            let mut out = indexmap::IndexMap::new();
+            for k in v.try_iter().into_iter().flatten() {
+                let item = v.get_item(&k).unwrap_or_default();
+                match render_dropping_undefined(run, &item, vars) {
+                    Ok(r) => {
+                        out.insert(k, r);
+                    }
+                    Err(e) if undefined(&e) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            Ok(Value::from_iter(out))
+        }
+        _ => run.render(v, vars.clone()),
+    }
 }

@@ -342,7 +342,9 @@ impl Module for Ping {
     fn plan(&self, ctx: &mut ModuleCtx<'_>, args: &Args) -> Result<Plan> {
         let data = args.str("data")?.unwrap_or_else(|| "pong".into());
         if data == "crash" {
-            return Err(Error::module("boom"));
+            // Ansible's ping raises an exception here; 2.19 reports an uncaught module
+            // exception with this wording.
+            return Err(Error::module("Task failed: Module failed: boom"));
         }
         let out = ctx.sh("echo pong", None)?;
         if out.rc != 0 {

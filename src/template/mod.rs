@@ -5,6 +5,7 @@
 //! list, `{{ 1 + 1 }}` is 2), as ansible-core 2.19+ does; anything else renders to text.
 
 mod lookups;
+pub use lookups::{LOOKUPS, WITH_ACTION_VAR};
 
 use crate::diagnostics::{Error, Result};
 use crate::vars::Scope;
@@ -380,7 +381,10 @@ fn template_error(
                 .detail()
                 .map(str::to_string)
                 .unwrap_or_else(|| e.kind().to_string());
-            Error::template(format!("template error in '{snippet}'{line}: {detail}"))
+            // Ansible's wording first (playbooks match it), then where.
+            Error::template(format!(
+                "Error rendering template: {detail} (in '{snippet}'{line})"
+            ))
         }
     }
 }
