@@ -271,29 +271,6 @@ fn run(state: &State, name: &str, args: &[Value], kwargs: &Kwargs) -> Result<Vec
 /// searched as Ansible searches (`files/`, or `templates/`/`vars/` when a `with_first_found`
 /// loop runs a template or include_vars task); none: an error, or nothing with `skip`.
 fn first_found(state: &State, args: &[Value], kwargs: &Kwargs) -> Result<Option<PathBuf>, Error> {
-    let opt = |m: Option<&Value>, k: &str| -> Vec<String> {
-        let Some(v) = m
-            .and_then(|m| m.get_attr(k).ok())
-            .filter(|v| !v.is_undefined() && !v.is_none())
-        else {
-            return Vec::new();
-        };
-        match v.as_str() {
-            Some(s) => vec![s.to_string()],
-            None => v
-                .try_iter()
-                .into_iter()
-                .flatten()
-                .filter_map(|x| x.as_str().map(str::to_string))
-                .collect(),
-        }
-    };
-    let split = |items: Vec<String>, on: &[char]| -> Vec<String> {
-        items
-            .iter()
-            .flat_map(|i| i.split(on).map(str::to_string).collect::<Vec<_>>())
-            .collect()
-    };
     let direct = Value::from_iter(["files", "paths", "skip"].into_iter().filter_map(|k| {
         kwargs
             .get::<Option<Value>>(k)
@@ -316,8 +293,6 @@ fn first_found(state: &State, args: &[Value], kwargs: &Kwargs) -> Result<Option<
         paths: &mut Vec<String>,
         skip: &mut bool,
         out: &mut Vec<String>,
-        opt: &dyn Fn(Option<&Value>, &str) -> Vec<String>,
-        split: &dyn Fn(Vec<String>, &[char]) -> Vec<String>,
     ) -> Result<(), Error> {
         for term in terms {
             let files = match term.kind() {
@@ -338,7 +313,7 @@ fn first_found(state: &State, args: &[Value], kwargs: &Kwargs) -> Result<Option<
                         .flatten()
                         .filter(|v| !v.is_undefined())
                         .collect();
-                    walk(&inner, paths, skip, out, opt, split)?;
+                    walk(&inner, paths, skip, out)?;
                     continue;
                 }
                 _ => {
@@ -360,7 +335,7 @@ fn first_found(state: &State, args: &[Value], kwargs: &Kwargs) -> Result<Option<
         }
         Ok(())
     }
-    walk(&terms, &mut paths, &mut skip, &mut candidates, &opt, &split)?;
+    walk(&terms, &mut paths, &mut skip, &mut candidates)?;
     let action = state
         .lookup(WITH_ACTION_VAR)
         .and_then(|v| v.as_str().map(str::to_string));
@@ -377,6 +352,33 @@ fn first_found(state: &State, args: &[Value], kwargs: &Kwargs) -> Result<Option<
         return Ok(None);
     }
     Err(err("No file was found when using first_found."))
+}
+
+/// A first_found option of a mapping (`files`, `paths`): a string or a list of strings.
+fn opt(m: Option<&Value>, k: &str) -> Vec<String> {
+    let Some(v) = m
+        .and_then(|m| m.get_attr(k).ok())
+        .filter(|v| !v.is_undefined() && !v.is_none())
+    else {
+        return Vec::new();
+    };
+    match v.as_str() {
+        Some(s) => vec![s.to_string()],
+        None => v
+            .try_iter()
+            .into_iter()
+            .flatten()
+            .filter_map(|x| x.as_str().map(str::to_string))
+            .collect(),
+    }
+}
+
+/// Names given as one string hold several (`a.yml,b.yml`), as Ansible still splits them.
+fn split(items: Vec<String>, on: &[char]) -> Vec<String> {
+    items
+        .iter()
+        .flat_map(|i| i.split(on).map(str::to_string).collect::<Vec<_>>())
+        .collect()
 }
 
 fn find_base(state: &State) -> PathBuf {

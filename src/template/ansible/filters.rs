@@ -931,9 +931,9 @@ pub fn regex_findall(value: &Value, pattern: &Value, kwargs: Kwargs) -> Result<V
         .map_err(regex_failed(NAME))?
         .iter()
         .map(|caps| match ngroups {
-            0 => group(&caps, 0),
-            1 => group(&caps, 1),
-            n => Value::from((1..=n).map(|g| group(&caps, g)).collect::<Vec<_>>()),
+            0 => group(caps, 0),
+            1 => group(caps, 1),
+            n => Value::from((1..=n).map(|g| group(caps, g)).collect::<Vec<_>>()),
         })
         .collect();
     Ok(Value::from(items))
