@@ -90,15 +90,19 @@ pub fn check(
                 known.extend(inv.host_vars(host).keys().cloned());
                 walker.check_var_cycles(inv, host, extra_vars)?;
                 for (task, locals, guard) in &tasks {
-                    let r = walker.check_task(task, locals, &known, host);
+                    let mut lazy = Vec::new();
+                    let r = walker.check_task(task, locals, &known, host, &mut lazy);
                     walker.dynamic(r, guard.as_deref())?;
+                    lazy.into_iter().for_each(|w| walker.warn(w));
                 }
             }
             // Syntax of every template is checked even when the play matched no host.
             if hosts.is_empty() {
                 for (task, locals, guard) in &tasks {
-                    let r = walker.check_task(task, locals, &HashSet::new(), "");
+                    let mut lazy = Vec::new();
+                    let r = walker.check_task(task, locals, &HashSet::new(), "", &mut lazy);
                     walker.dynamic(r, guard.as_deref())?;
+                    lazy.into_iter().for_each(|w| walker.warn(w));
                 }
             }
             for w in walker.warnings {
@@ -460,7 +464,17 @@ impl PlayCheck<'_> {
             self.play_names.extend(role.vars.keys().cloned());
         }
         match t.module {
-            "set_fact" => self.play_names.extend(t.args.keys().cloned()),
+            "set_fact" => {
+                // A templated name (`'{{ item }}=moo'`) or a template of all the
+                // arguments: the names are known only when the task runs.
+                if t.args
+                    .keys()
+                    .any(|k| k.contains("{{") || k == crate::modules::args::VARIABLE_PARAMS)
+                {
+                    self.dynamic_names = true;
+                }
+                self.play_names.extend(t.args.keys().cloned())
+            }
             // Facts these modules return under their own names.
             "package_facts" => {
                 self.play_names.insert("packages".into());
@@ -510,6 +524,7 @@ impl PlayCheck<'_> {
         locals: &[String],
         known: &HashSet<String>,
         host: &str,
+        lazy: &mut Vec<String>,
     ) -> Result<()> {
         let check_names = !host.is_empty() && !self.dynamic_names;
         let is_known = |n: &str| {
@@ -531,16 +546,17 @@ impl PlayCheck<'_> {
                 }
             }
         }
-        let mut sources: Vec<(Value, Span, bool)> = Vec::new();
+        // (text, where, a bare expression?, read only where the task's `when` holds?)
+        let mut sources: Vec<(Value, Span, bool, bool)> = Vec::new();
         for c in &task.kw.when {
-            sources.push((c.expr.clone(), c.span.clone(), true));
+            sources.push((c.expr.clone(), c.span.clone(), true, false));
         }
         for conds in [&task.changed_when, &task.failed_when, &task.until]
             .into_iter()
             .flatten()
         {
             for c in conds {
-                sources.push((c.expr.clone(), c.span.clone(), true));
+                sources.push((c.expr.clone(), c.span.clone(), true, false));
             }
         }
         // `debug: var=` prints VARIABLE IS NOT DEFINED! for an undefined name: its names
@@ -554,15 +570,18 @@ impl PlayCheck<'_> {
                 if debug_var {
                     syntax_only.push(Value::from(s.clone()));
                 }
-                sources.push((Value::from(s), task.args_span.clone(), expr));
+                sources.push((Value::from(s), task.args_span.clone(), expr, false));
             }
         }
+        // Ansible evaluates a loop that fails on an undefined name only where the `when`
+        // holds (`when: false` + `loop: "{{ fake_var }}"` skips): a warning here.
+        let lazy_loop = !task.kw.when.is_empty();
         if let Some(l) = &task.loop_ {
             for s in strings_in(&l.items) {
-                sources.push((Value::from(s), l.span.clone(), false));
+                sources.push((Value::from(s), l.span.clone(), false, lazy_loop));
             }
         }
-        for (text, span, is_expr) in sources {
+        for (text, span, is_expr, lazily) in sources {
             let Some(text) = text.as_str() else { continue };
             let names = self
                 .names_in(text, is_expr)
@@ -571,6 +590,14 @@ impl PlayCheck<'_> {
                 continue;
             }
             for n in names {
+                if !is_known(&n) && !is_guarded(text, &n) && lazily {
+                    lazy.push(format!(
+                        "task '{}' ({span}): '{n}' is undefined in its loop '{}'; the task fails on a host whose `when` holds",
+                        task.display_name(),
+                        short(text)
+                    ));
+                    break;
+                }
                 if !is_known(&n) && !is_guarded(text, &n) {
                     return Err(Error::template(format!("'{n}' is undefined for host {host} in '{}'", short(text)))
                         .at(span.clone())

@@ -523,16 +523,9 @@ impl<'a> HostWalker<'a> {
         }
         let mut out = Vec::new();
         for vars in iterations {
-            let mut rendered = Vars::new();
-            for (k, v) in &t.args {
-                match self.run.render(v, vars.clone()) {
-                    Ok(r) if r.as_str() != Some(super::task::OMIT) => {
-                        rendered.insert(k.clone(), r);
-                    }
-                    Ok(_) => {}
-                    Err(_) => return out,
-                }
-            }
+            let Ok(rendered) = super::task::render_args(self.run, t, &vars) else {
+                return out;
+            };
             if let Ok(args) = crate::modules::Args::new(module.spec(), rendered) {
                 out.extend(module.probes(&args));
             }
@@ -676,10 +669,14 @@ impl<'a> HostWalker<'a> {
         if failed {
             self.failed_task = Some((
                 Value::from_iter([
-                    ("name", Value::from(task.display_name())),
+                    // The task's own name, without its role, "" when it has none (as
+                    // Ansible's serialized task).
+                    ("name", Value::from(task.name.clone().unwrap_or_default())),
                     ("action", Value::from(task.module)),
                 ]),
-                outcome.registered.clone(),
+                // Data, as registered results are: a message quoting a template is
+                // not templated again.
+                crate::vars::as_data(outcome.registered.clone()),
             ));
             if task
                 .kw

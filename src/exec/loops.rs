@@ -103,7 +103,7 @@ pub fn items(kind: &LoopKind, v: &Value) -> Result<Vec<Value>> {
         }
         LoopKind::Sequence => sequence(v),
         // Their lookups already made the list (`TaskRunner::lookup_loop`).
-        LoopKind::Fileglob | LoopKind::Subelements => list_of(v, "the loop"),
+        LoopKind::Fileglob | LoopKind::Subelements | LoopKind::Lookup(_) => list_of(v, "the loop"),
     }
 }
 

@@ -255,6 +255,16 @@ impl<'a> PlayRun<'a> {
     }
 
     fn magic(&self, v: &mut Vars, host: &str, kw: &Inherited) {
+        // Ansible's play context adds the connection in use to the task's variables
+        // (`lookup('vars', 'ansible_connection')` works without one in the inventory).
+        if !v.contains_key("ansible_connection") {
+            let local =
+                matches!(host, "localhost" | "127.0.0.1") && !v.contains_key("ansible_host");
+            v.insert(
+                "ansible_connection".into(),
+                Value::from(if local { "local" } else { "ssh" }),
+            );
+        }
         // Without one in the inventory, ansible_host is the host's name, or, in a task
         // delegated elsewhere, the delegate's (as Ansible).
         if !v.contains_key("ansible_host") {

@@ -400,13 +400,34 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
     fn looped(&mut self, base: Vars, l: &crate::playbook::Loop, started: Instant) -> Ran {
         let run = self.w.run;
         let task = self.task.clone();
-        let items = run
-            .render(&l.items, base.clone())
+        // with_first_found drops the terms that are undefined (Ansible's first_found,
+        // invoked as a loop, skips them: `"{{ missing }}.yml"` falls to the next name).
+        let terms = match &l.kind {
+            crate::playbook::LoopKind::Lookup(n) if n == "first_found" => {
+                render_dropping_undefined(run, &l.items, &base)
+            }
+            _ => run.render(&l.items, base.clone()),
+        };
+        let items = terms
             .and_then(|v| self.lookup_loop(&l.kind, v, &base))
             .and_then(|v| loops::items(&l.kind, &v))
             .map_err(|e| e.at(l.span.clone()));
         let items = match items {
             Ok(i) => i,
+            // As Ansible: a loop over something undefined is an error only where the
+            // task's `when` holds; `when: false` skips the task (a false condition that
+            // cannot be told without the loop keeps the loop's error).
+            Err(e)
+                if e.kind == ErrorKind::Template
+                    && e.message.contains("undefined")
+                    && task
+                        .kw
+                        .when
+                        .iter()
+                        .any(|c| run.eval_cond(&c.expr, base.clone()).ok() == Some(false)) =>
+            {
+                return self.one(base, started)
+            }
             Err(e) => return self.failure(e, base, started),
         };
         let var = task
@@ -575,8 +596,9 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
         }
     }
 
-    /// `with_fileglob` and `with_subelements` are the lookups of the same names, as in
-    /// Ansible: their terms are turned into the list to iterate here.
+    /// `with_fileglob`, `with_subelements` and every other `with_<lookup>` are the lookups
+    /// of the same names, as in Ansible: their terms are turned into the list to iterate
+    /// here.
     fn lookup_loop(
         &self,
         kind: &crate::playbook::LoopKind,
@@ -589,6 +611,7 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
             LoopKind::Subelements => {
                 "{{ __drover_terms[0] | subelements(__drover_terms[1], **(__drover_terms[2] if __drover_terms | length > 2 else {})) }}"
             }
+            LoopKind::Lookup(_) => "{{ query(__drover_lookup, *__drover_terms) }}",
             _ => return Ok(terms),
         };
         let terms = match terms.kind() {
@@ -600,6 +623,13 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
             .flatten();
         let mut vars = base.clone();
         vars.insert("__drover_terms".into(), crate::vars::as_data(terms));
+        if let LoopKind::Lookup(name) = kind {
+            vars.insert("__drover_lookup".into(), Value::from(name.as_str()));
+            vars.insert(
+                crate::template::WITH_ACTION_VAR.into(),
+                Value::from(self.task.module),
+            );
+        }
         let list = self.w.run.render(&Value::from(expr), vars)?;
         let Some(subkey) = subkey else {
             return Ok(list);
@@ -785,16 +815,8 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
         }
         let module = modules::find(task.module)
             .ok_or_else(|| Error::module(format!("unknown module {}", task.module)))?;
-        let mut rendered = Vars::new();
-        for (k, v) in &task.args {
-            let value = run
-                .render(v, vars.clone())
-                .map_err(|e| e.at(task.args_span.clone()))?;
-            if value.as_str() == Some(OMIT) {
-                continue;
-            }
-            rendered.insert(k.clone(), value);
-        }
+        let mut rendered =
+            render_args(run, &task, &vars).map_err(|e| e.at(task.args_span.clone()))?;
         let become_ = self.become_for(&vars)?;
         let environment = self.environment(&vars)?;
         let check = task.kw.check_mode.unwrap_or(run.opts.check);
@@ -1191,4 +1213,110 @@ pub fn become_of(
         method,
         password,
     }))
+}
+
+/// The task's arguments for one item, templated: `omit` drops one; set_fact's templated
+/// variable names are rendered too (Ansible templates those keys, no other module's); a
+/// template of the whole arguments (`assert: '{{ item }}'`) must give a mapping, whose keys
+/// the arguments written beside it override, and is checked against the module's spec
+/// now, as it could not be before the run.
+pub(super) fn render_args(
+    run: &super::play::PlayRun<'_>,
+    task: &Task,
+    vars: &Vars,
+) -> Result<Vars> {
+    let mut rendered = Vars::new();
+    for (k, v) in &task.args {
+        if k == modules::args::VARIABLE_PARAMS {
+            continue;
+        }
+        // Ansible names the argument whose value failed to render.
+        let value = run.render(v, vars.clone()).map_err(|mut e| {
+            e.message = format!("Error while resolving value for '{k}': {}", e.message);
+            e
+        })?;
+        if value.as_str() == Some(OMIT) {
+            continue;
+        }
+        let key = if task.module == "set_fact" && k.contains("{{") {
+            let name = run.render(&Value::from(k.as_str()), vars.clone())?;
+            let name = name
+                .as_str()
+                .map(str::to_string)
+                .unwrap_or_else(|| name.to_string());
+            crate::vars::file::check_var_name(&name, &task.args_span)?;
+            name
+        } else {
+            k.clone()
+        };
+        rendered.insert(key, value);
+    }
+    let Some(whole) = task.args.get(modules::args::VARIABLE_PARAMS) else {
+        return Ok(rendered);
+    };
+    let whole = run.render(whole, vars.clone())?;
+    if whole.kind() != minijinja::value::ValueKind::Map {
+        return Err(Error::module(format!(
+            "Task args must resolve to a 'dict' not '{}'.",
+            crate::template::ansible::filters::type_debug(&whole).unwrap_or_default()
+        )));
+    }
+    let mut merged = Vars::new();
+    for k in whole.try_iter().into_iter().flatten() {
+        let v = whole.get_item(&k).unwrap_or_default();
+        if v.as_str() == Some(OMIT) {
+            continue;
+        }
+        merged.insert(
+            k.as_str()
+                .map(str::to_string)
+                .unwrap_or_else(|| k.to_string()),
+            v,
+        );
+    }
+    merged.extend(rendered);
+    let spec = modules::find(task.module)
+        .map(|m| m.spec())
+        .ok_or_else(|| Error::module(format!("unknown module {}", task.module)))?;
+    modules::args::validate(spec, &merged, &task.args_span, &[])?;
+    Ok(merged)
+}
+
+/// Render a loop's terms, leaving out each list item or mapping value whose template
+/// reads an undefined variable.
+fn render_dropping_undefined(
+    run: &super::play::PlayRun<'_>,
+    v: &Value,
+    vars: &Vars,
+) -> Result<Value> {
+    use minijinja::value::ValueKind;
+    let undefined = |e: &Error| e.kind == ErrorKind::Template && e.message.contains("undefined");
+    match v.kind() {
+        ValueKind::Seq => {
+            let mut out = Vec::new();
+            for item in v.try_iter().into_iter().flatten() {
+                match render_dropping_undefined(run, &item, vars) {
+                    Ok(r) => out.push(r),
+                    Err(e) if undefined(&e) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            Ok(Value::from(out))
+        }
+        ValueKind::Map => {
+            let mut out = indexmap::IndexMap::new();
+            for k in v.try_iter().into_iter().flatten() {
+                let item = v.get_item(&k).unwrap_or_default();
+                match render_dropping_undefined(run, &item, vars) {
+                    Ok(r) => {
+                        out.insert(k, r);
+                    }
+                    Err(e) if undefined(&e) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            Ok(Value::from_iter(out))
+        }
+        _ => run.render(v, vars.clone()),
+    }
 }

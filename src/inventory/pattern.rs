@@ -185,17 +185,20 @@ fn match_base(inv: &Inventory, base: &str) -> Result<Vec<String>, PatternError> 
         return Ok(inv.hosts.keys().cloned().collect());
     }
     if let Some(re) = base.strip_prefix('~') {
-        let re = regex::Regex::new(re).map_err(|e| {
-            PatternError(
-                format!("bad regular expression in host pattern '{base}': {e}"),
-                None,
-            )
-        })?;
+        // Python's re.match, as Ansible's inventory: anchored at the start of the name.
+        let re =
+            crate::pyregex::PyRegex::new(&format!(r"\A(?:{re})"), false, false).map_err(|e| {
+                PatternError(
+                    format!("bad regular expression in host pattern '{base}': {e}"),
+                    None,
+                )
+            })?;
         let mut out = Vec::new();
-        for g in inv.groups.keys().filter(|g| re.is_match(g)) {
+        let matches = |name: &str| re.is_match(name).unwrap_or(false);
+        for g in inv.groups.keys().filter(|g| matches(g)) {
             out.extend(inv.group_hosts(g));
         }
-        out.extend(inv.hosts.keys().filter(|h| re.is_match(h)).cloned());
+        out.extend(inv.hosts.keys().filter(|h| matches(h)).cloned());
         return Ok(dedup(out));
     }
     if inv.groups.contains_key(base) {
@@ -275,6 +278,9 @@ mod tests {
         assert_eq!(sel("db1"), ["db1"]);
         assert_eq!(sel("web*"), ["web1", "web2"]);
         assert_eq!(sel("~db[0-9]"), ["db1", "db2"]);
+        // Python's re.match: anchored at the start, look-ahead allowed.
+        assert_eq!(sel("~b[0-9]"), Vec::<String>::new());
+        assert_eq!(sel("~(?!web)[a-z]+1"), ["db1"]);
     }
 
     #[test]

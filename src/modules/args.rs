@@ -235,9 +235,25 @@ fn unknown_arg(spec: &ModuleSpec, name: &str, span: Option<&Span>) -> Error {
     }
 }
 
-/// Split Ansible's `key=value key2="value two"` free-form arguments. With
-/// [`FreeForm::RawParams`], words that are not known `key=value` arguments stay in
-/// `_raw_params` verbatim.
+/// The argument that holds a template standing for the whole set of arguments
+/// (`assert: '{{ item }}'`, `args: '{{ opts }}'`): Ansible renders it to a mapping when the
+/// task runs, and the arguments written beside it win over its keys.
+pub const VARIABLE_PARAMS: &str = "_variable_params";
+
+/// Is the text one Jinja expression and nothing else (`{{ item }}`)? Ansible accepts such
+/// a text where a module takes no free-form text, as a template for the arguments.
+pub fn is_all_template(text: &str) -> bool {
+    let t = text.trim();
+    t.starts_with("{{") && t.ends_with("}}") && t[2..].find("}}") == Some(t.len() - 4)
+}
+
+/// Split Ansible's `key=value key2="value two"` free-form arguments as its `parse_kv`
+/// does, on the raw text before any templating: a word's key is what precedes its first
+/// `=` (not the first character, not escaped), whatever it holds (set_fact's
+/// `'{{ item }}=moo'` names the variable with a template). With [`FreeForm::RawParams`],
+/// words that are not known `key=value` arguments stay in `_raw_params` verbatim; a
+/// module without free-form text accepts only a template of the whole arguments
+/// ([`VARIABLE_PARAMS`]).
 pub fn parse_free_form(spec: &ModuleSpec, text: &str, span: &Span) -> Result<Vars> {
     let tokens = split_args(text).map_err(|m| Error::invalid(m, span))?;
     let mut vars = Vars::new();
@@ -246,15 +262,12 @@ pub fn parse_free_form(spec: &ModuleSpec, text: &str, span: &Span) -> Result<Var
         if spec.free_form == FreeForm::KeyValue && tok.trim().is_empty() {
             continue;
         }
-        let kv = tok
-            .split_once('=')
-            .map(|(k, v)| (k.trim(), v.trim()))
-            .filter(|(k, _)| {
-                !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-            });
+        let kv = key_value(&tok);
         match (spec.free_form, kv) {
             (FreeForm::RawParams, Some((k, v)))
-                if spec.canonical_arg(k).is_some() && k != "cmd" =>
+                if k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                    && spec.canonical_arg(k).is_some()
+                    && k != "cmd" =>
             {
                 vars.insert(k.to_string(), Value::from(unquote(v)));
             }
@@ -262,21 +275,38 @@ pub fn parse_free_form(spec: &ModuleSpec, text: &str, span: &Span) -> Result<Var
             (FreeForm::KeyValue, Some((k, v))) => {
                 vars.insert(k.to_string(), Value::from(unquote(v)));
             }
-            (FreeForm::KeyValue, None) => {
-                return Err(Error::invalid(
-                    format!("'{tok}' is not a key=value argument for {}", spec.name),
-                    span,
-                )
-                .with_help(
-                    "write arguments as key=value, or as a YAML mapping under the module name",
-                ))
-            }
+            (FreeForm::KeyValue, None) => raw.push(tok),
         }
     }
-    if !raw.is_empty() {
-        vars.insert("_raw_params".into(), Value::from(join_args(&raw)));
+    if raw.is_empty() {
+        return Ok(vars);
+    }
+    let joined = join_args(&raw);
+    if spec.free_form == FreeForm::RawParams {
+        vars.insert("_raw_params".into(), Value::from(joined));
+    } else if is_all_template(&joined) {
+        vars.insert(VARIABLE_PARAMS.into(), Value::from(joined.trim()));
+    } else {
+        return Err(Error::invalid(
+            format!(
+                "'{}' is not a key=value argument for {}",
+                raw[0].trim(),
+                spec.name
+            ),
+            span,
+        )
+        .with_help("write arguments as key=value, or as a YAML mapping under the module name"));
     }
     Ok(vars)
+}
+
+/// A word's key and value: split at its first `=` that is neither its first character
+/// nor escaped with a backslash (Ansible's `parse_kv`).
+fn key_value(tok: &str) -> Option<(&str, &str)> {
+    let bytes = tok.as_bytes();
+    let pos = (1..bytes.len()).find(|&i| bytes[i] == b'=' && bytes[i - 1] != b'\\')?;
+    let key = tok[..pos].trim();
+    (!key.is_empty()).then(|| (key, tok[pos + 1..].trim()))
 }
 
 fn unquote(v: &str) -> String {
@@ -438,8 +468,14 @@ pub fn validate(
             }
             continue;
         }
+        if k == VARIABLE_PARAMS {
+            continue;
+        }
         if spec.any_keys {
-            crate::vars::file::check_var_name(k, &span_of(k))?;
+            // set_fact alone templates its variables' names (when the task runs).
+            if !(spec.name == "set_fact" && needs_templating(&Value::from(k.as_str()))) {
+                crate::vars::file::check_var_name(k, &span_of(k))?;
+            }
             continue;
         }
         let Some(a) = spec.canonical_arg(k) else {
@@ -502,6 +538,10 @@ pub fn validate(
             }
         }
     }
+    if args.contains_key(VARIABLE_PARAMS) {
+        // What the template gives is checked when the task runs.
+        return Ok(());
+    }
     let has_raw = args.contains_key("_raw_params");
     for a in spec.args.iter().filter(|a| a.required) {
         if !(present.contains(&a.name) || has_raw && matches!(a.name, "cmd" | "_raw_params")) {
@@ -545,6 +585,23 @@ pub fn validate(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn key_value_splits_at_the_first_unescaped_equals_sign_as_parse_kv() {
+        assert_eq!(key_value("{{ item }}=moo"), Some(("{{ item }}", "moo")));
+        assert_eq!(key_value("msg=a=b"), Some(("msg", "a=b")));
+        assert_eq!(key_value("a\\=b=c"), Some(("a\\=b", "c")));
+        assert_eq!(key_value("=x"), None);
+        assert_eq!(key_value("{{ item }}"), None);
+    }
+
+    #[test]
+    fn a_whole_template_is_all_the_arguments() {
+        assert!(is_all_template("{{ item }}"));
+        assert!(is_all_template(" {{ a | b }} "));
+        assert!(!is_all_template("{{ a }} {{ b }}"));
+        assert!(!is_all_template("x {{ a }}"));
+    }
 
     #[test]
     fn splits_free_form_respecting_quotes_and_jinja() {

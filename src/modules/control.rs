@@ -276,13 +276,15 @@ impl Module for IncludeVars {
 /// `extensions`; later files override earlier ones.
 fn vars_dir(dir: &std::path::Path, args: &Args) -> Result<(Vars, Vec<std::path::PathBuf>)> {
     let depth = args.int("depth")?.unwrap_or(0);
-    let matching =
-        match args.str("files_matching")? {
-            Some(re) => Some(regex::Regex::new(&re).map_err(|e| {
+    let matching = match args.str("files_matching")? {
+        // A Python regular expression (re.search), as in Ansible.
+        Some(re) => Some(
+            crate::pyregex::PyRegex::new(&re, false, false).map_err(|e| {
                 Error::module(format!("include_vars: bad files_matching '{re}': {e}"))
-            })?),
-            None => None,
-        };
+            })?,
+        ),
+        None => None,
+    };
     let ignore: Vec<String> = args.str_list("ignore_files")?;
     let mut extensions: Vec<String> = args.str_list("extensions")?;
     if extensions.is_empty() {
@@ -301,7 +303,11 @@ fn vars_dir(dir: &std::path::Path, args: &Args) -> Result<(Vars, Vec<std::path::
             continue;
         }
         let name = entry.file_name().to_string_lossy().into_owned();
-        if ignore.contains(&name) || matching.as_ref().is_some_and(|re| !re.is_match(&name)) {
+        if ignore.contains(&name)
+            || matching
+                .as_ref()
+                .is_some_and(|re| !re.is_match(&name).unwrap_or(false))
+        {
             continue;
         }
         let ext = std::path::Path::new(&name)
@@ -336,7 +342,9 @@ impl Module for Ping {
     fn plan(&self, ctx: &mut ModuleCtx<'_>, args: &Args) -> Result<Plan> {
         let data = args.str("data")?.unwrap_or_else(|| "pong".into());
         if data == "crash" {
-            return Err(Error::module("boom"));
+            // Ansible's ping raises an exception here; 2.19 reports an uncaught module
+            // exception with this wording.
+            return Err(Error::module("Task failed: Module failed: boom"));
         }
         let out = ctx.sh("echo pong", None)?;
         if out.rc != 0 {

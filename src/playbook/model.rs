@@ -63,6 +63,9 @@ pub enum LoopKind {
     Nested,
     /// `with_subelements:`
     Subelements,
+    /// `with_<lookup>:` for another lookup drover has (`with_first_found`): the lookup's
+    /// results, as Ansible runs it on the loop's terms.
+    Lookup(String),
 }
 
 #[derive(Clone, Debug)]

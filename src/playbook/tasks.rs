@@ -53,6 +53,24 @@ pub const TASK_KEYWORDS: &[&str] = &[
     "with_subelements",
 ];
 
+/// The lookup a `with_<name>` keyword loops over, for the lookups drover has that no
+/// dedicated loop keyword covers (`with_first_found`, `with_env` …).
+fn with_lookup(key: &str) -> Option<&'static str> {
+    let name = key.strip_prefix("with_")?;
+    if TASK_KEYWORDS.contains(&key) {
+        return None;
+    }
+    crate::template::LOOKUPS
+        .iter()
+        .copied()
+        .find(|l| *l == name)
+}
+
+/// A task keyword: one of [`TASK_KEYWORDS`] or a `with_<lookup>` loop.
+fn is_task_keyword(key: &str) -> bool {
+    TASK_KEYWORDS.contains(&key) || with_lookup(key).is_some()
+}
+
 pub const BLOCK_KEYWORDS: &[&str] = &[
     "block",
     "rescue",
@@ -124,7 +142,7 @@ impl Loader {
         let mut action: Option<(String, &Node, &Node)> = None;
         for (k, v) in map {
             let key = k.expect_str("a task key")?;
-            let is_kw = TASK_KEYWORDS.contains(&key.as_str());
+            let is_kw = is_task_keyword(&key);
             if key == "action" || key == "local_action" || !is_kw {
                 if key != "action"
                     && key != "local_action"
@@ -272,8 +290,7 @@ impl Loader {
         let mut own_when = Vec::new();
         for (k, v) in node.as_map().unwrap_or(&[]) {
             let key = k.key_text().unwrap_or_default();
-            if key == "action" || key == "local_action" || (!TASK_KEYWORDS.contains(&key.as_str()))
-            {
+            if key == "action" || key == "local_action" || !is_task_keyword(&key) {
                 continue;
             }
             if key == "when" {
@@ -569,6 +586,7 @@ impl Loader {
                 "loop" | "with_items" | "with_list" | "with_dict" | "with_indexed_items"
                 | "with_sequence" | "with_nested" | "with_together" | "with_subelements"
                 | "with_fileglob" => loop_ = Some(parse_loop(&key, v)?),
+                k if with_lookup(k).is_some() => loop_ = Some(parse_loop(&key, v)?),
                 "when" | "tags" => {
                     apply_inheritable(&mut own, &key, v)?;
                 }
@@ -855,6 +873,9 @@ fn parse_loop(key: &str, v: &Node) -> Result<Loop> {
         "with_fileglob" => LoopKind::Fileglob,
         "with_nested" | "with_cartesian" => LoopKind::Nested,
         "with_subelements" => LoopKind::Subelements,
+        other if with_lookup(other).is_some() => {
+            LoopKind::Lookup(with_lookup(other).unwrap_or_default().to_string())
+        }
         other => {
             return Err(Error::invalid(
                 format!("unknown loop keyword '{other}'"),

@@ -5,6 +5,26 @@ use minijinja::value::{Kwargs, Rest, Value};
 use minijinja::{Environment, Error, ErrorKind, State};
 use std::path::{Path, PathBuf};
 
+/// The lookups drover has (also usable as `with_<name>` loops).
+pub const LOOKUPS: &[&str] = &[
+    "env",
+    "file",
+    "template",
+    "pipe",
+    "vars",
+    "varnames",
+    "password",
+    "items",
+    "flattened",
+    "list",
+    "first_found",
+    "fileglob",
+];
+
+/// The variable through which a `with_<lookup>` loop tells the lookup which task runs it
+/// (first_found searches `templates/`, `vars/` or `files/` after the task's action).
+pub const WITH_ACTION_VAR: &str = "__drover_with_action";
+
 pub fn register(env: &mut Environment<'static>) {
     env.add_function("lookup", lookup);
     env.add_function("query", query);
@@ -90,9 +110,16 @@ fn run(state: &State, name: &str, args: &[Value], kwargs: &Kwargs) -> Result<Vec
         "template" => {
             for t in &terms {
                 let Some(path) = find_file(state, "templates", t) else {
-                    return Err(err(format!("lookup('template'): could not find template '{t}'")));
+                    return Err(err(format!(
+                        "lookup('template'): could not find template '{t}'"
+                    )));
                 };
-                let text = std::fs::read_to_string(&path).map_err(|e| err(format!("lookup('template'): cannot read {}: {e}", path.display())))?;
+                let text = std::fs::read_to_string(&path).map_err(|e| {
+                    err(format!(
+                        "lookup('template'): cannot read {}: {e}",
+                        path.display()
+                    ))
+                })?;
                 let tmpl = state.env().template_from_str(&text)?;
                 let ctx = state.lookup("vars").unwrap_or_default();
                 out.push(Value::from(tmpl.render(ctx)?));
@@ -106,18 +133,35 @@ fn run(state: &State, name: &str, args: &[Value], kwargs: &Kwargs) -> Result<Vec
                     .output()
                     .map_err(|e| err(format!("lookup('pipe'): cannot run '{t}': {e}")))?;
                 if !o.status.success() {
-                    return Err(err(format!("lookup('pipe'): '{t}' exited with {}", o.status.code().unwrap_or(-1))));
+                    return Err(err(format!(
+                        "lookup('pipe'): '{t}' exited with {}",
+                        o.status.code().unwrap_or(-1)
+                    )));
                 }
-                out.push(Value::from(String::from_utf8_lossy(&o.stdout).trim_end().to_string()));
+                out.push(Value::from(
+                    String::from_utf8_lossy(&o.stdout).trim_end().to_string(),
+                ));
             }
         }
         "vars" => {
+            // Ansible's messages, which playbooks test for.
+            if let Some(a) = args.iter().find(|a| a.as_str().is_none()) {
+                return Err(err(format!(
+                    "Variable name must be 'str' not '{}'",
+                    crate::template::ansible::filters::type_debug(a).unwrap_or_default()
+                )));
+            }
             for t in &terms {
                 let v = state.lookup(t).filter(|v| !v.is_undefined());
                 match (v, &default) {
                     (Some(v), _) => out.push(v),
                     (None, Some(d)) => out.push(d.clone()),
-                    (None, None) => return Err(Error::new(ErrorKind::UndefinedError, format!("lookup('vars'): '{t}' is undefined"))),
+                    (None, None) => {
+                        return Err(Error::new(
+                            ErrorKind::UndefinedError,
+                            format!("No variable named '{t}' was found"),
+                        ))
+                    }
                 }
             }
         }
@@ -130,13 +174,36 @@ fn run(state: &State, name: &str, args: &[Value], kwargs: &Kwargs) -> Result<Vec
         "varnames" => {
             // In the variables' own order (the scope's `vars`), as Ansible iterates them.
             let names: Vec<String> = match state.lookup("vars").and_then(|v| v.try_iter().ok()) {
-                Some(keys) => keys.filter_map(|k| k.as_str().map(str::to_string)).collect(),
-                None => state.known_variables().iter().map(|n| n.to_string()).collect(),
+                Some(keys) => keys
+                    .filter_map(|k| k.as_str().map(str::to_string))
+                    .collect(),
+                None => state
+                    .known_variables()
+                    .iter()
+                    .map(|n| n.to_string())
+                    .collect(),
             };
+            // Ansible's messages, which playbooks test for.
+            if let Some(a) = args.iter().find(|a| a.as_str().is_none()) {
+                return Err(err(format!(
+                    "Invalid setting identifier, \"{}\" is not a string, it is a <class '{}'>",
+                    crate::template::ansible::filters::py_str(a),
+                    crate::template::ansible::filters::type_debug(a).unwrap_or_default()
+                )));
+            }
             for t in &terms {
-                let re = regex::Regex::new(t)
-                    .map_err(|e| err(format!("lookup('varnames'): bad regular expression '{t}': {e}")))?;
-                out.extend(names.iter().filter(|n| re.is_match(n)).map(|n| Value::from(n.as_str())));
+                // Python's re.search, as Ansible's varnames lookup.
+                let re = crate::pyregex::PyRegex::new(t, false, false).map_err(|e| {
+                    err(format!("Unable to use \"{t}\" as a search parameter: {e}"))
+                })?;
+                for n in &names {
+                    if re
+                        .is_match(n)
+                        .map_err(|e| err(format!("lookup('varnames'): {e}")))?
+                    {
+                        out.push(Value::from(n.as_str()));
+                    }
+                }
             }
         }
         // `list` returns its terms as they are (Ansible's list lookup).
@@ -150,19 +217,8 @@ fn run(state: &State, name: &str, args: &[Value], kwargs: &Kwargs) -> Result<Vec
             }
         }
         "first_found" => {
-            let mut candidates: Vec<String> = Vec::new();
-            for a in args {
-                if let Some(s) = a.as_str() {
-                    candidates.push(s.to_string());
-                } else if let Ok(it) = a.try_iter() {
-                    candidates.extend(it.filter_map(|v| v.as_str().map(str::to_string)));
-                }
-            }
-            let found = candidates.iter().find_map(|c| find_file(state, "files", c));
-            match found {
-                Some(p) => out.push(Value::from(p.display().to_string())),
-                None if kwargs.get::<Option<bool>>("skip")?.unwrap_or(false) => {}
-                None => return Err(err(format!("lookup('first_found'): none of {candidates:?} exists"))),
+            if let Some(p) = first_found(state, args, kwargs)? {
+                out.push(Value::from(p.display().to_string()));
             }
         }
         "fileglob" => {
@@ -180,10 +236,18 @@ fn run(state: &State, name: &str, args: &[Value], kwargs: &Kwargs) -> Result<Vec
                         .unwrap_or_else(|| base.join("files"))
                         .join(t)
                 };
-                let glob = globset::Glob::new(&pattern.display().to_string()).map_err(|e| err(format!("lookup('fileglob'): {e}")))?.compile_matcher();
+                let glob = globset::Glob::new(&pattern.display().to_string())
+                    .map_err(|e| err(format!("lookup('fileglob'): {e}")))?
+                    .compile_matcher();
                 if let Some(dir) = pattern.parent() {
                     let mut found: Vec<String> = std::fs::read_dir(dir)
-                        .map(|rd| rd.filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| p.is_file() && glob.is_match(p)).map(|p| p.display().to_string()).collect())
+                        .map(|rd| {
+                            rd.filter_map(|e| e.ok())
+                                .map(|e| e.path())
+                                .filter(|p| p.is_file() && glob.is_match(p))
+                                .map(|p| p.display().to_string())
+                                .collect()
+                        })
                         .unwrap_or_default();
                     found.sort();
                     out.extend(found.into_iter().map(Value::from));
@@ -192,12 +256,129 @@ fn run(state: &State, name: &str, args: &[Value], kwargs: &Kwargs) -> Result<Vec
         }
         other => {
             return Err(err(format!(
-                "lookup plugin '{other}' is not supported by drover (supported: env, file, template, pipe, vars, varnames, password, items, list, first_found, fileglob)"
+                "lookup plugin '{other}' is not supported by drover (supported: {})",
+                LOOKUPS.join(", ")
             )))
         }
     }
     kwargs.assert_all_used().ok();
     Ok(out)
+}
+
+/// Ansible's first_found: each term is a file name, a list of terms, or a mapping with
+/// `files`, `paths` and `skip` (which also come as keyword arguments); names and paths
+/// given as one string are split on `,;` and `,:;`. The first candidate that exists,
+/// searched as Ansible searches (`files/`, or `templates/`/`vars/` when a `with_first_found`
+/// loop runs a template or include_vars task); none: an error, or nothing with `skip`.
+fn first_found(state: &State, args: &[Value], kwargs: &Kwargs) -> Result<Option<PathBuf>, Error> {
+    let direct = Value::from_iter(["files", "paths", "skip"].into_iter().filter_map(|k| {
+        kwargs
+            .get::<Option<Value>>(k)
+            .ok()
+            .flatten()
+            .map(|v| (k, v))
+    }));
+    let mut skip = direct.get_attr("skip").ok().is_some_and(|v| v.is_true());
+    let mut paths = split(opt(Some(&direct), "paths"), &[',', ':', ';']);
+    let mut terms: Vec<Value> = args.iter().filter(|a| !a.is_undefined()).cloned().collect();
+    if terms.is_empty() {
+        terms = opt(Some(&direct), "files")
+            .into_iter()
+            .map(Value::from)
+            .collect();
+    }
+    let mut candidates: Vec<String> = Vec::new();
+    fn walk(
+        terms: &[Value],
+        paths: &mut Vec<String>,
+        skip: &mut bool,
+        out: &mut Vec<String>,
+    ) -> Result<(), Error> {
+        for term in terms {
+            let files = match term.kind() {
+                // A mapping's options replace the earlier ones, as Ansible's set_options.
+                minijinja::value::ValueKind::Map => {
+                    *paths = split(opt(Some(term), "paths"), &[',', ':', ';']);
+                    *skip = term.get_attr("skip").ok().is_some_and(|v| v.is_true());
+                    split(opt(Some(term), "files"), &[',', ';'])
+                }
+                minijinja::value::ValueKind::String => split(
+                    vec![term.as_str().unwrap_or_default().to_string()],
+                    &[',', ';'],
+                ),
+                minijinja::value::ValueKind::Seq => {
+                    let inner: Vec<Value> = term
+                        .try_iter()
+                        .into_iter()
+                        .flatten()
+                        .filter(|v| !v.is_undefined())
+                        .collect();
+                    walk(&inner, paths, skip, out)?;
+                    continue;
+                }
+                _ => {
+                    return Err(err(format!(
+                        "Invalid term supplied. A string, dict or list is required, not '{}').",
+                        crate::template::ansible::filters::type_debug(term).unwrap_or_default()
+                    )))
+                }
+            };
+            if paths.is_empty() {
+                out.extend(files);
+            } else {
+                for p in paths.iter() {
+                    for f in &files {
+                        out.push(Path::new(p).join(f).display().to_string());
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+    walk(&terms, &mut paths, &mut skip, &mut candidates)?;
+    let action = state
+        .lookup(WITH_ACTION_VAR)
+        .and_then(|v| v.as_str().map(str::to_string));
+    let sub = match action.as_deref() {
+        Some(a) if a.contains("template") => "templates",
+        Some(a) if a.contains("var") => "vars",
+        _ => "files",
+    };
+    if let Some(found) = candidates.iter().find_map(|c| find_file(state, sub, c)) {
+        // An absolute path, as Ansible's unfrackpath (symlinks kept).
+        return Ok(Some(std::path::absolute(&found).unwrap_or(found)));
+    }
+    if skip {
+        return Ok(None);
+    }
+    Err(err("No file was found when using first_found."))
+}
+
+/// A first_found option of a mapping (`files`, `paths`): a string or a list of strings.
+fn opt(m: Option<&Value>, k: &str) -> Vec<String> {
+    let Some(v) = m
+        .and_then(|m| m.get_attr(k).ok())
+        .filter(|v| !v.is_undefined() && !v.is_none())
+    else {
+        return Vec::new();
+    };
+    match v.as_str() {
+        Some(s) => vec![s.to_string()],
+        None => v
+            .try_iter()
+            .into_iter()
+            .flatten()
+            .filter_map(|x| x.as_str().map(str::to_string))
+            .collect(),
+    }
+}
+
+/// Names given as one string hold several (`a.yml,b.yml`), as Ansible still splits them.
+fn split(items: Vec<String>, on: &[char]) -> Vec<String> {
+    items
+        .iter()
+        .flat_map(|i| i.split(on).map(str::to_string).collect::<Vec<_>>())
+        .collect()
 }
 
 fn find_base(state: &State) -> PathBuf {

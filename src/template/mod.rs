@@ -5,6 +5,7 @@
 //! list, `{{ 1 + 1 }}` is 2), as ansible-core 2.19+ does; anything else renders to text.
 
 mod lookups;
+pub use lookups::{LOOKUPS, WITH_ACTION_VAR};
 
 use crate::diagnostics::{Error, Result};
 use crate::vars::Scope;
@@ -127,20 +128,20 @@ fn render_rewritten(env: &Environment<'static>, s: &str, ctx: &Value) -> Result<
     if let Some(expr) = single_expression(s) {
         let compiled = env
             .compile_expression(expr)
-            .map_err(|e| template_error(&e, s, ctx, None))?;
-        let value = compiled
-            .eval(ctx)
-            .map_err(|e| template_error(&e, s, ctx, Some(&compiled.undeclared_variables(true))))?;
-        return defined(value, s, ctx, &compiled.undeclared_variables(true));
+            .map_err(|e| template_error(env, &e, s, ctx, None))?;
+        let value = compiled.eval(ctx).map_err(|e| {
+            template_error(env, &e, s, ctx, Some(&compiled.undeclared_variables(true)))
+        })?;
+        return defined(env, value, s, ctx, &compiled.undeclared_variables(true));
     }
     let tmpl = env
         .template_from_str(s)
-        .map_err(|e| template_error(&e, s, ctx, None))?;
+        .map_err(|e| template_error(env, &e, s, ctx, None))?;
     let outer = EMITTED.with(|e| e.replace(Some((0, Value::UNDEFINED))));
     let text = tmpl.render(ctx);
     let emitted = EMITTED.with(|e| e.replace(outer));
     let text =
-        text.map_err(|e| template_error(&e, s, ctx, Some(&tmpl.undeclared_variables(true))))?;
+        text.map_err(|e| template_error(env, &e, s, ctx, Some(&tmpl.undeclared_variables(true))))?;
     // As ansible-core: when the output is one printed value and nothing else
     // (`{% set ns = … %}{{ ns.n }}`), the value keeps its type.
     if let Some((1, value)) = emitted {
@@ -158,6 +159,7 @@ fn render_rewritten(env: &Environment<'static>, s: &str, ctx: &Value) -> Result<
 /// An expression that evaluated to undefined is an error, as printing it would be (strict
 /// undefined only fails when an undefined value is used, and returning it is no use).
 fn defined(
+    env: &Environment<'static>,
     value: Value,
     source: &str,
     ctx: &Value,
@@ -176,7 +178,7 @@ fn defined(
         return Ok(value);
     }
     let err = minijinja::Error::new(ErrorKind::UndefinedError, "undefined value");
-    Err(template_error(&err, source, ctx, Some(names)))
+    Err(template_error(env, &err, source, ctx, Some(names)))
 }
 
 /// Render a whole template file's text to a string (the template module and lookups).
@@ -243,10 +245,10 @@ pub fn render_text(
     let text = text.as_ref();
     let tmpl = env
         .template_from_named_str(name, text)
-        .map_err(|e| template_error(&e, text, ctx, None))?;
+        .map_err(|e| template_error(env, &e, text, ctx, None))?;
     let mut out = tmpl
         .render(ctx)
-        .map_err(|e| template_error(&e, text, ctx, Some(&tmpl.undeclared_variables(true))))?;
+        .map_err(|e| template_error(env, &e, text, ctx, Some(&tmpl.undeclared_variables(true))))?;
     // Ansible keeps as many trailing newlines as the template has, even when a block tag
     // at the end (with trim_blocks) took one.
     let want = text.len() - text.trim_end_matches('\n').len();
@@ -278,11 +280,17 @@ pub fn eval_condition(env: &Environment<'static>, cond: &Value, ctx: &Value) -> 
         let expr = rewritten.as_ref();
         let compiled = env
             .compile_expression(expr)
-            .map_err(|e| template_error(&e, expr, ctx, None))?;
+            .map_err(|e| template_error(env, &e, expr, ctx, None))?;
         let v = compiled.eval(ctx).map_err(|e| {
-            template_error(&e, expr, ctx, Some(&compiled.undeclared_variables(true)))
+            template_error(
+                env,
+                &e,
+                expr,
+                ctx,
+                Some(&compiled.undeclared_variables(true)),
+            )
         })?;
-        defined(v, expr, ctx, &compiled.undeclared_variables(true))?
+        defined(env, v, expr, ctx, &compiled.undeclared_variables(true))?
     };
     match as_bool(&value) {
         Some(b) => Ok(b),
@@ -320,6 +328,7 @@ fn short(v: &Value) -> String {
 /// Turn a minijinja error into a drover error that names the undefined variable, when
 /// that is what went wrong.
 fn template_error(
+    env: &Environment<'static>,
     e: &minijinja::Error,
     source: &str,
     ctx: &Value,
@@ -349,10 +358,15 @@ fn template_error(
     };
     match e.kind() {
         ErrorKind::UndefinedError => {
-            let name = undeclared.and_then(|u| first_undefined(u, ctx));
-            let what = match name {
-                Some(n) => format!("'{n}' is undefined"),
-                None => "undefined variable or attribute".to_string(),
+            // A function or filter that says what was undefined (`lookup('vars', …)`)
+            // is believed; otherwise the first name the context cannot resolve (not a
+            // global function such as `lookup`, which the context does not hold).
+            let told = e.detail().filter(|d| *d != "undefined value");
+            let name = undeclared.and_then(|u| first_undefined(env, u, ctx));
+            let what = match (told, name) {
+                (Some(d), _) => d.to_string(),
+                (None, Some(n)) => format!("'{n}' is undefined"),
+                (None, None) => "undefined variable or attribute".to_string(),
             };
             Error::template(format!("{what} in '{snippet}'{line}")).with_help(
                 "define it (vars, group_vars, -e) or guard it with `| default(...)` / `is defined`",
@@ -367,14 +381,27 @@ fn template_error(
                 .detail()
                 .map(str::to_string)
                 .unwrap_or_else(|| e.kind().to_string());
-            Error::template(format!("template error in '{snippet}'{line}: {detail}"))
+            // Ansible's wording first (playbooks match it), then where.
+            Error::template(format!(
+                "Error rendering template: {detail} (in '{snippet}'{line})"
+            ))
         }
     }
 }
 
 /// The first name (or dotted path) in `names` that the context cannot resolve.
-fn first_undefined(names: &std::collections::HashSet<String>, ctx: &Value) -> Option<String> {
-    let mut sorted: Vec<&String> = names.iter().collect();
+fn first_undefined(
+    env: &Environment<'static>,
+    names: &std::collections::HashSet<String>,
+    ctx: &Value,
+) -> Option<String> {
+    let mut sorted: Vec<&String> = names
+        .iter()
+        .filter(|n| {
+            let root = n.split('.').next().unwrap_or(n);
+            env.globals().all(|(g, _)| g != root)
+        })
+        .collect();
     sorted.sort();
     for path in sorted {
         let mut cur = ctx.clone();
@@ -391,3 +418,36 @@ fn first_undefined(names: &std::collections::HashSet<String>, ctx: &Value) -> Op
 }
 
 pub mod ansible;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err_of(s: &str) -> String {
+        let env = environment();
+        let ctx = Value::from_iter([("x", Value::from(1))]);
+        render_str(&env, s, &ctx).unwrap_err().message.clone()
+    }
+
+    #[test]
+    fn an_undefined_error_from_a_lookup_keeps_its_own_message() {
+        let m = err_of("{{ lookup('vars', 'nope') }}");
+        assert!(m.starts_with("No variable named 'nope' was found"), "{m}");
+    }
+
+    #[test]
+    fn a_global_function_is_never_named_as_the_undefined_variable() {
+        let m = err_of("{{ query('vars', 'x') if zz.a else 1 }}");
+        assert!(m.starts_with("'zz' is undefined"), "{m}");
+    }
+
+    #[test]
+    fn query_and_q_return_lists() {
+        let env = environment();
+        let ctx = Value::from_iter([("x", Value::from(1))]);
+        for s in ["{{ query('vars', 'x') }}", "{{ q('vars', 'x') }}"] {
+            let v = render_str(&env, s, &ctx).unwrap();
+            assert_eq!(v.to_string(), "[1]", "{s}");
+        }
+    }
+}

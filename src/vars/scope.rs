@@ -93,7 +93,16 @@ impl Scope {
                 Some(v)
             }
             Err(e) => {
-                self.record_error(format!("while templating variable '{name}': {e}"));
+                // The cause first (Ansible's wording, which playbooks match), then where.
+                let help = e
+                    .help
+                    .clone()
+                    .map(|h| format!(" (help: {h})"))
+                    .unwrap_or_default();
+                self.record_error(format!(
+                    "{} (while templating variable '{name}'){help}",
+                    e.message
+                ));
                 None
             }
         }

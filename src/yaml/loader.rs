@@ -183,15 +183,21 @@ impl Builder<'_> {
         let kind = match tag {
             None if quoted => NodeKind::Str(text),
             None => resolve_plain(&text),
-            Some(tag) => match (tag.handle.as_str(), tag.suffix.as_str()) {
-                ("!!", "str") | ("tag:yaml.org,2002:", "str") => NodeKind::Str(text),
-                ("!!", "int") => NodeKind::Int(crate::yaml::scalar::parse_int(&text).ok_or_else(
+            Some(tag) => match (core_tag(&tag), tag.handle.as_str(), tag.suffix.as_str()) {
+                // The YAML 1.1 core tags, as PyYAML constructs them.
+                (Some("str"), ..) => NodeKind::Str(text),
+                (Some("int"), ..) => NodeKind::Int(crate::yaml::scalar::parse_int(&text).ok_or_else(
                     || Error::syntax(format!("'{text}' is not an integer (tagged !!int)"), span.clone()),
                 )?),
-                ("!!", "float") => NodeKind::Float(text.parse().map_err(|_| {
-                    Error::syntax(format!("'{text}' is not a float (tagged !!float)"), span.clone())
-                })?),
-                ("!!", "bool") => match resolve_plain(&text) {
+                // `!!float 1` is 1.0 (Python's float() of the text).
+                (Some("float"), ..) => NodeKind::Float(
+                    crate::yaml::scalar::parse_float(&text)
+                        .or_else(|| crate::yaml::scalar::parse_int(&text).map(|i| i as f64))
+                        .ok_or_else(|| {
+                            Error::syntax(format!("'{text}' is not a float (tagged !!float)"), span.clone())
+                        })?,
+                ),
+                (Some("bool"), ..) => match resolve_plain(&text) {
                     NodeKind::Bool(b) => NodeKind::Bool(b),
                     _ => {
                         return Err(Error::syntax(
@@ -200,13 +206,24 @@ impl Builder<'_> {
                         ))
                     }
                 },
-                ("!!", "null") => NodeKind::Null,
+                // PyYAML ignores the text of a `!!null` scalar.
+                (Some("null"), ..) => NodeKind::Null,
+                (Some("binary"), ..) => {
+                    use base64::Engine;
+                    let clean: String = text.split_whitespace().collect();
+                    let bytes = base64::engine::general_purpose::STANDARD
+                        .decode(clean.as_bytes())
+                        .map_err(|e| Error::syntax(format!("not base64 (tagged !!binary): {e}"), span.clone()))?;
+                    NodeKind::Str(String::from_utf8_lossy(&bytes).into_owned())
+                }
+                // A timestamp stays its text (drover has no date type).
+                (Some("timestamp"), ..) => NodeKind::Str(text),
                 // Decrypted at load time; without a password this is a located error.
-                ("!", "vault") => NodeKind::Str(vault::decrypt_inline(&text, &span, self.secrets)?),
+                (None, "!", "vault") => NodeKind::Str(vault::decrypt_inline(&text, &span, self.secrets)?),
                 // `!unsafe` marks a string that must never be templated: wrapping it in a
                 // raw block gives exactly that under lazy templating.
-                ("!", "unsafe") => NodeKind::Str(format!("{{% raw %}}{text}{{% endraw %}}")),
-                (h, s) => {
+                (None, "!", "unsafe") => NodeKind::Str(format!("{{% raw %}}{text}{{% endraw %}}")),
+                (_, h, s) => {
                     return Err(Error::syntax(format!("unsupported YAML tag '{h}{s}'"), span)
                         .with_help("drover understands !vault, !unsafe and the !!str/!!int/!!float/!!bool/!!null tags"))
                 }
@@ -339,10 +356,12 @@ impl MarkedEventReceiver for Builder<'_> {
                 }
                 None => Err(Error::syntax("alias refers to an unknown anchor", span)),
             },
+            // `!!seq`, `!!map` and `!!set` (a mapping: PyYAML's set of its keys) are
+            // the collections themselves.
             Event::SequenceStart(anchor, tag) | Event::MappingStart(anchor, tag)
-                if tag.as_ref().is_some_and(|t| {
-                    !(t.handle == "!!" && (t.suffix == "seq" || t.suffix == "map"))
-                }) =>
+                if tag
+                    .as_ref()
+                    .is_some_and(|t| !matches!(core_tag(t), Some("seq" | "map" | "set"))) =>
             {
                 let t = tag.unwrap_or_else(|| Tag {
                     handle: String::new(),
@@ -430,6 +449,18 @@ fn count_nodes(node: &Node) -> usize {
     }
 }
 
+/// The name of a YAML 1.1 core tag (`!!null`, or `tag:yaml.org,2002:null` as the parser
+/// resolves the `!!` handle, or the verbatim `!<tag:yaml.org,2002:null>`); None for any
+/// other tag.
+fn core_tag(tag: &Tag) -> Option<&str> {
+    const PREFIX: &str = "tag:yaml.org,2002:";
+    match tag.handle.as_str() {
+        "!!" | PREFIX => Some(tag.suffix.as_str()),
+        "" | "!" => tag.suffix.strip_prefix(PREFIX),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -476,6 +507,29 @@ mod tests {
         let err = parse("a: [1, 2\nb: 3\n").unwrap_err();
         assert!(err.span.is_some());
         assert!(err.message.starts_with("YAML syntax error"));
+    }
+
+    #[test]
+    fn yaml_core_tags_as_pyyaml() {
+        let doc = parse(
+            "n: !!null\nn2: !!null ''\ns: !!str 5\ni: !!int '0x10'\nf: !!float 1\nf2: !!float 1_0.5\nb: !!bool yes\nbin: !!binary aGk=\nl: !!seq [1]\nm: !!map {a: 1}\nv: !<tag:yaml.org,2002:str> 7\n",
+        )
+        .unwrap();
+        let k = |key: &str| doc.get(key).unwrap().kind.clone();
+        assert_eq!(k("n"), NodeKind::Null);
+        assert_eq!(k("n2"), NodeKind::Null);
+        assert_eq!(k("s"), NodeKind::Str("5".into()));
+        assert_eq!(k("i"), NodeKind::Int(16));
+        assert_eq!(k("f"), NodeKind::Float(1.0));
+        assert_eq!(k("f2"), NodeKind::Float(10.5));
+        assert_eq!(k("b"), NodeKind::Bool(true));
+        assert_eq!(k("bin"), NodeKind::Str("hi".into()));
+        assert!(matches!(k("l"), NodeKind::Seq(_)));
+        assert!(matches!(k("m"), NodeKind::Map(_)));
+        assert_eq!(k("v"), NodeKind::Str("7".into()));
+        let err = parse("x: !!int nope\n").unwrap_err();
+        assert!(err.message.contains("not an integer"), "{}", err.message);
+        assert!(parse("x: !custom 1\n").is_err());
     }
 
     #[test]

@@ -228,6 +228,25 @@ fn regex_replace_python_backrefs() {
 }
 
 #[test]
+fn regex_look_around_and_backreferences_as_python() {
+    // Python: re.sub('(?=x)', 'y', 'x') == 'yx'
+    assert_eq!(render("{{ 'x'|regex_replace('(?=x)', 'y') }}"), "yx");
+    assert_eq!(
+        render(r"{{ 'foobar foobaz'|regex_search('foo(?!bar)\\w+') }}"),
+        "foobaz"
+    );
+    assert_eq!(
+        render(r"{{ 'abab cdcd'|regex_findall('(\\w\\w)\\1')|to_json }}"),
+        r#"["ab", "cd"]"#
+    );
+    assert_eq!(render(r"{{ 'x1'|regex_replace('\\d\\Z', 'N') }}"), "xN");
+    assert_err(
+        "{{ 'x'|regex_replace('*', 'y') }}",
+        "nothing to repeat at position 0",
+    );
+}
+
+#[test]
 fn regex_replace_errors() {
     assert_err(
         "{{ 'x'|regex_replace('(', 'y') }}",
@@ -238,7 +257,6 @@ fn regex_replace_errors() {
         "invalid group reference 2",
     );
     assert_err(r"{{ 'x'|regex_replace('x', '\\q') }}", "bad escape \\q");
-    assert_err("{{ 'x'|regex_replace('(?=x)', 'y') }}", "look-around");
     assert_err(
         "{{ 'aa'|regex_replace('a', 'b', mandatory_count=1) }}",
         "should match 1 times, but matches 2 times",

@@ -336,3 +336,12 @@ fn case_tests() {
     assert!(!is("'HELLo' is upper"));
     assert!(!is("'' is upper"));
 }
+
+#[test]
+fn regex_tests_take_look_ahead_as_python() {
+    assert!(is(
+        "'qa_1 qz_1 qz_2' is search('(?=.*qa_1)(?=.*qz_1)(?=.*qz_2)')"
+    ));
+    assert!(!is("'qa_1 qz_2' is search('(?=.*qa_1)(?=.*qz_1)')"));
+    assert!(is(r"'abab' is match('(ab)\\1')"));
+}

@@ -7,11 +7,12 @@
 use std::cmp::Ordering;
 use std::fmt::Write as _;
 
+use crate::pyregex::PyRegex;
 use base64::Engine as _;
+use fancy_regex::Captures;
 use md5::Md5;
 use minijinja::value::{Kwargs, Rest, Value, ValueKind};
 use minijinja::{Error, ErrorKind};
-use regex::{Captures, Regex, RegexBuilder};
 use sha1::{Digest, Sha1};
 use sha2::{Sha224, Sha256, Sha384, Sha512};
 
@@ -616,51 +617,25 @@ pub fn urldecode(value: &Value) -> Result<String, Error> {
 // Regular expressions
 // ---------------------------------------------------------------------------
 
-/// Compiles a Python `re` pattern with the Rust regex engine.  `\Z` is
-/// translated; look-around and back-references are not supported by the
-/// engine and produce a clear error.
+/// Compiles a Python `re` pattern with drover's one regex layer ([`PyRegex`]: look-around
+/// and back-references work as in Python).
 pub(crate) fn compile_regex(
     name: &str,
     pattern: &str,
     ignorecase: bool,
     multiline: bool,
-) -> Result<Regex, Error> {
-    let mut translated = String::with_capacity(pattern.len());
-    let mut chars = pattern.chars();
-    while let Some(c) = chars.next() {
-        if c == '\\' {
-            match chars.next() {
-                Some('Z') => translated.push_str("\\z"),
-                Some(n) => {
-                    translated.push('\\');
-                    translated.push(n);
-                }
-                None => translated.push('\\'),
-            }
-        } else {
-            translated.push(c);
-        }
-    }
-    RegexBuilder::new(&translated)
-        .case_insensitive(ignorecase)
-        .multi_line(multiline)
-        .build()
-        .map_err(|e| {
-            let detail = e.to_string();
-            let hint = if pattern.contains("(?=")
-                || pattern.contains("(?!")
-                || pattern.contains("(?<=")
-                || pattern.contains("(?<!")
-            {
-                " (look-around assertions are not supported)"
-            } else {
-                ""
-            };
-            fail(format!(
-                "{name}: invalid regular expression {pattern:?}{hint}: {}",
-                detail.lines().last().unwrap_or(&detail).trim()
-            ))
-        })
+) -> Result<PyRegex, Error> {
+    PyRegex::new(pattern, ignorecase, multiline).map_err(|detail| {
+        fail(format!(
+            "{name}: invalid regular expression {pattern:?}: {}",
+            detail.lines().last().unwrap_or(&detail).trim()
+        ))
+    })
+}
+
+/// A match that needed more backtracking than the engine allows, as a template error.
+fn regex_failed(name: &str) -> impl Fn(String) -> Error + '_ {
+    move |e| fail(format!("{name}: {e}"))
 }
 
 enum ReplPart {
@@ -670,7 +645,7 @@ enum ReplPart {
 
 /// Parses a Python `re.sub` replacement template (`\1`, `\g<name>`,
 /// `\g<1>`, `\n`, ...).
-fn parse_replacement(name: &str, repl: &str, re: &Regex) -> Result<Vec<ReplPart>, Error> {
+fn parse_replacement(name: &str, repl: &str, re: &PyRegex) -> Result<Vec<ReplPart>, Error> {
     let mut parts = Vec::new();
     let mut lit = String::new();
     let chars: Vec<char> = repl.chars().collect();
@@ -862,7 +837,7 @@ pub fn regex_replace(value: &Value, args: Rest<Value>, kwargs: Kwargs) -> Result
     let mut subs = 0usize;
     let limit = usize::try_from(count.max(0)).unwrap_or(0);
     let out = re
-        .replacen(&text, limit, |caps: &Captures| {
+        .replacen_with(&text, limit, |caps: &Captures<'_, str>| {
             subs += 1;
             let mut s = String::new();
             for part in &parts {
@@ -873,7 +848,7 @@ pub fn regex_replace(value: &Value, args: Rest<Value>, kwargs: Kwargs) -> Result
             }
             s
         })
-        .into_owned();
+        .map_err(regex_failed(NAME))?;
     if mandatory != 0 && i128::try_from(subs).unwrap_or(i128::MAX) != mandatory {
         return Err(fail(format!(
             "{NAME}: pattern {pattern:?} should match {mandatory} times, but matches {subs} times in {text:?}"
@@ -922,7 +897,7 @@ pub fn regex_search(
             "{NAME}: no such group {g} in pattern {pattern:?}"
         )));
     }
-    let Some(caps) = re.captures(&text) else {
+    let Some(caps) = re.captures(&text).map_err(regex_failed(NAME))? else {
         return Ok(Value::from(()));
     };
     if groups.is_empty() {
@@ -949,13 +924,16 @@ pub fn regex_findall(value: &Value, pattern: &Value, kwargs: Kwargs) -> Result<V
     kwargs.assert_all_used()?;
     let re = compile_regex(NAME, &pattern, ignorecase, multiline)?;
     let ngroups = re.captures_len() - 1;
-    let group = |caps: &Captures, g: usize| Value::from(caps.get(g).map_or("", |m| m.as_str()));
+    let group =
+        |caps: &Captures<'_, str>, g: usize| Value::from(caps.get(g).map_or("", |m| m.as_str()));
     let items: Vec<Value> = re
-        .captures_iter(&text)
+        .captures_all(&text)
+        .map_err(regex_failed(NAME))?
+        .iter()
         .map(|caps| match ngroups {
-            0 => group(&caps, 0),
-            1 => group(&caps, 1),
-            n => Value::from((1..=n).map(|g| group(&caps, g)).collect::<Vec<_>>()),
+            0 => group(caps, 0),
+            1 => group(caps, 1),
+            n => Value::from((1..=n).map(|g| group(caps, g)).collect::<Vec<_>>()),
         })
         .collect();
     Ok(Value::from(items))

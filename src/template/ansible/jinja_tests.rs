@@ -173,7 +173,8 @@ fn regex_test(
         }
     };
     let re = filters::compile_regex(name, &wrapped, ignorecase, multiline)?;
-    Ok(re.is_match(&filters::py_str(value)))
+    re.is_match(&filters::py_str(value))
+        .map_err(|e| fail(format!("{name}: {e}")))
 }
 
 /// `match(pattern, ignorecase=False, multiline=False)`: anchored at the

@@ -4,6 +4,7 @@
 pub mod clock;
 pub mod filters;
 pub mod jinja_builtins;
+pub mod jinja_globals;
 pub mod jinja_tests;
 pub mod percent;
 pub mod pycompat;

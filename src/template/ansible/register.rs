@@ -147,6 +147,7 @@ pub fn register(env: &mut Environment<'static>) {
     env.add_test("upper", t::is_upper);
 
     super::jinja_builtins::register(env);
+    super::jinja_globals::register(env);
     env.add_function("dict", f::dict_function);
     env.add_function("now", super::clock::now);
     env.add_filter("strftime", super::clock::strftime);

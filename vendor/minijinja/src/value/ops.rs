@@ -401,6 +401,10 @@ pub fn div(lhs: &Value, rhs: &Value) -> Result<Value, Error> {
         let b = some!(as_f64(rhs, true));
         Some((a / b).into())
     }
+    // drover: dividing by zero is an error, as Python's ZeroDivisionError (not inf/NaN).
+    if as_f64(rhs, true) == Some(0.0) && as_f64(lhs, true).is_some() {
+        return Err(Error::new(ErrorKind::InvalidOperation, "division by zero"));
+    }
     do_it(lhs, rhs).ok_or_else(|| impossible_op("/", lhs, rhs))
 }
 
