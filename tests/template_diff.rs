@@ -10,8 +10,8 @@
 //!
 //! `DROVER_TEMPLATE_DIFF_SHOW=N` prints the first N unexplained differences in full.
 
+use drover::template::Scope;
 use drover::template::{environment, render_str, render_value};
-use drover::vars::Scope;
 use minijinja::Value;
 use serde_json::Value as J;
 use std::collections::BTreeMap;

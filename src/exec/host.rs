@@ -1,12 +1,12 @@
 //! One host's walk through a play: tasks in order, blocks with rescue/always, includes
 //! loaded when reached, handlers flushed at section ends and on `meta: flush_handlers`.
 
-use super::batch::WriteBatch;
+use super::host_ctx::HostCtx;
 use super::loops;
 use super::play::PlayRun;
-use super::task::{Deferred, ItemOutcome, Ran, TaskRunner};
+use super::task::{Deferred, ItemOutcome, Ran, TaskHost, TaskRunner};
 use crate::connection::Connection;
-use crate::diagnostics::{Error, ErrorKind, Result, Span};
+use crate::diagnostics::{Error, ErrorKind, Result};
 use crate::modules::probe::{Probe, ProbeCache};
 use crate::modules::{Effect, MetaAction};
 use crate::output::{Event, Status};
@@ -27,83 +27,79 @@ pub enum Flow {
     Interrupted,
 }
 
+/// One host's walk through a play: its context (shared with the task runner) and what
+/// only the walk keeps (handlers notified, deferred tasks waiting to be reported).
 pub struct HostWalker<'a> {
-    pub run: &'a PlayRun<'a>,
-    pub host: String,
-    pub conn: Box<dyn Connection>,
-    pub local: Option<Box<dyn Connection>>,
+    pub ctx: HostCtx<'a>,
     /// A connection opened for this walk (its first command takes the host lock).
     pub fresh: bool,
-    /// Batched host state for the plans (see `modules::probe`).
-    pub cache: ProbeCache,
-    pub local_cache: ProbeCache,
-    pub vars_files: Vars,
-    pub inventory_vars: Vars,
     notified: Vec<String>,
     extra_handlers: Vec<Handler>,
-    failed_task: Option<(Value, Value)>,
     /// How many cross-host tasks this host has reached (see `barrier`).
     cross_host_seen: usize,
-    /// Writes of the deferred tasks, not yet sent or not yet reported (`exec::batch`).
-    pub batch: WriteBatch,
-    /// Tasks run with their changes in `batch`, in order, waiting to be reported.
-    pub pending: Vec<Deferred>,
-    /// The batch group (task number) of the task being deferred now.
-    pub defer_group: Option<usize>,
+    /// Tasks run with their changes in `ctx.batch`, in order, waiting to be reported.
+    pending: Vec<Deferred>,
     groups: usize,
+}
+
+impl<'a> TaskHost<'a> for HostWalker<'a> {
+    fn ctx(&mut self) -> &mut HostCtx<'a> {
+        &mut self.ctx
+    }
+
+    fn ctx_ref(&self) -> &HostCtx<'a> {
+        &self.ctx
+    }
+
+    fn report_succeeded(&mut self) -> bool {
+        self.report_leading();
+        self.pending.is_empty()
+    }
 }
 
 impl<'a> HostWalker<'a> {
     pub fn new(run: &'a PlayRun<'a>, host: String, conn: Box<dyn Connection>) -> Self {
-        let inventory_vars = run.shared.inventory().host_vars(&host);
         HostWalker {
-            run,
-            host,
-            conn,
-            local: None,
+            ctx: HostCtx::new(run, host, conn),
             fresh: false,
-            cache: ProbeCache::default(),
-            local_cache: ProbeCache::default(),
-            vars_files: Vars::new(),
-            inventory_vars,
             notified: Vec::new(),
             extra_handlers: Vec::new(),
-            failed_task: None,
             cross_host_seen: 0,
-            batch: WriteBatch::default(),
             pending: Vec::new(),
-            defer_group: None,
             groups: 0,
         }
     }
 
     /// Walk the whole play on this host.
     pub fn walk(&mut self) -> Flow {
-        let play = self.run.play;
+        let play = self.ctx.run.play;
         // The first command of a new connection takes the host's run lock (see
         // `lock`): facts when the play gathers them, else a bare `true`.
         let first = if play.gather_facts {
             let started = std::time::Instant::now();
-            super::facts::gather(self.conn.as_mut()).map(|f| {
-                self.run.shared.with_host(&self.host, |s| {
+            super::facts::gather(self.ctx.conn.as_mut()).map(|f| {
+                self.ctx.run.shared.with_host(&self.ctx.host, |s| {
                     s.facts = f;
                     s.stats.ok += 1;
                 });
                 // A task of its own in the output and the recap, as Ansible's.
-                self.run.sink.event(&Event::Task(crate::output::TaskEvent {
-                    host: &self.host,
-                    task: "Gathering Facts",
-                    source: &self.run.play.span,
-                    status: Status::Ok,
-                    changed: false,
-                    result: &Vars::new(),
-                    diffs: &[],
-                    duration: started.elapsed(),
-                    item: None,
-                    handler: false,
-                    no_log: false,
-                    module: "gather_facts",
-                }));
+                self.ctx
+                    .run
+                    .sink
+                    .event(&Event::Task(crate::output::TaskEvent {
+                        host: &self.ctx.host,
+                        task: "Gathering Facts",
+                        source: &self.ctx.run.play.span,
+                        status: Status::Ok,
+                        changed: false,
+                        result: &Vars::new(),
+                        diffs: &[],
+                        duration: started.elapsed(),
+                        item: None,
+                        handler: false,
+                        no_log: false,
+                        module: "gather_facts",
+                    }));
             })
         } else {
             Ok(())
@@ -129,7 +125,7 @@ impl<'a> HostWalker<'a> {
             let taken = match first.map(|items| self.prefetch(items)) {
                 Some(Ok(true)) => Ok(()),
                 Some(Err(e)) => Err(e),
-                _ => self.conn.exec("true", None).map(|_| ()),
+                _ => self.ctx.conn.exec("true", None).map(|_| ()),
             };
             match taken {
                 Ok(()) => {}
@@ -161,64 +157,70 @@ impl<'a> HostWalker<'a> {
     }
 
     fn load_vars_files(&mut self) -> Result<()> {
-        for (file, span) in &self.run.play.vars_files {
-            let vars = self.base_vars(&Inherited::default());
-            let name = self.run.render(file, vars)?;
+        for (file, span) in &self.ctx.run.play.vars_files {
+            let vars = self.ctx.base_vars(&Inherited::default());
+            let name = self.ctx.run.render(file, vars)?;
             let name = name.as_str().unwrap_or_default().to_string();
-            let path = self.run.play.base_dir.join(&name);
+            let path = self.ctx.run.play.base_dir.join(&name);
             let loaded =
                 crate::vars::file::load_vars_file(&path).map_err(|e| e.at(span.clone()))?;
-            self.vars_files.extend(loaded);
+            self.ctx.vars_files.extend(loaded);
         }
         Ok(())
     }
 
     pub fn unreachable(&mut self, e: &Error) -> Flow {
-        self.run.shared.with_host(&self.host, |s| {
+        self.ctx.run.shared.with_host(&self.ctx.host, |s| {
             s.unreachable = true;
             s.stats.unreachable += 1;
         });
         let mut r = Vars::new();
         r.insert("msg".into(), Value::from(e.message.clone()));
         r.insert("unreachable".into(), Value::from(true));
-        self.run.sink.event(&Event::Task(crate::output::TaskEvent {
-            host: &self.host,
-            task: "connect",
-            source: &self.run.play.span,
-            status: Status::Unreachable,
-            changed: false,
-            result: &r,
-            diffs: &[],
-            duration: Default::default(),
-            item: None,
-            handler: false,
-            no_log: false,
-            module: "",
-        }));
+        self.ctx
+            .run
+            .sink
+            .event(&Event::Task(crate::output::TaskEvent {
+                host: &self.ctx.host,
+                task: "connect",
+                source: &self.ctx.run.play.span,
+                status: Status::Unreachable,
+                changed: false,
+                result: &r,
+                diffs: &[],
+                duration: Default::default(),
+                item: None,
+                handler: false,
+                no_log: false,
+                module: "",
+            }));
         Flow::Unreachable
     }
 
     fn report_error(&mut self, what: &str, span: &crate::diagnostics::Span, e: &Error) {
-        self.run.shared.with_host(&self.host, |s| {
+        self.ctx.run.shared.with_host(&self.ctx.host, |s| {
             s.failed = true;
             s.stats.failed += 1;
         });
         let mut r = Vars::new();
         r.insert("msg".into(), Value::from(e.to_string()));
-        self.run.sink.event(&Event::Task(crate::output::TaskEvent {
-            host: &self.host,
-            task: what,
-            source: span,
-            status: Status::Failed,
-            changed: false,
-            result: &r,
-            diffs: &[],
-            duration: Default::default(),
-            item: None,
-            handler: false,
-            no_log: false,
-            module: "",
-        }));
+        self.ctx
+            .run
+            .sink
+            .event(&Event::Task(crate::output::TaskEvent {
+                host: &self.ctx.host,
+                task: what,
+                source: span,
+                status: Status::Failed,
+                changed: false,
+                result: &r,
+                diffs: &[],
+                duration: Default::default(),
+                item: None,
+                handler: false,
+                no_log: false,
+                module: "",
+            }));
     }
 
     pub fn run_items(&mut self, items: &[Item]) -> Flow {
@@ -244,7 +246,7 @@ impl<'a> HostWalker<'a> {
             // A task that cannot join the write batch waits until the tasks queued
             // before it are done and reported: commands, packages, reads of results.
             // So does any task once a queued write failed: the list stops there.
-            if !defer || self.batch.has_failure() {
+            if !defer || self.ctx.batch.has_failure() {
                 let f = self.settle();
                 if f != Flow::Continue {
                     return f;
@@ -252,7 +254,7 @@ impl<'a> HostWalker<'a> {
             }
             // Another host ended the play (end_play) or failed under any_errors_fatal:
             // this host stops here without failing itself.
-            if self.run.ended() || self.run.aborted() {
+            if self.ctx.run.ended() || self.ctx.run.aborted() {
                 let f = self.settle();
                 if f != Flow::Continue {
                     return f;
@@ -262,7 +264,7 @@ impl<'a> HostWalker<'a> {
             // Ctrl-C / SIGTERM: start nothing new, run no handlers; writes still queued
             // are not sent.
             if super::interrupt::received().is_some() {
-                self.batch.drop_queued();
+                self.ctx.batch.drop_queued();
                 self.report_done();
                 return Flow::Interrupted;
             }
@@ -300,8 +302,8 @@ impl<'a> HostWalker<'a> {
         let Some(module) = crate::modules::find(t.module) else {
             return false;
         };
-        !self.run.opts.check
-            && !self.run.opts.no_batch_writes
+        !self.ctx.run.opts.check
+            && !self.ctx.run.opts.no_batch_writes
             && WRITERS.contains(&module.spec().name)
             && t.register.is_none()
             && t.changed_when.is_none()
@@ -317,7 +319,7 @@ impl<'a> HostWalker<'a> {
 
     /// Run a task with its writes queued in the batch; it is reported by `settle`.
     fn defer_task(&mut self, task: &Arc<Task>) -> Flow {
-        if !self.run.tags_match(&task.kw.tags) {
+        if !self.ctx.run.tags_match(&task.kw.tags) {
             return Flow::Continue;
         }
         // A task that reads other hosts' variables waits for them first, batched or not
@@ -325,16 +327,16 @@ impl<'a> HostWalker<'a> {
         self.cross_host_wait(task);
         self.groups += 1;
         let group = self.groups;
-        self.defer_group = Some(group);
+        self.ctx.defer_group = Some(group);
         let ran = TaskRunner::new(self, task, false).run_deferred();
-        self.defer_group = None;
+        self.ctx.defer_group = None;
         match ran {
             Ran::Deferred(d) => {
                 let failed = d.failed();
                 self.pending.push(d);
                 if failed {
                     // Its plan failed: nothing after it runs, and it is reported now.
-                    self.batch.fail_group(group);
+                    self.ctx.batch.fail_group(group);
                     return self.settle();
                 }
                 Flow::Continue
@@ -342,7 +344,7 @@ impl<'a> HostWalker<'a> {
             Ran::Done(outcome) => {
                 if let Some(e) = &outcome.unreachable {
                     let e = e.clone();
-                    self.batch.drop_queued();
+                    self.ctx.batch.drop_queued();
                     self.report_done();
                     return self.unreachable(&e);
                 }
@@ -358,10 +360,14 @@ impl<'a> HostWalker<'a> {
     /// Send the queued writes and report the deferred tasks in order, as if each had
     /// run alone: stats, registered results, handlers, and the first failure stops.
     fn settle(&mut self) -> Flow {
-        if self.pending.is_empty() && self.batch.is_idle() {
+        if self.pending.is_empty() && self.ctx.batch.is_idle() {
             return Flow::Continue;
         }
-        if let Err(e) = self.batch.flush(self.conn.as_mut(), &mut self.cache) {
+        if let Err(e) = self
+            .ctx
+            .batch
+            .flush(self.ctx.conn.as_mut(), &mut self.ctx.cache)
+        {
             self.report_done();
             return self.unreachable(&e);
         }
@@ -370,11 +376,11 @@ impl<'a> HostWalker<'a> {
 
     /// Report the leading deferred tasks whose writes all ran and succeeded, before the
     /// rest of their batch (a long run of big writes shows its progress).
-    pub fn report_succeeded(&mut self) {
+    fn report_leading(&mut self) {
         while self
             .pending
             .first()
-            .is_some_and(|d| d.succeeded(&self.batch))
+            .is_some_and(|d| d.succeeded(&self.ctx.batch))
         {
             let d = self.pending.remove(0);
             let task = d.task.clone();
@@ -399,7 +405,7 @@ impl<'a> HostWalker<'a> {
             };
             flow = self.finish_task(&task, outcome);
         }
-        self.batch.reset();
+        self.ctx.batch.reset();
         flow
     }
 
@@ -409,7 +415,7 @@ impl<'a> HostWalker<'a> {
             // Blocks and includes: fetch for everything they hold, as before a list.
             return Need::Required;
         };
-        if !self.run.tags_match(&t.kw.tags) || t.kw.delegate_to.is_some() {
+        if !self.ctx.run.tags_match(&t.kw.tags) || t.kw.delegate_to.is_some() {
             return Need::No;
         }
         let Some(module) = crate::modules::find(t.module) else {
@@ -418,14 +424,14 @@ impl<'a> HostWalker<'a> {
         if module.spec().controller_only {
             return Need::No;
         }
-        let vars = self.base_vars(&t.kw);
-        let Ok(become_) = super::task::become_of(self.run, &t.kw, &vars) else {
+        let vars = self.ctx.base_vars(&t.kw);
+        let Ok(become_) = super::task::become_of(self.ctx.run, &t.kw, &vars) else {
             return Need::No;
         };
         let missing = self
             .task_probes(t, module, vars)
             .iter()
-            .any(|p| !self.cache.contains(p, become_.as_ref()));
+            .any(|p| !self.ctx.cache.contains(p, become_.as_ref()));
         match (missing, module.probes_optional()) {
             (false, _) => Need::No,
             (true, true) => Need::Optional,
@@ -441,7 +447,7 @@ impl<'a> HostWalker<'a> {
         let mut tasks = Vec::new();
         collect_tasks(items, &mut tasks);
         for t in tasks {
-            if !self.run.tags_match(&t.kw.tags) || t.kw.delegate_to.is_some() {
+            if !self.ctx.run.tags_match(&t.kw.tags) || t.kw.delegate_to.is_some() {
                 continue;
             }
             let Some(module) = crate::modules::find(t.module) else {
@@ -450,8 +456,8 @@ impl<'a> HostWalker<'a> {
             if module.spec().controller_only {
                 continue;
             }
-            let vars = self.base_vars(&t.kw);
-            let Ok(become_) = super::task::become_of(self.run, &t.kw, &vars) else {
+            let vars = self.ctx.base_vars(&t.kw);
+            let Ok(become_) = super::task::become_of(self.ctx.run, &t.kw, &vars) else {
                 continue;
             };
             let probes = self.task_probes(&t, module, vars);
@@ -466,24 +472,27 @@ impl<'a> HostWalker<'a> {
         let mut sent = false;
         // Queued writes go first, the answers must be what the next plans will meet: in
         // the same command when the reads run as the same user.
-        if let Some(queued_as) = self.batch.queued_as().map(|b| b.cloned()) {
+        if let Some(queued_as) = self.ctx.batch.queued_as().map(|b| b.cloned()) {
             let same = by_become.iter().position(|(b, _)| *b == queued_as);
             let missing = same
-                .map(|i| self.cache.missing(&by_become[i].1, queued_as.as_ref()))
+                .map(|i| self.ctx.cache.missing(&by_become[i].1, queued_as.as_ref()))
                 .filter(|m| !m.is_empty());
             let reads = missing.as_ref().map(|m| ProbeCache::script(m));
-            let out =
-                self.batch
-                    .flush_then(self.conn.as_mut(), &mut self.cache, reads.as_deref())?;
+            let out = self.ctx.batch.flush_then(
+                self.ctx.conn.as_mut(),
+                &mut self.ctx.cache,
+                reads.as_deref(),
+            )?;
             if let (Some(m), Some(out)) = (&missing, out.filter(|o| !o.is_empty())) {
-                self.cache.absorb(m, &out, queued_as.as_ref());
+                self.ctx.cache.absorb(m, &out, queued_as.as_ref());
             }
             sent = true;
         }
         for (become_, probes) in by_become {
             sent |= self
+                .ctx
                 .cache
-                .fetch(self.conn.as_mut(), &probes, become_.as_ref())?;
+                .fetch(self.ctx.conn.as_mut(), &probes, become_.as_ref())?;
         }
         Ok(sent)
     }
@@ -495,7 +504,7 @@ impl<'a> HostWalker<'a> {
         vars: Vars,
     ) -> Vec<Probe> {
         for c in &t.kw.when {
-            match self.run.eval_cond(&c.expr, vars.clone()) {
+            match self.ctx.run.eval_cond(&c.expr, vars.clone()) {
                 Ok(true) => {}
                 _ => return Vec::new(),
             }
@@ -504,6 +513,7 @@ impl<'a> HostWalker<'a> {
         if let Some(l) = &t.loop_ {
             let base = iterations.remove(0);
             let Ok(items) = self
+                .ctx
                 .run
                 .render(&l.items, base.clone())
                 .and_then(|v| loops::items(&l.kind, &v))
@@ -523,7 +533,7 @@ impl<'a> HostWalker<'a> {
         }
         let mut out = Vec::new();
         for vars in iterations {
-            let Ok(rendered) = super::task::render_args(self.run, t, &vars) else {
+            let Ok(rendered) = super::task::render_args(self.ctx.run, t, &vars) else {
                 return out;
             };
             if let Ok(args) = crate::modules::Args::new(module.spec(), rendered) {
@@ -536,7 +546,7 @@ impl<'a> HostWalker<'a> {
     fn run_block(&mut self, b: &Block) -> Flow {
         let mut flow = self.run_items(&b.block);
         if flow == Flow::Failed && !b.rescue.is_empty() {
-            self.run.shared.with_host(&self.host, |s| {
+            self.ctx.run.shared.with_host(&self.ctx.host, |s| {
                 s.failed = false;
                 s.stats.failed = s.stats.failed.saturating_sub(1);
                 s.stats.rescued += 1;
@@ -548,44 +558,26 @@ impl<'a> HostWalker<'a> {
         {
             let was_failed = flow == Flow::Failed;
             if was_failed {
-                self.run.shared.with_host(&self.host, |s| s.failed = false);
+                self.ctx
+                    .run
+                    .shared
+                    .with_host(&self.ctx.host, |s| s.failed = false);
             }
             let af = self.run_items(&b.always);
             if af != Flow::Continue {
                 flow = af;
             } else if was_failed {
-                self.run.shared.with_host(&self.host, |s| s.failed = true);
+                self.ctx
+                    .run
+                    .shared
+                    .with_host(&self.ctx.host, |s| s.failed = true);
             }
         }
         flow
     }
 
-    /// Vars of the play for this host, below block/task level (for vars_files, includes).
-    pub fn base_vars(&self, kw: &Inherited) -> Vars {
-        self.run.task_vars(self, kw)
-    }
-
-    /// The variables of a task (or include) written at `span`: the base vars plus
-    /// `ansible_search_path`, where lookups look for relative files.
-    pub fn vars_at(&self, kw: &Inherited, span: &Span) -> Vars {
-        let mut v = self.base_vars(kw);
-        crate::vars::magic::set(&mut v, "ansible_search_path", search_path(kw, span));
-        v
-    }
-
-    /// Apply the variable effects of one loop item now, so the next item sees them.
-    pub fn apply_var_effects(&self, effects: &[Effect]) {
-        self.run
-            .shared
-            .with_host(&self.host, |s| apply_effects(s, effects));
-    }
-
-    pub fn failed_context(&self) -> Option<&(Value, Value)> {
-        self.failed_task.as_ref()
-    }
-
     pub fn run_task(&mut self, task: &Arc<Task>, handler: bool) -> Flow {
-        if !handler && !self.run.tags_match(&task.kw.tags) {
+        if !handler && !self.ctx.run.tags_match(&task.kw.tags) {
             return Flow::Continue;
         }
         if !handler {
@@ -599,12 +591,13 @@ impl<'a> HostWalker<'a> {
     /// host of the batch has reached the same point (see `barrier`).
     fn cross_host_wait(&mut self, task: &Task) {
         if self
+            .ctx
             .run
-            .reads_other_hosts(task, || self.base_vars(&task.kw))
+            .reads_other_hosts(task, || self.ctx.base_vars(&task.kw))
         {
             self.cross_host_seen += 1;
-            let run = self.run;
-            run.barrier.wait(&self.host, self.cross_host_seen, || {
+            let run = self.ctx.run;
+            run.barrier.wait(&self.ctx.host, self.cross_host_seen, || {
                 run.aborted() || run.ended()
             });
         }
@@ -618,7 +611,7 @@ impl<'a> HostWalker<'a> {
             let e = e.clone();
             return self.unreachable(&e);
         }
-        self.run.shared.with_host(&self.host, |s| {
+        self.ctx.run.shared.with_host(&self.ctx.host, |s| {
             let st = &mut s.stats;
             // Ansible does not count meta tasks in the recap.
             let counted = (task.module != "meta" && !outcome.shared).then_some(outcome.status);
@@ -651,10 +644,10 @@ impl<'a> HostWalker<'a> {
             {
                 s.set_facts.insert(
                     name.clone(),
-                    crate::vars::as_data(outcome.registered.clone()),
+                    crate::template::as_data(outcome.registered.clone()),
                 );
             }
-            apply_effects(s, &outcome.effects);
+            s.apply(&outcome.effects);
             if failed {
                 s.failed = true;
             }
@@ -667,7 +660,7 @@ impl<'a> HostWalker<'a> {
             }
         }
         if failed {
-            self.failed_task = Some((
+            self.ctx.failed_task = Some((
                 Value::from_iter([
                     // The task's own name, without its role, "" when it has none (as
                     // Ansible's serialized task).
@@ -676,14 +669,14 @@ impl<'a> HostWalker<'a> {
                 ]),
                 // Data, as registered results are: a message quoting a template is
                 // not templated again.
-                crate::vars::as_data(outcome.registered.clone()),
+                crate::template::as_data(outcome.registered.clone()),
             ));
             if task
                 .kw
                 .any_errors_fatal
-                .unwrap_or(self.run.play.any_errors_fatal)
+                .unwrap_or(self.ctx.run.play.any_errors_fatal)
             {
-                self.run.abort();
+                self.ctx.run.abort();
             }
             return Flow::Failed;
         }
@@ -698,7 +691,7 @@ impl<'a> HostWalker<'a> {
                     }
                     MetaAction::EndHost => return Flow::EndHost,
                     MetaAction::EndPlay => {
-                        self.run.end_play();
+                        self.ctx.run.end_play();
                         return Flow::EndPlay;
                     }
                     MetaAction::ClearHostErrors | MetaAction::Noop => {}
@@ -713,6 +706,7 @@ impl<'a> HostWalker<'a> {
             return Flow::Continue;
         }
         let handlers: Vec<Handler> = self
+            .ctx
             .run
             .play
             .handlers
@@ -741,7 +735,7 @@ impl<'a> HostWalker<'a> {
     }
 
     fn run_include(&mut self, inc: &Include) -> Flow {
-        if !self.run.tags_match(&inc.kw.tags) {
+        if !self.ctx.run.tags_match(&inc.kw.tags) {
             return Flow::Continue;
         }
         let mut skipped: Vec<Option<String>> = Vec::new();
@@ -750,12 +744,15 @@ impl<'a> HostWalker<'a> {
             Ok(batches) => {
                 self.report_skipped_include(inc, &skipped, batches.is_empty());
                 for (items, label) in batches {
-                    self.run.sink.event(&Event::Included {
-                        host: &self.host,
+                    self.ctx.run.sink.event(&Event::Included {
+                        host: &self.ctx.host,
                         file: &label,
                     });
                     // Ansible counts each included file as an ok result.
-                    self.run.shared.with_host(&self.host, |s| s.stats.ok += 1);
+                    self.ctx
+                        .run
+                        .shared
+                        .with_host(&self.ctx.host, |s| s.stats.ok += 1);
                     let flow = self.run_items(&items);
                     if flow != Flow::Continue {
                         return flow;
@@ -792,20 +789,23 @@ impl<'a> HostWalker<'a> {
         r.insert("changed".into(), Value::from(false));
         r.insert("skipped".into(), Value::from(true));
         let emit = |item: Option<String>, r: &Vars| {
-            self.run.sink.event(&Event::Task(crate::output::TaskEvent {
-                host: &self.host,
-                task: &name,
-                source: &inc.span,
-                status: Status::Skipped,
-                changed: false,
-                result: r,
-                diffs: &[],
-                duration: Default::default(),
-                item,
-                handler: false,
-                no_log: false,
-                module: "",
-            }));
+            self.ctx
+                .run
+                .sink
+                .event(&Event::Task(crate::output::TaskEvent {
+                    host: &self.ctx.host,
+                    task: &name,
+                    source: &inc.span,
+                    status: Status::Skipped,
+                    changed: false,
+                    result: r,
+                    diffs: &[],
+                    duration: Default::default(),
+                    item,
+                    handler: false,
+                    no_log: false,
+                    module: "",
+                }));
         };
         if skipped.is_empty() {
             // A loop over no items.
@@ -821,9 +821,10 @@ impl<'a> HostWalker<'a> {
             }
         }
         if none {
-            self.run
+            self.ctx
+                .run
                 .shared
-                .with_host(&self.host, |s| s.stats.skipped += 1);
+                .with_host(&self.ctx.host, |s| s.stats.skipped += 1);
         }
     }
 
@@ -834,11 +835,12 @@ impl<'a> HostWalker<'a> {
         inc: &Include,
         skipped: &mut Vec<Option<String>>,
     ) -> Result<Vec<(Vec<Item>, String)>> {
-        let base = self.vars_at(&inc.kw, &inc.span);
+        let base = self.ctx.vars_at(&inc.kw, &inc.span);
         let mut iterations: Vec<Vars> = Vec::new();
         match &inc.loop_ {
             Some(l) => {
                 let items_val = self
+                    .ctx
                     .run
                     .render(&l.items, base.clone())
                     .map_err(|e| e.at(l.span.clone()))?;
@@ -866,6 +868,7 @@ impl<'a> HostWalker<'a> {
             let mut skip = false;
             for c in &inc.kw.when {
                 if !self
+                    .ctx
                     .run
                     .eval_cond(&c.expr, vars.clone())
                     .map_err(|e| e.at(c.span.clone()))?
@@ -882,6 +885,7 @@ impl<'a> HostWalker<'a> {
                         let item = params.get(var).cloned().unwrap_or_default();
                         Some(match &inc.loop_control.label {
                             Some(l) => self
+                                .ctx
                                 .run
                                 .render(l, vars.clone())
                                 .map(|v| super::task::display(&v))
@@ -897,14 +901,17 @@ impl<'a> HostWalker<'a> {
             file_vars.extend(inc.child_kw.params.clone());
             file_vars.extend(params.clone());
             let target = self
+                .ctx
                 .run
                 .render(&inc.file, file_vars)
                 .map_err(|e| e.at(inc.span.clone()))?;
             let target = target.as_str().unwrap_or_default().to_string();
             let mut child = inc.child_kw.clone();
             child.params.extend(params);
-            let mut loader =
-                Loader::new(self.run.play.base_dir.clone(), self.run.roles_path.clone());
+            let mut loader = Loader::new(
+                self.ctx.run.play.base_dir.clone(),
+                self.ctx.run.roles_path.clone(),
+            );
             let lc = ListCtx {
                 file: inc.span.file.to_path_buf(),
                 inh: child.clone(),
@@ -931,9 +938,10 @@ impl<'a> HostWalker<'a> {
                         collect_tasks(&loaded.tasks, &mut tasks);
                         let role = tasks.iter().rev().find_map(|t| t.kw.role.clone());
                         if let Some(role) = role {
-                            self.run
+                            self.ctx
+                                .run
                                 .shared
-                                .with_host(&self.host, |s| s.public_roles.push(role));
+                                .with_host(&self.ctx.host, |s| s.public_roles.push(role));
                         }
                     }
                     loaded.tasks
@@ -967,37 +975,4 @@ enum Need {
     /// Its probes are answered by the task's own command if not by the cache.
     Optional,
     Required,
-}
-
-/// Record a task's effects on the engine's per-host variables.
-fn apply_effects(s: &mut super::state::HostState, effects: &[Effect]) {
-    for e in effects {
-        match e {
-            Effect::SetFacts(f) => s.set_facts.extend(
-                f.iter()
-                    .map(|(k, v)| (k.clone(), crate::vars::as_data(v.clone()))),
-            ),
-            Effect::IncludeVars(v) => s.include_vars.extend(v.clone()),
-            Effect::UpdateFacts(f) => s.facts.extend(f.clone()),
-            Effect::ModuleFacts(f) => s.module_facts.extend(f.clone()),
-            // Applied to the shared inventory when the task ran (exec::task).
-            Effect::Meta(_) | Effect::Inventory(_) => {}
-        }
-    }
-}
-
-/// As Ansible's `Task.get_search_path`: the role's directory, then the directory of the
-/// file the task is written in.
-fn search_path(kw: &Inherited, span: &Span) -> Value {
-    let mut paths: Vec<String> = Vec::new();
-    if let Some(r) = &kw.role {
-        paths.push(r.path.display().to_string());
-    }
-    if let Some(dir) = span.file.parent() {
-        let dir = dir.display().to_string();
-        if !paths.contains(&dir) {
-            paths.push(dir);
-        }
-    }
-    Value::from(paths)
 }

@@ -9,8 +9,11 @@ mod facts;
 pub use facts::gather as gather_facts;
 mod home;
 mod host;
+mod host_ctx;
 pub mod interrupt;
 mod lock;
+mod options;
+pub use options::RunOptions;
 mod loops;
 mod play;
 pub mod state;
@@ -29,38 +32,11 @@ use indexmap::IndexMap;
 use minijinja::Value;
 use play::PlayRun;
 use state::Shared;
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
-/// The Ansible version drover answers to in `ansible_version`: the ansible-core release
-/// the differential suite compares it with (`tests/requirements-ansible.txt`).
-pub const ANSIBLE_COMPAT_VERSION: &str = "2.19.14";
-
-#[derive(Clone, Debug, Default)]
-pub struct RunOptions {
-    pub check: bool,
-    pub diff: bool,
-    pub limit: Option<String>,
-    /// `--shard K/N`: only this runner's share of the selected hosts.
-    pub shard: Option<crate::inventory::Shard>,
-    pub tags: Vec<String>,
-    pub skip_tags: Vec<String>,
-    pub extra_vars: Vars,
-    pub forks: usize,
-    pub verbosity: u8,
-    pub roles_path: Vec<PathBuf>,
-    pub ssh: crate::connection::ssh::SshOptions,
-    /// How long to wait for another run's lock on a host.
-    pub lock_timeout: std::time::Duration,
-    /// Every change in a round trip of its own (`exec::batch` off).
-    pub no_batch_writes: bool,
-    /// `--ask-become-pass`: the sudo password, asked once.
-    pub become_password: Option<String>,
-    /// `become*` defaults from `ansible.cfg` / `ANSIBLE_BECOME*`.
-    pub become_defaults: crate::cli::apply::BecomeDefaults,
-}
+pub use crate::vars::magic::ANSIBLE_COMPAT_VERSION;
 
 /// The outcome of a run, for the recap and the exit code.
 pub struct RunSummary {
@@ -147,7 +123,7 @@ fn render_connection_vars(
             cache: std::sync::Mutex::new(Default::default()),
         }),
     );
-    let ctx = Value::from_dyn_object(crate::vars::Scope::new(env.clone(), scope));
+    let ctx = Value::from_dyn_object(crate::template::Scope::new(env.clone(), scope));
     for k in templated {
         let Some(v) = vars.get(k).cloned() else {
             continue;
@@ -337,7 +313,7 @@ pub fn run(
                                     let f = w.walk();
                                     if f != Flow::Unreachable {
                                         if let Ok(mut p) = pool.lock() {
-                                            p.insert(h.clone(), w.conn);
+                                            p.insert(h.clone(), w.ctx.conn);
                                         }
                                     }
                                     f
@@ -439,18 +415,5 @@ mod tests {
         assert_eq!(b.iter().map(Vec::len).collect::<Vec<_>>(), [1, 2, 2]);
         let b = batches(&hosts, &[Serial::Percent(40.0)]);
         assert_eq!(b.iter().map(Vec::len).collect::<Vec<_>>(), [2, 2, 1]);
-    }
-}
-
-#[cfg(test)]
-mod version_tests {
-    /// `ansible_version` answers with the release the differential suite pins.
-    #[test]
-    fn the_compat_version_is_the_pinned_ansible_core() {
-        let pinned = include_str!("../../tests/requirements-ansible.txt");
-        assert!(
-            pinned.contains(&format!("ansible-core=={}", super::ANSIBLE_COMPAT_VERSION)),
-            "{pinned}"
-        );
     }
 }

@@ -1,14 +1,14 @@
 //! A play in progress: what every host's walker shares (options, variables, tags,
 //! run_once results, the abort flag).
 
-use super::host::HostWalker;
+use super::options::RunOptions;
 use super::state::{HostVars, Shared};
-use super::RunOptions;
 use crate::diagnostics::Result;
 use crate::output::{Sink, Status};
 use crate::playbook::{Inherited, Play};
+use crate::template::Scope;
+use crate::vars::magic;
 use crate::vars::Vars;
-use crate::vars::{magic, Scope};
 use minijinja::{Environment, Value};
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -218,8 +218,14 @@ impl<'a> PlayRun<'a> {
 
     /// Variables for a task on a host: its sources merged in precedence order
     /// (`vars::precedence`), then the magic variables.
-    pub fn task_vars(&self, w: &HostWalker<'_>, kw: &Inherited) -> Vars {
-        let host = w.host.as_str();
+    /// `inventory_vars` and `vars_files` are the host's own (as loaded by its walk).
+    pub fn task_vars(
+        &self,
+        host: &str,
+        inventory_vars: &Vars,
+        vars_files: &Vars,
+        kw: &Inherited,
+    ) -> Vars {
         let st = self.shared.snapshot(host);
         let mut facts = Vars::new();
         if !st.facts.is_empty() || !st.module_facts.is_empty() {
@@ -238,10 +244,10 @@ impl<'a> PlayRun<'a> {
         };
         let mut v = crate::vars::precedence::Sources {
             role_defaults: roles().map(|r| &r.defaults).collect(),
-            inventory: Some(&w.inventory_vars),
+            inventory: Some(inventory_vars),
             facts,
             play_vars: Some(&self.play.vars),
-            vars_files: Some(&w.vars_files),
+            vars_files: Some(vars_files),
             role_vars: roles().map(|r| &r.vars).collect(),
             block_task_vars: Some(&kw.vars),
             include_vars: Some(&st.include_vars),
@@ -309,12 +315,12 @@ impl<'a> PlayRun<'a> {
         let dir = std::fs::canonicalize(&self.play.base_dir)
             .unwrap_or_else(|_| self.play.base_dir.clone());
         put("playbook_dir", Value::from(dir.display().to_string()));
-        put("omit", Value::from(super::task::OMIT));
+        put("omit", Value::from(magic::OMIT));
         put(
             "ansible_version",
             Value::from_iter([
-                ("full", Value::from(super::ANSIBLE_COMPAT_VERSION)),
-                ("string", Value::from(super::ANSIBLE_COMPAT_VERSION)),
+                ("full", Value::from(magic::ANSIBLE_COMPAT_VERSION)),
+                ("string", Value::from(magic::ANSIBLE_COMPAT_VERSION)),
                 ("major", version_part(0)),
                 ("minor", version_part(1)),
                 ("revision", version_part(2)),
@@ -375,9 +381,9 @@ pub fn tags_selected(tags: &[String], only: &[String], skip: &[String]) -> bool 
     run
 }
 
-/// One numeric part of [`super::ANSIBLE_COMPAT_VERSION`].
+/// One numeric part of [`magic::ANSIBLE_COMPAT_VERSION`].
 fn version_part(i: usize) -> Value {
-    let n: u32 = super::ANSIBLE_COMPAT_VERSION
+    let n: u32 = magic::ANSIBLE_COMPAT_VERSION
         .split('.')
         .nth(i)
         .and_then(|p| p.parse().ok())

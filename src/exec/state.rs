@@ -1,6 +1,7 @@
 //! State shared by every host's walker in a run, and each host's own state.
 
 use crate::inventory::Inventory;
+use crate::modules::Effect;
 use crate::output::HostStats;
 use crate::vars::Vars;
 use minijinja::value::{Enumerator, Object, ObjectRepr, Value};
@@ -26,6 +27,23 @@ pub struct HostState {
 }
 
 impl HostState {
+    /// Record a task's effects on the engine's per-host variables.
+    pub fn apply(&mut self, effects: &[Effect]) {
+        for e in effects {
+            match e {
+                Effect::SetFacts(f) => self.set_facts.extend(
+                    f.iter()
+                        .map(|(k, v)| (k.clone(), crate::template::as_data(v.clone()))),
+                ),
+                Effect::IncludeVars(v) => self.include_vars.extend(v.clone()),
+                Effect::UpdateFacts(f) => self.facts.extend(f.clone()),
+                Effect::ModuleFacts(f) => self.module_facts.extend(f.clone()),
+                // Applied to the shared inventory when the task ran (exec::task).
+                Effect::Meta(_) | Effect::Inventory(_) => {}
+            }
+        }
+    }
+
     /// `ansible_facts`: gathered facts and those modules returned.
     pub fn all_facts(&self) -> Vars {
         let mut all = self.facts.clone();
@@ -152,7 +170,7 @@ impl Object for HostVars {
             "group_names".into(),
             Value::from(inventory.group_names(host)),
         );
-        let scope = Value::from_dyn_object(crate::vars::Scope::new(self.env.clone(), vars));
+        let scope = Value::from_dyn_object(crate::template::Scope::new(self.env.clone(), vars));
         // Not cached: set_fact on that host may change it later in the run.
         Some(scope)
     }

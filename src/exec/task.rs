@@ -2,8 +2,9 @@
 //! mode, apply, retries/until, changed_when/failed_when, and the registered result.
 
 use super::batch::OpResult;
-use super::host::HostWalker;
+use super::host_ctx::HostCtx;
 use super::loops;
+use super::play::PlayRun;
 use crate::connection::{Become, BecomeMethod, LocalConnection};
 use crate::diagnostics::{Error, ErrorKind, Result};
 use crate::modules::probe::{Answer, Probe};
@@ -15,7 +16,7 @@ use minijinja::Value;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-pub const OMIT: &str = "__omit_place_holder__drover__";
+use crate::vars::magic::OMIT;
 
 /// What the host walker needs from a finished task.
 pub struct ItemOutcome {
@@ -132,8 +133,21 @@ pub enum Ran {
     Deferred(Deferred),
 }
 
+/// What a task runner needs from the walk it runs in (the host walker implements it;
+/// the runner sees no more of the walk, so `exec::task` does not depend on `exec::host`).
+pub trait TaskHost<'a> {
+    /// The host's context: connections, caches, batch, variable sources.
+    fn ctx(&mut self) -> &mut HostCtx<'a>;
+    /// The same, to read.
+    fn ctx_ref(&self) -> &HostCtx<'a>;
+    /// Report the deferred tasks ahead of this one whose writes went through; `true`
+    /// when none is left waiting (so this task's own items may be shown now).
+    fn report_succeeded(&mut self) -> bool;
+}
+
 pub struct TaskRunner<'w, 'a> {
-    w: &'w mut HostWalker<'a>,
+    w: &'w mut dyn TaskHost<'a>,
+    run: &'a PlayRun<'a>,
     task: &'w Arc<Task>,
     handler: bool,
     /// The task's name, templated with its variables (as Ansible shows it).
@@ -214,9 +228,10 @@ impl Evaluator for TaskEval<'_> {
 }
 
 impl<'w, 'a> TaskRunner<'w, 'a> {
-    pub fn new(w: &'w mut HostWalker<'a>, task: &'w Arc<Task>, handler: bool) -> Self {
+    pub fn new(w: &'w mut dyn TaskHost<'a>, task: &'w Arc<Task>, handler: bool) -> Self {
         let name = task.display_name();
         TaskRunner {
+            run: w.ctx_ref().run,
             w,
             task,
             handler,
@@ -242,11 +257,11 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
     }
 
     fn run_any(mut self) -> Ran {
-        let run = self.w.run;
+        let run = self.run;
         let task = self.task.clone();
         if task.runs_once() {
             if let Some(first) = run.first_active_host() {
-                if first != self.w.host {
+                if first != self.w.ctx_ref().host {
                     // Another host runs it; this one gets the same result, as in Ansible.
                     let shared = run.run_once_result(task.id);
                     // add_host and pause without `run_once`: Ansible runs them for the
@@ -276,8 +291,8 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
             }
         }
         let started = Instant::now();
-        let mut base = self.w.vars_at(&task.kw, &task.span);
-        if let Some((t, r)) = self.w.failed_context() {
+        let mut base = self.w.ctx_ref().vars_at(&task.kw, &task.span);
+        if let Some((t, r)) = self.w.ctx_ref().failed_context() {
             base.insert("ansible_failed_task".into(), t.clone());
             base.insert("ansible_failed_result".into(), r.clone());
         }
@@ -310,8 +325,8 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
     }
 
     fn show_start(&self) {
-        self.w.run.sink.event(&Event::TaskStart {
-            host: &self.w.host,
+        self.run.sink.event(&Event::TaskStart {
+            host: &self.w.ctx_ref().host,
             task: &self.name,
             source: &self.task.span,
         });
@@ -333,11 +348,11 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
     /// Finish a deferred task once its batch was sent: fill in what its ops reported,
     /// show what is left to show, and give the outcome. `None` when it must be dropped
     /// unseen: some of its changes never ran (an earlier task failed, or the run stopped).
-    pub fn complete(w: &'w mut HostWalker<'a>, mut d: Deferred) -> Option<ItemOutcome> {
+    pub fn complete(w: &'w mut dyn TaskHost<'a>, mut d: Deferred) -> Option<ItemOutcome> {
         for rec in &mut d.recs[d.shown..] {
             if let Some(id) = rec.one.pending {
                 rec.one
-                    .resolve(w.batch.take(id).unwrap_or(OpResult::NotRun));
+                    .resolve(w.ctx().batch.take(id).unwrap_or(OpResult::NotRun));
             }
             if rec.one.not_run {
                 return None;
@@ -345,6 +360,7 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
         }
         let task = d.task.clone();
         let mut runner = TaskRunner {
+            run: w.ctx_ref().run,
             w,
             task: &task,
             handler: false,
@@ -373,16 +389,15 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
     /// Show the leading items of a deferred loop whose ops already reported, when no
     /// earlier task waits to be shown: a long run of big writes shows its progress.
     fn stream(&mut self, recs: &mut [ItemRec], shown: &mut usize, start_shown: &mut bool) {
-        self.w.report_succeeded();
-        if !self.w.pending.is_empty() {
+        if !self.w.report_succeeded() {
             return;
         }
         while let Some(rec) = recs.get_mut(*shown) {
             if let Some(id) = rec.one.pending {
-                if !self.w.batch.resolved(id) {
+                if !self.w.ctx().batch.resolved(id) {
                     return;
                 }
-                let r = self.w.batch.take(id).unwrap_or(OpResult::NotRun);
+                let r = self.w.ctx().batch.take(id).unwrap_or(OpResult::NotRun);
                 rec.one.resolve(r);
             }
             if rec.one.not_run {
@@ -398,7 +413,7 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
     }
 
     fn looped(&mut self, base: Vars, l: &crate::playbook::Loop, started: Instant) -> Ran {
-        let run = self.w.run;
+        let run = self.run;
         let task = self.task.clone();
         // with_first_found drops the terms that are undefined (Ansible's first_found,
         // invoked as a loop, skips them: `"{{ missing }}.yml"` falls to the next name).
@@ -492,7 +507,7 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
                 .iter()
                 .any(|e| matches!(e, Effect::SetFacts(_) | Effect::IncludeVars(_)))
             {
-                self.w.apply_var_effects(&one.effects);
+                self.w.ctx_ref().apply_var_effects(&one.effects);
                 base = self.rebuild_base(&base);
             }
             recs.push(ItemRec {
@@ -622,7 +637,7 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
             .then(|| terms.get_item_by_index(1).ok().map(|k| display(&k)))
             .flatten();
         let mut vars = base.clone();
-        vars.insert("__drover_terms".into(), crate::vars::as_data(terms));
+        vars.insert("__drover_terms".into(), crate::template::as_data(terms));
         if let LoopKind::Lookup(name) = kind {
             vars.insert("__drover_lookup".into(), Value::from(name.as_str()));
             vars.insert(
@@ -630,7 +645,7 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
                 Value::from(self.task.module),
             );
         }
-        let list = self.w.run.render(&Value::from(expr), vars)?;
+        let list = self.run.render(&Value::from(expr), vars)?;
         let Some(subkey) = subkey else {
             return Ok(list);
         };
@@ -661,7 +676,7 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
     /// The task's variables again, after an item changed the host's facts; the failed-task
     /// context of a rescue is carried over.
     fn rebuild_base(&self, old: &Vars) -> Vars {
-        let mut base = self.w.vars_at(&self.task.kw, &self.task.span);
+        let mut base = self.w.ctx_ref().vars_at(&self.task.kw, &self.task.span);
         for k in ["ansible_failed_task", "ansible_failed_result"] {
             if let Some(v) = old.get(k) {
                 base.insert(k.into(), v.clone());
@@ -745,7 +760,7 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
     fn ignore_errors(&self, vars: &Vars) -> bool {
         match &self.task.kw.ignore_errors {
             None => false,
-            Some(v) => self.w.run.eval_cond(v, vars.clone()).unwrap_or(false),
+            Some(v) => self.run.eval_cond(v, vars.clone()).unwrap_or(false),
         }
     }
 
@@ -760,8 +775,7 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
             .notify
             .iter()
             .map(|n| {
-                self.w
-                    .run
+                self.run
                     .render(&Value::from(n.as_str()), vars.clone())
                     .map(|v| display(&v))
                     .unwrap_or_else(|_| n.clone())
@@ -774,8 +788,8 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
         if self.task.module == "meta" && matches!(one.status, Status::Ok | Status::Changed) {
             return;
         }
-        self.w.run.sink.event(&Event::Task(TaskEvent {
-            host: &self.w.host,
+        self.run.sink.event(&Event::Task(TaskEvent {
+            host: &self.w.ctx_ref().host,
             task: &self.name,
             source: &self.task.span,
             status: one.status,
@@ -792,7 +806,7 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
 
     /// Conditions, arguments, plan, apply: one item of one task.
     fn execute(&mut self, vars: Vars) -> Result<One> {
-        let run = self.w.run;
+        let run = self.run;
         let task = self.task.clone();
         for c in &task.kw.when {
             let ok = run
@@ -824,7 +838,7 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
         let delegate_local = task.kw.delegate_to.is_some() || module.spec().controller_only;
         if !delegate_local {
             super::home::expand_home(
-                self.w.conn.as_mut(),
+                self.w.ctx().conn.as_mut(),
                 become_.as_ref(),
                 module.spec().name,
                 &mut rendered,
@@ -860,10 +874,10 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
         let mut attempt = 0u32;
         loop {
             attempt += 1;
-            if delegate_local && self.w.local.is_none() {
-                self.w.local = Some(Box::new(LocalConnection::new()));
+            if delegate_local && self.w.ctx().local.is_none() {
+                self.w.ctx().local = Some(Box::new(LocalConnection::new()));
             }
-            let w = &mut *self.w;
+            let w = self.w.ctx();
             let (conn, cache): (&mut dyn crate::connection::Connection, _) =
                 match (delegate_local, w.local.as_mut()) {
                     (true, Some(local)) => (local.as_mut(), &mut w.local_cache),
@@ -985,8 +999,8 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
                     if attempt <= retries {
                         std::thread::sleep(Duration::from_secs_f64(delay.max(0.0)));
                         // The host may have changed meanwhile: a retry reads it again.
-                        self.w.cache.clear();
-                        self.w.local_cache.clear();
+                        self.w.ctx().cache.clear();
+                        self.w.ctx().local_cache.clear();
                         continue;
                     }
                     one.status = Status::Failed;
@@ -1003,13 +1017,13 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
     }
 
     fn become_for(&self, vars: &Vars) -> Result<Option<Become>> {
-        become_of(self.w.run, &self.task.kw, vars)
+        become_of(self.run, &self.task.kw, vars)
     }
 
     fn environment(&self, vars: &Vars) -> Result<Vec<(String, String)>> {
         let mut env = Vec::new();
         for e in &self.task.kw.environment {
-            let v = self.w.run.render(e, vars.clone())?;
+            let v = self.run.render(e, vars.clone())?;
             let Ok(keys) = v.try_iter() else {
                 return Err(Error::template(
                     "environment must be a mapping of names to values",

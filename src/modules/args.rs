@@ -3,7 +3,7 @@
 
 use super::spec::{ArgType, FreeForm, ModuleSpec};
 use crate::diagnostics::{did_you_mean, Error, Result, Span};
-use crate::vars::scope::needs_templating;
+use crate::template::scope::needs_templating;
 use crate::vars::Vars;
 use crate::yaml::node::parse_bool_str;
 use minijinja::value::{Value, ValueKind};

@@ -212,7 +212,7 @@ impl Module for AddHost {
             if NAME.contains(&k.as_str()) || GROUPS.contains(&k.as_str()) || k.starts_with('_') {
                 continue;
             }
-            vars.insert(k.clone(), crate::vars::as_data(v.clone()));
+            vars.insert(k.clone(), crate::template::as_data(v.clone()));
         }
         if let Some(p) = port {
             vars.insert("ansible_port".into(), Value::from(p));

@@ -5,12 +5,13 @@
 //! list, `{{ 1 + 1 }}` is 2), as ansible-core 2.19+ does; anything else renders to text.
 
 mod lookups;
+pub mod scope;
 pub use lookups::{LOOKUPS, WITH_ACTION_VAR};
 
 use crate::diagnostics::{Error, Result};
-use crate::vars::Scope;
 use minijinja::value::{Value, ValueKind};
 use minijinja::{Environment, ErrorKind, UndefinedBehavior};
+pub use scope::{as_data, Scope};
 use std::sync::Arc;
 
 /// Build the shared template environment.

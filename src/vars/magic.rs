@@ -3,6 +3,13 @@
 //! them look at other hosts, and the executor may only set names listed here (checked in
 //! debug builds and by a unit test).
 
+/// The Ansible version drover answers to in `ansible_version`: the ansible-core release
+/// the differential suite compares it with (`tests/requirements-ansible.txt`).
+pub const ANSIBLE_COMPAT_VERSION: &str = "2.19.14";
+
+/// The value of `omit`: an argument rendered to it is left out, as if never written.
+pub const OMIT: &str = "__omit_place_holder__drover__";
+
 /// When, and for what, the engine sets a magic variable.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Origin {
@@ -132,6 +139,19 @@ mod tests {
                 "ansible_play_hosts",
                 "ansible_play_batch"
             ]
+        );
+    }
+}
+
+#[cfg(test)]
+mod version_tests {
+    /// `ansible_version` answers with the release the differential suite pins.
+    #[test]
+    fn the_compat_version_is_the_pinned_ansible_core() {
+        let pinned = include_str!("../../tests/requirements-ansible.txt");
+        assert!(
+            pinned.contains(&format!("ansible-core=={}", super::ANSIBLE_COMPAT_VERSION)),
+            "{pinned}"
         );
     }
 }

@@ -1,11 +1,9 @@
-//! Variables: files, precedence, lazy templating and facts.
+//! Variables: files, precedence and the magic variables (their lazy templating is the
+//! template layer's `Scope`).
 
 pub mod file;
 pub mod magic;
 pub mod precedence;
-pub mod scope;
-
-pub use scope::{as_data, Scope};
 
 /// Variables by name, in definition order (the order `vars` and `hostvars` show).
 pub type Vars = indexmap::IndexMap<String, minijinja::Value>;
