@@ -203,7 +203,8 @@ enum Command {
         /// Only hosts matching this pattern
         #[arg(short = 'l', long)]
         limit: Option<String>,
-        #[arg(long, value_parser = ["dot", "mermaid"], default_value = "dot")]
+        /// dot, mermaid, or json (nodes with the file and line of their task)
+        #[arg(long, value_parser = ["dot", "mermaid", "json"], default_value = "dot")]
         format: String,
         /// none: a node per host and task; hosts: a node per task; roles: a node per role
         #[arg(long, value_parser = ["none", "hosts", "roles"], default_value = "none")]
@@ -426,7 +427,11 @@ fn main() {
                 extra_vars: common.extra_vars,
                 roles_path: common.roles_path,
                 limit,
-                mermaid: format == "mermaid",
+                format: match format.as_str() {
+                    "mermaid" => cli::graph::Format::Mermaid,
+                    "json" => cli::graph::Format::Json,
+                    _ => cli::graph::Format::Dot,
+                },
                 collapse: match collapse.as_str() {
                     "hosts" => drover::graph::Collapse::Hosts,
                     "roles" => drover::graph::Collapse::Roles,

@@ -1,4 +1,5 @@
-//! `drover graph`: the task DAG as DOT or Mermaid, and SVG through Graphviz when present.
+//! `drover graph`: the task DAG as DOT, Mermaid or JSON, and SVG through Graphviz when
+//! present.
 
 use super::load::load_run;
 use crate::diagnostics::{Error, Result};
@@ -7,13 +8,21 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+/// How the graph is written out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Dot,
+    Mermaid,
+    Json,
+}
+
 pub struct GraphArgs {
     pub playbooks: Vec<PathBuf>,
     pub inventory: Vec<String>,
     pub extra_vars: Vec<String>,
     pub roles_path: Vec<PathBuf>,
     pub limit: Option<String>,
-    pub mermaid: bool,
+    pub format: Format,
     pub collapse: Collapse,
     pub svg: Option<PathBuf>,
 }
@@ -30,7 +39,11 @@ pub fn run(a: GraphArgs) -> Result<String> {
     if let Some(svg) = &a.svg {
         write_svg(&dot, svg)?;
     }
-    Ok(if a.mermaid { g.to_mermaid() } else { dot })
+    Ok(match a.format {
+        Format::Dot => dot,
+        Format::Mermaid => g.to_mermaid(),
+        Format::Json => g.to_json(),
+    })
 }
 
 fn write_svg(dot: &str, path: &Path) -> Result<()> {

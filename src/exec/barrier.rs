@@ -1,5 +1,6 @@
-//! Cross-host edges of the task graph: hosts walk a play independently, except that a
-//! task which reads other hosts' variables (`hostvars`, `ansible_play_hosts`,
+//! Where the executor honours the cross-host edges of the task graph
+//! (`graph::cross_host` decides which tasks have them): hosts walk a play independently,
+//! except that a task which reads other hosts' variables (`hostvars`, `ansible_play_hosts`,
 //! `play_hosts`, `ansible_play_batch`), and a `run_once` task, waits until every other host of the batch has
 //! passed the tasks before it, as Ansible's lock-step strategy guarantees. Without the
 //! wait, a cluster config built from `set_fact` + `hostvars` would miss the peers of a
@@ -11,10 +12,6 @@
 //! smaller than the batch, hosts queued behind the forks cannot be waited for without a
 //! deadlock.
 
-use crate::playbook::Task;
-use crate::vars::Vars;
-use minijinja::value::{Value, ValueKind};
-use minijinja::Environment;
 use std::collections::{HashMap, HashSet};
 use std::sync::{Condvar, Mutex};
 use std::time::Duration;
@@ -66,93 +63,6 @@ impl CrossHostBarrier {
                 .unwrap_or_else(|e| e.into_inner());
             st = next;
         }
-    }
-}
-
-/// Does this task read other hosts' variables, directly or through the variables it
-/// uses (`voters: "{{ groups.kafka | map('extract', hostvars, 'id') }}"`)? `vars` are
-/// the task's variables before templating.
-pub fn reads_other_hosts(env: &Environment<'static>, task: &Task, vars: &Vars) -> bool {
-    // A run_once task runs for the whole batch: once every host got there.
-    if task.runs_once() {
-        return true;
-    }
-    let mut pending: Vec<String> = Vec::new();
-    let push = |v: &Value, out: &mut Vec<String>| strings_in(v, out);
-    for v in task.args.values() {
-        push(v, &mut pending);
-    }
-    for c in task.kw.when.iter() {
-        push(&c.expr, &mut pending);
-    }
-    for conds in [&task.changed_when, &task.failed_when, &task.until]
-        .into_iter()
-        .flatten()
-    {
-        for c in conds {
-            push(&c.expr, &mut pending);
-        }
-    }
-    if let Some(l) = &task.loop_ {
-        push(&l.items, &mut pending);
-    }
-    if task.module == "template" {
-        match task.args.get("src").and_then(|v| v.as_str()) {
-            Some(src) if src.contains("{{") => return true,
-            Some(src) => {
-                if let Some(text) = crate::playbook::find_in(&task.search_dirs, "templates", src)
-                    .and_then(|p| std::fs::read_to_string(p).ok())
-                {
-                    pending.push(text);
-                }
-            }
-            None => {}
-        }
-    }
-    let mut seen: HashSet<String> = HashSet::new();
-    while let Some(text) = pending.pop() {
-        if crate::vars::magic::cross_host_names().any(|n| text.contains(n)) {
-            return true;
-        }
-        if !(text.contains("{{") || text.contains("{%")) {
-            // A bare expression (`when:`) names variables too.
-            if let Ok(e) = env.compile_expression(&text) {
-                follow(e.undeclared_variables(false), vars, &mut seen, &mut pending);
-            }
-            continue;
-        }
-        if let Ok(t) = env.template_from_str(&text) {
-            follow(t.undeclared_variables(false), vars, &mut seen, &mut pending);
-        }
-    }
-    false
-}
-
-fn follow(names: HashSet<String>, vars: &Vars, seen: &mut HashSet<String>, out: &mut Vec<String>) {
-    for n in names {
-        if seen.insert(n.clone()) {
-            if let Some(v) = vars.get(&n) {
-                strings_in(v, out);
-            }
-        }
-    }
-}
-
-fn strings_in(v: &Value, out: &mut Vec<String>) {
-    match v.kind() {
-        ValueKind::String => out.extend(v.as_str().map(str::to_string)),
-        ValueKind::Seq | ValueKind::Map => {
-            if let Ok(it) = v.try_iter() {
-                for k in it {
-                    if v.kind() == ValueKind::Map {
-                        strings_in(&v.get_item(&k).unwrap_or_default(), out);
-                    } else {
-                        strings_in(&k, out);
-                    }
-                }
-            }
-        }
-        _ => {}
     }
 }
 

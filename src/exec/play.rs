@@ -94,8 +94,9 @@ impl<'a> PlayRun<'a> {
             return false;
         }
         let mut map = self.cross_host.lock().unwrap_or_else(|e| e.into_inner());
-        *map.entry(task.id)
-            .or_insert_with(|| super::barrier::reads_other_hosts(&self.env, task, &vars()))
+        *map.entry(task.id).or_insert_with(|| {
+            crate::graph::cross_host::reads_other_hosts(&self.env, task, &vars())
+        })
     }
 
     /// `groups` as the inventory is now.

@@ -1,6 +1,11 @@
 //! The task DAG: every (host, task) is a node; edges follow task order on a host, block
-//! rescue/always paths, handler notifications and the order of plays on each host. Hosts
-//! have no edges between them: each walks its own chain. Rendered as DOT or Mermaid.
+//! rescue/always paths, handler notifications and the order of plays. Hosts walk their
+//! own chains and meet only where the executor makes them wait: at a task that reads
+//! other hosts' variables (`cross_host`) and between plays, drawn as one shared node
+//! ("all hosts reach …") every host's chain passes through. Rendered as DOT, Mermaid or
+//! JSON (nodes with the file and line of their task, for tools and tests).
+
+pub mod cross_host;
 
 use crate::diagnostics::{Error, Result};
 use crate::inventory::{pattern, Inventory};
@@ -28,6 +33,8 @@ pub enum Edge {
     Notify,
     Handlers,
     NextPlay,
+    /// Into or out of a point every host of the batch must reach first.
+    AllHosts,
 }
 
 impl Edge {
@@ -39,6 +46,7 @@ impl Edge {
             Edge::Notify => "notify",
             Edge::Handlers => "flush",
             Edge::NextPlay => "next play",
+            Edge::AllHosts => "all hosts",
         }
     }
 }
@@ -46,8 +54,11 @@ impl Edge {
 #[derive(Clone, Debug)]
 pub struct Node {
     pub label: String,
+    /// `None` for a node shared by the hosts (a meeting point) or a collapsed graph.
     pub host: Option<String>,
     pub handler: bool,
+    /// Where the task, handler or include is written (`None` for play and meeting nodes).
+    pub span: Option<crate::diagnostics::Span>,
 }
 
 pub struct TaskGraph {
@@ -60,10 +71,27 @@ struct Builder {
     collapse: Collapse,
     host: Option<String>,
     play: usize,
+    /// More than one host in the play: tasks that read other hosts meet.
+    hosts_meet: bool,
+    env: std::sync::Arc<minijinja::Environment<'static>>,
+    /// The variables cross-host reads are looked for in (the play's first host's), and
+    /// the decision per task of the play.
+    meet_vars: crate::vars::Vars,
+    meets: HashMap<usize, bool>,
 }
 
 impl Builder {
     fn node(&mut self, key: String, label: String, handler: bool) -> NodeIndex {
+        self.node_at(key, label, handler, None)
+    }
+
+    fn node_at(
+        &mut self,
+        key: String,
+        label: String,
+        handler: bool,
+        span: Option<&crate::diagnostics::Span>,
+    ) -> NodeIndex {
         let full_key = format!("{}|{}|{key}", self.play, self.host.as_deref().unwrap_or(""));
         if let Some(i) = self.index.get(&full_key) {
             return *i;
@@ -72,6 +100,7 @@ impl Builder {
             label,
             host: self.host.clone(),
             handler,
+            span: span.cloned(),
         });
         self.index.insert(full_key, i);
         i
@@ -81,6 +110,27 @@ impl Builder {
         if a != b && !self.g.edges_connecting(a, b).any(|x| *x.weight() == e) {
             self.g.add_edge(a, b, e);
         }
+    }
+
+    /// A node of the play shared by every host (a meeting point).
+    fn shared_node(&mut self, key: String, label: String) -> NodeIndex {
+        let host = self.host.take();
+        let n = self.node(key, label, false);
+        self.host = host;
+        n
+    }
+
+    /// Does every host of the play wait for the others before `t` (as the executor
+    /// does, see `cross_host`)?
+    fn hosts_meet_at(&mut self, t: &crate::playbook::Task) -> bool {
+        if !self.hosts_meet || self.collapse != Collapse::None {
+            return false;
+        }
+        let (env, vars) = (&self.env, &self.meet_vars);
+        *self
+            .meets
+            .entry(t.id)
+            .or_insert_with(|| cross_host::reads_other_hosts(env, t, vars))
     }
 
     /// Add a task list after the `tails` nodes; returns the new tails (a block with a
@@ -106,7 +156,17 @@ impl Builder {
                         }
                         _ => (format!("task{}", t.id), t.display_name()),
                     };
-                    let n = self.node(key, label, false);
+                    if self.hosts_meet_at(t) {
+                        let meet = self.shared_node(
+                            format!("meet{}", t.id),
+                            format!("all hosts reach: {}", t.display_name()),
+                        );
+                        for tail in &tails {
+                            self.edge(*tail, meet, Edge::AllHosts);
+                        }
+                        tails = vec![meet];
+                    }
+                    let n = self.node_at(key, label, false, Some(&t.span));
                     for name in &t.notify {
                         notify.push((n, name.clone()));
                     }
@@ -119,7 +179,7 @@ impl Builder {
                     } else {
                         format!("inc{}", i.id)
                     };
-                    self.node(key, label, false)
+                    self.node_at(key, label, false, Some(&i.span))
                 }
                 Item::Block(b) => {
                     let mut out = self.items(&b.block, tails.clone(), notify);
@@ -200,6 +260,10 @@ pub fn build(
         collapse,
         host: None,
         play: 0,
+        hosts_meet: false,
+        env: crate::template::environment(),
+        meet_vars: crate::vars::Vars::new(),
+        meets: HashMap::new(),
     };
     let mut last_on_host: HashMap<String, NodeIndex> = HashMap::new();
     let mut play_no = 0;
@@ -223,8 +287,30 @@ pub fn build(
             } else {
                 vec![String::new()]
             };
+            b.play = play_no;
+            b.hosts_meet = hosts.len() > 1;
+            b.meets.clear();
+            b.meet_vars = meet_vars(inv, play, hosts.first());
+            // Plays run one after another: every host of the last play finishes first
+            // (one meeting point when several hosts are involved).
+            let before: Vec<NodeIndex> = last_on_host.values().copied().collect();
+            let play_meet = if collapse == Collapse::None
+                && !before.is_empty()
+                && (hosts.len() > 1 || before.len() > 1)
+            {
+                b.host = None;
+                let meet = b.shared_node(
+                    format!("meetplay{play_no}"),
+                    format!("all hosts reach: PLAY {}", play.name),
+                );
+                for p in &before {
+                    b.edge(*p, meet, Edge::NextPlay);
+                }
+                Some(meet)
+            } else {
+                None
+            };
             for host in &hosts {
-                b.play = play_no;
                 b.host = if host.is_empty() {
                     None
                 } else {
@@ -232,8 +318,13 @@ pub fn build(
                 };
                 let start_key = format!("play{play_no}");
                 let start = b.node(start_key, format!("PLAY {}", play.name), false);
-                if let Some(prev) = last_on_host.get(host) {
-                    b.edge(*prev, start, Edge::NextPlay);
+                match play_meet {
+                    Some(meet) => b.edge(meet, start, Edge::AllHosts),
+                    None => {
+                        if let Some(prev) = last_on_host.get(host) {
+                            b.edge(*prev, start, Edge::NextPlay);
+                        }
+                    }
                 }
                 let mut notify = Vec::new();
                 let mut end = vec![start];
@@ -243,10 +334,15 @@ pub fn build(
                 // Handlers: edges from the tasks that notify them, run after the tasks.
                 let mut prev_handler = None;
                 for h in &play.handlers {
-                    let n = b.node(
+                    let span = match &h.body {
+                        crate::playbook::HandlerBody::Task(t) => &t.span,
+                        crate::playbook::HandlerBody::Include(i) => &i.span,
+                    };
+                    let n = b.node_at(
                         format!("handler{}", h.id()),
                         format!("HANDLER {}", h.display_name()),
                         true,
+                        Some(span),
                     );
                     for (from, name) in &notify {
                         if h.topics.contains(name) {
@@ -281,6 +377,28 @@ pub fn build(
         )));
     }
     Ok(TaskGraph { graph: b.g })
+}
+
+/// The variables a play's tasks are checked for cross-host reads with: its first host's
+/// inventory variables and the play's own (the executor decides with the first host's
+/// variables at run time; facts and set_fact results hold data, not templates).
+fn meet_vars(
+    inv: &Inventory,
+    play: &crate::playbook::Play,
+    first: Option<&String>,
+) -> crate::vars::Vars {
+    let inventory = first
+        .filter(|h| !h.is_empty())
+        .map(|h| inv.host_vars(h))
+        .unwrap_or_default();
+    crate::vars::precedence::Sources {
+        role_defaults: play.role_defaults.iter().map(|r| &r.defaults).collect(),
+        inventory: Some(&inventory),
+        play_vars: Some(&play.vars),
+        role_vars: play.role_defaults.iter().map(|r| &r.vars).collect(),
+        ..Default::default()
+    }
+    .merge()
 }
 
 fn esc(s: &str) -> String {
@@ -339,6 +457,39 @@ impl TaskGraph {
             ));
         }
         out.push_str("}\n");
+        out
+    }
+
+    /// `{"nodes": [{id, host, label, handler, file, line}], "edges": [{from, to, kind}]}`.
+    pub fn to_json(&self) -> String {
+        let nodes: Vec<serde_json::Value> = self
+            .graph
+            .node_indices()
+            .map(|i| {
+                let n = &self.graph[i];
+                serde_json::json!({
+                    "id": i.index(),
+                    "host": n.host,
+                    "label": n.label,
+                    "handler": n.handler,
+                    "file": n.span.as_ref().map(|s| s.file.display().to_string()),
+                    "line": n.span.as_ref().map(|s| s.line),
+                })
+            })
+            .collect();
+        let edges: Vec<serde_json::Value> = self
+            .graph
+            .edge_references()
+            .map(|e| {
+                serde_json::json!({
+                    "from": e.source().index(),
+                    "to": e.target().index(),
+                    "kind": format!("{:?}", e.weight()).to_lowercase(),
+                })
+            })
+            .collect();
+        let mut out = serde_json::json!({"nodes": nodes, "edges": edges}).to_string();
+        out.push('\n');
         out
     }
 
