@@ -98,8 +98,12 @@ fn run(state: &State, name: &str, args: &[Value], kwargs: &Kwargs) -> Result<Vec
                 };
                 match data.and_then(|d| String::from_utf8(d).ok()) {
                     Some(text) => {
+                        // As Ansible's options: rstrip by default, lstrip when asked.
                         let rstrip: Option<bool> = kwargs.get("rstrip")?;
-                        let text = if rstrip.unwrap_or(true) { text.trim_end().to_string() } else { text };
+                        let lstrip: Option<bool> = kwargs.get("lstrip")?;
+                        let text = if rstrip.unwrap_or(true) { text.trim_end() } else { &text };
+                        let text = if lstrip.unwrap_or(false) { text.trim_start() } else { text };
+                        let text = text.to_string();
                         out.push(Value::from(text));
                     }
                     None if errors.as_deref() == Some("ignore") => {}
