@@ -1188,8 +1188,15 @@ pub fn become_of(
     kw: &crate::playbook::Inherited,
     vars: &Vars,
 ) -> Result<Option<Become>> {
-    let inv_become = vars
-        .get("ansible_become")
+    // Connection variables are templated when used, as Ansible's play context does
+    // (`ansible_become_user: "{{ test_user_name }}"`).
+    let var = |name: &str| -> Result<Option<Value>> {
+        vars.get(name)
+            .map(|v| run.render(v, vars.clone()))
+            .transpose()
+    };
+    let inv_become = var("ansible_become")?
+        .as_ref()
         .and_then(crate::modules::args::to_bool);
     let defaults = &run.opts.become_defaults;
     if !kw
@@ -1202,26 +1209,27 @@ pub fn become_of(
     }
     let user = match &kw.become_user {
         Some(u) => display(&run.render(u, vars.clone())?),
-        None => vars
-            .get("ansible_become_user")
-            .map(display)
+        None => var("ansible_become_user")?
+            .map(|v| display(&v))
             .or_else(|| defaults.user.clone())
             .unwrap_or_else(|| "root".into()),
     };
+    let method_var = var("ansible_become_method")?;
     let method = match kw
         .become_method
         .as_deref()
-        .or_else(|| vars.get("ansible_become_method").and_then(|v| v.as_str()))
+        .or_else(|| method_var.as_ref().and_then(|v| v.as_str()))
         .or(defaults.method.as_deref())
     {
         Some("su") => BecomeMethod::Su,
         _ => BecomeMethod::Sudo,
     };
-    let password = vars
-        .get("ansible_become_password")
-        .or_else(|| vars.get("ansible_become_pass"))
-        .map(display)
-        .or_else(|| run.opts.become_password.clone());
+    let password = match var("ansible_become_password")? {
+        Some(p) => Some(p),
+        None => var("ansible_become_pass")?,
+    }
+    .map(|p| display(&p))
+    .or_else(|| run.opts.become_password.clone());
     Ok(Some(Become {
         user,
         method,

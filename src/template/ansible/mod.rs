@@ -6,6 +6,7 @@ pub mod filters;
 pub mod jinja_builtins;
 pub mod jinja_globals;
 pub mod jinja_tests;
+pub mod password_hash;
 pub mod percent;
 pub mod pycompat;
 pub mod register;

@@ -29,6 +29,7 @@ macro_rules! ansible_tests {
 pub fn register(env: &mut Environment<'static>) {
     // Filters shipped by ansible-core.
     ansible_filters!(env, {
+        "password_hash" => super::password_hash::password_hash,
         "b64decode" => f::b64decode,
         "b64encode" => f::b64encode,
         "basename" => f::basename,
