@@ -1085,6 +1085,7 @@ fn plan_and_apply(
         });
     }
     let mut will_change = plan.change != modules::Change::None;
+    let silent = plan.silent;
     let touches = plan.touches;
     let touched_tree = plan.touches_tree;
     let (mut pending, mut known) = (None, Vec::new());
@@ -1123,6 +1124,14 @@ fn plan_and_apply(
                 Err(e) => return Ok(fail_one(e)),
             }
         }
+    }
+    if silent && will_change {
+        // Applied (not in check mode) yet not reported: what it did (a daemon-reload)
+        // may still change what later plans read.
+        if !check {
+            ctx.cache.clear();
+        }
+        will_change = false;
     }
     let failed = result.get("failed").is_some_and(|v| v.is_true());
     result.insert("changed".into(), Value::from(will_change));

@@ -4,6 +4,27 @@
 //! a [`Plan`] (no change, or a change with its differences and diff); in check mode the
 //! engine stops there, otherwise it runs the plan's `apply` step. A module never decides
 //! on its own whether to skip work for check mode.
+//!
+//! # Check mode
+//!
+//! `plan` changes nothing on the host, in check mode or not: everything that changes the
+//! host (even work Ansible does without reporting it, such as systemd's
+//! `daemon_reload`) belongs in the apply step or op, which the engine never runs in check
+//! mode. A module therefore does not test [`ModuleCtx::check`] to avoid a write. It reads
+//! `check` only where Ansible's own module behaves differently in check mode:
+//!
+//! - the result it reports (Ansible's modules return fewer keys, or other messages, for
+//!   a change they only predict: user, group, known_hosts, command's "would have run");
+//! - a module Ansible skips in check mode (tempfile, fetch, script, command without
+//!   `creates`/`removes`): the plan is `skipped`;
+//! - a read Ansible makes only in check mode (command's `creates`, asked before the
+//!   command instead of folded into it), or a prediction that cannot be checked against
+//!   the host because an earlier task of the same check run did not really happen
+//!   (systemd's unit that a previous task would have installed).
+//!
+//! Work that must run but is not reported as a change is a change plan marked
+//! [`Plan::silently`]: the engine applies it (not in check mode) and reports `changed:
+//! false`, so check mode predicts exactly what a real run reports.
 
 mod apt;
 pub mod args;
@@ -147,6 +168,10 @@ pub struct Plan {
     /// Whether the apply step may also change what is below the touched paths
     /// (removing or replacing a directory, `recurse`).
     pub touches_tree: bool,
+    /// The apply step runs (never in check mode) but the task reports no change: work
+    /// Ansible does without reporting it (systemd's `daemon_reload`). See
+    /// [`Plan::silently`].
+    pub silent: bool,
 }
 
 impl Plan {
@@ -163,6 +188,7 @@ impl Plan {
             failed: false,
             touches: None,
             touches_tree: false,
+            silent: false,
         }
     }
 
@@ -179,6 +205,7 @@ impl Plan {
             failed: false,
             touches: None,
             touches_tree: false,
+            silent: false,
         }
     }
 
@@ -188,6 +215,13 @@ impl Plan {
         p.change = change;
         p.op = Some(op);
         p
+    }
+
+    /// Mark a change plan as one whose work is not reported: it is applied (not in
+    /// check mode) and the task says `changed: false`, in check mode too.
+    pub fn silently(mut self) -> Self {
+        self.silent = true;
+        self
     }
 
     pub fn with_diff(mut self, diff: Option<Diff>) -> Self {
@@ -241,6 +275,8 @@ pub struct ModuleCtx<'a> {
     pub become_: Option<Become>,
     /// `environment:` of the task, exported before every command.
     pub environment: Vec<(String, String)>,
+    /// Check mode. The engine skips the apply step by itself; a plan reads this only to
+    /// report what Ansible reports in check mode (see the module docs, "Check mode").
     pub check: bool,
     pub diff: bool,
     pub task: &'a Task,
@@ -445,7 +481,9 @@ impl ModuleCtx<'_> {
 /// A module: Ansible's name and arguments, drover's query → plan → apply contract.
 pub trait Module: Sync + Send {
     fn spec(&self) -> &'static ModuleSpec;
-    /// Read the host's state and decide what to do. Must not change anything.
+    /// Read the host's state and decide what to do. Must not change anything, in check
+    /// mode or not: the engine alone decides whether the plan's apply step runs (see the
+    /// module docs, "Check mode").
     fn plan(&self, ctx: &mut ModuleCtx<'_>, args: &Args) -> Result<Plan>;
     /// What the plan will read from the host, so the engine can fetch it in a batch
     /// ahead of time. Only a hint: anything not prefetched is read directly.
