@@ -1054,7 +1054,9 @@ fn plan_and_apply(
     check: bool,
     diff: bool,
 ) -> Result<One> {
-    let plan = match module.plan(ctx, args) {
+    // A module Ansible does not run in check mode is skipped here, never planned.
+    let skipped = check.then(|| module.check_mode().skipped_plan()).flatten();
+    let plan = match skipped.map(Ok).unwrap_or_else(|| module.plan(ctx, args)) {
         Ok(p) => p,
         Err(e) if e.kind == ErrorKind::Unreachable => return Err(e),
         Err(e) => return Ok(fail_one(e)),

@@ -15,8 +15,10 @@
 //!
 //! - the result it reports (Ansible's modules return fewer keys, or other messages, for
 //!   a change they only predict: user, group, known_hosts, command's "would have run");
-//! - a module Ansible skips in check mode (tempfile, fetch, script, command without
-//!   `creates`/`removes`): the plan is `skipped`;
+//! - a module Ansible skips in check mode whatever its arguments (tempfile, fetch, uri,
+//!   wait_for, wait_for_connection) says so once, with [`Module::check_mode`], and the
+//!   engine skips it without calling `plan`; one that Ansible skips depending on its
+//!   arguments (script, command without `creates`/`removes`) returns a `skipped` plan;
 //! - a read Ansible makes only in check mode (command's `creates`, asked before the
 //!   command instead of folded into it), or a prediction that cannot be checked against
 //!   the host because an earlier task of the same check run did not really happen
@@ -478,6 +480,34 @@ impl ModuleCtx<'_> {
     }
 }
 
+/// How a module takes check mode.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CheckMode {
+    /// It plans as in a real run; the engine stops before the apply step.
+    Plans,
+    /// Ansible does not run it in check mode: the engine skips the task with this
+    /// message and never calls `plan`. `by_action`: Ansible's action plugin skips it
+    /// before any module runs, so the result has no `failed` key.
+    Skipped { msg: &'static str, by_action: bool },
+}
+
+impl CheckMode {
+    /// The skipped plan the engine reports in check mode, if the module is skipped.
+    pub fn skipped_plan(self) -> Option<Plan> {
+        let CheckMode::Skipped { msg, by_action } = self else {
+            return None;
+        };
+        let mut r = Vars::new();
+        if !msg.is_empty() {
+            r.insert("msg".into(), Value::from(msg));
+        }
+        let mut p = Plan::no_change(r);
+        p.skipped = true;
+        p.skipped_by_action = by_action;
+        Some(p)
+    }
+}
+
 /// A module: Ansible's name and arguments, drover's query → plan → apply contract.
 pub trait Module: Sync + Send {
     fn spec(&self) -> &'static ModuleSpec;
@@ -489,6 +519,11 @@ pub trait Module: Sync + Send {
     /// ahead of time. Only a hint: anything not prefetched is read directly.
     fn probes(&self, _args: &Args) -> Vec<probe::Probe> {
         Vec::new()
+    }
+    /// How it takes check mode: most plan as usual; those Ansible does not run in check
+    /// mode are skipped by the engine.
+    fn check_mode(&self) -> CheckMode {
+        CheckMode::Plans
     }
     /// Whether the plan does as well without its probes answered (it folds the test into
     /// the one command it sends anyway), so a missing answer is no reason for a batch.
