@@ -5,6 +5,7 @@
 mod files;
 mod local;
 pub mod quote;
+pub mod recording;
 pub mod ssh;
 pub mod traced;
 

@@ -1068,7 +1068,9 @@ fn plan_and_apply(
     check: bool,
     diff: bool,
 ) -> Result<One> {
-    let plan = match module.plan(ctx, args) {
+    // A module Ansible does not run in check mode is skipped here, never planned.
+    let skipped = check.then(|| module.check_mode().skipped_plan()).flatten();
+    let plan = match skipped.map(Ok).unwrap_or_else(|| module.plan(ctx, args)) {
         Ok(p) => p,
         Err(e) if e.kind == ErrorKind::Unreachable => return Err(e),
         Err(e) => return Ok(fail_one(e)),
@@ -1099,6 +1101,7 @@ fn plan_and_apply(
         });
     }
     let mut will_change = plan.change != modules::Change::None;
+    let silent = plan.silent;
     let touches = plan.touches;
     let touched_tree = plan.touches_tree;
     let (mut pending, mut known) = (None, Vec::new());
@@ -1137,6 +1140,14 @@ fn plan_and_apply(
                 Err(e) => return Ok(fail_one(e)),
             }
         }
+    }
+    if silent && will_change {
+        // Applied (not in check mode) yet not reported: what it did (a daemon-reload)
+        // may still change what later plans read.
+        if !check {
+            ctx.cache.clear();
+        }
+        will_change = false;
     }
     let failed = result.get("failed").is_some_and(|v| v.is_true());
     result.insert("changed".into(), Value::from(will_change));

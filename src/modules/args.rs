@@ -466,6 +466,9 @@ pub fn validate(
                     span,
                 ));
             }
+            // Free-form text counts as given for the spec's groups (script's `cmd`
+            // and free-form text are mutually exclusive).
+            present.push("_raw_params");
             continue;
         }
         if k == VARIABLE_PARAMS {

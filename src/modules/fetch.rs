@@ -144,16 +144,14 @@ impl Module for Fetch {
         &FETCH
     }
 
-    fn plan(&self, ctx: &mut ModuleCtx<'_>, args: &Args) -> Result<Plan> {
-        if ctx.check {
-            let mut p = Plan::no_change(super::result(&[(
-                "msg",
-                Value::from("check mode not (yet) supported for this module"),
-            )]));
-            p.skipped = true;
-            p.skipped_by_action = true;
-            return Ok(p);
+    fn check_mode(&self) -> super::CheckMode {
+        super::CheckMode::Skipped {
+            msg: "check mode not (yet) supported for this module",
+            by_action: true,
         }
+    }
+
+    fn plan(&self, ctx: &mut ModuleCtx<'_>, args: &Args) -> Result<Plan> {
         let src = args.req_str("src")?;
         let dest = args.req_str("dest")?;
         let flat = args.bool("flat", false)?;

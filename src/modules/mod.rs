@@ -4,6 +4,29 @@
 //! a [`Plan`] (no change, or a change with its differences and diff); in check mode the
 //! engine stops there, otherwise it runs the plan's `apply` step. A module never decides
 //! on its own whether to skip work for check mode.
+//!
+//! # Check mode
+//!
+//! `plan` changes nothing on the host, in check mode or not: everything that changes the
+//! host (even work Ansible does without reporting it, such as systemd's
+//! `daemon_reload`) belongs in the apply step or op, which the engine never runs in check
+//! mode. A module therefore does not test [`ModuleCtx::check`] to avoid a write. It reads
+//! `check` only where Ansible's own module behaves differently in check mode:
+//!
+//! - the result it reports (Ansible's modules return fewer keys, or other messages, for
+//!   a change they only predict: user, group, known_hosts, command's "would have run");
+//! - a module Ansible skips in check mode whatever its arguments (tempfile, fetch, uri,
+//!   wait_for, wait_for_connection) says so once, with [`Module::check_mode`], and the
+//!   engine skips it without calling `plan`; one that Ansible skips depending on its
+//!   arguments (script, command without `creates`/`removes`) returns a `skipped` plan;
+//! - a read Ansible makes only in check mode (command's `creates`, asked before the
+//!   command instead of folded into it), or a prediction that cannot be checked against
+//!   the host because an earlier task of the same check run did not really happen
+//!   (systemd's unit that a previous task would have installed).
+//!
+//! Work that must run but is not reported as a change is a change plan marked
+//! [`Plan::silently`]: the engine applies it (not in check mode) and reports `changed:
+//! false`, so check mode predicts exactly what a real run reports.
 
 mod apt;
 pub mod args;
@@ -147,6 +170,10 @@ pub struct Plan {
     /// Whether the apply step may also change what is below the touched paths
     /// (removing or replacing a directory, `recurse`).
     pub touches_tree: bool,
+    /// The apply step runs (never in check mode) but the task reports no change: work
+    /// Ansible does without reporting it (systemd's `daemon_reload`). See
+    /// [`Plan::silently`].
+    pub silent: bool,
 }
 
 impl Plan {
@@ -163,6 +190,7 @@ impl Plan {
             failed: false,
             touches: None,
             touches_tree: false,
+            silent: false,
         }
     }
 
@@ -179,6 +207,7 @@ impl Plan {
             failed: false,
             touches: None,
             touches_tree: false,
+            silent: false,
         }
     }
 
@@ -188,6 +217,13 @@ impl Plan {
         p.change = change;
         p.op = Some(op);
         p
+    }
+
+    /// Mark a change plan as one whose work is not reported: it is applied (not in
+    /// check mode) and the task says `changed: false`, in check mode too.
+    pub fn silently(mut self) -> Self {
+        self.silent = true;
+        self
     }
 
     pub fn with_diff(mut self, diff: Option<Diff>) -> Self {
@@ -241,6 +277,8 @@ pub struct ModuleCtx<'a> {
     pub become_: Option<Become>,
     /// `environment:` of the task, exported before every command.
     pub environment: Vec<(String, String)>,
+    /// Check mode. The engine skips the apply step by itself; a plan reads this only to
+    /// report what Ansible reports in check mode (see the module docs, "Check mode").
     pub check: bool,
     pub diff: bool,
     pub task: &'a Task,
@@ -442,15 +480,50 @@ impl ModuleCtx<'_> {
     }
 }
 
+/// How a module takes check mode.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CheckMode {
+    /// It plans as in a real run; the engine stops before the apply step.
+    Plans,
+    /// Ansible does not run it in check mode: the engine skips the task with this
+    /// message and never calls `plan`. `by_action`: Ansible's action plugin skips it
+    /// before any module runs, so the result has no `failed` key.
+    Skipped { msg: &'static str, by_action: bool },
+}
+
+impl CheckMode {
+    /// The skipped plan the engine reports in check mode, if the module is skipped.
+    pub fn skipped_plan(self) -> Option<Plan> {
+        let CheckMode::Skipped { msg, by_action } = self else {
+            return None;
+        };
+        let mut r = Vars::new();
+        if !msg.is_empty() {
+            r.insert("msg".into(), Value::from(msg));
+        }
+        let mut p = Plan::no_change(r);
+        p.skipped = true;
+        p.skipped_by_action = by_action;
+        Some(p)
+    }
+}
+
 /// A module: Ansible's name and arguments, drover's query → plan → apply contract.
 pub trait Module: Sync + Send {
     fn spec(&self) -> &'static ModuleSpec;
-    /// Read the host's state and decide what to do. Must not change anything.
+    /// Read the host's state and decide what to do. Must not change anything, in check
+    /// mode or not: the engine alone decides whether the plan's apply step runs (see the
+    /// module docs, "Check mode").
     fn plan(&self, ctx: &mut ModuleCtx<'_>, args: &Args) -> Result<Plan>;
     /// What the plan will read from the host, so the engine can fetch it in a batch
     /// ahead of time. Only a hint: anything not prefetched is read directly.
     fn probes(&self, _args: &Args) -> Vec<probe::Probe> {
         Vec::new()
+    }
+    /// How it takes check mode: most plan as usual; those Ansible does not run in check
+    /// mode are skipped by the engine.
+    fn check_mode(&self) -> CheckMode {
+        CheckMode::Plans
     }
     /// Whether the plan does as well without its probes answered (it folds the test into
     /// the one command it sends anyway), so a missing answer is no reason for a batch.

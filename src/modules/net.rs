@@ -744,6 +744,13 @@ impl Module for Uri {
         &URI_SPEC
     }
 
+    fn check_mode(&self) -> super::CheckMode {
+        super::CheckMode::Skipped {
+            msg: "This action (uri) does not support check mode.",
+            by_action: true,
+        }
+    }
+
     fn plan(&self, ctx: &mut ModuleCtx<'_>, args: &Args) -> Result<Plan> {
         for (a, help) in [
             ("dest", "download files with get_url"),
@@ -755,15 +762,6 @@ impl Module for Uri {
                     Error::module(format!("uri {a} is not supported by drover")).with_help(help)
                 );
             }
-        }
-        if ctx.check {
-            let mut p = Plan::no_change(super::result(&[(
-                "msg",
-                Value::from("This action (uri) does not support check mode."),
-            )]));
-            p.skipped = true;
-            p.skipped_by_action = true;
-            return Ok(p);
         }
         for (a, exists_skips) in [("creates", true), ("removes", false)] {
             if let Some(path) = args.str(a)? {
@@ -976,15 +974,14 @@ impl Module for WaitFor {
         &WAIT_FOR_SPEC
     }
 
-    fn plan(&self, ctx: &mut ModuleCtx<'_>, args: &Args) -> Result<Plan> {
-        if ctx.check {
-            let mut p = Plan::no_change(super::result(&[(
-                "msg",
-                Value::from("remote module (wait_for) does not support check mode"),
-            )]));
-            p.skipped = true;
-            return Ok(p);
+    fn check_mode(&self) -> super::CheckMode {
+        super::CheckMode::Skipped {
+            msg: "remote module (wait_for) does not support check mode",
+            by_action: false,
         }
+    }
+
+    fn plan(&self, ctx: &mut ModuleCtx<'_>, args: &Args) -> Result<Plan> {
         let host = args.str("host")?.unwrap_or_else(|| "127.0.0.1".into());
         let port = args.int("port")?;
         let path = args.str("path")?;

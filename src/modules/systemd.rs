@@ -4,9 +4,13 @@
 //! the plan compares masked / enabled / active state with what the task asks for; the
 //! apply step is one `sh` script running the `systemctl` verbs in Ansible's order
 //! (daemon-reload, daemon-reexec, mask/unmask, enable/disable, start/stop/…).
-//! `daemon_reload` runs during the query step (not in check mode), as in Ansible, so the
-//! state that is compared is the one systemd has after reading changed unit files; it is
-//! not reported as a change by itself.
+//! `daemon_reload` and `daemon_reexec` are part of that step, so the plan reads and
+//! changes nothing; as in Ansible (ansible-core 2.19) they are not reported as a change
+//! by themselves ([`Plan::silently`]), and they do not run in check mode. The state the
+//! plan compares is the one before the reload: `systemctl show` loads a new unit file
+//! on demand, and what `is-enabled` reports is read from the unit files, so the reload
+//! rarely matters to the comparison; a unit systemd still knows as not found is assumed
+//! to be found by the reload.
 
 use super::probe::Probe;
 use super::spec::{arg, ArgType::*, FreeForm, ModuleSpec};
@@ -103,18 +107,25 @@ impl UnitState {
     }
 }
 
-fn query_script(unit: &str, daemon_reload: bool) -> String {
+fn query_script(unit: &str) -> String {
     let q = quote(unit);
-    let reload = if daemon_reload {
-        "systemctl daemon-reload >/dev/null 2>&1 || echo 'reload-failed' >&2\n"
-    } else {
-        ""
-    };
     format!(
         "if [ ! -d /run/systemd/system ] || ! command -v systemctl >/dev/null 2>&1; then echo 'nosystemd'; exit 0; fi\n\
-         {reload}systemctl show --no-pager -- {q} 2>/dev/null\n\
+         systemctl show --no-pager -- {q} 2>/dev/null\n\
          echo \"drover-is-enabled=$(systemctl is-enabled -- {q} 2>/dev/null)\""
     )
+}
+
+/// The daemon actions asked for, in Ansible's order, each failing with Ansible's
+/// message (`failure RC during daemon-reload: …`).
+fn daemon_steps(reload: bool, reexec: bool) -> Vec<String> {
+    [(reload, "daemon-reload"), (reexec, "daemon-reexec")]
+        .iter()
+        .filter(|(on, _)| *on)
+        .map(|(_, verb)| {
+            format!("{{ systemctl {verb} || {{ rc=$?; echo \"failure $rc during {verb}\" >&2; exit $rc; }}; }}")
+        })
+        .collect()
 }
 
 fn parse(out: &str) -> UnitState {
@@ -164,12 +175,9 @@ impl Module for SystemdService {
     }
 
     fn probes(&self, args: &Args) -> Vec<Probe> {
-        if args.bool("daemon_reload", false).unwrap_or(true) {
-            return Vec::new();
-        }
         match args.str("name") {
             Ok(Some(n)) => vec![Probe::Query {
-                script: query_script(&n, false),
+                script: query_script(&n),
             }],
             _ => Vec::new(),
         }
@@ -226,43 +234,29 @@ fn plan_systemd(ctx: &mut ModuleCtx<'_>, args: &Args) -> Result<Plan> {
                 "systemd_service needs one of name, daemon_reload or daemon_reexec",
             ));
         }
-        // Only the daemon actions: run as a side effect (not in check mode) and, as
-        // Ansible (ansible-core 2.19) reports them, not a change.
-        let mut script = String::new();
-        if daemon_reload {
-            script.push_str("systemctl daemon-reload || exit 1\n");
-        }
-        if daemon_reexec {
-            script.push_str("systemctl daemon-reexec || exit 1\n");
-        }
-        if !ctx.check {
-            let out = ctx.sh(&script, None)?;
-            if out.rc != 0 {
-                return Err(Error::module(format!(
-                    "systemctl daemon-reload/daemon-reexec failed: {}",
-                    out.stderr_str().trim()
-                )));
-            }
-        }
-        return Ok(Plan::no_change(result));
+        // Only the daemon actions: applied (not in check mode) and, as Ansible
+        // (ansible-core 2.19) reports them, not a change.
+        let script = daemon_steps(daemon_reload, daemon_reexec).join(" &&\n");
+        let what: Vec<String> = [
+            (daemon_reload, "daemon_reload"),
+            (daemon_reexec, "daemon_reexec"),
+        ]
+        .iter()
+        .filter(|(on, _)| *on)
+        .map(|(_, w)| w.to_string())
+        .collect();
+        return Ok(Plan::change(
+            Change::Modify(what),
+            result,
+            super::run_script(script, "systemctl".into()),
+        )
+        .silently());
     };
     if name.is_empty() || name.starts_with('-') || name.contains(['\n', '/', ' ']) {
         return Err(Error::module(format!("'{name}' is not a valid unit name")));
     }
     result.insert("name".into(), Value::from(name.as_str()));
-    // daemon-reload is a side effect Ansible performs whatever the state; never in check.
-    let run_reload = daemon_reload && !ctx.check;
-    let out = if run_reload {
-        let o = ctx.sh(&query_script(&name, true), None)?;
-        if o.stderr_str().contains("reload-failed") {
-            return Err(Error::module("systemctl daemon-reload failed")
-                .with_help("run `systemctl daemon-reload` on the host to see why"));
-        }
-        o.stdout_str()
-    } else {
-        ctx.query(&query_script(&name, false))?
-    };
-    let cur = parse(&out);
+    let cur = parse(&ctx.query(&query_script(&name))?);
     if !cur.systemd {
         return Err(Error::module(format!(
             "the host is not running systemd (no /run/systemd/system or no systemctl), so unit '{name}' cannot be managed"
@@ -279,6 +273,10 @@ fn plan_systemd(ctx: &mut ModuleCtx<'_>, args: &Args) -> Result<Plan> {
             notes.push(format!(
                 "unit {unit} not found; assuming an earlier task installs it"
             ));
+        } else if daemon_reload && (state.is_some() || enabled.is_some()) {
+            // The reload runs first (in the apply step, as Ansible runs it before it
+            // looks): a unit systemd does not know yet is expected to be found by it; if
+            // it is not, the systemctl verb fails and says so.
         } else if state.is_some() || enabled.is_some() {
             return Err(Error::module(format!(
                 "Could not find the requested service {name}: host"
@@ -298,10 +296,6 @@ fn plan_systemd(ctx: &mut ModuleCtx<'_>, args: &Args) -> Result<Plan> {
     let mut verbs: Vec<String> = Vec::new();
     let mut what: Vec<String> = Vec::new();
     let (mut before, mut after) = (String::new(), String::new());
-    if daemon_reexec {
-        verbs.push("systemctl daemon-reexec".into());
-        what.push("daemon_reexec".into());
-    }
     if let Some(m) = masked {
         result.insert("masked".into(), Value::from(m));
         if m != cur.masked() {
@@ -361,11 +355,29 @@ fn plan_systemd(ctx: &mut ModuleCtx<'_>, args: &Args) -> Result<Plan> {
     if !notes.is_empty() {
         result.insert("msg".into(), Value::from(notes.join("; ")));
     }
-    if verbs.is_empty() {
+    let daemon = daemon_steps(daemon_reload, daemon_reexec);
+    // Nothing but the daemon actions: applied, not reported (as Ansible reports them).
+    let silent = verbs.is_empty();
+    if silent && daemon.is_empty() {
         return Ok(Plan::no_change(result));
     }
+    if silent {
+        what.extend(
+            [
+                (daemon_reload, "daemon_reload"),
+                (daemon_reexec, "daemon_reexec"),
+            ]
+            .iter()
+            .filter(|(on, _)| *on)
+            .map(|(_, w)| w.to_string()),
+        );
+    }
     let host = ctx.host.to_string();
-    let script = verbs.join(" &&\n");
+    let script = daemon
+        .into_iter()
+        .chain(verbs)
+        .collect::<Vec<_>>()
+        .join(" &&\n");
     let unit_for_err = unit.clone();
     let diff = Diff {
         before_header: format!("{unit} (before)"),
@@ -386,7 +398,12 @@ fn plan_systemd(ctx: &mut ModuleCtx<'_>, args: &Args) -> Result<Plan> {
         }
         Ok(Vars::new())
     });
-    Ok(Plan::change(Change::Modify(what), result, apply).with_diff(Some(diff)))
+    let plan = Plan::change(Change::Modify(what), result, apply);
+    Ok(if silent {
+        plan.silently()
+    } else {
+        plan.with_diff(Some(diff))
+    })
 }
 
 impl Module for Service {
@@ -397,7 +414,7 @@ impl Module for Service {
     fn probes(&self, args: &Args) -> Vec<Probe> {
         match args.str("name") {
             Ok(Some(n)) => vec![Probe::Query {
-                script: query_script(&n, false),
+                script: query_script(&n),
             }],
             _ => Vec::new(),
         }
@@ -416,7 +433,7 @@ impl Module for Service {
         let mgr = if wanted.is_empty() {
             // Facts not gathered: ask the host (the same query systemd would make).
             let name = args.req_str("name")?;
-            if parse(&ctx.query(&query_script(&name, false))?).systemd {
+            if parse(&ctx.query(&query_script(&name))?).systemd {
                 "systemd".to_string()
             } else {
                 String::new()

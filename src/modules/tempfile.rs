@@ -120,20 +120,19 @@ impl Module for TempFile {
         &TEMPFILE
     }
 
-    fn plan(&self, ctx: &mut ModuleCtx<'_>, args: &Args) -> Result<Plan> {
+    fn check_mode(&self) -> super::CheckMode {
+        super::CheckMode::Skipped {
+            msg: "remote module (tempfile) does not support check mode",
+            by_action: false,
+        }
+    }
+
+    fn plan(&self, _ctx: &mut ModuleCtx<'_>, args: &Args) -> Result<Plan> {
         let directory = args.str("state")?.as_deref() == Some("directory");
         let prefix = args.str("prefix")?.unwrap_or_else(|| "ansible.".into());
         let suffix = args.str("suffix")?.unwrap_or_default();
         check_component("prefix", &prefix)?;
         check_component("suffix", &suffix)?;
-        if ctx.check {
-            let mut p = Plan::no_change(super::result(&[(
-                "msg",
-                Value::from("remote module (tempfile) does not support check mode"),
-            )]));
-            p.skipped = true;
-            return Ok(p);
-        }
         let dir = args.str("path")?;
         let touched: Vec<String> = dir.iter().cloned().collect();
         let names: Vec<String> = (0..ATTEMPTS)

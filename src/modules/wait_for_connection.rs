@@ -37,13 +37,15 @@ impl Module for WaitForConnection {
         &WAIT_FOR_CONNECTION
     }
 
-    fn plan(&self, ctx: &mut ModuleCtx<'_>, args: &Args) -> crate::diagnostics::Result<Plan> {
-        if ctx.check {
-            let mut p = Plan::no_change(Default::default());
-            p.skipped = true;
-            p.skipped_by_action = true;
-            return Ok(p);
+    fn check_mode(&self) -> super::CheckMode {
+        // Ansible's action skips it in check mode, without a message.
+        super::CheckMode::Skipped {
+            msg: "",
+            by_action: true,
         }
+    }
+
+    fn plan(&self, ctx: &mut ModuleCtx<'_>, args: &Args) -> crate::diagnostics::Result<Plan> {
         let delay = args.int("delay")?.unwrap_or(0).max(0) as u64;
         let sleep = args.int("sleep")?.unwrap_or(1).max(0) as u64;
         let timeout = args.int("timeout")?.unwrap_or(600).max(0) as u64;
