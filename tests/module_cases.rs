@@ -14,7 +14,8 @@ use drover::connection::Output;
 use drover::diagnostics::{Error, ErrorKind, Span};
 use drover::modules::{self, Args, Change, Evaluator, ModuleCtx};
 use drover::playbook::{Inherited, LoopControl, Task};
-use drover::vars::{Scope, Vars};
+use drover::template::Scope;
+use drover::vars::Vars;
 use drover::yaml::{Node, NodeKind};
 use minijinja::{Environment, Value};
 use std::collections::BTreeMap;
@@ -24,12 +25,10 @@ use std::time::Instant;
 
 /// Registered modules that get no cases, each with why. Everything else needs at
 /// least [`MIN_CASES`].
-const EXEMPT: &[(&str, &str)] = &[
-    (
-        "pause",
-        "waits on the controller's terminal or clock, never on the host",
-    ),
-];
+const EXEMPT: &[(&str, &str)] = &[(
+    "pause",
+    "waits on the controller's terminal or clock, never on the host",
+)];
 
 const MIN_CASES: usize = 5;
 
