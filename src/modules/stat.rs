@@ -122,9 +122,11 @@ impl Module for Slurp {
 
     fn plan(&self, ctx: &mut ModuleCtx<'_>, args: &Args) -> Result<Plan> {
         let src = args.req_str("src")?;
-        let data = ctx
-            .read_file(&src)?
-            .ok_or_else(|| Error::module(format!("file not found: {src}")))?;
+        let data = match ctx.read_file(&src) {
+            Ok(Some(d)) => d,
+            Err(e) if e.kind == crate::diagnostics::ErrorKind::Unreachable => return Err(e),
+            Ok(None) | Err(_) => return Err(Error::module(slurp_failure(ctx, &src)?)),
+        };
         let mut r = Vars::new();
         r.insert(
             "content".into(),
@@ -134,6 +136,27 @@ impl Module for Slurp {
         r.insert("source".into(), Value::from(src));
         Ok(Plan::no_change(r))
     }
+}
+
+/// Why a file could not be slurped, in Ansible's words: the reason `open` gives, asked
+/// of the host only when the read failed (as the user the task runs as).
+fn slurp_failure(ctx: &mut ModuleCtx<'_>, src: &str) -> Result<String> {
+    let why = ctx.query(&format!(
+        "LC_ALL=C cat -- {} 2>&1 >/dev/null",
+        crate::connection::quote(src)
+    ))?;
+    Ok(
+        if why.contains("No such file or directory") || why.trim().is_empty() {
+            format!("File not found: {src}")
+        } else if why.contains("Permission denied") {
+            format!("File is not readable: {src}")
+        } else if why.contains("Is a directory") {
+            format!("Source is a directory and must be a file: {src}")
+        } else {
+            let reason = why.trim().rsplit(": ").next().unwrap_or_default();
+            format!("Unable to slurp file: {src}: {reason}")
+        },
+    )
 }
 
 /// What `stat` reports beyond the attributes drover batches for every module: the raw

@@ -37,7 +37,8 @@ pub enum Answer {
     Stat(FileState),
     /// `None`: no regular file there.
     Read(Option<Vec<u8>>),
-    /// Too large to batch: ask again directly.
+    /// Not for a batch (too large, or the file cannot be read: the direct read says
+    /// why): ask again directly.
     TooLarge,
     Exists(bool),
     Output(String),
@@ -180,9 +181,10 @@ fn probe_script(i: usize, p: &Probe) -> String {
         Probe::Read { path } => {
             // `head` stops one byte past the limit, so a big file is neither read whole
             // nor sent; the parser sees the extra byte and answers TooLarge.
+            // A file the user cannot read is not "empty": the direct read reports why.
             let q = quote(path);
             format!(
-                "if [ -f {q} ]; then printf '#{i} data '; head -c {} -- {q} | base64 -w0; echo; else echo '#{i} none'; fi",
+                "if [ -f {q} ] && [ -r {q} ]; then printf '#{i} data '; head -c {} -- {q} | base64 -w0; echo; elif [ -f {q} ]; then echo '#{i} big'; else echo '#{i} none'; fi",
                 MAX_BATCHED_READ + 1
             )
         }
