@@ -442,6 +442,28 @@ mod tests {
         assert!(m.starts_with("'zz' is undefined"), "{m}");
     }
 
+    /// Issue #19: an undefined value piped into a builtin filter is reported as undefined,
+    /// not as the filter's type error ("cannot convert value to list").
+    #[test]
+    fn an_undefined_input_to_any_filter_names_the_variable() {
+        for f in [
+            "length", "first", "list", "sort", "abs", "split", "dictsort", "to_json",
+        ] {
+            let m = err_of(&format!("{{{{ zz.a | {f} }}}}"));
+            assert!(m.starts_with("'zz' is undefined"), "{f}: {m}");
+        }
+        // default and mandatory are made to receive one.
+        let env = environment();
+        let ctx = Value::from(());
+        assert_eq!(
+            render_str(&env, "{{ zz | default(3) }}", &ctx)
+                .unwrap()
+                .to_string(),
+            "3"
+        );
+        assert!(err_of("{{ zz | mandatory('say so') }}").contains("say so"));
+    }
+
     #[test]
     fn query_and_q_return_lists() {
         let env = environment();

@@ -86,6 +86,12 @@ fn normalize_filter_test_name(name: &str) -> Cow<'_, str> {
     }
 }
 
+/// drover: the filters an undefined value may be piped into under strict undefined.
+fn filter_takes_undefined(name: &str) -> bool {
+    let name = name.strip_prefix("ansible.builtin.").unwrap_or(name);
+    matches!(name, "default" | "d" | "mandatory" | "type_debug")
+}
+
 impl<'env> Vm<'env> {
     /// Creates a new VM.
     pub fn new(env: &'env Environment<'env>) -> Vm<'env> {
@@ -627,6 +633,16 @@ impl<'env> Vm<'env> {
                         }));
                     let args = stack.get_call_args(*arg_count);
                     let arg_count = args.len();
+                    // drover: under strict undefined, an undefined value piped into a
+                    // filter is an undefined error, as with Ansible's undefined, not the
+                    // filter's own type error ("cannot convert value to list"); only the
+                    // filters made to receive one take it.
+                    if state.undefined_behavior() == UndefinedBehavior::Strict
+                        && args.first().is_some_and(|v| v.is_undefined())
+                        && !filter_takes_undefined(normalized_name.as_ref())
+                    {
+                        bail!(Error::from(ErrorKind::UndefinedError));
+                    }
                     a = ctx_ok!(filter.call(state, args));
                     stack.drop_top(arg_count);
                     stack.push(a);
