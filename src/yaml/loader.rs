@@ -103,6 +103,20 @@ pub fn load_str(text: &str, path: &Path) -> Result<Vec<Node>> {
 
 /// [`load_str`] with explicit vault secrets (`None`: an inline `!vault` value is an error).
 pub fn load_str_with(text: &str, path: &Path, secrets: Option<&Secrets>) -> Result<Vec<Node>> {
+    load(text, path, Some(secrets))
+}
+
+/// YAML data as Ansible's `from_yaml` filter reads it (PyYAML's loader without Ansible's
+/// playbook tags): anchors, aliases, merge keys and the YAML 1.1 core tags as in a
+/// playbook, but a repeated key keeps its last value (Ansible warns, drover's playbook
+/// loader refuses) and `!vault`/`!unsafe` are unknown tags. Spans name `<from_yaml>`.
+pub fn load_data(text: &str) -> Result<Vec<Node>> {
+    load(text, Path::new("<from_yaml>"), None)
+}
+
+/// The loader. `playbook` holds the vault secrets when the text is playbook content
+/// (`!vault`/`!unsafe` understood, duplicate keys refused); `None` reads plain data.
+fn load(text: &str, path: &Path, playbook: Option<Option<&Secrets>>) -> Result<Vec<Node>> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let file: Arc<Path> = Arc::from(path);
     let mut builder = Builder {
@@ -112,10 +126,27 @@ pub fn load_str_with(text: &str, path: &Path, secrets: Option<&Secrets>) -> Resu
         anchors: HashMap::new(),
         nodes: 0,
         error: None,
-        secrets,
+        secrets: playbook.flatten(),
+        playbook: playbook.is_some(),
     };
+    // yaml-rust2's own `load` recurses once per nesting level before our depth limit can
+    // stop it (a thousand nested block mappings overflow a thread's stack); its event
+    // stream does not, so the tree is built from that.
     let mut parser = Parser::new_from_str(text);
-    let parsed = parser.load(&mut builder, true);
+    let parsed = loop {
+        match parser.next_token() {
+            Ok((Event::StreamEnd, _)) => break Ok(()),
+            // Anchors belong to their document.
+            Ok((Event::DocumentStart, _)) => builder.anchors.clear(),
+            Ok((ev, mark)) => {
+                builder.on_event(ev, mark);
+                if builder.error.is_some() {
+                    break Ok(());
+                }
+            }
+            Err(e) => break Err(e),
+        }
+    };
     if let Some(err) = builder.error {
         return Err(err);
     }
@@ -159,6 +190,8 @@ struct Builder<'s> {
     nodes: usize,
     error: Option<Error>,
     secrets: Option<&'s Secrets>,
+    /// Playbook content (`!vault`, `!unsafe`, duplicate keys refused), not `from_yaml` data.
+    playbook: bool,
 }
 
 impl Builder<'_> {
@@ -219,10 +252,10 @@ impl Builder<'_> {
                 // A timestamp stays its text (drover has no date type).
                 (Some("timestamp"), ..) => NodeKind::Str(text),
                 // Decrypted at load time; without a password this is a located error.
-                (None, "!", "vault") => NodeKind::Str(vault::decrypt_inline(&text, &span, self.secrets)?),
+                (None, "!", "vault") if self.playbook => NodeKind::Str(vault::decrypt_inline(&text, &span, self.secrets)?),
                 // `!unsafe` marks a string that must never be templated: wrapping it in a
                 // raw block gives exactly that under lazy templating.
-                (None, "!", "unsafe") => NodeKind::Str(format!("{{% raw %}}{text}{{% endraw %}}")),
+                (None, "!", "unsafe") if self.playbook => NodeKind::Str(format!("{{% raw %}}{text}{{% endraw %}}")),
                 (_, h, s) => {
                     return Err(Error::syntax(format!("unsupported YAML tag '{h}{s}'"), span)
                         .with_help("drover understands !vault, !unsafe and the !!str/!!int/!!float/!!bool/!!null tags"))
@@ -265,6 +298,10 @@ impl Builder<'_> {
                     if key.as_str() == Some("<<") && !key.quoted {
                         return merge_into(entries, merged, node);
                     }
+                    if !self.playbook {
+                        replace_entry(entries, key, node);
+                        return Ok(());
+                    }
                     insert_entry(entries, merged, key, node)
                 }
             },
@@ -299,6 +336,14 @@ fn insert_entry(
     }
     entries.push((key, value));
     Ok(())
+}
+
+/// A Python dict's `d[key] = value`: a repeated key keeps its first place and its last value.
+fn replace_entry(entries: &mut Vec<(Node, Node)>, key: Node, value: Node) {
+    match entries.iter_mut().find(|(k, _)| k.kind == key.kind) {
+        Some(entry) => entry.1 = value,
+        None => entries.push((key, value)),
+    }
 }
 
 fn merge_into(
@@ -533,6 +578,32 @@ mod tests {
     }
 
     #[test]
+    fn data_reads_anchors_tags_and_repeated_keys_as_pyyaml() {
+        let doc = load_data("b: &b {x: 1}\nd: {<<: *b, y: !!str 2}\nx: 1\nx: 2\n").unwrap();
+        let d = doc[0].get("d").unwrap();
+        assert_eq!(d.get("x").unwrap().kind, NodeKind::Int(1));
+        assert_eq!(d.get("y").unwrap().kind, NodeKind::Str("2".into()));
+        // The last value, in the first key's place (a Python dict's assignment).
+        let keys: Vec<_> = doc[0]
+            .as_map()
+            .unwrap()
+            .iter()
+            .map(|(k, _)| k.key_text())
+            .collect();
+        assert_eq!(keys, [Some("b".into()), Some("d".into()), Some("x".into())]);
+        assert_eq!(doc[0].get("x").unwrap().kind, NodeKind::Int(2));
+        // Playbook tags are not data tags.
+        let err = load_data("u: !unsafe x\n").unwrap_err();
+        assert!(
+            err.message.contains("unsupported YAML tag '!unsafe'"),
+            "{}",
+            err.message
+        );
+        // The playbook loader still refuses the repeated key.
+        assert!(parse("x: 1\nx: 2\n").is_err());
+    }
+
+    #[test]
     fn unsafe_tag() {
         let doc = parse("u: !unsafe '{{ x }}'\n").unwrap();
         assert_eq!(
@@ -585,6 +656,25 @@ mod tests {
             load_str_with(&text, Path::new("t.yml"), Some(&Secrets::new(vec![pw]))).unwrap_err();
         assert!(err.message.contains("cannot decrypt"), "{}", err.message);
         assert_eq!(err.span.as_ref().unwrap().line, 3);
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_without_overflowing_the_stack() {
+        let block: String = (0..1000)
+            .map(|i| format!("{}k:\n", " ".repeat(i)))
+            .collect();
+        let err = parse(&block).unwrap_err();
+        assert!(
+            err.message.contains("nesting deeper than 256"),
+            "{}",
+            err.message
+        );
+        let err = parse(&"[".repeat(100_000)).unwrap_err();
+        assert!(
+            err.message.contains("nesting deeper than"),
+            "{}",
+            err.message
+        );
     }
 
     #[test]

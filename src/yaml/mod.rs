@@ -8,5 +8,7 @@ mod loader;
 pub mod node;
 pub mod scalar;
 
-pub use loader::{decode_utf8 as loader_decode, load_file, load_str, load_str_with, read_source};
+pub use loader::{
+    decode_utf8 as loader_decode, load_data, load_file, load_str, load_str_with, read_source,
+};
 pub use node::{Node, NodeKind};

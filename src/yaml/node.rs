@@ -7,7 +7,7 @@ use minijinja::Value;
 pub enum NodeKind {
     Null,
     Bool(bool),
-    Int(i64),
+    Int(i128),
     Float(f64),
     Str(String),
     Seq(Vec<Node>),
@@ -155,7 +155,8 @@ impl Node {
         match &self.kind {
             NodeKind::Null => Value::from(()),
             NodeKind::Bool(b) => Value::from(*b),
-            NodeKind::Int(i) => Value::from(*i),
+            // An `i64` when it fits, as every other integer drover handles.
+            NodeKind::Int(i) => i64::try_from(*i).map_or_else(|_| Value::from(*i), Value::from),
             NodeKind::Float(f) => Value::from(*f),
             NodeKind::Str(s) => Value::from(s.as_str()),
             NodeKind::Vault(s) => Value::from(s.as_str()),

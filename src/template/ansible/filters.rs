@@ -16,7 +16,8 @@ use minijinja::{Error, ErrorKind};
 use sha1::{Digest, Sha1};
 use sha2::{Sha224, Sha256, Sha384, Sha512};
 
-use super::yaml;
+use super::pycompat;
+use super::yaml_emitter as yaml;
 
 // ---------------------------------------------------------------------------
 // Shared helpers
@@ -98,7 +99,7 @@ pub(crate) fn py_repr(value: &Value) -> String {
             if value.is_integer() {
                 value.to_string()
             } else {
-                yaml::py_float_repr(f64::try_from(value.clone()).unwrap_or(f64::NAN))
+                pycompat::py_float_repr(f64::try_from(value.clone()).unwrap_or(f64::NAN))
             }
         }
         ValueKind::String | ValueKind::Bytes => {
@@ -137,7 +138,7 @@ pub(crate) fn py_repr(value: &Value) -> String {
             format!("[{}]", items.join(", "))
         }
         ValueKind::Map => {
-            let items: Vec<String> = yaml::map_pairs(value)
+            let items: Vec<String> = pycompat::map_pairs(value)
                 .unwrap_or_default()
                 .iter()
                 .map(|(k, v)| format!("{}: {}", py_repr(k), py_repr(v)))
@@ -1234,7 +1235,7 @@ pub fn subelements(value: &Value, path: &Value, kwargs: Kwargs) -> Result<Value,
     let skip_missing = flag(kwargs.get("skip_missing")?, false);
     kwargs.assert_all_used()?;
     let elements = if is_map(value) {
-        yaml::map_pairs(value)?
+        pycompat::map_pairs(value)?
             .into_iter()
             .map(|(_, v)| v)
             .collect()
@@ -1318,7 +1319,7 @@ pub fn dict2items(value: &Value, kwargs: Kwargs) -> Result<Value, Error> {
     }
     let key_name = key_name.unwrap_or_else(|| "key".into());
     let value_name = value_name.unwrap_or_else(|| "value".into());
-    let items = yaml::map_pairs(value)?
+    let items = pycompat::map_pairs(value)?
         .into_iter()
         .map(|(k, v)| {
             map_from_pairs(vec![
@@ -1385,7 +1386,7 @@ pub fn items(value: &Value) -> Result<Value, Error> {
         )));
     }
     Ok(Value::from(
-        yaml::map_pairs(value)?
+        pycompat::map_pairs(value)?
             .into_iter()
             .map(|(k, v)| Value::from(vec![k, v]))
             .collect::<Vec<_>>(),
@@ -1403,8 +1404,8 @@ const LIST_MERGE: [&str; 6] = [
 
 /// Ansible's `merge_hash(x, y)`: `y` wins.
 fn merge_hash(x: &Value, y: &Value, recursive: bool, list_merge: &str) -> Result<Value, Error> {
-    let mut out = yaml::map_pairs(x)?;
-    for (key, y_value) in yaml::map_pairs(y)? {
+    let mut out = pycompat::map_pairs(x)?;
+    for (key, y_value) in pycompat::map_pairs(y)? {
         let Some(slot) = out.iter_mut().find(|(k, _)| *k == key) else {
             out.push((key, y_value));
             continue;
@@ -1500,7 +1501,7 @@ pub fn dict_function(args: Rest<Value>, kwargs: Kwargs) -> Result<Value, Error> 
     let mut pairs: Vec<(Value, Value)> = Vec::new();
     if let Some(source) = args.first() {
         if is_map(source) {
-            pairs = yaml::map_pairs(source)?;
+            pairs = pycompat::map_pairs(source)?;
         } else if source.is_undefined() || source.is_none() {
             return Err(fail("dict: argument is undefined or none"));
         } else {
@@ -1569,7 +1570,7 @@ fn json_float(f: f64) -> String {
     } else if f.is_infinite() {
         if f > 0.0 { "Infinity" } else { "-Infinity" }.into()
     } else {
-        yaml::py_float_repr(f)
+        pycompat::py_float_repr(f)
     }
 }
 
@@ -1631,13 +1632,13 @@ fn write_json(
             out.push(']');
         }
         ValueKind::Map => {
-            let mut pairs = yaml::map_pairs(value)?;
+            let mut pairs = pycompat::map_pairs(value)?;
             if pairs.is_empty() {
                 out.push_str("{}");
                 return Ok(());
             }
             if opts.sort_keys {
-                yaml::sort_pairs(&mut pairs);
+                pycompat::sort_pairs(&mut pairs);
             }
             out.push('{');
             for (i, (k, v)) in pairs.iter().enumerate() {
@@ -1793,12 +1794,29 @@ pub fn to_nice_yaml(value: &Value, args: Rest<Value>, kwargs: Kwargs) -> Result<
     yaml::dump(value, &opts, "to_nice_yaml")
 }
 
-/// `from_yaml`: parses a YAML string (subset, see `yaml.rs`); non-string
-/// input is returned unchanged like Ansible does.
+/// Reads YAML text with the project's loader ([`crate::yaml::load_data`]); its located
+/// error becomes the filter's error.
+fn load_yaml(name: &str, text: &str) -> Result<Vec<Value>, Error> {
+    let docs = crate::yaml::load_data(text).map_err(|e| {
+        let at = e
+            .span
+            .as_ref()
+            .map(|s| format!(" (line {}, column {})", s.line, s.col))
+            .unwrap_or_default();
+        fail(format!("{name}: {}{at}", e.message))
+    })?;
+    Ok(docs.iter().map(crate::yaml::Node::to_value).collect())
+}
+
+/// `from_yaml`: parses a YAML string as PyYAML's loader does (the first document);
+/// non-string input is returned unchanged like Ansible does.
 pub fn from_yaml(value: &Value) -> Result<Value, Error> {
     ensure_defined("from_yaml", value)?;
     match value.as_str() {
-        Some(s) => yaml::parse(s),
+        Some(s) => Ok(load_yaml("from_yaml", s)?
+            .into_iter()
+            .next()
+            .unwrap_or(Value::from(()))),
         None => Ok(value.clone()),
     }
 }
@@ -1807,7 +1825,7 @@ pub fn from_yaml(value: &Value) -> Result<Value, Error> {
 pub fn from_yaml_all(value: &Value) -> Result<Value, Error> {
     ensure_defined("from_yaml_all", value)?;
     match value.as_str() {
-        Some(s) => Ok(Value::from(yaml::parse_all(s)?)),
+        Some(s) => Ok(Value::from(load_yaml("from_yaml_all", s)?)),
         None => Ok(value.clone()),
     }
 }

@@ -10,6 +10,6 @@ pub mod percent;
 pub mod pycompat;
 pub mod register;
 pub mod tags;
-pub mod yaml;
+pub mod yaml_emitter;
 
 pub use register::register;

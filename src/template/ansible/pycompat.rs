@@ -5,7 +5,56 @@ use minijinja::value::{Kwargs, Value, ValueKind};
 use minijinja::{Environment, Error, ErrorKind, State};
 
 use super::filters::{self, fail, py_str};
-use super::yaml;
+
+/// Formats a float like Python's `repr()`.
+pub fn py_float_repr(f: f64) -> String {
+    if f.is_nan() {
+        return "nan".into();
+    }
+    if f.is_infinite() {
+        return if f > 0.0 { "inf".into() } else { "-inf".into() };
+    }
+    let sci = format!("{f:e}");
+    let (mantissa, exp) = match sci.split_once('e') {
+        Some((m, e)) => (m.to_string(), e.parse::<i32>().unwrap_or(0)),
+        None => (sci.clone(), 0),
+    };
+    if (-4..16).contains(&exp) {
+        let fixed = format!("{f}");
+        if fixed.contains('.') {
+            fixed
+        } else {
+            format!("{fixed}.0")
+        }
+    } else {
+        let sign = if exp < 0 { '-' } else { '+' };
+        format!("{mantissa}e{sign}{:02}", exp.unsigned_abs())
+    }
+}
+
+/// Orders keys like Python's `sorted()` would: all-strings or all-numbers are
+/// sorted, anything mixed keeps its original order (PyYAML swallows the
+/// `TypeError` the same way).
+pub(crate) fn sort_pairs(pairs: &mut [(Value, Value)]) {
+    if pairs.iter().all(|(k, _)| k.kind() == ValueKind::String) {
+        pairs.sort_by(|a, b| a.0.as_str().cmp(&b.0.as_str()));
+    } else if pairs
+        .iter()
+        .all(|(k, _)| matches!(k.kind(), ValueKind::Number | ValueKind::Bool))
+    {
+        pairs.sort_by(|a, b| a.0.cmp(&b.0));
+    }
+}
+
+/// Collects the key/value pairs of a map-like value.
+pub(crate) fn map_pairs(value: &Value) -> Result<Vec<(Value, Value)>, Error> {
+    let mut pairs = Vec::new();
+    for key in value.try_iter()? {
+        let item = value.get_item(&key)?;
+        pairs.push((key, item));
+    }
+    Ok(pairs)
+}
 
 /// Installs [`call_method`] as the environment's unknown-method callback.
 pub fn register(env: &mut Environment<'static>) {
@@ -377,7 +426,7 @@ fn dict_method(value: &Value, method: &str, args: &[Value]) -> Result<Value, Err
         "keys" => {
             arity(method, pos, 0, 0)?;
             Ok(Value::from(
-                yaml::map_pairs(value)?
+                map_pairs(value)?
                     .into_iter()
                     .map(|(k, _)| k)
                     .collect::<Vec<_>>(),
@@ -386,7 +435,7 @@ fn dict_method(value: &Value, method: &str, args: &[Value]) -> Result<Value, Err
         "values" => {
             arity(method, pos, 0, 0)?;
             Ok(Value::from(
-                yaml::map_pairs(value)?
+                map_pairs(value)?
                     .into_iter()
                     .map(|(_, v)| v)
                     .collect::<Vec<_>>(),
@@ -407,7 +456,7 @@ fn dict_method(value: &Value, method: &str, args: &[Value]) -> Result<Value, Err
         }
         "copy" => {
             arity(method, pos, 0, 0)?;
-            Ok(Value::from_iter(yaml::map_pairs(value)?))
+            Ok(Value::from_iter(map_pairs(value)?))
         }
         _ => Err(Error::from(ErrorKind::UnknownMethod)),
     }
@@ -523,7 +572,7 @@ pub(crate) fn apply_spec(value: &Value, spec: &str) -> Result<String, Error> {
             let f = number()?;
             let s = match precision {
                 Some(p) => format!("{:.*}", p, f.abs()),
-                None => super::yaml::py_float_repr(f.abs()),
+                None => py_float_repr(f.abs()),
             };
             (s, f.is_sign_negative(), true)
         }
