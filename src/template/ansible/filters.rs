@@ -17,6 +17,9 @@ use sha1::{Digest, Sha1};
 use sha2::{Sha224, Sha256, Sha384, Sha512};
 
 use super::pycompat;
+// `py_str` is re-exported at its old path for src/exec (being restructured, issue #19).
+use super::pycompat::py_repr;
+pub use super::pycompat::py_str;
 use super::yaml_emitter as yaml;
 
 // ---------------------------------------------------------------------------
@@ -75,77 +78,6 @@ fn check_arity(name: &str, args: &[Value], max: usize) -> Result<(), Error> {
         ))
     } else {
         Ok(())
-    }
-}
-
-/// Python's `str()` of a value.
-pub fn py_str(value: &Value) -> String {
-    match value.kind() {
-        ValueKind::String => value.as_str().unwrap_or_default().to_string(),
-        ValueKind::Bytes => {
-            String::from_utf8_lossy(value.as_bytes().unwrap_or_default()).into_owned()
-        }
-        _ => py_repr(value),
-    }
-}
-
-/// Python's `repr()` of a value (strings quoted, `True`, `None`, ...).
-pub(crate) fn py_repr(value: &Value) -> String {
-    match value.kind() {
-        ValueKind::Undefined => String::new(),
-        ValueKind::None => "None".into(),
-        ValueKind::Bool => if value.is_true() { "True" } else { "False" }.into(),
-        ValueKind::Number => {
-            if value.is_integer() {
-                value.to_string()
-            } else {
-                pycompat::py_float_repr(f64::try_from(value.clone()).unwrap_or(f64::NAN))
-            }
-        }
-        ValueKind::String | ValueKind::Bytes => {
-            let s = py_str(value);
-            let quote = if s.contains('\'') && !s.contains('"') {
-                '"'
-            } else {
-                '\''
-            };
-            let mut out = String::with_capacity(s.len() + 2);
-            out.push(quote);
-            for c in s.chars() {
-                match c {
-                    '\\' => out.push_str("\\\\"),
-                    '\n' => out.push_str("\\n"),
-                    '\r' => out.push_str("\\r"),
-                    '\t' => out.push_str("\\t"),
-                    c if c == quote => {
-                        out.push('\\');
-                        out.push(c);
-                    }
-                    c if (c as u32) < 0x20 || c as u32 == 0x7f => {
-                        let _ = write!(out, "\\x{:02x}", c as u32);
-                    }
-                    c => out.push(c),
-                }
-            }
-            out.push(quote);
-            out
-        }
-        ValueKind::Seq | ValueKind::Iterable => {
-            let items: Vec<String> = value
-                .try_iter()
-                .map(|it| it.map(|v| py_repr(&v)).collect())
-                .unwrap_or_default();
-            format!("[{}]", items.join(", "))
-        }
-        ValueKind::Map => {
-            let items: Vec<String> = pycompat::map_pairs(value)
-                .unwrap_or_default()
-                .iter()
-                .map(|(k, v)| format!("{}: {}", py_repr(k), py_repr(v)))
-                .collect();
-            format!("{{{}}}", items.join(", "))
-        }
-        _ => value.to_string(),
     }
 }
 
