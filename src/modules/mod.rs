@@ -19,15 +19,16 @@ mod cron;
 mod fetch;
 mod file;
 mod find;
+mod get_url;
 mod getent;
 mod group;
 mod hostname;
+mod http;
 mod ini_file;
 pub mod inventory;
 mod known_hosts;
 mod lineinfile;
 mod mount;
-mod net;
 pub mod op;
 mod package_facts;
 mod pause;
@@ -44,7 +45,9 @@ mod systemd;
 mod tempfile;
 mod template;
 mod unarchive;
+mod uri;
 mod user;
+mod wait_for;
 mod wait_for_connection;
 mod write;
 
@@ -493,9 +496,9 @@ pub fn registry() -> &'static [&'static dyn Module] {
         &apt::Package,
         &repo::Deb822Repository,
         &repo::AptRepository,
-        &net::GetUrl,
-        &net::Uri,
-        &net::WaitFor,
+        &get_url::GetUrl,
+        &uri::Uri,
+        &wait_for::WaitFor,
         &cron::Cron,
         &authorized_key::AuthorizedKey,
         &unarchive::Unarchive,
