@@ -7,17 +7,27 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+/// What `drover graph` was asked to draw.
 pub struct GraphArgs {
+    /// The playbooks whose tasks are drawn.
     pub playbooks: Vec<PathBuf>,
+    /// `-i` sources, as for `apply`.
     pub inventory: Vec<String>,
+    /// `-e` values, as for `apply`.
     pub extra_vars: Vec<String>,
+    /// `--roles-path` directories, as for `apply`.
     pub roles_path: Vec<PathBuf>,
+    /// `--limit`: a host pattern narrowing every play.
     pub limit: Option<String>,
+    /// Mermaid instead of DOT.
     pub mermaid: bool,
+    /// What to merge into one node (hosts, roles) to keep big graphs readable.
     pub collapse: Collapse,
+    /// Also render the DOT to this SVG file with Graphviz.
     pub svg: Option<PathBuf>,
 }
 
+/// Loads the run as `apply` would and returns the graph's text (DOT or Mermaid).
 pub fn run(a: GraphArgs) -> Result<String> {
     let loaded = load_run(&a.playbooks, &a.inventory, &a.extra_vars, &a.roles_path)?;
     let g = graph::build(

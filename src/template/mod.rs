@@ -5,7 +5,7 @@
 //! list, `{{ 1 + 1 }}` is 2), as ansible-core 2.19+ does; anything else renders to text.
 
 mod lookups;
-pub use lookups::{LOOKUPS, WITH_ACTION_VAR};
+pub(crate) use lookups::{LOOKUPS, WITH_ACTION_VAR};
 
 use crate::diagnostics::{Error, Result};
 use crate::vars::Scope;

@@ -1,9 +1,9 @@
 //! Variables: files, precedence, lazy templating and facts.
 
-pub mod file;
+pub(crate) mod file;
 pub mod magic;
-pub mod precedence;
-pub mod scope;
+pub(crate) mod precedence;
+pub(crate) mod scope;
 
 pub use scope::{as_data, Scope};
 

@@ -613,7 +613,8 @@ mod tests {
     }
 
     fn vault_secrets() -> Secrets {
-        let pw = vault::VaultSecret::new("default", "test", b"unit-test-pw".to_vec()).unwrap();
+        let pw =
+            vault::secrets::VaultSecret::new("default", "test", b"unit-test-pw".to_vec()).unwrap();
         Secrets::new(vec![pw])
     }
 
@@ -651,7 +652,7 @@ mod tests {
     #[test]
     fn inline_vault_with_wrong_password_is_a_located_error() {
         let text = vault_doc("whatever");
-        let pw = vault::VaultSecret::new("default", "test", b"other".to_vec()).unwrap();
+        let pw = vault::secrets::VaultSecret::new("default", "test", b"other".to_vec()).unwrap();
         let err =
             load_str_with(&text, Path::new("t.yml"), Some(&Secrets::new(vec![pw]))).unwrap_err();
         assert!(err.message.contains("cannot decrypt"), "{}", err.message);

@@ -13,13 +13,13 @@ mod meta;
 mod ping;
 mod set_fact;
 
-pub use assert::Assert;
-pub use debug::Debug;
-pub use fail::Fail;
-pub use include_vars::IncludeVars;
-pub use meta::Meta;
-pub use ping::Ping;
-pub use set_fact::SetFact;
+pub(crate) use assert::Assert;
+pub(crate) use debug::Debug;
+pub(crate) use fail::Fail;
+pub(crate) use include_vars::IncludeVars;
+pub(crate) use meta::Meta;
+pub(crate) use ping::Ping;
+pub(crate) use set_fact::SetFact;
 
 /// A spec with no aliases, argument groups or free keys: what most of these modules need.
 pub(super) const fn spec(

@@ -4,9 +4,7 @@
 //! this cache. Any change applied to the host empties it. A no-op converge therefore
 //! costs a constant number of round trips per task list, not one or more per task.
 
-use crate::connection::{
-    exec_as, parse_stat, quote, stat_script, Become, Connection, FileKind, FileState,
-};
+use crate::connection::{exec_as, parse_stat, quote, stat_script, Become, Connection, FileState};
 use crate::diagnostics::{Error, Result};
 use base64::Engine;
 use std::collections::HashMap;
@@ -238,15 +236,10 @@ fn parse_answer(p: &Probe, rest: &str) -> Result<Answer> {
     })
 }
 
-/// Convenience for modules: is this a regular file per a cached stat?
-pub fn is_file(a: &Answer) -> bool {
-    matches!(a, Answer::Stat(s) if s.kind == FileKind::File)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::connection::LocalConnection;
+    use crate::connection::{FileKind, LocalConnection};
 
     #[test]
     fn one_batch_answers_stats_reads_and_globs() {

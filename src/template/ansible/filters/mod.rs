@@ -10,7 +10,7 @@ use minijinja::value::{Kwargs, Value, ValueKind};
 use minijinja::{Error, ErrorKind};
 
 // `py_str` is re-exported at its old path for src/exec (being restructured, issue #19).
-pub use super::pycompat::py_str;
+pub(crate) use super::pycompat::py_str;
 
 mod dicts;
 mod formats;
@@ -25,17 +25,17 @@ mod types;
 mod version;
 
 // Every filter at `filters::name`, the path `register` and the rest of the crate use.
-pub use dicts::*;
-pub use formats::*;
-pub use hashing::*;
-pub use lists::*;
-pub use logic::*;
-pub use math::*;
-pub use paths::*;
-pub use regex::*;
-pub use strings::*;
-pub use types::*;
-pub use version::*;
+pub(crate) use dicts::*;
+pub(crate) use formats::*;
+pub(crate) use hashing::*;
+pub(crate) use lists::*;
+pub(crate) use logic::*;
+pub(crate) use math::*;
+pub(crate) use paths::*;
+pub(crate) use regex::*;
+pub(crate) use strings::*;
+pub(crate) use types::*;
+pub(crate) use version::*;
 
 // ---------------------------------------------------------------------------
 // Shared helpers
