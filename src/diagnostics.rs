@@ -11,12 +11,16 @@ use std::sync::Arc;
 /// A position in a source file (1-based line and column).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Span {
+    /// The file (shared: every node of a document points at it).
     pub file: Arc<Path>,
+    /// 1-based line; 0 when unknown.
     pub line: u32,
+    /// 1-based column.
     pub col: u32,
 }
 
 impl Span {
+    /// A position in `file`.
     pub fn new(file: Arc<Path>, line: u32, col: u32) -> Self {
         Span { file, line, col }
     }
@@ -30,6 +34,7 @@ impl Span {
         }
     }
 
+    /// Does this name a real place (a file and a line)?
     pub fn is_known(&self) -> bool {
         self.line > 0 && !self.file.as_os_str().is_empty()
     }
@@ -99,9 +104,11 @@ impl std::ops::DerefMut for Error {
     }
 }
 
+/// drover's result: its [`Error`] unless said otherwise.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
+    /// An error of `kind` with its message and nothing else yet.
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
         Error(Box::new(ErrorData {
             kind,
@@ -133,26 +140,32 @@ impl Error {
         self
     }
 
+    /// Malformed YAML, INI or JSON at `span`.
     pub fn syntax(message: impl Into<String>, span: Span) -> Self {
         Error::new(ErrorKind::Syntax, message).at(span)
     }
 
+    /// Well-formed input drover refuses (unknown key, wrong type, unsupported feature) at `span`.
     pub fn invalid(message: impl Into<String>, span: &Span) -> Self {
         Error::new(ErrorKind::Invalid, message).at(span.clone())
     }
 
+    /// A template failed to compile or render, or a variable is undefined.
     pub fn template(message: impl Into<String>) -> Self {
         Error::new(ErrorKind::Template, message)
     }
 
+    /// A file, role or template that was named does not exist.
     pub fn not_found(message: impl Into<String>) -> Self {
         Error::new(ErrorKind::NotFound, message)
     }
 
+    /// Local I/O, and everything that fits no other kind.
     pub fn io(message: impl Into<String>) -> Self {
         Error::new(ErrorKind::Io, message)
     }
 
+    /// A module that failed on its host (the task's `msg`).
     pub fn module(message: impl Into<String>) -> Self {
         Error::new(ErrorKind::Module, message)
     }
@@ -165,6 +178,7 @@ impl Error {
         self
     }
 
+    /// [`Error::at`] when a span is known.
     pub fn at_opt(self, span: Option<&Span>) -> Self {
         match span {
             Some(s) => self.at(s.clone()),
@@ -172,6 +186,7 @@ impl Error {
         }
     }
 
+    /// What to do about it, printed after the message (unless help is already set).
     pub fn with_help(mut self, help: impl Into<String>) -> Self {
         if self.help.is_none() {
             self.help = Some(help.into());
@@ -179,6 +194,7 @@ impl Error {
         self
     }
 
+    /// The host it happened on (unless already set).
     pub fn on_host(mut self, host: &str) -> Self {
         if self.host.is_none() {
             self.host = Some(host.to_string());
@@ -186,6 +202,7 @@ impl Error {
         self
     }
 
+    /// The task it happened in (unless already set).
     pub fn in_task(mut self, task: &str) -> Self {
         if self.task.is_none() {
             self.task = Some(task.to_string());
@@ -193,6 +210,7 @@ impl Error {
         self
     }
 
+    /// An I/O error on `path`, located at the file.
     pub fn io_at(path: &Path, err: &std::io::Error) -> Self {
         let kind = if err.kind() == std::io::ErrorKind::NotFound {
             ErrorKind::NotFound
@@ -310,6 +328,7 @@ fn edit_distance(a: &str, b: &str) -> usize {
     prev[b.len()]
 }
 
+/// A path as spans share it.
 pub fn path_arc(p: &Path) -> Arc<Path> {
     Arc::from(p)
 }

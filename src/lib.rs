@@ -3,19 +3,25 @@
 //! Data flows inventory → playbook → variables/templates → graph → executor → module →
 //! connection → output, and the module tree follows that order.
 
+#![warn(missing_docs)]
+
 pub mod cli;
-pub mod clock;
+pub(crate) mod clock;
 pub mod connection;
 pub mod diagnostics;
+// docs: being restructured (issue #19)
+#[allow(missing_docs)]
 pub mod exec;
 pub mod fuzzing;
+// docs: being restructured (issue #19)
+#[allow(missing_docs)]
 pub mod graph;
 pub mod inventory;
 pub mod modules;
-pub mod output;
+pub(crate) mod output;
 pub mod playbook;
-pub mod preflight;
-pub mod pyregex;
+pub(crate) mod preflight;
+pub(crate) mod pyregex;
 pub mod template;
 pub mod vars;
 pub mod vault;

@@ -26,7 +26,9 @@ impl PyRegex {
         self.0.is_match(text).map_err(too_complex)
     }
 
-    pub fn find<'t>(&self, text: &'t str) -> Result<Option<Match<'t>>, String> {
+    /// The first match (tests).
+    #[cfg(test)]
+    pub fn find<'t>(&self, text: &'t str) -> Result<Option<fancy_regex::Match<'t>>, String> {
         self.0.find(text).map_err(too_complex)
     }
 

@@ -8,26 +8,46 @@ use crate::output::{
 };
 use std::path::PathBuf;
 
+/// What `drover apply` and `drover validate` were asked to do, as main.rs parsed it
+/// from the command line.
 pub struct ApplyArgs {
+    /// The playbooks to run, in order.
     pub playbooks: Vec<PathBuf>,
+    /// `-i` sources: files, directories or `h1,h2,` lists.
     pub inventory: Vec<String>,
+    /// `--check`: plan every task, change nothing.
     pub check: bool,
+    /// `--diff`: show what each change does to a file.
     pub diff: bool,
+    /// `--limit`: a host pattern narrowing every play.
     pub limit: Option<String>,
+    /// `--shard K/N`: only this runner's share of the hosts.
     pub shard: Option<crate::inventory::Shard>,
+    /// `--tags`: run only tasks with one of these tags.
     pub tags: Vec<String>,
+    /// `--skip-tags`: skip tasks with one of these tags.
     pub skip_tags: Vec<String>,
+    /// `-e` values: `k=v` pairs, YAML/JSON text or `@file`.
     pub extra_vars: Vec<String>,
+    /// `--forks`: how many hosts run at once.
     pub forks: usize,
+    /// The number of `-v` given.
     pub verbosity: u8,
+    /// `--roles-path` directories, searched after `roles/` beside the playbook.
     pub roles_path: Vec<PathBuf>,
+    /// How events are printed on stdout.
     pub format: OutputFormat,
+    /// Colour the human output.
     pub color: bool,
     /// Show the live progress view (a terminal on stderr, not --no-progress).
     pub progress: bool,
+    /// `--report` files (Markdown, JSON or JUnit XML, by extension).
     pub reports: Vec<PathBuf>,
+    /// `--detailed-exitcode`: exit 2 when something changed (and 1 for any failure).
     pub detailed_exitcode: bool,
+    /// How every SSH connection of the run is made.
     pub ssh: crate::connection::ssh::SshOptions,
+    /// `--lock-timeout`: how long to wait for another run's host lock.
     pub lock_timeout: std::time::Duration,
     /// `--no-batch-writes`: every change in a round trip of its own.
     pub no_batch_writes: bool,
@@ -186,10 +206,14 @@ pub fn validate(
     ))
 }
 
+/// The `--format` of the events printed on stdout.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum OutputFormat {
+    /// Lines for people, as ansible-playbook prints them.
     Human,
+    /// One JSON event per line (the schema `drover schema` prints).
     Json,
+    /// GitHub Actions workflow commands: groups and annotations.
     Github,
 }
 

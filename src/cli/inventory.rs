@@ -5,6 +5,8 @@ use crate::diagnostics::{Error, Result};
 use crate::inventory::Inventory;
 use serde_json::{json, Map, Value as J};
 
+/// `--list`: groups, their hosts and children, and every host's variables under
+/// `_meta.hostvars`, as `ansible-inventory --list` prints them.
 pub fn list(inv: &Inventory) -> J {
     let mut out = Map::new();
     let mut hostvars = Map::new();
@@ -57,6 +59,8 @@ pub fn graph(inv: &Inventory) -> String {
     out
 }
 
+/// `drover inventory`: loads the inventories and prints them in `mode` (`list`,
+/// `graph` or `host`, with the host for `host`).
 pub fn run(inventories: &[String], mode: &str, host: Option<&str>) -> Result<String> {
     let loaded = load_run(&[], inventories, &[], &[])?;
     let inv = &loaded.inventory;

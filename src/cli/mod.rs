@@ -4,9 +4,7 @@ pub mod apply;
 pub mod config;
 pub mod graph;
 pub mod inventory;
-pub mod load;
+pub(crate) mod load;
 pub mod report;
 pub mod schema;
 pub mod vault;
-
-pub use load::{load_run, LoadedRun};

@@ -53,6 +53,9 @@ impl VaultOpts {
     }
 }
 
+// The subcommands of `drover vault`. Doc comments here are clap's `--help` text, so
+// the undocumented fields stay so: documenting them would change the help output.
+#[allow(missing_docs)]
 #[derive(clap::Subcommand, Debug)]
 pub enum VaultCommand {
     /// Encrypt files in place (or to --output); no file or '-' reads standard input

@@ -4,32 +4,37 @@
 
 mod files;
 mod local;
-pub mod quote;
+pub(crate) mod quote;
 pub mod recording;
 pub mod ssh;
-pub mod traced;
+pub(crate) mod traced;
 
-pub use files::{
+pub(crate) use files::{
     parse_stat, put_finish, put_prelude, put_script, stat, stat_script, FileKind, FileState,
     STAT_FIELDS,
 };
-pub use local::LocalConnection;
-pub use quote::quote;
+pub(crate) use local::LocalConnection;
+pub(crate) use quote::quote;
 
 use crate::diagnostics::{Error, ErrorKind, Result};
 
 /// The result of one remote command: stdout and stderr kept apart, and the exit code.
 #[derive(Clone, Debug, Default)]
 pub struct Output {
+    /// The exit code.
     pub rc: i32,
+    /// Everything the command wrote on stdout.
     pub stdout: Vec<u8>,
+    /// Everything the command wrote on stderr.
     pub stderr: Vec<u8>,
 }
 
 impl Output {
+    /// stdout as text (invalid UTF-8 replaced).
     pub fn stdout_str(&self) -> String {
         String::from_utf8_lossy(&self.stdout).into_owned()
     }
+    /// stderr as text (invalid UTF-8 replaced), for error messages.
     pub fn stderr_str(&self) -> String {
         String::from_utf8_lossy(&self.stderr).into_owned()
     }
@@ -49,16 +54,21 @@ pub struct ConnStats {
 /// How to become another user for a command.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Become {
+    /// The user to become.
     pub user: String,
+    /// How to become them.
     pub method: BecomeMethod,
     /// The sudo password (`--ask-become-pass`, `ansible_become_password`). It only ever
     /// travels on the command's stdin, never in the script.
     pub password: Option<String>,
 }
 
+/// The `become_method`s drover supports.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BecomeMethod {
+    /// `sudo -u USER`.
     Sudo,
+    /// `su USER`.
     Su,
 }
 
@@ -71,6 +81,7 @@ pub trait Connection: Send {
     /// The login user on the host (used to skip `sudo` when it is already that user).
     fn login_user(&self) -> &str;
 
+    /// What this connection has cost so far (round trips, channels, handshakes).
     fn stats(&self) -> ConnStats;
 
     /// Write `content` to `dest` atomically: a temp file in the same directory, mode and
@@ -91,7 +102,7 @@ pub trait Connection: Send {
     }
 }
 
-pub use files::{PutAttrs, Written};
+pub(crate) use files::{PutAttrs, Written};
 
 /// Wrap a script so that it runs as the `become` user, if it must.
 pub fn wrap_become(script: &str, become_: Option<&Become>, login_user: &str) -> String {

@@ -25,6 +25,7 @@ pub fn quote(s: &str) -> String {
 
 /// Quote a path argument; a leading `-` is made harmless by prefixing `./` for relative
 /// paths so that no command ever reads it as an option.
+#[cfg(test)]
 pub fn quote_path(p: &str) -> String {
     if p.starts_with('-') {
         quote(&format!("./{p}"))

@@ -48,7 +48,9 @@ impl Pattern {
 /// One canned answer.
 #[derive(Clone, Debug)]
 pub struct Reply {
+    /// Which script it answers.
     pub pattern: Pattern,
+    /// What the script "printed" and its exit code.
     pub output: Output,
     /// With a [`Pattern::Regex`]: `$1`, `${name}` … in stdout are the script's captures
     /// (to echo back a value the module made up, such as a random marker).
@@ -73,6 +75,7 @@ impl Reply {
 /// One script the connection was asked to run.
 #[derive(Clone, Debug)]
 pub struct Sent {
+    /// The script, as the module built it.
     pub script: String,
     /// The size of what came on stdin (`None`: no stdin). Never its content: it may be
     /// a password.
@@ -86,9 +89,11 @@ pub struct Sent {
 pub struct Phase(Arc<Mutex<&'static str>>);
 
 impl Phase {
+    /// Label the scripts sent from now on (`"plan"`, `"apply"`).
     pub fn set(&self, phase: &'static str) {
         *self.0.lock().unwrap_or_else(|e| e.into_inner()) = phase;
     }
+    /// The current label.
     pub fn get(&self) -> &'static str {
         *self.0.lock().unwrap_or_else(|e| e.into_inner())
     }

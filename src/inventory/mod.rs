@@ -1,16 +1,16 @@
 //! Inventories: Ansible's YAML and INI formats, directories of them, `group_vars/` and
 //! `host_vars/`, Terraform outputs, and host patterns.
 
-pub mod ini;
+pub(crate) mod ini;
 mod loader;
 mod model;
-pub mod pattern;
+pub(crate) mod pattern;
 mod shard;
-pub mod terraform;
+pub(crate) mod terraform;
 mod vars_dirs;
 mod yaml;
 
-pub use loader::load_sources;
-pub use model::{Group, Host, Inventory, VarLayer, Vars};
+pub(crate) use loader::load_sources;
+pub(crate) use model::Inventory;
 pub use shard::Shard;
-pub use vars_dirs::{load_vars_dirs, VarsDirScope};
+pub(crate) use vars_dirs::{load_vars_dirs, VarsDirScope};

@@ -7,10 +7,12 @@
 
 use sha2::{Digest, Sha256};
 
+/// `--shard K/N`: this runner is number K of N.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Shard {
     /// 1-based, as written on the command line.
     pub index: usize,
+    /// N, the number of runners.
     pub count: usize,
 }
 

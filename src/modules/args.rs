@@ -10,6 +10,7 @@ use minijinja::value::{Value, ValueKind};
 
 /// Templated arguments of one module call, keyed by canonical argument name.
 pub struct Args {
+    /// The module's name, for error messages.
     pub module: &'static str,
     values: Vars,
 }
@@ -36,16 +37,19 @@ impl Args {
         })
     }
 
+    /// Every argument by canonical name, as given.
     pub fn raw(&self) -> &Vars {
         &self.values
     }
 
+    /// Was `name` given a value (not null, not undefined)?
     pub fn has(&self, name: &str) -> bool {
         self.values
             .get(name)
             .is_some_and(|v| !v.is_none() && !v.is_undefined())
     }
 
+    /// The value of `name`, if given.
     pub fn value(&self, name: &str) -> Option<&Value> {
         self.values
             .get(name)
@@ -61,6 +65,7 @@ impl Args {
         ))
     }
 
+    /// A string argument; numbers and booleans are taken as Python prints them.
     pub fn str(&self, name: &str) -> Result<Option<String>> {
         match self.value(name) {
             None => Ok(None),
@@ -72,11 +77,13 @@ impl Args {
         }
     }
 
+    /// A string argument the module cannot do without.
     pub fn req_str(&self, name: &str) -> Result<String> {
         self.str(name)?
             .ok_or_else(|| Error::module(format!("{} needs the argument '{name}'", self.module)))
     }
 
+    /// A boolean argument as Ansible reads one (`yes`, `on`, `1` …), or `default`.
     pub fn bool(&self, name: &str, default: bool) -> Result<bool> {
         match self.value(name) {
             None => Ok(default),
@@ -84,6 +91,7 @@ impl Args {
         }
     }
 
+    /// An integer argument (an integer-valued string too).
     pub fn int(&self, name: &str) -> Result<Option<i64>> {
         match self.value(name) {
             None => Ok(None),
@@ -93,6 +101,7 @@ impl Args {
         }
     }
 
+    /// A number argument (a numeric string too).
     pub fn float(&self, name: &str) -> Result<Option<f64>> {
         match self.value(name) {
             None => Ok(None),
@@ -127,6 +136,7 @@ impl Args {
         }
     }
 
+    /// A list argument as strings (a comma-separated string is a list too).
     pub fn str_list(&self, name: &str) -> Result<Vec<String>> {
         Ok(self.list(name)?.iter().map(python_str).collect())
     }
@@ -154,6 +164,7 @@ pub fn python_str(v: &Value) -> String {
     }
 }
 
+/// A value as Ansible's boolean conversion reads it (`yes`, `on`, `1`, `true` …); `None` when it is none of them.
 pub fn to_bool(v: &Value) -> Option<bool> {
     match v.kind() {
         ValueKind::Bool => Some(v.is_true()),
@@ -167,6 +178,7 @@ pub fn to_bool(v: &Value) -> Option<bool> {
     }
 }
 
+/// A value as an integer: a number, or a string holding one (`"8080"`).
 pub fn to_int(v: &Value) -> Option<i64> {
     if v.kind() == ValueKind::Number {
         if let Ok(i) = i64::try_from(v.clone()) {

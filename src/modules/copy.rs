@@ -90,7 +90,7 @@ impl Module for Copy {
                             Error::module(format!("cannot serialise content: {e}")).caused_by(e)
                         })?
                     }
-                    _ => crate::template::ansible::filters::py_str(v),
+                    _ => crate::template::ansible::pycompat::py_str(v),
                 };
                 (text.into_bytes(), None, None)
             }

@@ -42,16 +42,17 @@ mod cron;
 mod fetch;
 mod file;
 mod find;
+mod get_url;
 mod getent;
 mod group;
 mod hostname;
+mod http;
 mod ini_file;
-pub mod inventory;
+pub(crate) mod inventory;
 mod known_hosts;
 mod lineinfile;
 mod mount;
-mod net;
-pub mod op;
+pub(crate) mod op;
 mod package_facts;
 mod pause;
 pub mod probe;
@@ -60,14 +61,16 @@ mod repo;
 mod script;
 mod service_facts;
 mod setup;
-pub mod spec;
+pub(crate) mod spec;
 mod stat;
 mod sysctl;
 mod systemd;
 mod tempfile;
 mod template;
 mod unarchive;
+mod uri;
 mod user;
+mod wait_for;
 mod wait_for_connection;
 mod write;
 
@@ -79,15 +82,17 @@ use crate::diagnostics::{Error, Result};
 use crate::playbook::Task;
 use crate::vars::Vars;
 use minijinja::Value;
-use std::sync::Arc;
 
 /// What a plan will change.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Change {
+    /// Nothing to do: the host is as asked.
     None,
+    /// Something will be created (a file, a user, a package installed).
     Create,
     /// The attributes or contents that differ.
     Modify(Vec<String>),
+    /// Something will be removed.
     Remove,
     /// A command that will be run (command/shell always "change" when they run).
     Run,
@@ -96,9 +101,13 @@ pub enum Change {
 /// A unified diff (or before/after of attributes) to show with `--diff`.
 #[derive(Clone, Debug, Default)]
 pub struct Diff {
+    /// What the left side is (a path, "before").
     pub before_header: String,
+    /// What the right side is.
     pub after_header: String,
+    /// The text before the change.
     pub before: String,
+    /// The text after it.
     pub after: String,
 }
 
@@ -121,12 +130,15 @@ impl Diff {
 /// Effects on the engine rather than the host (set_fact, include_vars, meta).
 #[derive(Clone, Debug)]
 pub enum Effect {
+    /// `set_fact`: host variables for the rest of the run.
     SetFacts(Vars),
+    /// `include_vars`: variables at include_vars precedence.
     IncludeVars(Vars),
     /// Host facts a module changed (hostname): keys without the `ansible_` prefix, merged
     /// into `ansible_facts` and the `ansible_*` names, as Ansible does with a module's
     /// returned `ansible_facts`.
     UpdateFacts(Vars),
+    /// `meta`: an action of the engine.
     Meta(MetaAction),
     /// add_host / group_by: applied to the run's inventory by the executor.
     Inventory(inventory::InventoryChange),
@@ -135,20 +147,29 @@ pub enum Effect {
     ModuleFacts(Vars),
 }
 
+/// The `meta` actions drover carries out.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum MetaAction {
+    /// Run the notified handlers now.
     FlushHandlers,
+    /// End the play for every host.
     EndPlay,
+    /// End the play for this host.
     EndHost,
+    /// Nothing (`noop`, and `reset_connection`/`refresh_inventory`, which need nothing here).
     Noop,
+    /// Bring the hosts that failed back into the play.
     ClearHostErrors,
 }
 
+/// A plan's apply step: does the change on the host and returns result keys to add.
 pub type ApplyFn = Box<dyn FnOnce(&mut ModuleCtx<'_>) -> Result<Vars> + Send>;
 
 /// The result of the query step.
 pub struct Plan {
+    /// What the apply step will change.
     pub change: Change,
+    /// What `--diff` shows.
     pub diff: Vec<Diff>,
     /// Keys for the registered result, valid whether or not the plan is applied.
     pub result: Vars,
@@ -156,6 +177,7 @@ pub struct Plan {
     pub apply: Option<ApplyFn>,
     /// The work as data, which the engine may batch with the writes around it.
     pub op: Option<op::RemoteOp>,
+    /// What the engine must do besides (set facts, meta actions …).
     pub effects: Vec<Effect>,
     /// True when the module reports `skipped` (command in check mode).
     pub skipped: bool,
@@ -177,6 +199,7 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// Nothing to do; `result` is the registered result.
     pub fn no_change(result: Vars) -> Self {
         Plan {
             change: Change::None,
@@ -194,6 +217,7 @@ impl Plan {
         }
     }
 
+    /// A change made by the closure `apply` (not batchable: see [`Plan::change_op`]).
     pub fn change(change: Change, result: Vars, apply: ApplyFn) -> Self {
         Plan {
             change,
@@ -226,6 +250,7 @@ impl Plan {
         self
     }
 
+    /// Adds a diff to show with `--diff`.
     pub fn with_diff(mut self, diff: Option<Diff>) -> Self {
         self.diff.extend(diff);
         self
@@ -257,6 +282,7 @@ impl Plan {
         }))
     }
 
+    /// Will applying this plan change the host?
     pub fn is_change(&self) -> bool {
         self.change != Change::None
     }
@@ -264,24 +290,34 @@ impl Plan {
 
 /// Evaluates templates and conditions in the task's scope (debug, assert, template).
 pub trait Evaluator {
+    /// Renders `text` (a template file's content, `name` for errors) with the task's variables.
     fn render_text(&self, name: &str, text: &str) -> Result<String>;
+    /// Evaluates a Jinja expression (`debug: var=`).
     fn eval_expr(&self, expr: &str) -> Result<Value>;
+    /// Evaluates a condition as `when:` does (`assert: that=`).
     fn eval_cond(&self, cond: &Value) -> Result<bool>;
+    /// The run's `-v` count (`debug: verbosity=`).
     fn verbosity(&self) -> u8;
 }
 
 /// Everything a module may use while it runs on one host.
 pub struct ModuleCtx<'a> {
+    /// The host's inventory name.
     pub host: &'a str,
+    /// Its connection.
     pub conn: &'a mut dyn Connection,
+    /// The user the task becomes, if any.
     pub become_: Option<Become>,
     /// `environment:` of the task, exported before every command.
     pub environment: Vec<(String, String)>,
     /// Check mode. The engine skips the apply step by itself; a plan reads this only to
     /// report what Ansible reports in check mode (see the module docs, "Check mode").
     pub check: bool,
+    /// `--diff` is on.
     pub diff: bool,
+    /// The task being run.
     pub task: &'a Task,
+    /// Templates and conditions in the task's scope.
     pub eval: &'a dyn Evaluator,
     /// Host state fetched in batches ahead of the plans (see [`probe`]).
     pub cache: &'a mut probe::ProbeCache,
@@ -292,6 +328,7 @@ pub struct ModuleCtx<'a> {
 
 /// What became of an op handed to [`ModuleCtx::apply_op`].
 pub enum Applied {
+    /// Run at once; its outcome.
     Now(op::Done),
     /// Queued in the batch under this id.
     Queued(usize),
@@ -379,6 +416,7 @@ impl ModuleCtx<'_> {
         exec_as(self.conn, &full, stdin, self.become_.as_ref())
     }
 
+    /// A path's state, from the batched probes when they fetched it, else read now.
     pub fn stat(
         &mut self,
         path: &str,
@@ -401,6 +439,8 @@ impl ModuleCtx<'_> {
         crate::connection::stat(self.conn, path, follow, checksum, self.become_.as_ref())
     }
 
+    /// A file's content (`None` when it does not exist), from the probes when they
+    /// fetched it, else read now.
     pub fn read_file(&mut self, path: &str) -> Result<Option<Vec<u8>>> {
         let probe = probe::Probe::Read {
             path: path.to_string(),
@@ -448,6 +488,8 @@ impl ModuleCtx<'_> {
         }
     }
 
+    /// Writes `content` to `dest` atomically, as the task's become user, after the queued
+    /// writes have gone out.
     pub fn put_file(
         &mut self,
         dest: &str,
@@ -485,10 +527,15 @@ impl ModuleCtx<'_> {
 pub enum CheckMode {
     /// It plans as in a real run; the engine stops before the apply step.
     Plans,
-    /// Ansible does not run it in check mode: the engine skips the task with this
-    /// message and never calls `plan`. `by_action`: Ansible's action plugin skips it
-    /// before any module runs, so the result has no `failed` key.
-    Skipped { msg: &'static str, by_action: bool },
+    /// Ansible does not run it in check mode: the engine skips the task and never
+    /// calls `plan`.
+    Skipped {
+        /// The result's message, Ansible's words.
+        msg: &'static str,
+        /// Ansible's action plugin skips it before any module runs, so the result
+        /// has no `failed` key.
+        by_action: bool,
+    },
 }
 
 impl CheckMode {
@@ -510,6 +557,7 @@ impl CheckMode {
 
 /// A module: Ansible's name and arguments, drover's query → plan → apply contract.
 pub trait Module: Sync + Send {
+    /// The module's name and arguments, checked before the run.
     fn spec(&self) -> &'static ModuleSpec;
     /// Read the host's state and decide what to do. Must not change anything, in check
     /// mode or not: the engine alone decides whether the plan's apply step runs (see the
@@ -566,9 +614,9 @@ pub fn registry() -> &'static [&'static dyn Module] {
         &apt::Package,
         &repo::Deb822Repository,
         &repo::AptRepository,
-        &net::GetUrl,
-        &net::Uri,
-        &net::WaitFor,
+        &get_url::GetUrl,
+        &uri::Uri,
+        &wait_for::WaitFor,
         &cron::Cron,
         &authorized_key::AuthorizedKey,
         &unarchive::Unarchive,
@@ -613,6 +661,7 @@ pub const ENGINE_ACTIONS: &[&str] = &[
     "block",
 ];
 
+/// Every action name a task may use: the modules and the engine's own actions.
 pub fn all_names() -> Vec<&'static str> {
     registry()
         .iter()
@@ -674,8 +723,4 @@ pub fn result(pairs: &[(&str, Value)]) -> Vars {
         .iter()
         .map(|(k, v)| (k.to_string(), v.clone()))
         .collect()
-}
-
-pub fn shared<T>(t: T) -> Arc<T> {
-    Arc::new(t)
 }

@@ -1,22 +1,29 @@
 //! Declarative argument specs: checked up front (names, types, choices, required) and
 //! read at run time through [`Args`](super::Args).
 
+/// The type an argument must have; checked before the run, coerced as Ansible does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ArgType {
+    /// A string (a number or boolean is taken as its text).
     Str,
+    /// A boolean as Ansible reads one (`yes`, `on`, `1` …).
     Bool,
+    /// An integer.
     Int,
+    /// A number.
     Float,
     /// A file mode: octal string, integer, symbolic (`u=rw,g=r`) or `preserve`.
     Mode,
     /// A list, or a comma-separated string.
     List,
+    /// A mapping.
     Dict,
     /// Anything (free-form data such as `debug: msg`).
     Any,
 }
 
 impl ArgType {
+    /// The type in words, for error messages ("a boolean").
     pub fn describe(self) -> &'static str {
         match self {
             ArgType::Str => "a string",
@@ -31,12 +38,18 @@ impl ArgType {
     }
 }
 
+/// One argument a module accepts.
 #[derive(Clone, Copy, Debug)]
 pub struct ArgSpec {
+    /// Its canonical name.
     pub name: &'static str,
+    /// Its type.
     pub ty: ArgType,
+    /// Must it be given?
     pub required: bool,
+    /// Other names it may be given under.
     pub aliases: &'static [&'static str],
+    /// The values it may take; empty for any.
     pub choices: &'static [&'static str],
 }
 
@@ -51,14 +64,17 @@ pub const fn arg(name: &'static str, ty: ArgType) -> ArgSpec {
 }
 
 impl ArgSpec {
+    /// The same argument, required.
     pub const fn required(mut self) -> Self {
         self.required = true;
         self
     }
+    /// The same argument, also accepted under `aliases`.
     pub const fn aliases(mut self, aliases: &'static [&'static str]) -> Self {
         self.aliases = aliases;
         self
     }
+    /// The same argument, limited to `choices`.
     pub const fn choices(mut self, choices: &'static [&'static str]) -> Self {
         self.choices = choices;
         self
@@ -75,15 +91,20 @@ pub enum FreeForm {
     RawParams,
 }
 
+/// What a module accepts: its name and its arguments, checked before the run.
 #[derive(Debug)]
 pub struct ModuleSpec {
+    /// Its name (without `ansible.builtin.`).
     pub name: &'static str,
     /// Other accepted names besides `ansible.builtin.NAME` / `ansible.legacy.NAME`.
     pub aliases: &'static [&'static str],
+    /// Its arguments.
     pub args: &'static [ArgSpec],
+    /// How a plain string given instead of a mapping is read.
     pub free_form: FreeForm,
     /// Groups of which at least one argument is required.
     pub required_one_of: &'static [&'static [&'static str]],
+    /// Groups of which at most one argument may be given.
     pub mutually_exclusive: &'static [&'static [&'static str]],
     /// Modules that run on the controller only and never touch the host.
     pub controller_only: bool,
@@ -99,6 +120,7 @@ impl ModuleSpec {
             .find(|a| a.name == name || a.aliases.contains(&name))
     }
 
+    /// Every name an argument may be given under, aliases included.
     pub fn arg_names(&self) -> impl Iterator<Item = &'static str> + '_ {
         self.args
             .iter()

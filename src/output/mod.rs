@@ -7,12 +7,12 @@ mod progress;
 mod report;
 mod tee;
 
-pub use github::GithubSink;
-pub use human::HumanSink;
-pub use json::JsonSink;
-pub use progress::ProgressSink;
-pub use report::{MergedReport, ReportFormat, ReportSink};
-pub use tee::Tee;
+pub(crate) use github::GithubSink;
+pub(crate) use human::HumanSink;
+pub(crate) use json::JsonSink;
+pub(crate) use progress::ProgressSink;
+pub(crate) use report::{MergedReport, ReportFormat, ReportSink};
+pub(crate) use tee::Tee;
 
 use crate::modules::Diff;
 use crate::vars::Vars;

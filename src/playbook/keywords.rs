@@ -29,6 +29,7 @@ pub const UNSUPPORTED: &[(&str, &str)] = &[
     ("hash_behaviour", "hash_behaviour is not configurable: it is always 'replace'"),
 ];
 
+/// Why drover refuses the keyword `key` ([`UNSUPPORTED`]), if it does.
 pub fn unsupported_reason(key: &str) -> Option<&'static str> {
     UNSUPPORTED.iter().find(|(k, _)| *k == key).map(|(_, r)| *r)
 }

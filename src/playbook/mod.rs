@@ -2,11 +2,12 @@
 
 pub mod keywords;
 mod loader;
-pub mod model;
-pub mod roles;
+pub(crate) mod model;
+pub(crate) mod roles;
 mod tasks;
 
-pub use loader::{load_playbook, load_playbook_str, Loader, PLAY_KEYWORDS};
-pub use model::*;
-pub use roles::LoadedRole;
-pub use tasks::{ListCtx, BLOCK_KEYWORDS, TASK_KEYWORDS};
+pub(crate) use loader::{load_playbook, load_playbook_str, Loader, PLAY_KEYWORDS};
+pub(crate) use model::*;
+// What tests/module_cases.rs builds a task from (a module case runs without a playbook).
+pub use model::{Inherited, LoopControl, Task};
+pub(crate) use tasks::{ListCtx, BLOCK_KEYWORDS, TASK_KEYWORDS};

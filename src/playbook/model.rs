@@ -15,29 +15,44 @@ use std::sync::Arc;
 #[derive(Clone, Debug)]
 pub struct Cond {
     pub expr: Value,
+    /// Where the task starts.
     pub span: Span,
 }
 
 /// Keywords that pass from a parent (play, role, block, import) to the tasks below it.
 #[derive(Clone, Debug, Default)]
 pub struct Inherited {
+    /// `when:` conditions, all of them (blocks and roles add theirs).
     pub when: Vec<Cond>,
+    /// Tags, with those of the enclosing blocks, roles and imports.
     pub tags: Vec<String>,
+    /// `become:` (`None`: not said at any level).
     pub become_: Option<bool>,
+    /// `become_user:`, templated when the task runs.
     pub become_user: Option<Value>,
+    /// `become_method:` (`sudo` or `su`).
     pub become_method: Option<String>,
     /// Block and task vars, outermost first.
     pub vars: Vars,
     /// Role parameters and include parameters (precedence above set_fact).
     pub params: Vars,
+    /// `environment:` mappings, outermost first.
     pub environment: Vec<Value>,
+    /// `ignore_errors:` (may be a template).
     pub ignore_errors: Option<Value>,
+    /// `check_mode:` (forces check mode on or off for the task).
     pub check_mode: Option<bool>,
+    /// `diff:` (forces diff output on or off for the task).
     pub diff: Option<bool>,
+    /// `no_log:` (results hidden from the output).
     pub no_log: Option<bool>,
+    /// `any_errors_fatal:` (a failure stops every host).
     pub any_errors_fatal: Option<bool>,
+    /// `delegate_to:` (may be a template).
     pub delegate_to: Option<Value>,
+    /// `run_once:` (the first host runs it for the batch).
     pub run_once: Option<bool>,
+    /// The role the task comes from (its defaults, vars and search path).
     pub role: Option<Arc<Role>>,
 }
 
@@ -75,39 +90,62 @@ pub struct Loop {
     pub span: Span,
 }
 
+/// `loop_control:` of a task.
 #[derive(Clone, Debug, Default)]
 pub struct LoopControl {
+    /// `loop_var:` (default `item`).
     pub loop_var: Option<String>,
+    /// `index_var:`: the item's index under this name.
     pub index_var: Option<String>,
+    /// `label:`: what the output shows for each item.
     pub label: Option<Value>,
+    /// `pause:` seconds between items.
     pub pause: Option<f64>,
+    /// `extended:`: `ansible_loop` with index, first, last, … .
     pub extended: bool,
 }
 
 /// A module call.
 #[derive(Debug)]
 pub struct Task {
+    /// A number unique in the run (graph nodes, run_once results, barriers).
     pub id: usize,
+    /// `name:` as written (templated when shown).
     pub name: Option<String>,
     /// The module's canonical short name (`copy` for `ansible.builtin.copy`).
     pub module: &'static str,
     /// The module as the task wrote it when that differs from `module` (`ansible.builtin.
     /// copy`, an alias): an unnamed task is shown by it, as Ansible shows it.
     pub written_module: Option<String>,
+    /// Where the module's key is written.
     pub module_span: Span,
+    /// The module's arguments, not yet templated.
     pub args: Vars,
+    /// Where the arguments are written.
     pub args_span: Span,
+    /// The keywords it has, its own and inherited.
     pub kw: Inherited,
+    /// `loop:` or `with_<lookup>:`.
     pub loop_: Option<Loop>,
+    /// `loop_control:`.
     pub loop_control: LoopControl,
+    /// `register:`: the variable its result is stored in.
     pub register: Option<String>,
+    /// `notify:`: the handlers (names or topics) a change notifies.
     pub notify: Vec<String>,
+    /// `listen:` topics (handlers only).
     pub listen: Vec<String>,
+    /// `changed_when:` conditions.
     pub changed_when: Option<Vec<Cond>>,
+    /// `failed_when:` conditions.
     pub failed_when: Option<Vec<Cond>>,
+    /// `until:` conditions (retries until they hold).
     pub until: Option<Vec<Cond>>,
+    /// `retries:` (may be a template).
     pub retries: Option<Value>,
+    /// `delay:` seconds between retries (may be a template).
     pub delay: Option<Value>,
+    /// Where the task starts.
     pub span: Span,
     /// Directories searched for `src` files and templates (role dir, task file dir,
     /// playbook dir), most specific first.

@@ -191,7 +191,7 @@ fn run(state: &State, name: &str, args: &[Value], kwargs: &Kwargs) -> Result<Vec
             if let Some(a) = args.iter().find(|a| a.as_str().is_none()) {
                 return Err(err(format!(
                     "Invalid setting identifier, \"{}\" is not a string, it is a <class '{}'>",
-                    crate::template::ansible::filters::py_str(a),
+                    crate::template::ansible::pycompat::py_str(a),
                     crate::template::ansible::filters::type_debug(a).unwrap_or_default()
                 )));
             }

@@ -6,7 +6,7 @@
 
 mod lookups;
 pub mod scope;
-pub use lookups::{LOOKUPS, WITH_ACTION_VAR};
+pub(crate) use lookups::{LOOKUPS, WITH_ACTION_VAR};
 
 use crate::diagnostics::{Error, Result};
 use minijinja::value::{Value, ValueKind};
@@ -57,7 +57,7 @@ fn format_value(
         | ValueKind::Map
         | ValueKind::Bool
         | ValueKind::Number => out
-            .write_str(&crate::template::ansible::filters::py_str(value))
+            .write_str(&crate::template::ansible::pycompat::py_str(value))
             .map_err(|_| minijinja::Error::new(ErrorKind::WriteFailure, "write failed")),
         _ => minijinja::escape_formatter(out, state, value),
     }
@@ -149,7 +149,7 @@ fn render_rewritten(env: &Environment<'static>, s: &str, ctx: &Value) -> Result<
         if !matches!(
             value.kind(),
             ValueKind::String | ValueKind::Undefined | ValueKind::None
-        ) && crate::template::ansible::filters::py_str(&value) == text
+        ) && crate::template::ansible::pycompat::py_str(&value) == text
         {
             return Ok(value);
         }

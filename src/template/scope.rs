@@ -8,6 +8,9 @@ use minijinja::Environment;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+/// The variables a template reads, resolved lazily: a value that is itself a template
+/// is rendered when first read (and cached), as Ansible's lazy templating does, and a
+/// variable that refers to itself in a loop is an error instead of a hang.
 pub struct Scope {
     env: Arc<Environment<'static>>,
     vars: Vars,
@@ -27,6 +30,7 @@ impl std::fmt::Debug for Scope {
 }
 
 impl Scope {
+    /// A scope over `vars`, rendering their templates with `env`.
     pub fn new(env: Arc<Environment<'static>>, vars: Vars) -> Arc<Scope> {
         Arc::new(Scope {
             env,
@@ -37,14 +41,18 @@ impl Scope {
         })
     }
 
+    /// The variables as given, templates unrendered.
     pub fn raw(&self) -> &Vars {
         &self.vars
     }
 
+    /// Is `name` defined (whatever its value renders to)?
     pub fn contains(&self, name: &str) -> bool {
         self.vars.contains_key(name)
     }
 
+    /// The first error met while resolving a variable, taken out (the renderer reports it
+    /// instead of a bare "undefined").
     pub fn take_error(&self) -> Option<String> {
         self.error.lock().ok().and_then(|mut e| e.take())
     }

@@ -10,14 +10,15 @@
 //! template modules decrypt with [`decrypt_file`] / [`decrypt_inline`], output calls
 //! [`mask`].
 
-pub mod cipher;
-pub mod envelope;
-pub mod secrets;
-pub mod store;
+pub(crate) mod cipher;
+pub(crate) mod envelope;
+pub(crate) mod secrets;
+pub(crate) mod store;
 
-pub use envelope::is_encrypted;
-pub use secrets::{Secrets, VaultId, VaultSecret};
-pub use store::{install, installed, mask, register_secret};
+pub(crate) use envelope::is_encrypted;
+pub(crate) use secrets::Secrets;
+pub use store::mask;
+pub(crate) use store::{install, installed, register_secret};
 
 use crate::diagnostics::{Error, ErrorKind, Result, Span};
 use std::path::Path;

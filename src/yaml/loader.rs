@@ -103,6 +103,20 @@ pub fn load_str(text: &str, path: &Path) -> Result<Vec<Node>> {
 
 /// [`load_str`] with explicit vault secrets (`None`: an inline `!vault` value is an error).
 pub fn load_str_with(text: &str, path: &Path, secrets: Option<&Secrets>) -> Result<Vec<Node>> {
+    load(text, path, Some(secrets))
+}
+
+/// YAML data as Ansible's `from_yaml` filter reads it (PyYAML's loader without Ansible's
+/// playbook tags): anchors, aliases, merge keys and the YAML 1.1 core tags as in a
+/// playbook, but a repeated key keeps its last value (Ansible warns, drover's playbook
+/// loader refuses) and `!vault`/`!unsafe` are unknown tags. Spans name `<from_yaml>`.
+pub fn load_data(text: &str) -> Result<Vec<Node>> {
+    load(text, Path::new("<from_yaml>"), None)
+}
+
+/// The loader. `playbook` holds the vault secrets when the text is playbook content
+/// (`!vault`/`!unsafe` understood, duplicate keys refused); `None` reads plain data.
+fn load(text: &str, path: &Path, playbook: Option<Option<&Secrets>>) -> Result<Vec<Node>> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let file: Arc<Path> = Arc::from(path);
     let mut builder = Builder {
@@ -112,10 +126,27 @@ pub fn load_str_with(text: &str, path: &Path, secrets: Option<&Secrets>) -> Resu
         anchors: HashMap::new(),
         nodes: 0,
         error: None,
-        secrets,
+        secrets: playbook.flatten(),
+        playbook: playbook.is_some(),
     };
+    // yaml-rust2's own `load` recurses once per nesting level before our depth limit can
+    // stop it (a thousand nested block mappings overflow a thread's stack); its event
+    // stream does not, so the tree is built from that.
     let mut parser = Parser::new_from_str(text);
-    let parsed = parser.load(&mut builder, true);
+    let parsed = loop {
+        match parser.next_token() {
+            Ok((Event::StreamEnd, _)) => break Ok(()),
+            // Anchors belong to their document.
+            Ok((Event::DocumentStart, _)) => builder.anchors.clear(),
+            Ok((ev, mark)) => {
+                builder.on_event(ev, mark);
+                if builder.error.is_some() {
+                    break Ok(());
+                }
+            }
+            Err(e) => break Err(e),
+        }
+    };
     if let Some(err) = builder.error {
         return Err(err);
     }
@@ -159,6 +190,8 @@ struct Builder<'s> {
     nodes: usize,
     error: Option<Error>,
     secrets: Option<&'s Secrets>,
+    /// Playbook content (`!vault`, `!unsafe`, duplicate keys refused), not `from_yaml` data.
+    playbook: bool,
 }
 
 impl Builder<'_> {
@@ -187,14 +220,14 @@ impl Builder<'_> {
                 // The YAML 1.1 core tags, as PyYAML constructs them.
                 (Some("str"), ..) => NodeKind::Str(text),
                 (Some("int"), ..) => NodeKind::Int(crate::yaml::scalar::parse_int(&text).ok_or_else(
-                    || Error::syntax(format!("'{text}' is not an integer (tagged !!int)"), span.clone()),
+                    || Error::syntax(format!("'{text}' is not an integer (tagged !!int)"), span.clone()).with_help(TAG_HELP),
                 )?),
                 // `!!float 1` is 1.0 (Python's float() of the text).
                 (Some("float"), ..) => NodeKind::Float(
                     crate::yaml::scalar::parse_float(&text)
                         .or_else(|| crate::yaml::scalar::parse_int(&text).map(|i| i as f64))
                         .ok_or_else(|| {
-                            Error::syntax(format!("'{text}' is not a float (tagged !!float)"), span.clone())
+                            Error::syntax(format!("'{text}' is not a float (tagged !!float)"), span.clone()).with_help(TAG_HELP)
                         })?,
                 ),
                 (Some("bool"), ..) => match resolve_plain(&text) {
@@ -203,7 +236,8 @@ impl Builder<'_> {
                         return Err(Error::syntax(
                             format!("'{text}' is not a boolean (tagged !!bool)"),
                             span,
-                        ))
+                        )
+                        .with_help(TAG_HELP))
                     }
                 },
                 // PyYAML ignores the text of a `!!null` scalar.
@@ -213,16 +247,16 @@ impl Builder<'_> {
                     let clean: String = text.split_whitespace().collect();
                     let bytes = base64::engine::general_purpose::STANDARD
                         .decode(clean.as_bytes())
-                        .map_err(|e| Error::syntax(format!("not base64 (tagged !!binary): {e}"), span.clone()))?;
+                        .map_err(|e| Error::syntax(format!("not base64 (tagged !!binary): {e}"), span.clone()).with_help(TAG_HELP))?;
                     NodeKind::Str(String::from_utf8_lossy(&bytes).into_owned())
                 }
                 // A timestamp stays its text (drover has no date type).
                 (Some("timestamp"), ..) => NodeKind::Str(text),
                 // Decrypted at load time; without a password this is a located error.
-                (None, "!", "vault") => NodeKind::Str(vault::decrypt_inline(&text, &span, self.secrets)?),
+                (None, "!", "vault") if self.playbook => NodeKind::Str(vault::decrypt_inline(&text, &span, self.secrets)?),
                 // `!unsafe` marks a string that must never be templated: wrapping it in a
                 // raw block gives exactly that under lazy templating.
-                (None, "!", "unsafe") => NodeKind::Str(format!("{{% raw %}}{text}{{% endraw %}}")),
+                (None, "!", "unsafe") if self.playbook => NodeKind::Str(format!("{{% raw %}}{text}{{% endraw %}}")),
                 (_, h, s) => {
                     return Err(Error::syntax(format!("unsupported YAML tag '{h}{s}'"), span)
                         .with_help("drover understands !vault, !unsafe and the !!str/!!int/!!float/!!bool/!!null tags"))
@@ -265,6 +299,10 @@ impl Builder<'_> {
                     if key.as_str() == Some("<<") && !key.quoted {
                         return merge_into(entries, merged, node);
                     }
+                    if !self.playbook {
+                        replace_entry(entries, key, node);
+                        return Ok(());
+                    }
                     insert_entry(entries, merged, key, node)
                 }
             },
@@ -299,6 +337,14 @@ fn insert_entry(
     }
     entries.push((key, value));
     Ok(())
+}
+
+/// A Python dict's `d[key] = value`: a repeated key keeps its first place and its last value.
+fn replace_entry(entries: &mut Vec<(Node, Node)>, key: Node, value: Node) {
+    match entries.iter_mut().find(|(k, _)| k.kind == key.kind) {
+        Some(entry) => entry.1 = value,
+        None => entries.push((key, value)),
+    }
 }
 
 fn merge_into(
@@ -358,6 +404,28 @@ impl MarkedEventReceiver for Builder<'_> {
             },
             // `!!seq`, `!!map` and `!!set` (a mapping: PyYAML's set of its keys) are
             // the collections themselves.
+            // A collection tag that names the other kind: PyYAML's "expected a mapping
+            // node, but found sequence".
+            Event::SequenceStart(_, Some(ref t)) if matches!(core_tag(t), Some("map" | "set")) => {
+                Err(Error::syntax(
+                    format!(
+                        "a sequence tagged '{}{}' (a mapping tag)",
+                        t.handle, t.suffix
+                    ),
+                    span,
+                )
+                .with_help(TAG_HELP))
+            }
+            Event::MappingStart(_, Some(ref t)) if core_tag(t) == Some("seq") => {
+                Err(Error::syntax(
+                    format!(
+                        "a mapping tagged '{}{}' (a sequence tag)",
+                        t.handle, t.suffix
+                    ),
+                    span,
+                )
+                .with_help(TAG_HELP))
+            }
             Event::SequenceStart(anchor, tag) | Event::MappingStart(anchor, tag)
                 if tag
                     .as_ref()
@@ -452,6 +520,10 @@ fn count_nodes(node: &Node) -> usize {
 /// The name of a YAML 1.1 core tag (`!!null`, or `tag:yaml.org,2002:null` as the parser
 /// resolves the `!!` handle, or the verbatim `!<tag:yaml.org,2002:null>`); None for any
 /// other tag.
+/// What to do about a value its YAML tag does not fit.
+const TAG_HELP: &str =
+    "remove the tag, or write a value of the tagged type (PyYAML, and so Ansible, refuses it too)";
+
 fn core_tag(tag: &Tag) -> Option<&str> {
     const PREFIX: &str = "tag:yaml.org,2002:";
     match tag.handle.as_str() {
@@ -533,6 +605,32 @@ mod tests {
     }
 
     #[test]
+    fn data_reads_anchors_tags_and_repeated_keys_as_pyyaml() {
+        let doc = load_data("b: &b {x: 1}\nd: {<<: *b, y: !!str 2}\nx: 1\nx: 2\n").unwrap();
+        let d = doc[0].get("d").unwrap();
+        assert_eq!(d.get("x").unwrap().kind, NodeKind::Int(1));
+        assert_eq!(d.get("y").unwrap().kind, NodeKind::Str("2".into()));
+        // The last value, in the first key's place (a Python dict's assignment).
+        let keys: Vec<_> = doc[0]
+            .as_map()
+            .unwrap()
+            .iter()
+            .map(|(k, _)| k.key_text())
+            .collect();
+        assert_eq!(keys, [Some("b".into()), Some("d".into()), Some("x".into())]);
+        assert_eq!(doc[0].get("x").unwrap().kind, NodeKind::Int(2));
+        // Playbook tags are not data tags.
+        let err = load_data("u: !unsafe x\n").unwrap_err();
+        assert!(
+            err.message.contains("unsupported YAML tag '!unsafe'"),
+            "{}",
+            err.message
+        );
+        // The playbook loader still refuses the repeated key.
+        assert!(parse("x: 1\nx: 2\n").is_err());
+    }
+
+    #[test]
     fn unsafe_tag() {
         let doc = parse("u: !unsafe '{{ x }}'\n").unwrap();
         assert_eq!(
@@ -542,7 +640,8 @@ mod tests {
     }
 
     fn vault_secrets() -> Secrets {
-        let pw = vault::VaultSecret::new("default", "test", b"unit-test-pw".to_vec()).unwrap();
+        let pw =
+            vault::secrets::VaultSecret::new("default", "test", b"unit-test-pw".to_vec()).unwrap();
         Secrets::new(vec![pw])
     }
 
@@ -580,11 +679,30 @@ mod tests {
     #[test]
     fn inline_vault_with_wrong_password_is_a_located_error() {
         let text = vault_doc("whatever");
-        let pw = vault::VaultSecret::new("default", "test", b"other".to_vec()).unwrap();
+        let pw = vault::secrets::VaultSecret::new("default", "test", b"other".to_vec()).unwrap();
         let err =
             load_str_with(&text, Path::new("t.yml"), Some(&Secrets::new(vec![pw]))).unwrap_err();
         assert!(err.message.contains("cannot decrypt"), "{}", err.message);
         assert_eq!(err.span.as_ref().unwrap().line, 3);
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_without_overflowing_the_stack() {
+        let block: String = (0..1000)
+            .map(|i| format!("{}k:\n", " ".repeat(i)))
+            .collect();
+        let err = parse(&block).unwrap_err();
+        assert!(
+            err.message.contains("nesting deeper than 256"),
+            "{}",
+            err.message
+        );
+        let err = parse(&"[".repeat(100_000)).unwrap_err();
+        assert!(
+            err.message.contains("nesting deeper than"),
+            "{}",
+            err.message
+        );
     }
 
     #[test]

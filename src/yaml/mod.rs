@@ -5,8 +5,10 @@
 //! tree ([`Node`]) and resolve plain scalars ourselves (see [`scalar`]).
 
 mod loader;
-pub mod node;
-pub mod scalar;
+pub(crate) mod node;
+pub(crate) mod scalar;
 
-pub use loader::{decode_utf8 as loader_decode, load_file, load_str, load_str_with, read_source};
+pub use loader::{
+    decode_utf8 as loader_decode, load_data, load_file, load_str, load_str_with, read_source,
+};
 pub use node::{Node, NodeKind};

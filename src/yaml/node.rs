@@ -3,22 +3,33 @@
 use crate::diagnostics::{Error, Result, Span};
 use minijinja::Value;
 
+/// What a node holds, its scalars already typed by YAML 1.1 rules.
 #[derive(Clone, Debug, PartialEq)]
 pub enum NodeKind {
+    /// `~`, `null`, an empty value.
     Null,
+    /// `true`, `yes`, `off` …
     Bool(bool),
-    Int(i64),
+    /// An integer (wide enough for what PyYAML reads: Python ints are unbounded).
+    Int(i128),
+    /// A float, `.inf` and `.nan` included.
     Float(f64),
+    /// A string: quoted, block, or a plain scalar that is nothing else.
     Str(String),
+    /// A sequence.
     Seq(Vec<Node>),
+    /// A mapping, in document order.
     Map(Vec<(Node, Node)>),
     /// An inline `!vault` scalar: the ciphertext, decrypted later by the vault layer.
     Vault(String),
 }
 
+/// A YAML node and where it came from.
 #[derive(Clone, Debug)]
 pub struct Node {
+    /// Its value.
     pub kind: NodeKind,
+    /// Where it starts in its file, for error messages.
     pub span: Span,
     /// True for quoted and block scalars: they are strings whatever they look like.
     pub quoted: bool,
@@ -31,6 +42,7 @@ impl PartialEq for Node {
 }
 
 impl Node {
+    /// An unquoted node.
     pub fn new(kind: NodeKind, span: Span) -> Self {
         Node {
             kind,
@@ -53,10 +65,12 @@ impl Node {
         }
     }
 
+    /// Is it `null` (or an empty value)?
     pub fn is_null(&self) -> bool {
         matches!(self.kind, NodeKind::Null)
     }
 
+    /// The string, if it is one.
     pub fn as_str(&self) -> Option<&str> {
         match &self.kind {
             NodeKind::Str(s) => Some(s),
@@ -64,6 +78,7 @@ impl Node {
         }
     }
 
+    /// The entries, if it is a mapping.
     pub fn as_map(&self) -> Option<&[(Node, Node)]> {
         match &self.kind {
             NodeKind::Map(m) => Some(m),
@@ -71,6 +86,7 @@ impl Node {
         }
     }
 
+    /// The items, if it is a sequence.
     pub fn as_seq(&self) -> Option<&[Node]> {
         match &self.kind {
             NodeKind::Seq(s) => Some(s),
@@ -109,6 +125,8 @@ impl Node {
         })
     }
 
+    /// A scalar as a string (numbers and booleans as Python prints them), or a located
+    /// error saying `what` must be a string.
     pub fn expect_str(&self, what: &str) -> Result<String> {
         match &self.kind {
             NodeKind::Str(s) => Ok(s.clone()),
@@ -155,7 +173,8 @@ impl Node {
         match &self.kind {
             NodeKind::Null => Value::from(()),
             NodeKind::Bool(b) => Value::from(*b),
-            NodeKind::Int(i) => Value::from(*i),
+            // An `i64` when it fits, as every other integer drover handles.
+            NodeKind::Int(i) => i64::try_from(*i).map_or_else(|_| Value::from(*i), Value::from),
             NodeKind::Float(f) => Value::from(*f),
             NodeKind::Str(s) => Value::from(s.as_str()),
             NodeKind::Vault(s) => Value::from(s.as_str()),

@@ -74,14 +74,6 @@ impl SshConfig {
         Ok(cfg)
     }
 
-    /// Parse config text (for tests and `-o` options); `Include` is resolved against
-    /// `include_base`.
-    pub fn parse(text: &str, file: &Path, include_base: &Path) -> Result<SshConfig, String> {
-        let mut cfg = SshConfig::default();
-        cfg.parse_into(text, file, include_base, &[], 0)?;
-        Ok(cfg)
-    }
-
     /// Options that apply to every host, ahead of everything else (command-line `-o`).
     pub fn from_options(opts: &[(String, String)]) -> Result<SshConfig, String> {
         let mut block = Block::default();
@@ -94,6 +86,14 @@ impl SshConfig {
         Ok(SshConfig {
             blocks: vec![block],
         })
+    }
+
+    /// Parse config text (tests); `Include` is resolved against `include_base`.
+    #[cfg(test)]
+    pub fn parse(text: &str, file: &Path, include_base: &Path) -> Result<SshConfig, String> {
+        let mut cfg = SshConfig::default();
+        cfg.parse_into(text, file, include_base, &[], 0)?;
+        Ok(cfg)
     }
 
     /// This config followed by `other` (earlier values win).

@@ -14,10 +14,10 @@
 //! (channel open, exec request) use that same limit.
 
 mod auth;
-pub mod config;
-pub mod known_hosts;
+pub(crate) mod config;
+pub(crate) mod known_hosts;
 mod session;
-pub mod target;
+pub(crate) mod target;
 mod tunnel;
 
 use super::{quote, ConnStats, Connection, Output};
@@ -49,11 +49,13 @@ pub enum HostKeyChecking {
 pub struct SshOptions {
     /// `--known-hosts FILE`; `~/.ssh/known_hosts` when unset.
     pub known_hosts: Option<PathBuf>,
+    /// `--host-key-checking`: what to do with an unknown or changed host key.
     pub host_key_checking: HostKeyChecking,
     /// `--private-key FILE`, used when the inventory names none.
     pub private_key: Option<PathBuf>,
     /// `-F FILE`; `~/.ssh/config` when unset.
     pub config_file: Option<PathBuf>,
+    /// `--timeout` (else ansible.cfg's `timeout`, else 10 s): how long a connection attempt may take.
     pub connect_timeout: Duration,
     /// Connection attempts after the first, with backoff.
     pub retries: u32,

@@ -47,13 +47,6 @@ pub struct Hop {
     pub alive_count_max: u32,
 }
 
-impl Hop {
-    /// `user@host:port`, for messages.
-    pub fn endpoint(&self) -> String {
-        format!("{}@{}:{}", self.user, self.hostname, self.port)
-    }
-}
-
 /// The target and the jump hosts in front of it (first connected first).
 #[derive(Clone, Debug)]
 pub struct Target {

@@ -4,9 +4,7 @@
 //! this cache. Any change applied to the host empties it. A no-op converge therefore
 //! costs a constant number of round trips per task list, not one or more per task.
 
-use crate::connection::{
-    exec_as, parse_stat, quote, stat_script, Become, Connection, FileKind, FileState,
-};
+use crate::connection::{exec_as, parse_stat, quote, stat_script, Become, Connection, FileState};
 use crate::diagnostics::{Error, Result};
 use base64::Engine;
 use std::collections::HashMap;
@@ -17,30 +15,48 @@ use batch::{batch_script, parse_batch};
 /// Files larger than this are not read through the batch (the module reads them itself).
 pub const MAX_BATCHED_READ: u64 = 1024 * 1024;
 
+/// One piece of host state a plan will read, fetched ahead in a batch.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Probe {
+    /// The file's type, mode, owner, size (and SHA-1 when `checksum`).
     Stat {
+        /// The path on the host.
         path: String,
+        /// Follow a symlink (stat its target).
         follow: bool,
+        /// Also the SHA-1 of a regular file.
         checksum: bool,
     },
     /// The content of a regular file (following links).
-    Read { path: String },
+    Read {
+        /// The path on the host.
+        path: String,
+    },
     /// Does any path match this glob (`creates`/`removes`)?
-    Exists { pattern: String },
+    Exists {
+        /// A shell glob.
+        pattern: String,
+    },
     /// The stdout of a read-only query script (user and group databases, …).
-    Query { script: String },
+    Query {
+        /// The script; it must not change anything.
+        script: String,
+    },
 }
 
+/// What the host answered to a [`Probe`].
 #[derive(Clone, Debug)]
 pub enum Answer {
+    /// A stat (`exists: false` when nothing is there).
     Stat(FileState),
     /// `None`: no regular file there.
     Read(Option<Vec<u8>>),
     /// Not for a batch (too large, or the file cannot be read: the direct read says
     /// why): ask again directly.
     TooLarge,
+    /// Whether the glob matched anything.
     Exists(bool),
+    /// A query's stdout.
     Output(String),
 }
 
@@ -55,6 +71,7 @@ pub struct ProbeCache {
 }
 
 impl ProbeCache {
+    /// Forget every answer (the host changed in a way nobody tracked).
     pub fn clear(&mut self) {
         self.answers.clear();
         self.generation += 1;
@@ -82,6 +99,7 @@ impl ProbeCache {
         (p.clone(), become_.map(|b| b.user.clone()))
     }
 
+    /// The answer to `p` as `become_` sees it, when fetched and still valid.
     pub fn get(&self, p: &Probe, become_: Option<&Become>) -> Option<&Answer> {
         if let Some(a) = self.answers.get(&Self::key(p, become_)) {
             return Some(a);
@@ -111,6 +129,7 @@ impl ProbeCache {
         }
     }
 
+    /// Is there an answer to `p` for `become_`?
     pub fn contains(&self, p: &Probe, become_: Option<&Become>) -> bool {
         self.get(p, become_).is_some()
     }
@@ -240,15 +259,10 @@ fn parse_answer(p: &Probe, rest: &str) -> Result<Answer> {
     })
 }
 
-/// Convenience for modules: is this a regular file per a cached stat?
-pub fn is_file(a: &Answer) -> bool {
-    matches!(a, Answer::Stat(s) if s.kind == FileKind::File)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::connection::LocalConnection;
+    use crate::connection::{FileKind, LocalConnection};
 
     #[test]
     fn one_batch_answers_stats_reads_and_globs() {

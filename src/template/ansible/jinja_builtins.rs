@@ -2,7 +2,7 @@
 //! Jinja2 3.1's definitions (the version ansible-core 2.19 ships with), and Ansible's
 //! `comment` filter.
 
-use super::filters::py_str;
+use super::pycompat::py_str;
 use minijinja::value::{Kwargs, Value, ValueKind};
 use minijinja::{Error, ErrorKind, State};
 
@@ -703,7 +703,7 @@ pub fn urlize(value: Value, kwargs: Kwargs) -> Result<String, Error> {
 /// `pprint`: Python's `pprint.pformat` (its repr, for values that fit on a line).
 pub fn pprint(value: Value) -> Result<String, Error> {
     defined(&value)?;
-    Ok(super::filters::py_repr(&value))
+    Ok(super::pycompat::py_repr(&value))
 }
 
 /// The `filter` test: is the value the name of a filter?

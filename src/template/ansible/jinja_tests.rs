@@ -11,6 +11,7 @@ use minijinja::value::{Kwargs, Rest, Value, ValueKind};
 use minijinja::{Error, ErrorKind};
 
 use super::filters::{self, fail, flag, list_input, param};
+use super::pycompat;
 
 /// `number`: like Jinja2, booleans count as numbers (Python `bool` is an
 /// `int`).
@@ -35,13 +36,13 @@ pub fn is_iterable(value: &Value) -> bool {
 /// `lower`: Python's `str.islower()` — at least one cased character and no
 /// uppercase ones (`"hello world"` is lower, `"123"` is not).
 pub fn is_lower(value: &Value) -> bool {
-    let s = filters::py_str(value);
+    let s = pycompat::py_str(value);
     s.chars().any(char::is_lowercase) && !s.chars().any(char::is_uppercase)
 }
 
 /// `upper`: Python's `str.isupper()`.
 pub fn is_upper(value: &Value) -> bool {
-    let s = filters::py_str(value);
+    let s = pycompat::py_str(value);
     s.chars().any(char::is_uppercase) && !s.chars().any(char::is_lowercase)
 }
 
@@ -152,13 +153,13 @@ fn regex_test(
 ) -> Result<bool, Error> {
     filters::ensure_defined(name, value)?;
     let pattern = match param(args, kwargs, 0, "pattern")? {
-        Some(p) => filters::py_str(&p),
+        Some(p) => pycompat::py_str(&p),
         None => String::new(),
     };
     let ignorecase = flag(param(args, kwargs, 1, "ignorecase")?, false);
     let multiline = flag(param(args, kwargs, 2, "multiline")?, false);
     let match_type = match param(args, kwargs, 3, "match_type")? {
-        Some(t) => filters::py_str(&t),
+        Some(t) => pycompat::py_str(&t),
         None => default_type.to_string(),
     };
     kwargs.assert_all_used()?;
@@ -173,7 +174,7 @@ fn regex_test(
         }
     };
     let re = filters::compile_regex(name, &wrapped, ignorecase, multiline)?;
-    re.is_match(&filters::py_str(value))
+    re.is_match(&pycompat::py_str(value))
         .map_err(|e| fail(format!("{name}: {e}")))
 }
 

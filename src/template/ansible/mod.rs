@@ -1,16 +1,16 @@
 //! Ansible's Jinja layer: its filters, tests, and the Python string/dict/list methods
 //! Ansible content calls (`x.startswith(…)`, `d.items()` …).
 
-pub mod clock;
-pub mod filters;
-pub mod jinja_builtins;
-pub mod jinja_globals;
-pub mod jinja_tests;
-pub mod password_hash;
-pub mod percent;
-pub mod pycompat;
-pub mod register;
-pub mod tags;
-pub mod yaml;
+pub(crate) mod clock;
+pub(crate) mod filters;
+pub(crate) mod jinja_builtins;
+pub(crate) mod jinja_globals;
+pub(crate) mod jinja_tests;
+pub(crate) mod password_hash;
+pub(crate) mod percent;
+pub(crate) mod pycompat;
+pub(crate) mod register;
+pub(crate) mod tags;
+pub(crate) mod yaml_emitter;
 
 pub use register::register;

@@ -4,8 +4,8 @@
 //! rewritten into a call of the [`FILTER`] filter, which formats as Python does. Only a
 //! literal on the left is rewritten: `x % 2` stays the modulo of numbers.
 
-use super::filters::{py_repr, py_str};
 use super::pycompat::apply_spec;
+use super::pycompat::{py_repr, py_str};
 use super::tags::{map_tags, string_end};
 use minijinja::value::{Rest, Value, ValueKind};
 use minijinja::{Error, ErrorKind};

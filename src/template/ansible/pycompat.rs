@@ -1,11 +1,134 @@
-//! Python method shims (`"a,b".split(",")`, `d.items()`, `d.get("k", 1)`)
-//! installed as minijinja's unknown-method callback.
+//! Values as Python sees them: `str()` and `repr()` of a value, a float's `repr()`, a
+//! dict's pairs and `sorted()` key order; and the Python method shims (`"a,b".split(",")`,
+//! `d.items()`, `d.get("k", 1)`) installed as minijinja's unknown-method callback.
+
+use std::fmt::Write as _;
 
 use minijinja::value::{Kwargs, Value, ValueKind};
 use minijinja::{Environment, Error, ErrorKind, State};
 
-use super::filters::{self, fail, py_str};
-use super::yaml;
+use super::filters::{self, fail};
+
+/// Python's `str()` of a value.
+pub fn py_str(value: &Value) -> String {
+    match value.kind() {
+        ValueKind::String => value.as_str().unwrap_or_default().to_string(),
+        ValueKind::Bytes => {
+            String::from_utf8_lossy(value.as_bytes().unwrap_or_default()).into_owned()
+        }
+        _ => py_repr(value),
+    }
+}
+
+/// Python's `repr()` of a value (strings quoted, `True`, `None`, ...).
+pub fn py_repr(value: &Value) -> String {
+    match value.kind() {
+        ValueKind::Undefined => String::new(),
+        ValueKind::None => "None".into(),
+        ValueKind::Bool => if value.is_true() { "True" } else { "False" }.into(),
+        ValueKind::Number => {
+            if value.is_integer() {
+                value.to_string()
+            } else {
+                py_float_repr(f64::try_from(value.clone()).unwrap_or(f64::NAN))
+            }
+        }
+        ValueKind::String | ValueKind::Bytes => {
+            let s = py_str(value);
+            let quote = if s.contains('\'') && !s.contains('"') {
+                '"'
+            } else {
+                '\''
+            };
+            let mut out = String::with_capacity(s.len() + 2);
+            out.push(quote);
+            for c in s.chars() {
+                match c {
+                    '\\' => out.push_str("\\\\"),
+                    '\n' => out.push_str("\\n"),
+                    '\r' => out.push_str("\\r"),
+                    '\t' => out.push_str("\\t"),
+                    c if c == quote => {
+                        out.push('\\');
+                        out.push(c);
+                    }
+                    c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+                        let _ = write!(out, "\\x{:02x}", c as u32);
+                    }
+                    c => out.push(c),
+                }
+            }
+            out.push(quote);
+            out
+        }
+        ValueKind::Seq | ValueKind::Iterable => {
+            let items: Vec<String> = value
+                .try_iter()
+                .map(|it| it.map(|v| py_repr(&v)).collect())
+                .unwrap_or_default();
+            format!("[{}]", items.join(", "))
+        }
+        ValueKind::Map => {
+            let items: Vec<String> = map_pairs(value)
+                .unwrap_or_default()
+                .iter()
+                .map(|(k, v)| format!("{}: {}", py_repr(k), py_repr(v)))
+                .collect();
+            format!("{{{}}}", items.join(", "))
+        }
+        _ => value.to_string(),
+    }
+}
+
+/// Formats a float like Python's `repr()`.
+pub fn py_float_repr(f: f64) -> String {
+    if f.is_nan() {
+        return "nan".into();
+    }
+    if f.is_infinite() {
+        return if f > 0.0 { "inf".into() } else { "-inf".into() };
+    }
+    let sci = format!("{f:e}");
+    let (mantissa, exp) = match sci.split_once('e') {
+        Some((m, e)) => (m.to_string(), e.parse::<i32>().unwrap_or(0)),
+        None => (sci.clone(), 0),
+    };
+    if (-4..16).contains(&exp) {
+        let fixed = format!("{f}");
+        if fixed.contains('.') {
+            fixed
+        } else {
+            format!("{fixed}.0")
+        }
+    } else {
+        let sign = if exp < 0 { '-' } else { '+' };
+        format!("{mantissa}e{sign}{:02}", exp.unsigned_abs())
+    }
+}
+
+/// Orders keys like Python's `sorted()` would: all-strings or all-numbers are
+/// sorted, anything mixed keeps its original order (PyYAML swallows the
+/// `TypeError` the same way).
+pub(crate) fn sort_pairs(pairs: &mut [(Value, Value)]) {
+    if pairs.iter().all(|(k, _)| k.kind() == ValueKind::String) {
+        pairs.sort_by(|a, b| a.0.as_str().cmp(&b.0.as_str()));
+    } else if pairs
+        .iter()
+        .all(|(k, _)| matches!(k.kind(), ValueKind::Number | ValueKind::Bool))
+    {
+        pairs.sort_by(|a, b| a.0.cmp(&b.0));
+    }
+}
+
+/// Collects the key/value pairs of a map-like value.
+pub(crate) fn map_pairs(value: &Value) -> Result<Vec<(Value, Value)>, Error> {
+    let mut pairs = Vec::new();
+    for key in value.try_iter()? {
+        let item = value.get_item(&key)?;
+        pairs.push((key, item));
+    }
+    Ok(pairs)
+}
 
 /// Installs [`call_method`] as the environment's unknown-method callback.
 pub fn register(env: &mut Environment<'static>) {
@@ -377,7 +500,7 @@ fn dict_method(value: &Value, method: &str, args: &[Value]) -> Result<Value, Err
         "keys" => {
             arity(method, pos, 0, 0)?;
             Ok(Value::from(
-                yaml::map_pairs(value)?
+                map_pairs(value)?
                     .into_iter()
                     .map(|(k, _)| k)
                     .collect::<Vec<_>>(),
@@ -386,7 +509,7 @@ fn dict_method(value: &Value, method: &str, args: &[Value]) -> Result<Value, Err
         "values" => {
             arity(method, pos, 0, 0)?;
             Ok(Value::from(
-                yaml::map_pairs(value)?
+                map_pairs(value)?
                     .into_iter()
                     .map(|(_, v)| v)
                     .collect::<Vec<_>>(),
@@ -407,7 +530,7 @@ fn dict_method(value: &Value, method: &str, args: &[Value]) -> Result<Value, Err
         }
         "copy" => {
             arity(method, pos, 0, 0)?;
-            Ok(Value::from_iter(yaml::map_pairs(value)?))
+            Ok(Value::from_iter(map_pairs(value)?))
         }
         _ => Err(Error::from(ErrorKind::UnknownMethod)),
     }
@@ -423,12 +546,7 @@ fn list_method(value: &Value, method: &str, args: &[Value]) -> Result<Value, Err
                 .iter()
                 .position(|v| *v == pos[0])
                 .map(Value::from)
-                .ok_or_else(|| {
-                    fail(format!(
-                        "index(): {} is not in list",
-                        filters::py_repr(&pos[0])
-                    ))
-                })
+                .ok_or_else(|| fail(format!("index(): {} is not in list", py_repr(&pos[0]))))
         }
         "count" => {
             arity(method, pos, 1, 1)?;
@@ -497,7 +615,7 @@ pub(crate) fn apply_spec(value: &Value, spec: &str) -> Result<String, Error> {
     let bad_type = || {
         fail(format!(
             "format(): unknown format code for value {}",
-            filters::py_repr(value)
+            py_repr(value)
         ))
     };
     let number = || -> Result<f64, Error> {
@@ -523,7 +641,7 @@ pub(crate) fn apply_spec(value: &Value, spec: &str) -> Result<String, Error> {
             let f = number()?;
             let s = match precision {
                 Some(p) => format!("{:.*}", p, f.abs()),
-                None => super::yaml::py_float_repr(f.abs()),
+                None => py_float_repr(f.abs()),
             };
             (s, f.is_sign_negative(), true)
         }
@@ -704,7 +822,7 @@ fn py_format(template: &str, args: &[Value]) -> Result<Value, Error> {
                 }
                 let value = match conv {
                     "" | "s" => value,
-                    "r" | "a" => Value::from(filters::py_repr(&value)),
+                    "r" | "a" => Value::from(py_repr(&value)),
                     other => {
                         return Err(fail(format!(
                             "format(): unknown conversion specifier '{other}'"

@@ -1,0 +1,143 @@
+//! include_vars: variables from a YAML/JSON file on the controller, or from every
+//! matching file under a directory.
+
+use super::{ok, spec};
+use crate::diagnostics::{Error, Result};
+use crate::modules::spec::{arg, ArgType::*, FreeForm, ModuleSpec};
+use crate::modules::{Args, Effect, Module, ModuleCtx, Plan};
+use crate::vars::Vars;
+use minijinja::Value;
+
+pub struct IncludeVars;
+
+static INCLUDE_VARS: ModuleSpec = spec(
+    "include_vars",
+    &[
+        arg("file", Str),
+        arg("name", Str),
+        arg("dir", Str),
+        arg("depth", Int),
+        arg("files_matching", Str),
+        arg("ignore_files", List),
+        arg("extensions", List),
+        arg("hash_behaviour", Str),
+        arg("ignore_unknown_extensions", Bool),
+    ],
+    FreeForm::RawParams,
+    true,
+);
+
+impl Module for IncludeVars {
+    fn spec(&self) -> &'static ModuleSpec {
+        &INCLUDE_VARS
+    }
+    fn plan(&self, ctx: &mut ModuleCtx<'_>, args: &Args) -> Result<Plan> {
+        let (vars, read) = match args.str("dir")? {
+            Some(dir) => {
+                let dir = ctx.find_src("vars", dir.trim())?;
+                vars_dir(&dir, args)?
+            }
+            None => {
+                let file = match args.str("file")? {
+                    Some(f) => f,
+                    None => args
+                        .str("_raw_params")?
+                        .ok_or_else(|| Error::module("include_vars needs a file"))?,
+                };
+                let path = ctx.find_src("vars", file.trim())?;
+                (crate::vars::file::load_vars_file(&path)?, vec![path])
+            }
+        };
+        let (facts, loaded) = match args.str("name")? {
+            Some(n) => {
+                let mut m = Vars::new();
+                m.insert(n, Value::from_iter(vars));
+                (m.clone(), m)
+            }
+            None => (vars.clone(), vars),
+        };
+        let mut p = ok(vec![
+            ("ansible_facts", Value::from_iter(facts)),
+            (
+                "ansible_included_var_files",
+                // Ansible reports the absolute path of the file it read.
+                Value::from(
+                    read.iter()
+                        .map(|p| {
+                            std::fs::canonicalize(p)
+                                .unwrap_or(p.clone())
+                                .display()
+                                .to_string()
+                        })
+                        .collect::<Vec<_>>(),
+                ),
+            ),
+        ]);
+        p.effects.push(Effect::IncludeVars(loaded));
+        Ok(p)
+    }
+}
+
+/// `include_vars dir:`: the files below `dir` in name order (`depth` levels, 0 = all),
+/// those matching `files_matching` and not named in `ignore_files`, with one of
+/// `extensions`; later files override earlier ones.
+fn vars_dir(dir: &std::path::Path, args: &Args) -> Result<(Vars, Vec<std::path::PathBuf>)> {
+    let depth = args.int("depth")?.unwrap_or(0);
+    let matching = match args.str("files_matching")? {
+        // A Python regular expression (re.search), as in Ansible.
+        Some(re) => Some(
+            crate::pyregex::PyRegex::new(&re, false, false).map_err(|e| {
+                Error::module(format!("include_vars: bad files_matching '{re}': {e}"))
+            })?,
+        ),
+        None => None,
+    };
+    let ignore: Vec<String> = args.str_list("ignore_files")?;
+    let mut extensions: Vec<String> = args.str_list("extensions")?;
+    if extensions.is_empty() {
+        extensions = vec!["yaml".into(), "yml".into(), "json".into()];
+    }
+    let ignore_unknown = args.bool("ignore_unknown_extensions", false)?;
+    let mut walk = walkdir::WalkDir::new(dir).min_depth(1).sort_by_file_name();
+    if depth > 0 {
+        walk = walk.max_depth(depth as usize);
+    }
+    let mut vars = Vars::new();
+    let mut read = Vec::new();
+    for entry in walk {
+        let entry = entry.map_err(|e| Error::module(format!("include_vars: {e}")).caused_by(e))?;
+        if !entry.file_type().is_file() {
+            continue;
+        }
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if ignore.contains(&name)
+            || matching
+                .as_ref()
+                .is_some_and(|re| !re.is_match(&name).unwrap_or(false))
+        {
+            continue;
+        }
+        let ext = std::path::Path::new(&name)
+            .extension()
+            .map(|e| e.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if !extensions.contains(&ext) {
+            if ignore_unknown {
+                continue;
+            }
+            let message = format!(
+                "{} does not have a valid extension: {}",
+                entry.path().display(),
+                extensions.join(", ")
+            );
+            return Err(Error::module(format!("include_vars: {message}"))
+                .with_result_key("message", message)
+                .with_help(
+                    "set ignore_unknown_extensions: true, or list the extension in extensions",
+                ));
+        }
+        vars.extend(crate::vars::file::load_vars_file(entry.path())?);
+        read.push(entry.path().to_path_buf());
+    }
+    Ok((vars, read))
+}
