@@ -9,12 +9,8 @@ pub mod cli;
 pub(crate) mod clock;
 pub mod connection;
 pub mod diagnostics;
-// docs: being restructured (issue #19)
-#[allow(missing_docs)]
 pub mod exec;
 pub mod fuzzing;
-// docs: being restructured (issue #19)
-#[allow(missing_docs)]
 pub mod graph;
 pub mod inventory;
 pub mod modules;

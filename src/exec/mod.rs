@@ -3,7 +3,7 @@
 //! stops only itself unless `any_errors_fatal` or `max_fail_percentage` say otherwise.
 
 mod barrier;
-pub mod batch;
+pub(crate) mod batch;
 mod facts;
 
 pub use facts::gather as gather_facts;
@@ -16,7 +16,7 @@ mod options;
 pub use options::RunOptions;
 mod loops;
 mod play;
-pub mod state;
+pub(crate) mod state;
 mod task;
 
 pub use play::tags_selected;
@@ -40,6 +40,7 @@ pub use crate::vars::magic::ANSIBLE_COMPAT_VERSION;
 
 /// The outcome of a run, for the recap and the exit code.
 pub struct RunSummary {
+    /// Each host's counts, sorted by host name (the recap).
     pub stats: Vec<(String, HostStats)>,
 }
 
@@ -56,6 +57,7 @@ impl RunSummary {
         code
     }
 
+    /// Did any host change anything?
     pub fn changed(&self) -> bool {
         self.stats.iter().any(|(_, s)| s.changed > 0)
     }

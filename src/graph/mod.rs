@@ -25,13 +25,20 @@ pub enum Collapse {
     Roles,
 }
 
+/// Why one node follows another.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Edge {
+    /// The next task on the host.
     Next,
+    /// A failure in the block goes to its rescue section.
     Rescue,
+    /// The block's always section runs whatever happened.
     Always,
+    /// A change notifies this handler.
     Notify,
+    /// The end of a section flushes the notified handlers.
     Handlers,
+    /// The next play.
     NextPlay,
     /// Into or out of a point every host of the batch must reach first.
     AllHosts,
@@ -51,17 +58,22 @@ impl Edge {
     }
 }
 
+/// One task, handler, include or meeting point.
 #[derive(Clone, Debug)]
 pub struct Node {
+    /// What the drawing shows.
     pub label: String,
     /// `None` for a node shared by the hosts (a meeting point) or a collapsed graph.
     pub host: Option<String>,
+    /// A handler (drawn rounded).
     pub handler: bool,
     /// Where the task, handler or include is written (`None` for play and meeting nodes).
     pub span: Option<crate::diagnostics::Span>,
 }
 
+/// The task DAG of a run (see the module docs).
 pub struct TaskGraph {
+    /// The nodes and edges.
     pub graph: DiGraph<Node, Edge>,
 }
 
@@ -406,6 +418,7 @@ fn esc(s: &str) -> String {
 }
 
 impl TaskGraph {
+    /// Graphviz DOT: a cluster per host.
     pub fn to_dot(&self) -> String {
         let mut out = String::from("digraph drover {\n  rankdir=TB;\n  node [shape=box, fontname=\"Helvetica\", fontsize=10];\n");
         let mut by_host: HashMap<Option<String>, Vec<NodeIndex>> = HashMap::new();
@@ -493,6 +506,7 @@ impl TaskGraph {
         out
     }
 
+    /// A Mermaid flowchart.
     pub fn to_mermaid(&self) -> String {
         let mut out = String::from("flowchart TD\n");
         for i in self.graph.node_indices() {
