@@ -37,7 +37,14 @@ fn err(msg: impl Into<String>) -> Error {
 
 fn lookup(state: &State, name: String, args: Rest<Value>, kwargs: Kwargs) -> Result<Value, Error> {
     let wantlist: Option<bool> = kwargs.get("wantlist")?;
-    let items = run(state, &name, &args, &kwargs)?;
+    let Some(items) = tolerated(run(state, &name, &args, &kwargs), &kwargs)? else {
+        // errors='ignore'/'warn': a failed lookup gives None (query: an empty list).
+        return Ok(if wantlist == Some(true) {
+            Value::from(Vec::<Value>::new())
+        } else {
+            Value::from(())
+        });
+    };
     if wantlist == Some(true) {
         return Ok(Value::from(items));
     }
@@ -56,7 +63,25 @@ fn lookup(state: &State, name: String, args: Rest<Value>, kwargs: Kwargs) -> Res
 }
 
 fn query(state: &State, name: String, args: Rest<Value>, kwargs: Kwargs) -> Result<Value, Error> {
-    Ok(Value::from(run(state, &name, &args, &kwargs)?))
+    let items = tolerated(run(state, &name, &args, &kwargs), &kwargs)?;
+    Ok(Value::from(items.unwrap_or_default()))
+}
+
+/// Ansible's `errors=` option of every lookup: `strict` (the default) fails the
+/// template; `ignore` and `warn` turn a lookup's own failure into no result (`None`)
+/// — never an undefined variable in its arguments, which fails either way.
+fn tolerated(r: Result<Vec<Value>, Error>, kwargs: &Kwargs) -> Result<Option<Vec<Value>>, Error> {
+    let errors: Option<String> = kwargs.get("errors")?;
+    match (r, errors.as_deref()) {
+        (Ok(items), _) => Ok(Some(items)),
+        (Err(e), Some("ignore" | "warn")) if e.kind() != minijinja::ErrorKind::UndefinedError => {
+            if errors.as_deref() == Some("warn") {
+                eprintln!("[WARNING]: {e}");
+            }
+            Ok(None)
+        }
+        (Err(e), _) => Err(e),
+    }
 }
 
 fn run(state: &State, name: &str, args: &[Value], kwargs: &Kwargs) -> Result<Vec<Value>, Error> {
@@ -65,7 +90,8 @@ fn run(state: &State, name: &str, args: &[Value], kwargs: &Kwargs) -> Result<Vec
         .or_else(|| name.strip_prefix("ansible.legacy."))
         .unwrap_or(name);
     let default: Option<Value> = kwargs.get("default")?;
-    let errors: Option<String> = kwargs.get("errors")?;
+    // `errors=` is applied around the lookup (see `tolerated`).
+    let _: Option<String> = kwargs.get("errors")?;
     let terms: Vec<String> = args
         .iter()
         .map(|a| {
@@ -106,7 +132,6 @@ fn run(state: &State, name: &str, args: &[Value], kwargs: &Kwargs) -> Result<Vec
                         let text = text.to_string();
                         out.push(Value::from(text));
                     }
-                    None if errors.as_deref() == Some("ignore") => {}
                     None => return Err(err(format!("lookup('file'): could not find or read '{t}' (searched files/ of the role and playbook)"))),
                 }
             }

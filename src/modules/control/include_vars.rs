@@ -39,12 +39,32 @@ impl Module for IncludeVars {
             }
             None => {
                 let file = match args.str("file")? {
-                    Some(f) => f,
-                    None => args
-                        .str("_raw_params")?
-                        .ok_or_else(|| Error::module("include_vars needs a file"))?,
+                    Some(f) => Some(f),
+                    None => args.str("_raw_params")?,
                 };
-                let path = ctx.find_src("vars", file.trim())?;
+                let file = file.map(|f| f.trim().to_string()).filter(|f| !f.is_empty());
+                // A file that is not there is the task's failure, with Ansible's result
+                // (`message`, empty facts), so `ignore_errors` + `register` can test it.
+                let Some(file) = file else {
+                    return Ok(not_found("Could not find file".into()));
+                };
+                let path = match ctx.find_src("vars", &file) {
+                    Ok(p) => p,
+                    Err(e) if e.kind == crate::diagnostics::ErrorKind::NotFound => {
+                        let searched: Vec<String> = ctx
+                            .task
+                            .search_dirs
+                            .iter()
+                            .flat_map(|d| [d.join("vars").join(&file), d.join(&file)])
+                            .map(|p| format!("\t{}", p.display()))
+                            .collect();
+                        return Ok(not_found(format!(
+                            "Could not find or access '{file}'\nSearched in:\n{}",
+                            searched.join("\n")
+                        )));
+                    }
+                    Err(e) => return Err(e),
+                };
                 (crate::vars::file::load_vars_file(&path)?, vec![path])
             }
         };
@@ -55,6 +75,18 @@ impl Module for IncludeVars {
                 (m.clone(), m)
             }
             None => (vars.clone(), vars),
+        };
+        let (facts, loaded) = match args.str("hash_behaviour")?.as_deref() {
+            None | Some("replace") => (facts, loaded),
+            Some("merge") => {
+                let merged = merged_with_current(ctx, facts);
+                (merged.clone(), merged)
+            }
+            Some(other) => {
+                return Err(Error::module(format!(
+                    "include_vars: hash_behaviour must be 'replace' or 'merge', got '{other}'"
+                )))
+            }
         };
         let mut p = ok(vec![
             ("ansible_facts", Value::from_iter(facts)),
@@ -76,6 +108,62 @@ impl Module for IncludeVars {
         p.effects.push(Effect::IncludeVars(loaded));
         Ok(p)
     }
+}
+
+/// `hash_behaviour: merge`: each loaded mapping merged into the variable's current
+/// value, recursively (Ansible's `combine_vars(existing, loaded, merge=True)`).
+fn merged_with_current(ctx: &ModuleCtx<'_>, loaded: Vars) -> Vars {
+    loaded
+        .into_iter()
+        .map(|(k, new)| {
+            let current = ctx.eval.eval_expr(&k).ok().filter(|v| !v.is_undefined());
+            let value = match current {
+                Some(cur) => merge(&cur, &new),
+                None => new,
+            };
+            (k, value)
+        })
+        .collect()
+}
+
+/// `b` over `a`: mappings merge key by key, anything else is replaced.
+fn merge(a: &Value, b: &Value) -> Value {
+    use minijinja::value::ValueKind::Map;
+    if a.kind() != Map || b.kind() != Map {
+        return b.clone();
+    }
+    let mut out: indexmap::IndexMap<Value, Value> = indexmap::IndexMap::new();
+    for k in a.try_iter().into_iter().flatten() {
+        out.insert(k.clone(), a.get_item(&k).unwrap_or_default());
+    }
+    for k in b.try_iter().into_iter().flatten() {
+        let nb = b.get_item(&k).unwrap_or_default();
+        let v = match out.get(&k) {
+            Some(na) => merge(na, &nb),
+            None => nb,
+        };
+        out.insert(k, v);
+    }
+    Value::from_iter(out)
+}
+
+/// The failed result of a file that is not there, as Ansible's include_vars gives it:
+/// the reason under `message` (also `msg`, which drover shows), no facts, no files.
+fn not_found(what: String) -> Plan {
+    let message = format!(
+        "{what} on the Ansible Controller.\nIf you are using a module and expect the file to exist on the remote, see the remote_src option"
+    );
+    let mut p = ok(vec![
+        ("ansible_facts", Value::from_iter(Vars::new())),
+        (
+            "ansible_included_var_files",
+            Value::from(Vec::<String>::new()),
+        ),
+        ("message", Value::from(message.clone())),
+        ("msg", Value::from(message)),
+    ]);
+    p.failed = true;
+    p
 }
 
 /// `include_vars dir:`: the files below `dir` in name order (`depth` levels, 0 = all),
