@@ -17,6 +17,9 @@
 //! DROVER_UPSTREAM_ANSIBLE=1 DROVER_UPSTREAM_UPDATE_BASELINE=1 cargo test --release --test upstream -- --nocapture
 //! ```
 //!
+//! Without `DROVER_UPSTREAM_ANSIBLE=1`, `DROVER_UPSTREAM_UPDATE_BASELINE=1` records only
+//! drover's side of the targets run, keeping Ansible's recorded one, and rewrites the report.
+//!
 //! Knobs: `DROVER_UPSTREAM_TARGETS=a,b` runs only those; `DROVER_UPSTREAM_SOURCE` is the
 //! unpacked ansible-core source; `DROVER_UPSTREAM_HOSTS_DIR`/`_BASE_PORT` the test hosts;
 //! `DROVER_SKIP_ANSIBLE_TESTS=1` skips the suite when the source is missing.
@@ -55,11 +58,20 @@ struct Listed {
     skip: Option<String>,
 }
 
-fn listed() -> Vec<Listed> {
-    let text = std::fs::read_to_string(suite_dir().join("targets.txt")).unwrap();
+/// The targets to run: all of targets.txt, or those `DROVER_UPSTREAM_TARGETS` names.
+fn selected() -> Vec<Listed> {
     let only: Option<Vec<String>> = std::env::var("DROVER_UPSTREAM_TARGETS")
         .ok()
         .map(|s| s.split(',').map(str::to_string).collect());
+    listed()
+        .into_iter()
+        .filter(|t| only.as_ref().map_or(true, |o| o.contains(&t.name)))
+        .collect()
+}
+
+/// Every target of targets.txt (the report lists them all, whichever were run).
+fn listed() -> Vec<Listed> {
+    let text = std::fs::read_to_string(suite_dir().join("targets.txt")).unwrap();
     text.lines()
         .map(str::trim)
         .filter(|l| !l.is_empty() && !l.starts_with('#'))
@@ -73,7 +85,6 @@ fn listed() -> Vec<Listed> {
                     .map(|r| r.trim().to_string()),
             }
         })
-        .filter(|t| only.as_ref().map_or(true, |o| o.contains(&t.name)))
         .collect()
 }
 
@@ -403,7 +414,7 @@ fn upstream_targets() {
     let base = baseline();
     let mut results: Vec<Row> = Vec::new();
     let mut regressions = Vec::new();
-    for t in listed() {
+    for t in selected() {
         if let Some(reason) = &t.skip {
             results.push((t.name, Some(reason.clone()), None, None));
             continue;
