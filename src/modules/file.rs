@@ -30,6 +30,9 @@ static SPEC: ModuleSpec = ModuleSpec {
         arg("access_time_format", Str),
         arg("modification_time_format", Str),
         arg("unsafe_writes", Bool),
+        // Internal to Ansible's action plugins (is the destination binary?), yet a task
+        // may pass it: Ansible's own file target does.
+        arg("_diff_peek", Bool),
     ],
     free_form: FreeForm::KeyValue,
     required_one_of: &[],
@@ -63,6 +66,9 @@ impl Module for File {
 
     fn plan(&self, ctx: &mut ModuleCtx<'_>, args: &Args) -> Result<Plan> {
         let path = args.req_str("path")?;
+        if args.has("_diff_peek") {
+            return diff_peek(ctx, &path);
+        }
         let mut touched = vec![path.clone()];
         touched.extend(args.str("src")?);
         // Creating a directory or changing its attributes leaves what is below it as it
@@ -110,6 +116,26 @@ impl Module for File {
             plan.touching(touched)
         })
     }
+}
+
+/// `_diff_peek`: only whether the file looks binary (a NUL byte in its first 8 KiB; an
+/// unreadable file counts as text), with the path's attributes, as Ansible's
+/// `execute_diff_peek`. Nothing changes.
+fn diff_peek(ctx: &mut ModuleCtx<'_>, path: &str) -> Result<Plan> {
+    let out = ctx.sh(
+        &format!(
+            "head -c 8192 -- {} 2>/dev/null | tr -dc '\\000' | wc -c",
+            quote(path)
+        ),
+        None,
+    )?;
+    let nuls: u64 = out.stdout_str().trim().parse().unwrap_or(0);
+    let mut result = Vars::new();
+    result.insert("path".into(), Value::from(path));
+    result.insert("appears_binary".into(), Value::from(nuls > 0));
+    let st = ctx.stat(path, false, false)?;
+    super::write::add_path_info(&mut result, &st);
+    Ok(Plan::no_change(result))
 }
 
 /// Run an apply script and, in the same round trip, describe the path afterwards: the
