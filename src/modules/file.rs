@@ -541,6 +541,27 @@ fn plan_link(
     result.insert("state".into(), Value::from(state));
     result.insert("src".into(), Value::from(src.as_str()));
     let (q, qs) = (quote(path), quote(&src));
+    if state == "link" && !force {
+        // Ansible refuses a link to nothing without `force`, even one already there; a
+        // relative src is taken from the link's directory (or the directory `path` is).
+        let absrc = if src.starts_with('/') {
+            src.clone()
+        } else if cur.kind == FileKind::Directory {
+            format!("{}/{src}", path.trim_end_matches('/'))
+        } else {
+            match path.rfind('/') {
+                Some(0) => format!("/{src}"),
+                Some(i) => format!("{}/{src}", &path[..i]),
+                None => src.clone(),
+            }
+        };
+        let out = ctx.sh(&format!("[ -e {} ] && echo ok", quote(&absrc)), None)?;
+        if out.stdout_str().trim() != "ok" {
+            return Err(Error::module(format!(
+                "src file does not exist, use 'force=yes' if you really want to create the link: {absrc}"
+            )));
+        }
+    }
     let up_to_date = if state == "link" {
         cur.kind == FileKind::Link && cur.link_target.as_deref() == Some(src.as_str())
     } else {
@@ -586,7 +607,7 @@ fn plan_link(
     if state == "hard" {
         let out = ctx.sh(&format!("[ -e {qs} ] && echo ok"), None)?;
         if out.stdout_str().trim() != "ok" {
-            return Err(Error::module(format!("src file does not exist, use \"force=yes\" if you really want to create the link: {src}")));
+            return Err(Error::module("src does not exist"));
         }
     }
     let script = if state == "link" {
