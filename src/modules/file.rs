@@ -571,7 +571,18 @@ fn plan_link(
         )?;
         out.stdout_str().trim() == "same"
     };
+    let follow = args.bool("follow", true)?;
+    // Linux has no lchmod: Ansible's chmod of a link reaches its target, or fails and is
+    // ignored, so a link's own mode never changes. Without `follow` only its owner and
+    // group are set; with it, the target's attributes, and none for a missing target.
+    let own_attrs = Attrs {
+        mode: None,
+        ..attrs.clone()
+    };
     if up_to_date {
+        if state == "link" && !follow {
+            return plan_attrs(path, cur, &own_attrs, result, state, ctx.check);
+        }
         if state == "link" {
             // Attributes of the link's target, as Ansible applies them by default.
             let target = ctx.stat(path, true, false)?;
@@ -611,11 +622,20 @@ fn plan_link(
         }
     }
     let script = if state == "link" {
+        let attrs_script = if follow {
+            let on_target = attrs.script("\"$r\"", false);
+            if on_target.is_empty() {
+                on_target
+            } else {
+                format!("if [ -e {q} ]; then r=$(readlink -f -- {q})\n{on_target}fi\n")
+            }
+        } else {
+            own_attrs.script(&q, false)
+        };
         // Atomic replacement: make the link beside it, then rename over the old one.
         format!(
-            "d=$(dirname -- {q}); t=\"$d/.drover-tmp.$$\"; {} ln -s -- {qs} \"$t\" || exit 1; mv -Tf -- \"$t\" {q} || {{ rm -f -- \"$t\"; exit 1; }}\n{}",
+            "d=$(dirname -- {q}); t=\"$d/.drover-tmp.$$\"; {} ln -s -- {qs} \"$t\" || exit 1; mv -Tf -- \"$t\" {q} || {{ rm -f -- \"$t\"; exit 1; }}\n{attrs_script}",
             if cur.kind == FileKind::Directory { format!("rmdir -- {q} || exit 1;") } else { String::new() },
-            attrs.script(&q, false)
         )
     } else {
         format!("d=$(dirname -- {q}); t=\"$d/.drover-tmp.$$\"; ln -f -- {qs} \"$t\" || exit 1; mv -Tf -- \"$t\" {q} || {{ rm -f -- \"$t\"; exit 1; }}\n{}", attrs.script(&q, false))
