@@ -78,8 +78,21 @@ impl Module for File {
                 args.str("state")?.as_deref(),
                 Some("absent" | "link" | "hard")
             );
-        let link = matches!(args.str("state")?.as_deref(), Some("link" | "hard"));
         let cur = ctx.stat(&path, false, false)?;
+        // What a link points to may change through it (mode with follow): later reads of
+        // the target must not come from before this task.
+        if let Some(t) = cur
+            .link_target
+            .as_deref()
+            .filter(|_| cur.kind == FileKind::Link)
+        {
+            touched.push(link_target_path(&path, t));
+        }
+        let link = match args.str("state")?.as_deref() {
+            Some(s) => matches!(s, "link" | "hard"),
+            // Without a state an existing link stays one (see plan_file).
+            None => cur.kind == FileKind::Link && !args.bool("recurse", false)?,
+        };
         let mut plan = plan_file(ctx, args, path)?;
         if plan.is_change() && ctx.check {
             describe_current(&mut plan.result, &cur);
@@ -250,9 +263,10 @@ fn plan_file(ctx: &mut ModuleCtx<'_>, args: &Args, path: String) -> Result<Plan>
     let state = match args.str("state")? {
         Some(s) => s,
         None if recurse => "directory".to_string(),
+        // Ansible's `get_state` looks at the path itself (lstat): a link stays a link.
+        None if cur.kind == FileKind::Link => "link".to_string(),
         None if cur.exists() => match effective.kind {
             FileKind::Directory => "directory".to_string(),
-            FileKind::Link => "link".to_string(),
             _ => "file".to_string(),
         },
         None => "file".to_string(),
@@ -351,6 +365,35 @@ fn plan_file(ctx: &mut ModuleCtx<'_>, args: &Args, path: String) -> Result<Plan>
         }
         "link" | "hard" => plan_link(&state, &path, &cur, &attrs, args, ctx, result),
         other => Err(Error::module(format!("unknown state '{other}'"))),
+    }
+}
+
+/// The path a link at `link` holding `target` names: relative to the link's directory,
+/// `.` and `..` resolved by name (as the kernel would for a chain of plain directories).
+fn link_target_path(link: &str, target: &str) -> String {
+    let joined = if target.starts_with('/') {
+        target.to_string()
+    } else {
+        match link.rfind('/') {
+            Some(i) => format!("{}/{target}", &link[..i]),
+            None => target.to_string(),
+        }
+    };
+    let mut parts: Vec<&str> = Vec::new();
+    for p in joined.split('/') {
+        match p {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            p => parts.push(p),
+        }
+    }
+    let rel = parts.join("/");
+    if joined.starts_with('/') {
+        format!("/{rel}")
+    } else {
+        rel
     }
 }
 
@@ -532,14 +575,28 @@ fn plan_link(
     ctx: &mut ModuleCtx<'_>,
     mut result: Vars,
 ) -> Result<Plan> {
-    let src = args.str("src")?.ok_or_else(|| {
-        Error::module(format!(
-            "state: {state} needs src (what the link points to)"
-        ))
-    })?;
+    // Without src, an existing link is kept as it points (Ansible reads it back).
+    let src = match (args.str("src")?, &cur.link_target) {
+        (Some(s), _) => s,
+        (None, Some(t)) if state == "link" => t.clone(),
+        (None, _) => {
+            let kind = if state == "link" { "sym" } else { "hard" };
+            return Err(
+                Error::module(format!("src is required for creating new {kind}links"))
+                    .with_help("set src to what the link points to"),
+            );
+        }
+    };
     let force = args.bool("force", false)?;
+    let follow = args.bool("follow", true)?;
     result.insert("state".into(), Value::from(state));
-    result.insert("src".into(), Value::from(src.as_str()));
+    // Ansible reads an unnamed source back only when following the link.
+    let shown_src = if args.has("src") || follow {
+        Value::from(src.as_str())
+    } else {
+        Value::from(())
+    };
+    result.insert("src".into(), shown_src);
     let (q, qs) = (quote(path), quote(&src));
     if state == "link" && !force {
         // Ansible refuses a link to nothing without `force`, even one already there; a
@@ -571,7 +628,6 @@ fn plan_link(
         )?;
         out.stdout_str().trim() == "same"
     };
-    let follow = args.bool("follow", true)?;
     // Linux has no lchmod: Ansible's chmod of a link reaches its target, or fails and is
     // ignored, so a link's own mode never changes. Without `follow` only its owner and
     // group are set; with it, the target's attributes, and none for a missing target.
@@ -675,6 +731,15 @@ fn plan_link(
 #[cfg(test)]
 mod tests {
     use super::ancestors;
+
+    #[test]
+    fn link_targets_resolved_beside_the_link() {
+        use super::link_target_path as t;
+        assert_eq!(t("/d/link", "./f"), "/d/f");
+        assert_eq!(t("/d/e/link", "../f"), "/d/f");
+        assert_eq!(t("/d/link", "/abs/x"), "/abs/x");
+        assert_eq!(t("link", "f"), "f");
+    }
 
     #[test]
     fn ancestors_outermost_first() {
