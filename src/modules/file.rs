@@ -91,7 +91,7 @@ impl Module for File {
         let link = match args.str("state")?.as_deref() {
             Some(s) => matches!(s, "link" | "hard"),
             // Without a state an existing link stays one (see plan_file).
-            None => cur.kind == FileKind::Link && !args.bool("recurse", false)?,
+            None => cur.kind == FileKind::Link,
         };
         let mut plan = plan_file(ctx, args, path)?;
         if plan.is_change() && ctx.check {
@@ -260,17 +260,29 @@ fn plan_file(ctx: &mut ModuleCtx<'_>, args: &Args, path: String) -> Result<Plan>
         cur.clone()
     };
     let recurse = args.bool("recurse", false)?;
+    // Ansible's `additional_parameter_handling`: a path that exists keeps its kind (a link
+    // stays a link: `get_state` looks with lstat); `recurse` and `src` need a state that
+    // uses them.
     let state = match args.str("state")? {
         Some(s) => s,
-        None if recurse => "directory".to_string(),
-        // Ansible's `get_state` looks at the path itself (lstat): a link stays a link.
         None if cur.kind == FileKind::Link => "link".to_string(),
         None if cur.exists() => match effective.kind {
             FileKind::Directory => "directory".to_string(),
             _ => "file".to_string(),
         },
+        None if recurse => "directory".to_string(),
         None => "file".to_string(),
     };
+    if recurse && state != "directory" {
+        return Err(Error::module(
+            "recurse option requires state to be 'directory'",
+        ));
+    }
+    if args.has("src") && !matches!(state.as_str(), "link" | "hard") {
+        return Err(Error::module(
+            "src option requires state to be 'link' or 'hard'",
+        ));
+    }
     let mut result = Vars::new();
     result.insert("path".into(), Value::from(path.as_str()));
     let q = quote(&path);
@@ -581,10 +593,9 @@ fn plan_link(
         (None, Some(t)) if state == "link" => t.clone(),
         (None, _) => {
             let kind = if state == "link" { "sym" } else { "hard" };
-            return Err(
-                Error::module(format!("src is required for creating new {kind}links"))
-                    .with_help("set src to what the link points to"),
-            );
+            return Err(Error::module(format!(
+                "src is required for creating new {kind}links"
+            )));
         }
     };
     let force = args.bool("force", false)?;
