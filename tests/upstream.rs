@@ -17,6 +17,9 @@
 //! DROVER_UPSTREAM_ANSIBLE=1 DROVER_UPSTREAM_UPDATE_BASELINE=1 cargo test --release --test upstream -- --nocapture
 //! ```
 //!
+//! Without `DROVER_UPSTREAM_ANSIBLE=1`, `DROVER_UPSTREAM_UPDATE_BASELINE=1` records only
+//! drover's side of the targets run, keeping Ansible's recorded one, and rewrites the report.
+//!
 //! Knobs: `DROVER_UPSTREAM_TARGETS=a,b` runs only those; `DROVER_UPSTREAM_SOURCE` is the
 //! unpacked ansible-core source; `DROVER_UPSTREAM_HOSTS_DIR`/`_BASE_PORT` the test hosts;
 //! `DROVER_SKIP_ANSIBLE_TESTS=1` skips the suite when the source is missing.
@@ -55,19 +58,19 @@ struct Listed {
     skip: Option<String>,
 }
 
-/// The targets to run: those of `targets.txt`, or the ones `DROVER_UPSTREAM_TARGETS` names.
-fn listed() -> Vec<Listed> {
+/// The targets to run: all of targets.txt, or those `DROVER_UPSTREAM_TARGETS` names.
+fn selected() -> Vec<Listed> {
     let only: Option<Vec<String>> = std::env::var("DROVER_UPSTREAM_TARGETS")
         .ok()
         .map(|s| s.split(',').map(str::to_string).collect());
-    all_targets()
+    listed()
         .into_iter()
         .filter(|t| only.as_ref().map_or(true, |o| o.contains(&t.name)))
         .collect()
 }
 
-/// Every target of `targets.txt` (the report lists them all, whatever this run ran).
-fn all_targets() -> Vec<Listed> {
+/// Every target of targets.txt (the report lists them all, whichever were run).
+fn listed() -> Vec<Listed> {
     let text = std::fs::read_to_string(suite_dir().join("targets.txt")).unwrap();
     text.lines()
         .map(str::trim)
@@ -411,7 +414,7 @@ fn upstream_targets() {
     let base = baseline();
     let mut results: Vec<Row> = Vec::new();
     let mut regressions = Vec::new();
-    for t in listed() {
+    for t in selected() {
         if let Some(reason) = &t.skip {
             results.push((t.name, Some(reason.clone()), None, None));
             continue;
@@ -514,7 +517,7 @@ fn write_report(b: &BTreeMap<String, J>) {
         "# Ansible's integration targets under drover\n\nansible-core {ANSIBLE_VERSION}'s own `test/integration/targets`, run unchanged (see `tests/upstream.rs`), drover and ansible-playbook on twin fresh test hosts. Regenerate with:\n\n```sh\nDROVER_UPSTREAM_ANSIBLE=1 DROVER_UPSTREAM_UPDATE_BASELINE=1 cargo test --release --test upstream -- --nocapture\n```\n"
     );
     let (mut pass, mut run) = (0, 0);
-    for t in all_targets() {
+    for t in listed() {
         if let Some(e) = b.get(&t.name) {
             if e["drover"].is_object() {
                 run += 1;
@@ -538,7 +541,7 @@ fn write_report(b: &BTreeMap<String, J>) {
         }
     };
     let verdict = |o: &J| if o["passed"] == true { "pass" } else { "fail" };
-    for t in all_targets() {
+    for t in listed() {
         let Some(e) = b.get(&t.name) else { continue };
         if let Some(r) = e["skipped"].as_str() {
             let _ = writeln!(md, "| {} | not run | | | | {} |", t.name, r);

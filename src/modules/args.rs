@@ -274,7 +274,11 @@ pub fn parse_free_form(spec: &ModuleSpec, text: &str, span: &Span) -> Result<Var
         if spec.free_form == FreeForm::KeyValue && tok.trim().is_empty() {
             continue;
         }
-        let kv = key_value(&tok);
+        // Ansible reads the key and value from the word with its backslash escapes
+        // decoded (`regexp='\b'` is a backspace, `'\\b'` a word boundary); the words
+        // left as free-form text keep them.
+        let decoded = decode_escapes(&tok);
+        let kv = key_value(&decoded);
         match (spec.free_form, kv) {
             (FreeForm::RawParams, Some((k, v)))
                 if k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
@@ -310,6 +314,55 @@ pub fn parse_free_form(spec: &ModuleSpec, text: &str, span: &Span) -> Result<Var
         .with_help("write arguments as key=value, or as a YAML mapping under the module name"));
     }
     Ok(vars)
+}
+
+/// Python's `unicode-escape` decoding of the escapes Ansible's `_decode_escapes` picks
+/// out: `\\`, `\'`, `\"`, `\a \b \f \n \r \t \v`, `\xHH`, `\uHHHH`, `\UHHHHHHHH`. (`\N{name}`
+/// stays as written: drover has no Unicode name table.)
+fn decode_escapes(word: &str) -> String {
+    let mut out = String::with_capacity(word.len());
+    let mut rest = word;
+    while let Some(at) = rest.find('\\') {
+        out.push_str(&rest[..at]);
+        let esc = &rest[at + 1..];
+        let simple = match esc.chars().next() {
+            Some(c @ ('\\' | '\'' | '"')) => Some(c),
+            Some('a') => Some('\x07'),
+            Some('b') => Some('\x08'),
+            Some('f') => Some('\x0c'),
+            Some('n') => Some('\n'),
+            Some('r') => Some('\r'),
+            Some('t') => Some('\t'),
+            Some('v') => Some('\x0b'),
+            _ => None,
+        };
+        if let Some(c) = simple {
+            out.push(c);
+            rest = &esc[1..];
+            continue;
+        }
+        let digits = match esc.chars().next() {
+            Some('x') => 2,
+            Some('u') => 4,
+            Some('U') => 8,
+            _ => 0,
+        };
+        let hex = esc.get(1..1 + digits).filter(|h| {
+            digits > 0 && h.len() == digits && h.chars().all(|c| c.is_ascii_hexdigit())
+        });
+        match hex.and_then(|h| u32::from_str_radix(h, 16).ok().and_then(char::from_u32)) {
+            Some(c) => {
+                out.push(c);
+                rest = &esc[1 + digits..];
+            }
+            None => {
+                out.push('\\');
+                rest = esc;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// A word's key and value: split at its first `=` that is neither its first character

@@ -30,6 +30,9 @@ static SPEC: ModuleSpec = ModuleSpec {
         arg("access_time_format", Str),
         arg("modification_time_format", Str),
         arg("unsafe_writes", Bool),
+        // Internal to Ansible's action plugins (is the destination binary?), yet a task
+        // may pass it: Ansible's own file target does.
+        arg("_diff_peek", Bool),
     ],
     free_form: FreeForm::KeyValue,
     required_one_of: &[],
@@ -63,6 +66,9 @@ impl Module for File {
 
     fn plan(&self, ctx: &mut ModuleCtx<'_>, args: &Args) -> Result<Plan> {
         let path = args.req_str("path")?;
+        if args.has("_diff_peek") {
+            return diff_peek(ctx, &path);
+        }
         let mut touched = vec![path.clone()];
         touched.extend(args.str("src")?);
         // Creating a directory or changing its attributes leaves what is below it as it
@@ -72,8 +78,21 @@ impl Module for File {
                 args.str("state")?.as_deref(),
                 Some("absent" | "link" | "hard")
             );
-        let link = matches!(args.str("state")?.as_deref(), Some("link" | "hard"));
         let cur = ctx.stat(&path, false, false)?;
+        // What a link points to may change through it (mode with follow): later reads of
+        // the target must not come from before this task.
+        if let Some(t) = cur
+            .link_target
+            .as_deref()
+            .filter(|_| cur.kind == FileKind::Link)
+        {
+            touched.push(link_target_path(&path, t));
+        }
+        let link = match args.str("state")?.as_deref() {
+            Some(s) => matches!(s, "link" | "hard"),
+            // Without a state an existing link stays one (see plan_file).
+            None => cur.kind == FileKind::Link,
+        };
         let mut plan = plan_file(ctx, args, path)?;
         if plan.is_change() && ctx.check {
             describe_current(&mut plan.result, &cur);
@@ -110,6 +129,26 @@ impl Module for File {
             plan.touching(touched)
         })
     }
+}
+
+/// `_diff_peek`: only whether the file looks binary (a NUL byte in its first 8 KiB; an
+/// unreadable file counts as text), with the path's attributes, as Ansible's
+/// `execute_diff_peek`. Nothing changes.
+fn diff_peek(ctx: &mut ModuleCtx<'_>, path: &str) -> Result<Plan> {
+    let out = ctx.sh(
+        &format!(
+            "head -c 8192 -- {} 2>/dev/null | tr -dc '\\000' | wc -c",
+            quote(path)
+        ),
+        None,
+    )?;
+    let nuls: u64 = out.stdout_str().trim().parse().unwrap_or(0);
+    let mut result = Vars::new();
+    result.insert("path".into(), Value::from(path));
+    result.insert("appears_binary".into(), Value::from(nuls > 0));
+    let st = ctx.stat(path, false, false)?;
+    super::write::add_path_info(&mut result, &st);
+    Ok(Plan::no_change(result))
 }
 
 /// Run an apply script and, in the same round trip, describe the path afterwards: the
@@ -221,16 +260,29 @@ fn plan_file(ctx: &mut ModuleCtx<'_>, args: &Args, path: String) -> Result<Plan>
         cur.clone()
     };
     let recurse = args.bool("recurse", false)?;
+    // Ansible's `additional_parameter_handling`: a path that exists keeps its kind (a link
+    // stays a link: `get_state` looks with lstat); `recurse` and `src` need a state that
+    // uses them.
     let state = match args.str("state")? {
         Some(s) => s,
-        None if recurse => "directory".to_string(),
+        None if cur.kind == FileKind::Link => "link".to_string(),
         None if cur.exists() => match effective.kind {
             FileKind::Directory => "directory".to_string(),
-            FileKind::Link => "link".to_string(),
             _ => "file".to_string(),
         },
+        None if recurse => "directory".to_string(),
         None => "file".to_string(),
     };
+    if recurse && state != "directory" {
+        return Err(Error::module(
+            "recurse option requires state to be 'directory'",
+        ));
+    }
+    if args.has("src") && !matches!(state.as_str(), "link" | "hard") {
+        return Err(Error::module(
+            "src option requires state to be 'link' or 'hard'",
+        ));
+    }
     let mut result = Vars::new();
     result.insert("path".into(), Value::from(path.as_str()));
     let q = quote(&path);
@@ -325,6 +377,35 @@ fn plan_file(ctx: &mut ModuleCtx<'_>, args: &Args, path: String) -> Result<Plan>
         }
         "link" | "hard" => plan_link(&state, &path, &cur, &attrs, args, ctx, result),
         other => Err(Error::module(format!("unknown state '{other}'"))),
+    }
+}
+
+/// The path a link at `link` holding `target` names: relative to the link's directory,
+/// `.` and `..` resolved by name (as the kernel would for a chain of plain directories).
+fn link_target_path(link: &str, target: &str) -> String {
+    let joined = if target.starts_with('/') {
+        target.to_string()
+    } else {
+        match link.rfind('/') {
+            Some(i) => format!("{}/{target}", &link[..i]),
+            None => target.to_string(),
+        }
+    };
+    let mut parts: Vec<&str> = Vec::new();
+    for p in joined.split('/') {
+        match p {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            p => parts.push(p),
+        }
+    }
+    let rel = parts.join("/");
+    if joined.starts_with('/') {
+        format!("/{rel}")
+    } else {
+        rel
     }
 }
 
@@ -506,15 +587,49 @@ fn plan_link(
     ctx: &mut ModuleCtx<'_>,
     mut result: Vars,
 ) -> Result<Plan> {
-    let src = args.str("src")?.ok_or_else(|| {
-        Error::module(format!(
-            "state: {state} needs src (what the link points to)"
-        ))
-    })?;
+    // Without src, an existing link is kept as it points (Ansible reads it back).
+    let src = match (args.str("src")?, &cur.link_target) {
+        (Some(s), _) => s,
+        (None, Some(t)) if state == "link" => t.clone(),
+        (None, _) => {
+            let kind = if state == "link" { "sym" } else { "hard" };
+            return Err(Error::module(format!(
+                "src is required for creating new {kind}links"
+            )));
+        }
+    };
     let force = args.bool("force", false)?;
+    let follow = args.bool("follow", true)?;
     result.insert("state".into(), Value::from(state));
-    result.insert("src".into(), Value::from(src.as_str()));
+    // Ansible reads an unnamed source back only when following the link.
+    let shown_src = if args.has("src") || follow {
+        Value::from(src.as_str())
+    } else {
+        Value::from(())
+    };
+    result.insert("src".into(), shown_src);
     let (q, qs) = (quote(path), quote(&src));
+    if state == "link" && !force {
+        // Ansible refuses a link to nothing without `force`, even one already there; a
+        // relative src is taken from the link's directory (or the directory `path` is).
+        let absrc = if src.starts_with('/') {
+            src.clone()
+        } else if cur.kind == FileKind::Directory {
+            format!("{}/{src}", path.trim_end_matches('/'))
+        } else {
+            match path.rfind('/') {
+                Some(0) => format!("/{src}"),
+                Some(i) => format!("{}/{src}", &path[..i]),
+                None => src.clone(),
+            }
+        };
+        let out = ctx.sh(&format!("[ -e {} ] && echo ok", quote(&absrc)), None)?;
+        if out.stdout_str().trim() != "ok" {
+            return Err(Error::module(format!(
+                "src file does not exist, use 'force=yes' if you really want to create the link: {absrc}"
+            )));
+        }
+    }
     let up_to_date = if state == "link" {
         cur.kind == FileKind::Link && cur.link_target.as_deref() == Some(src.as_str())
     } else {
@@ -524,7 +639,17 @@ fn plan_link(
         )?;
         out.stdout_str().trim() == "same"
     };
+    // Linux has no lchmod: Ansible's chmod of a link reaches its target, or fails and is
+    // ignored, so a link's own mode never changes. Without `follow` only its owner and
+    // group are set; with it, the target's attributes, and none for a missing target.
+    let own_attrs = Attrs {
+        mode: None,
+        ..attrs.clone()
+    };
     if up_to_date {
+        if state == "link" && !follow {
+            return plan_attrs(path, cur, &own_attrs, result, state, ctx.check);
+        }
         if state == "link" {
             // Attributes of the link's target, as Ansible applies them by default.
             let target = ctx.stat(path, true, false)?;
@@ -560,15 +685,24 @@ fn plan_link(
     if state == "hard" {
         let out = ctx.sh(&format!("[ -e {qs} ] && echo ok"), None)?;
         if out.stdout_str().trim() != "ok" {
-            return Err(Error::module(format!("src file does not exist, use \"force=yes\" if you really want to create the link: {src}")));
+            return Err(Error::module("src does not exist"));
         }
     }
     let script = if state == "link" {
+        let attrs_script = if follow {
+            let on_target = attrs.script("\"$r\"", false);
+            if on_target.is_empty() {
+                on_target
+            } else {
+                format!("if [ -e {q} ]; then r=$(readlink -f -- {q})\n{on_target}fi\n")
+            }
+        } else {
+            own_attrs.script(&q, false)
+        };
         // Atomic replacement: make the link beside it, then rename over the old one.
         format!(
-            "d=$(dirname -- {q}); t=\"$d/.drover-tmp.$$\"; {} ln -s -- {qs} \"$t\" || exit 1; mv -Tf -- \"$t\" {q} || {{ rm -f -- \"$t\"; exit 1; }}\n{}",
+            "d=$(dirname -- {q}); t=\"$d/.drover-tmp.$$\"; {} ln -s -- {qs} \"$t\" || exit 1; mv -Tf -- \"$t\" {q} || {{ rm -f -- \"$t\"; exit 1; }}\n{attrs_script}",
             if cur.kind == FileKind::Directory { format!("rmdir -- {q} || exit 1;") } else { String::new() },
-            attrs.script(&q, false)
         )
     } else {
         format!("d=$(dirname -- {q}); t=\"$d/.drover-tmp.$$\"; ln -f -- {qs} \"$t\" || exit 1; mv -Tf -- \"$t\" {q} || {{ rm -f -- \"$t\"; exit 1; }}\n{}", attrs.script(&q, false))
@@ -608,6 +742,15 @@ fn plan_link(
 #[cfg(test)]
 mod tests {
     use super::ancestors;
+
+    #[test]
+    fn link_targets_resolved_beside_the_link() {
+        use super::link_target_path as t;
+        assert_eq!(t("/d/link", "./f"), "/d/f");
+        assert_eq!(t("/d/e/link", "../f"), "/d/f");
+        assert_eq!(t("/d/link", "/abs/x"), "/abs/x");
+        assert_eq!(t("link", "f"), "f");
+    }
 
     #[test]
     fn ancestors_outermost_first() {

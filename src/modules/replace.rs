@@ -4,8 +4,8 @@ use super::attrs::Attrs;
 use super::probe::Probe;
 use super::spec::{arg, ArgType::*, FreeForm, ModuleSpec};
 use super::write::{
-    compile_regex, plan_write, python_replacement, read_with_state, regex_failed, ResultShape,
-    WriteRequest,
+    check_replacement, compile_regex, plan_write, python_replacement, read_with_state,
+    regex_failed, ResultShape, WriteRequest,
 };
 use super::{Args, Module, ModuleCtx, Plan};
 use crate::connection::FileKind;
@@ -55,10 +55,16 @@ impl Module for Replace {
         let path = args.req_str("path")?;
         // Ansible compiles with re.MULTILINE.
         let re = compile_regex(&args.req_str("regexp")?, "regexp", true)?;
-        let rep = python_replacement(&args.str("replace")?.unwrap_or_default());
+        let rep = args.str("replace")?.unwrap_or_default();
         let (state, content) = read_with_state(ctx, &path)?;
-        if state.kind != FileKind::File {
-            return Err(Error::module(format!("Path {path} does not exist !")));
+        match state.kind {
+            FileKind::Directory => {
+                return Err(Error::module(format!("Path {path} is a directory !")))
+            }
+            _ if !state.exists() => {
+                return Err(Error::module(format!("Path {path} does not exist !")))
+            }
+            _ => {}
         }
         let text = String::from_utf8_lossy(content.as_deref().unwrap_or(b"")).into_owned();
         // As Ansible: the section is what lies between a match of `after` and a match of
@@ -93,6 +99,10 @@ impl Module for Replace {
                 }
             }
         }
+        // Python checks the template when it substitutes, once the section is found.
+        check_replacement(&rep)
+            .map_err(|e| Error::module(format!("Unable to process replace due to error: {e}")))?;
+        let rep = python_replacement(&rep);
         let section = &text[start..end];
         let count = re.find_all(section).map_err(regex_failed)?.len();
         let replaced = re.replace_all(section, &rep).map_err(regex_failed)?;

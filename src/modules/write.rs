@@ -556,12 +556,8 @@ pub fn python_replacement(rep: &str) -> String {
                     i += 4 + end;
                     continue;
                 }
-            } else if n == 'n' {
-                out.push('\n');
-                i += 2;
-                continue;
-            } else if n == 't' {
-                out.push('\t');
+            } else if let Some(e) = template_escape(n) {
+                out.push(e);
                 i += 2;
                 continue;
             } else if n == '\\' {
@@ -576,6 +572,39 @@ pub fn python_replacement(rep: &str) -> String {
         i += 1;
     }
     out
+}
+
+/// The character a one-letter escape of a replacement template stands for.
+fn template_escape(c: char) -> Option<char> {
+    Some(match c {
+        'a' => '\x07',
+        'b' => '\x08',
+        'f' => '\x0c',
+        'n' => '\n',
+        'r' => '\r',
+        't' => '\t',
+        'v' => '\x0b',
+        _ => return None,
+    })
+}
+
+/// Python's `re` refuses a replacement template with an escaped ASCII letter it does not
+/// know (`\D`): its message, as `re.error` words it (`bad escape \D at position 0`).
+pub fn check_replacement(rep: &str) -> std::result::Result<(), String> {
+    let chars: Vec<char> = rep.chars().collect();
+    let mut i = 0;
+    while i + 1 < chars.len() {
+        if chars[i] == '\\' {
+            let n = chars[i + 1];
+            if n.is_ascii_alphabetic() && n != 'g' && template_escape(n).is_none() {
+                return Err(format!("bad escape \\{n} at position {i}"));
+            }
+            i += 2;
+        } else {
+            i += 1;
+        }
+    }
+    Ok(())
 }
 
 /// Compile a Python-style regular expression, with a message that says what to change.
