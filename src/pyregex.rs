@@ -27,7 +27,6 @@ impl PyRegex {
     }
 
     /// The first match (tests).
-    #[cfg(test)]
     pub fn find<'t>(&self, text: &'t str) -> Result<Option<fancy_regex::Match<'t>>, String> {
         self.0.find(text).map_err(too_complex)
     }

@@ -667,20 +667,38 @@ fn plan_link(
         }
         return Ok(Plan::no_change(result));
     }
-    if cur.exists() && cur.kind != FileKind::Link && !force {
-        let is_empty_dir = cur.kind == FileKind::Directory
-            && ctx
+    // What Ansible's ensure_symlink/ensure_hardlink refuse to replace, in its words.
+    let refuse = |msg: String| Err(Error::module(msg));
+    match (state, cur.kind) {
+        ("link", FileKind::Directory) => {
+            if !force {
+                return refuse(format!(
+                    "refusing to convert from directory to symlink for {path}"
+                ));
+            }
+            let empty = ctx
                 .sh(&format!("[ -z \"$(ls -A -- {q})\" ] && echo empty"), None)?
                 .stdout_str()
                 .trim()
                 == "empty";
-        if !(state == "link" && is_empty_dir || state == "hard" && cur.kind == FileKind::File) {
-            return Err(Error::module(format!(
-                "refusing to convert {path} from {} to a {state} link",
-                state_name(cur.kind)
-            ))
-            .with_help("set force: yes to replace it"));
+            if !empty {
+                return refuse(format!(
+                    "the directory {path} is not empty, refusing to convert it"
+                ));
+            }
         }
+        ("link", FileKind::File | FileKind::Other) if !force => {
+            return refuse(format!(
+                "refusing to convert from file to symlink for {path}"
+            ));
+        }
+        ("hard", FileKind::File) if !force => {
+            return refuse("Cannot link, file exists at destination".into());
+        }
+        ("hard", FileKind::Directory) if !force => {
+            return refuse("Cannot link: different hard link exists at destination".into());
+        }
+        _ => {}
     }
     if state == "hard" {
         let out = ctx.sh(&format!("[ -e {qs} ] && echo ok"), None)?;
