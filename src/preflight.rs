@@ -294,6 +294,8 @@ impl PlayCheck<'_> {
         for item in items {
             match item {
                 Item::Task(t) => {
+                    // A templated loop_var names its variable only at run time.
+                    self.dynamic_names |= templated_loop_var(&t.loop_control);
                     let mut l = locals.to_vec();
                     l.extend(task_locals(t));
                     self.note_definitions(t);
@@ -324,6 +326,7 @@ impl PlayCheck<'_> {
         if !self.visited_includes.insert(inc.id) {
             return Ok(());
         }
+        self.dynamic_names |= templated_loop_var(&inc.loop_control);
         let mut l = locals.to_vec();
         l.push(
             inc.loop_control
@@ -717,6 +720,10 @@ impl PlayCheck<'_> {
         }
         Ok(())
     }
+}
+
+fn templated_loop_var(lc: &crate::playbook::LoopControl) -> bool {
+    lc.loop_var.as_deref().is_some_and(|v| v.contains("{{"))
 }
 
 /// Loop variables and other names a task defines for itself.

@@ -520,11 +520,9 @@ impl<'a> HostWalker<'a> {
             else {
                 return Vec::new();
             };
-            let var = t
-                .loop_control
-                .loop_var
-                .clone()
-                .unwrap_or_else(|| "item".into());
+            let Ok(var) = self.ctx.run.loop_var(&t.loop_control, &base) else {
+                return Vec::new();
+            };
             for item in items {
                 let mut v = base.clone();
                 v.insert(var.clone(), item);
@@ -836,20 +834,29 @@ impl<'a> HostWalker<'a> {
         skipped: &mut Vec<Option<String>>,
     ) -> Result<Vec<(Vec<Item>, String)>> {
         let base = self.ctx.vars_at(&inc.kw, &inc.span);
+        // The include's own `vars:` are its task variables: its loop and loop_control
+        // see them, as in Ansible.
+        let mut own = base.clone();
+        own.extend(
+            inc.child_kw
+                .params
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone())),
+        );
         let mut iterations: Vec<Vars> = Vec::new();
         match &inc.loop_ {
             Some(l) => {
                 let items_val = self
                     .ctx
                     .run
-                    .render(&l.items, base.clone())
+                    .render(&l.items, own.clone())
                     .map_err(|e| e.at(l.span.clone()))?;
                 let items = loops::items(&l.kind, &items_val).map_err(|e| e.at(l.span.clone()))?;
-                let var = inc
-                    .loop_control
-                    .loop_var
-                    .clone()
-                    .unwrap_or_else(|| "item".into());
+                let var = self
+                    .ctx
+                    .run
+                    .loop_var(&inc.loop_control, &own)
+                    .map_err(|e| e.at(l.span.clone()))?;
                 for (i, item) in items.into_iter().enumerate() {
                     let mut p = Vars::new();
                     p.insert(var.clone(), item);
@@ -881,8 +888,8 @@ impl<'a> HostWalker<'a> {
                 skipped.push(match &inc.loop_ {
                     None => None,
                     Some(_) => {
-                        let var = inc.loop_control.loop_var.as_deref().unwrap_or("item");
-                        let item = params.get(var).cloned().unwrap_or_default();
+                        let var = self.ctx.run.loop_var(&inc.loop_control, &vars)?;
+                        let item = params.get(&var).cloned().unwrap_or_default();
                         Some(match &inc.loop_control.label {
                             Some(l) => self
                                 .ctx

@@ -47,10 +47,26 @@ pub fn items(kind: &LoopKind, v: &Value) -> Result<Vec<Value>> {
         }
         LoopKind::Dict => {
             if v.kind() != ValueKind::Map {
+                // Ansible's dict lookup looks at each term of a list: the first that is
+                // not a mapping is named.
+                let bad = match v.kind() {
+                    ValueKind::Seq => v.get_item(&Value::from(0)).unwrap_or_default(),
+                    _ => v.clone(),
+                };
+                let kind = match bad.kind() {
+                    ValueKind::Number if bad.as_i64().is_some() => "int",
+                    ValueKind::Number => "float",
+                    ValueKind::String => "str",
+                    ValueKind::Bool => "bool",
+                    ValueKind::Seq => "list",
+                    ValueKind::None | ValueKind::Undefined => "NoneType",
+                    _ => "object",
+                };
                 return Err(Error::template(format!(
-                    "with_dict needs a mapping, got {}",
-                    v.kind()
-                )));
+                    "The lookup plugin 'dict' failed: the 'dict' lookup plugin expects a dictionary, got '{}' of type {kind}",
+                    crate::template::ansible::pycompat::py_str(&bad)
+                ))
+                .with_help("with_dict loops over a mapping's key/value pairs; for a list use loop or with_items"));
             }
             let mut out = Vec::new();
             for k in v.try_iter().map_err(|e| Error::template(e.to_string()))? {

@@ -100,6 +100,34 @@ impl<'a> PlayRun<'a> {
     }
 
     /// `groups` as the inventory is now.
+    /// The name a loop's items are given (`loop_control.loop_var`, default `item`),
+    /// templated as Ansible templates it (`loop_var: "{{ name_var }}"`).
+    pub fn loop_var(
+        &self,
+        lc: &crate::playbook::LoopControl,
+        vars: &Vars,
+    ) -> crate::diagnostics::Result<String> {
+        let Some(name) = &lc.loop_var else {
+            return Ok("item".into());
+        };
+        if !name.contains("{{") {
+            return Ok(name.clone());
+        }
+        let rendered = self.render(&Value::from(name.as_str()), vars.clone())?;
+        let rendered = rendered.as_str().unwrap_or_default().trim().to_string();
+        let valid = rendered
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_alphabetic() || c == '_')
+            && rendered.chars().all(|c| c.is_alphanumeric() || c == '_');
+        if !valid {
+            return Err(crate::diagnostics::Error::template(format!(
+                "loop_var '{name}' gives '{rendered}', which is not a variable name"
+            )));
+        }
+        Ok(rendered)
+    }
+
     /// The play's host lists, rebuilt only when the set of failed hosts changes.
     fn play_host_lists(&self) -> PlayHostLists {
         let failed: Vec<usize> = (self.play_hosts.iter().enumerate())

@@ -445,11 +445,10 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
             }
             Err(e) => return self.failure(e, base, started),
         };
-        let var = task
-            .loop_control
-            .loop_var
-            .clone()
-            .unwrap_or_else(|| "item".into());
+        let var = match run.loop_var(&task.loop_control, &base) {
+            Ok(v) => v,
+            Err(e) => return self.failure(e.at(l.span.clone()), base, started),
+        };
         let n = items.len();
         let mut recs = Vec::new();
         let (mut shown, mut start_shown) = (0, false);
