@@ -328,30 +328,28 @@ fn plan_file(ctx: &mut ModuleCtx<'_>, args: &Args, path: String) -> Result<Plan>
                     "{path} is a directory, not a file (state: file)"
                 )));
             }
-            plan_attrs(&path, &effective, &attrs, result, "file", ctx.check)
+            match super::file_times::plan(args, &path, ctx)? {
+                None => plan_attrs(&path, &effective, &attrs, result, "file", ctx.check),
+                Some(times) => plan_attrs_and_times(
+                    &path, &effective, &attrs, result, "file", times, ctx.check,
+                ),
+            }
         }
         "touch" => {
-            // Ansible: touch sets both times to `now` unless told to `preserve` them; an
-            // existing path whose times are both preserved only gets its attributes fixed.
-            let mut preserve = true;
-            for key in ["access_time", "modification_time"] {
-                match args.str(key)?.as_deref() {
-                    None | Some("now") => preserve = false,
-                    Some("preserve") => {}
-                    Some(other) => {
-                        return Err(Error::module(format!(
-                            "{key}: '{other}' is not supported (only now and preserve)"
-                        ))
-                        .with_help("drop the option, or use now or preserve"))
-                    }
-                }
-            }
-            if preserve && cur.exists() {
+            // Ansible: touch sets both times to `now` unless told otherwise; an existing
+            // path whose times are kept (`preserve`) or fixed changes only when they
+            // differ (the attributes aside).
+            if super::file_times::touch_keeps_times(args)? && cur.exists() {
                 let kind = match effective.kind {
                     FileKind::Directory => "directory",
                     _ => "file",
                 };
-                return plan_attrs(&path, &effective, &attrs, result, kind, ctx.check);
+                return match super::file_times::plan(args, &path, ctx)? {
+                    None => plan_attrs(&path, &effective, &attrs, result, kind, ctx.check),
+                    Some(times) => plan_attrs_and_times(
+                        &path, &effective, &attrs, result, kind, times, ctx.check,
+                    ),
+                };
             }
             result.insert("state".into(), Value::from("file"));
             let change = if cur.exists() {
@@ -360,6 +358,7 @@ fn plan_file(ctx: &mut ModuleCtx<'_>, args: &Args, path: String) -> Result<Plan>
                 Change::Create
             };
             let mut script = format!("touch -- {q} || exit 1\n");
+            script.push_str(&super::file_times::explicit_script(args, &path)?);
             script.push_str(&attrs.script(&q, false));
             let diff = Diff {
                 before_header: path.clone(),
@@ -444,6 +443,42 @@ fn plan_attrs(
     let script = attrs.script(&quote(path), false);
     Ok(Plan::change_op(
         Change::Modify(diffs),
+        result,
+        apply_describing(script, path),
+    )
+    .with_diff(Some(diff)))
+}
+
+/// [`plan_attrs`] plus the times `modification_time`/`access_time` ask for, in one op;
+/// the diff shows the times (Ansible's `mtime`/`atime` entries).
+fn plan_attrs_and_times(
+    path: &str,
+    cur: &FileState,
+    attrs: &Attrs,
+    mut result: Vars,
+    state: &str,
+    times: super::file_times::Times,
+    check: bool,
+) -> Result<Plan> {
+    result.insert("state".into(), Value::from(state));
+    add_state(&mut result, cur, attrs, check);
+    let mut changed = attrs.differences(cur);
+    changed.push("times".into());
+    let mut script = attrs.script(&quote(path), false);
+    script.push_str(&times.script);
+    let side = |t: &[(&'static str, String)]| {
+        let mut pairs = vec![("path", path.to_string())];
+        pairs.extend(t.iter().cloned());
+        diff_map(&pairs)
+    };
+    let diff = Diff {
+        before_header: path.to_string(),
+        after_header: path.to_string(),
+        before: side(&times.before),
+        after: side(&times.after),
+    };
+    Ok(Plan::change_op(
+        Change::Modify(changed),
         result,
         apply_describing(script, path),
     )

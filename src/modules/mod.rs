@@ -41,6 +41,7 @@ mod copy_tree;
 mod cron;
 mod fetch;
 mod file;
+mod file_times;
 mod find;
 mod get_url;
 mod getent;

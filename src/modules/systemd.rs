@@ -107,6 +107,9 @@ impl UnitState {
     }
 }
 
+/// Brackets the unit's properties read again after a daemon reload, in the apply output.
+const STATUS_MARK: &str = "@@drover-unit-status@@";
+
 fn query_script(unit: &str) -> String {
     let q = quote(unit);
     format!(
@@ -373,8 +376,16 @@ fn plan_systemd(ctx: &mut ModuleCtx<'_>, args: &Args) -> Result<Plan> {
         );
     }
     let host = ctx.host.to_string();
+    // As Ansible: after a daemon reload the unit is read again, and that is the
+    // `status` the task reports (a changed unit file shows its new properties).
+    let reread = !daemon.is_empty();
+    let show = format!(
+        "{{ printf '{STATUS_MARK}\\n'; systemctl show --no-pager -- {} 2>/dev/null; printf '{STATUS_MARK}\\n'; }}",
+        quote(&unit)
+    );
     let script = daemon
         .into_iter()
+        .chain(reread.then_some(show))
         .chain(verbs)
         .collect::<Vec<_>>()
         .join(" &&\n");
@@ -396,7 +407,18 @@ fn plan_systemd(ctx: &mut ModuleCtx<'_>, args: &Args) -> Result<Plan> {
                 "see `systemctl status {unit_for_err}` and `journalctl -xeu {unit_for_err}` on {host}"
             )));
         }
-        Ok(Vars::new())
+        let stdout = out.stdout_str();
+        let mut extra = Vars::new();
+        if let Some(shown) = stdout.split(STATUS_MARK).nth(1) {
+            let st = parse(shown);
+            let status: Vars = st
+                .props
+                .iter()
+                .map(|(k, v)| (k.clone(), Value::from(v.as_str())))
+                .collect();
+            extra.insert("status".into(), Value::from_iter(status));
+        }
+        Ok(extra)
     });
     let plan = Plan::change(Change::Modify(what), result, apply);
     Ok(if silent {
