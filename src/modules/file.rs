@@ -644,7 +644,10 @@ fn plan_link(
     };
     result.insert("src".into(), shown_src);
     let (q, qs) = (quote(path), quote(&src));
-    if state == "link" && !force {
+    // Check mode cannot tell: a task before this one may create the source (nothing was
+    // written), and check mode must predict the apply (a deliberate difference: Ansible
+    // fails in check mode too).
+    if state == "link" && !force && !ctx.check {
         // Ansible refuses a link to nothing without `force`, even one already there; a
         // relative src is taken from the link's directory (or the directory `path` is).
         let absrc = if src.starts_with('/') {
@@ -735,7 +738,7 @@ fn plan_link(
         }
         _ => {}
     }
-    if state == "hard" {
+    if state == "hard" && !ctx.check {
         let out = ctx.sh(&format!("[ -e {qs} ] && echo ok"), None)?;
         if out.stdout_str().trim() != "ok" {
             return Err(Error::module("src does not exist"));
