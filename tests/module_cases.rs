@@ -13,7 +13,7 @@ use drover::connection::recording::{Pattern, Recording, Reply};
 use drover::connection::Output;
 use drover::diagnostics::{Error, ErrorKind, Span};
 use drover::modules::{self, Args, Change, Evaluator, ModuleCtx};
-use drover::playbook::{Inherited, LoopControl, Task};
+use drover::playbook::Task;
 use drover::template::Scope;
 use drover::vars::Vars;
 use drover::yaml::{Node, NodeKind};
@@ -339,29 +339,11 @@ fn raw_args(
 }
 
 fn task_for(case: &Case, module: &'static str, args: Vars, dir: &Path) -> Task {
-    let span = case.args.span.clone();
     Task {
-        id: 0,
         name: Some(case.description.clone()),
-        module,
-        written_module: None,
-        module_span: span.clone(),
         args,
-        args_span: span.clone(),
-        kw: Inherited::default(),
-        loop_: None,
-        loop_control: LoopControl::default(),
-        register: None,
-        notify: Vec::new(),
-        listen: Vec::new(),
-        changed_when: None,
-        failed_when: None,
-        until: None,
-        retries: None,
-        delay: None,
-        span,
         search_dirs: Arc::new(vec![dir.to_path_buf()]),
-        unsupported: None,
+        ..Task::new(0, module, case.args.span.clone())
     }
 }
 

@@ -157,6 +157,35 @@ pub struct Task {
 }
 
 impl Task {
+    /// A task calling `module` written at `span` (its key and arguments there too),
+    /// with no arguments and no keywords: the loader fills in the rest, and so do the
+    /// host-free module cases.
+    pub fn new(id: usize, module: &'static str, span: Span) -> Task {
+        Task {
+            id,
+            name: None,
+            module,
+            written_module: None,
+            module_span: span.clone(),
+            args: Vars::new(),
+            args_span: span.clone(),
+            kw: Inherited::default(),
+            loop_: None,
+            loop_control: LoopControl::default(),
+            register: None,
+            notify: Vec::new(),
+            listen: Vec::new(),
+            changed_when: None,
+            failed_when: None,
+            until: None,
+            retries: None,
+            delay: None,
+            span,
+            search_dirs: Arc::new(Vec::new()),
+            unsupported: None,
+        }
+    }
+
     /// The name shown in output: `role : name`, or the module and its first argument.
     pub fn display_name(&self) -> String {
         let base = match (&self.name, &self.written_module) {

@@ -265,27 +265,10 @@ impl Loader {
             kw.delegate_to = Some(Value::from("localhost"));
         }
         let mut t = Task {
-            id: self.next_id(),
-            name: None,
-            module: spec.name,
-            written_module: None,
             module_span: args_span.clone(),
-            args: Vars::new(),
             args_span: args_span.clone(),
-            kw: Inherited::default(),
-            loop_: None,
-            loop_control: LoopControl::default(),
-            register: None,
-            notify: Vec::new(),
-            listen: Vec::new(),
-            changed_when: None,
-            failed_when: None,
-            until: None,
-            retries: None,
-            delay: None,
-            span: node.span.clone(),
             search_dirs: lc.search_dirs.clone(),
-            unsupported: None,
+            ..Task::new(self.next_id(), spec.name, node.span.clone())
         };
         let mut own_when = Vec::new();
         for (k, v) in node.as_map().unwrap_or(&[]) {
