@@ -117,34 +117,19 @@ fn merged_with_current(ctx: &ModuleCtx<'_>, loaded: Vars) -> Vars {
         .into_iter()
         .map(|(k, new)| {
             let current = ctx.eval.eval_expr(&k).ok().filter(|v| !v.is_undefined());
+            // Ansible's combine_vars(merge=True) is its merge_hash, recursive, lists
+            // replaced: the `combine` filter's.
+            let maps = |v: &Value| v.kind() == minijinja::value::ValueKind::Map;
             let value = match current {
-                Some(cur) => merge(&cur, &new),
-                None => new,
+                Some(cur) if maps(&cur) && maps(&new) => {
+                    crate::template::ansible::filters::merge_hash(&cur, &new, true, "replace")
+                        .unwrap_or(new)
+                }
+                _ => new,
             };
             (k, value)
         })
         .collect()
-}
-
-/// `b` over `a`: mappings merge key by key, anything else is replaced.
-fn merge(a: &Value, b: &Value) -> Value {
-    use minijinja::value::ValueKind::Map;
-    if a.kind() != Map || b.kind() != Map {
-        return b.clone();
-    }
-    let mut out: indexmap::IndexMap<Value, Value> = indexmap::IndexMap::new();
-    for k in a.try_iter().into_iter().flatten() {
-        out.insert(k.clone(), a.get_item(&k).unwrap_or_default());
-    }
-    for k in b.try_iter().into_iter().flatten() {
-        let nb = b.get_item(&k).unwrap_or_default();
-        let v = match out.get(&k) {
-            Some(na) => merge(na, &nb),
-            None => nb,
-        };
-        out.insert(k, v);
-    }
-    Value::from_iter(out)
 }
 
 /// The failed result of a file that is not there, as Ansible's include_vars gives it:

@@ -105,7 +105,12 @@ const LIST_MERGE: [&str; 6] = [
 ];
 
 /// Ansible's `merge_hash(x, y)`: `y` wins.
-fn merge_hash(x: &Value, y: &Value, recursive: bool, list_merge: &str) -> Result<Value, Error> {
+pub(crate) fn merge_hash(
+    x: &Value,
+    y: &Value,
+    recursive: bool,
+    list_merge: &str,
+) -> Result<Value, Error> {
     let mut out = pycompat::map_pairs(x)?;
     for (key, y_value) in pycompat::map_pairs(y)? {
         let Some(slot) = out.iter_mut().find(|(k, _)| *k == key) else {
