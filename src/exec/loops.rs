@@ -53,15 +53,8 @@ pub fn items(kind: &LoopKind, v: &Value) -> Result<Vec<Value>> {
                     ValueKind::Seq => v.get_item(&Value::from(0)).unwrap_or_default(),
                     _ => v.clone(),
                 };
-                let kind = match bad.kind() {
-                    ValueKind::Number if bad.as_i64().is_some() => "int",
-                    ValueKind::Number => "float",
-                    ValueKind::String => "str",
-                    ValueKind::Bool => "bool",
-                    ValueKind::Seq => "list",
-                    ValueKind::None | ValueKind::Undefined => "NoneType",
-                    _ => "object",
-                };
+                let kind = crate::template::ansible::filters::type_debug(&bad)
+                    .unwrap_or_else(|_| "NoneType".into());
                 return Err(Error::template(format!(
                     "The lookup plugin 'dict' failed: the 'dict' lookup plugin expects a dictionary, got '{}' of type {kind}",
                     crate::template::ansible::pycompat::py_str(&bad)
