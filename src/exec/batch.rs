@@ -10,7 +10,10 @@
 //! What a finished op knows about the host (a written file's stat and content) goes
 //! into the probe cache in op order, so the next plans need not read it again.
 
-use crate::connection::{exec_as, Become, Connection, Output};
+use crate::connection::{
+    exec_as, parse_described, quote, split_described, Become, Connection, FileState, Output,
+    RC_STREAM_LOST,
+};
 use crate::diagnostics::{Error, ErrorKind, Result};
 use crate::modules::op::{FinishFn, RemoteOp};
 use crate::modules::probe::ProbeCache;
@@ -52,6 +55,7 @@ struct Queued {
     finish: FinishFn,
     touches: Option<Vec<String>>,
     tree: bool,
+    describe: Option<String>,
 }
 
 #[derive(Default)]
@@ -186,6 +190,7 @@ impl WriteBatch {
             finish: op.finish,
             touches,
             tree,
+            describe: op.describe,
         });
         if big {
             self.flush(conn, cache)?;
@@ -231,18 +236,35 @@ impl WriteBatch {
                 script.push_str(q.prelude);
             }
         }
-        script.push_str("__g=0\n");
+        // The paths the ops that succeeded ask to describe collect in "$@"; one `stat`
+        // describes them all at the end, or where the batch stops early.
+        script.push_str(&format!(
+            "set --\n__g=0\n__drover_described() {{ [ $# = 0 ] || {}; }}\n",
+            crate::connection::describe_script("\"$@\"")
+        ));
+        let stop = "{ cat >/dev/null; __drover_described \"$@\"; exit 0; }";
         for i in 0..ops.len() {
             if i > 0 && ops[i - 1].group != ops[i].group {
                 // A failed task stops the later ones; the rest of stdin is drained so the
                 // sender is never left writing to a closed stream.
-                script.push_str("[ \"$__g\" = 0 ] || { cat >/dev/null; exit 0; }\n");
+                script.push_str(&format!("[ \"$__g\" = 0 ] || {stop}\n"));
             }
             let own = std::mem::take(&mut ops[i].script);
             script.push_str("(\n");
             script.push_str(&own);
             script.push_str("\n); __r=$?; printf '\\000@drover-op %s\\000' \"$__r\"; printf '\\000@drover-op\\000' >&2; [ \"$__r\" = 0 ] || __g=1\n");
+            if let Some(path) = &ops[i].describe {
+                script.push_str(&format!(
+                    "[ \"$__r\" = 0 ] && set -- \"$@\" {}\n",
+                    quote(path)
+                ));
+            }
+            if !ops[i].payload.is_empty() {
+                // Its bytes were not all taken: what is left on stdin is out of step.
+                script.push_str(&format!("[ \"$__r\" = {RC_STREAM_LOST} ] && {stop}\n"));
+            }
         }
+        script.push_str("__drover_described \"$@\"\n");
         if let Some(r) = reads {
             script.push_str(&format!(
                 "printf '\\000@drover-reads\\000'\n(\n{r}\n) && printf '\\000@drover-end\\000'\n"
@@ -298,7 +320,25 @@ impl WriteBatch {
             }
             None => (&out.stdout[..], Vec::new()),
         };
+        let (ops_out, described) = split_described(ops_out);
         let outs = split_stdout(ops_out);
+        // Which op each described state belongs to: those that asked and succeeded, in
+        // order, as the script collected them.
+        let asked: Vec<(usize, String)> = ops
+            .iter()
+            .enumerate()
+            .filter_map(|(i, q)| {
+                let path = q.describe.clone()?;
+                outs.get(i).filter(|(_, rc)| *rc == 0).map(|_| (i, path))
+            })
+            .collect();
+        let paths: Vec<String> = asked.iter().map(|(_, p)| p.clone()).collect();
+        let mut states: HashMap<usize, FileState> = asked
+            .iter()
+            .map(|(i, _)| *i)
+            .zip(parse_described(&described.unwrap_or_default(), &paths))
+            .filter_map(|(i, st)| Some((i, st?)))
+            .collect();
         let errs = split(&out.stderr, ERR_MARK);
         let mut stopped = false;
         for (i, q) in ops.into_iter().enumerate() {
@@ -329,7 +369,7 @@ impl WriteBatch {
                 }
             };
             let failed = own.rc != 0;
-            match (q.finish)(&own) {
+            match (q.finish)(&own, states.remove(&i)) {
                 Ok(done) if !failed => {
                     match &q.touches {
                         Some(paths) => cache.invalidate(paths, q.tree),
@@ -408,7 +448,8 @@ mod tests {
             prelude: "",
             with_env: false,
             expect: Vec::new(),
-            finish: Box::new(|o: &Output| {
+            describe: None,
+            finish: Box::new(|o: &Output, _| {
                 if o.rc != 0 {
                     return Err(Error::module(format!("rc {}: {}", o.rc, o.stderr_str())));
                 }

@@ -173,7 +173,7 @@ struct HostState {
     deb: Option<(String, String)>,
 }
 
-fn query_script(wants: &[Want], deb: Option<&str>) -> String {
+fn query_script(wants: &[Want], deb: Option<&str>, policy: bool) -> String {
     let names: Vec<String> = wants.iter().map(|w| quote(&w.query_name())).collect();
     let names = names.join(" ");
     let mut s = String::from(
@@ -183,9 +183,13 @@ fn query_script(wants: &[Want], deb: Option<&str>) -> String {
     );
     if !names.is_empty() {
         s.push_str(&format!(
-            "echo @dpkg\ndpkg-query -W -f='${{Package}}\\t${{Architecture}}\\t${{db:Status-Abbrev}}\\t${{Version}}\\n' {names} 2>/dev/null\n\
-             echo @policy\nLC_ALL=C apt-cache policy {names} 2>/dev/null\n"
+            "echo @dpkg\ndpkg-query -W -f='${{Package}}\\t${{Architecture}}\\t${{db:Status-Abbrev}}\\t${{Version}}\\n' {names} 2>/dev/null\n"
         ));
+        if policy {
+            s.push_str(&format!(
+                "echo @policy\nLC_ALL=C apt-cache policy {names} 2>/dev/null\n"
+            ));
+        }
     }
     if let Some(d) = deb {
         let q = quote(d);
@@ -339,22 +343,48 @@ impl Work {
     }
 }
 
+/// The installed version of a wanted package (of its architecture, when it names one).
+fn installed_version(st: &HostState, w: &Want) -> Option<String> {
+    st.dpkg.get(&w.name).and_then(|entries| {
+        entries
+            .iter()
+            .filter(|(arch, abbrev, _)| {
+                is_installed(abbrev)
+                    && w.arch
+                        .as_deref()
+                        .map_or(true, |a| a == arch || arch == "all")
+            })
+            .map(|(_, _, v)| v.clone())
+            .next()
+    })
+}
+
+/// Whether deciding needs the candidates of `apt-cache policy`, asked for up front:
+/// `latest` compares with them.
+fn policy_first(req: &Request) -> bool {
+    req.state == State::Latest
+}
+
+/// Whether deciding needs the candidates after all: a wanted package is missing or at
+/// another version (is there one to install?). Packages already installed as asked —
+/// the common case — never ask: `apt-cache policy` loads (and on a host without a
+/// binary cache, first builds) the whole package cache, the slowest read of a run.
+fn needs_policy(req: &Request, st: &HostState) -> bool {
+    req.deb.is_none()
+        && matches!(req.state, State::Present | State::Fixed)
+        && req
+            .wants
+            .iter()
+            .any(|w| match (installed_version(st, w), &w.version) {
+                (Some(cur), Some(v)) => !version_matches(v, &cur),
+                (Some(_), None) => false,
+                (None, _) => true,
+            })
+}
+
 fn decide(req: &Request, st: &HostState, cache_pending: bool) -> Result<Work> {
     let mut work = Work::default();
-    let installed_version = |w: &Want| -> Option<String> {
-        st.dpkg.get(&w.name).and_then(|entries| {
-            entries
-                .iter()
-                .filter(|(arch, abbrev, _)| {
-                    is_installed(abbrev)
-                        && w.arch
-                            .as_deref()
-                            .map_or(true, |a| a == arch || arch == "all")
-                })
-                .map(|(_, _, v)| v.clone())
-                .next()
-        })
-    };
+    let installed_version = |w: &Want| installed_version(st, w);
     if let Some(path) = &req.deb {
         let Some((pkg, version)) = &st.deb else {
             return Err(Error::module(format!(
@@ -779,14 +809,17 @@ fn probes_for(args: &Args) -> Vec<Probe> {
         return Vec::new();
     };
     vec![Probe::Query {
-        script: query_script(&req.wants, req.deb.as_deref()),
+        script: query_script(&req.wants, req.deb.as_deref(), policy_first(&req)),
     }]
 }
 
 fn plan_apt(ctx: &mut ModuleCtx<'_>, args: &Args) -> Result<Plan> {
     let req = request(args)?;
-    let script = query_script(&req.wants, req.deb.as_deref());
-    let st = parse_query(&ctx.query(&script)?);
+    let script = query_script(&req.wants, req.deb.as_deref(), policy_first(&req));
+    let mut st = parse_query(&ctx.query(&script)?);
+    if st.has_apt && !policy_first(&req) && needs_policy(&req, &st) {
+        st = parse_query(&ctx.query(&query_script(&req.wants, req.deb.as_deref(), true))?);
+    }
     if !st.has_apt {
         return Err(Error::module("this host has no apt-get")
             .with_help("the apt module manages Debian/Ubuntu hosts; use the host's own package manager with command"));
@@ -816,7 +849,7 @@ fn plan_apt(ctx: &mut ModuleCtx<'_>, args: &Args) -> Result<Plan> {
     if cache_pending && !ctx.check {
         let req2 = req.clone();
         let apply: super::ApplyFn = Box::new(move |ctx: &mut ModuleCtx<'_>| {
-            let q = query_script(&req2.wants, req2.deb.as_deref());
+            let q = query_script(&req2.wants, req2.deb.as_deref(), true);
             let script = format!(
                 "( {} ) >&2 || exit $?\necho @updated\n{q}",
                 update_script(req2.lock_timeout)

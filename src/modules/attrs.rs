@@ -80,7 +80,7 @@ impl Attrs {
         let path = path.to_string();
         super::op::RemoteOp::script(
             self.script(&quote(&path), false),
-            Box::new(move |out| {
+            Box::new(move |out, _| {
                 if out.rc != 0 {
                     return Err(crate::diagnostics::Error::module(format!(
                         "cannot set attributes on {path}: {}",

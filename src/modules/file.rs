@@ -155,30 +155,30 @@ fn diff_peek(ctx: &mut ModuleCtx<'_>, path: &str) -> Result<Plan> {
 /// result then carries what Ansible's file module reports (mode, owner, size, state …).
 fn apply_describing(script: String, path: &str) -> super::op::RemoteOp {
     let path = path.to_string();
-    let full = format!(
-        "( {script}\n) || exit $?\nprintf '@drover-path '; stat -c '%F|%a|%U|%G|%u|%g|%s|%h' -- {} 2>/dev/null || echo",
-        quote(&path)
-    );
-    super::op::RemoteOp::script(
-        full,
-        Box::new(move |out| {
-            if out.rc != 0 {
-                return Err(Error::module(format!(
-                    "changing {path} failed: {}",
-                    out.stderr_str().trim()
-                )));
+    let mut op = super::op::RemoteOp::script(
+        script,
+        Box::new({
+            let path = path.clone();
+            move |out, described| {
+                if out.rc != 0 {
+                    return Err(Error::module(format!(
+                        "changing {path} failed: {}",
+                        out.stderr_str().trim()
+                    )));
+                }
+                let mut extra = Vars::new();
+                if let Some(st) = described {
+                    super::write::add_path_info(&mut extra, &st);
+                }
+                Ok(super::op::Done {
+                    extra,
+                    known: Vec::new(),
+                })
             }
-            let text = out.stdout_str();
-            Ok(super::op::Done {
-                extra: text
-                    .lines()
-                    .find_map(|l| l.strip_prefix("@drover-path "))
-                    .map(path_info)
-                    .unwrap_or_default(),
-                known: Vec::new(),
-            })
         }),
-    )
+    );
+    op.describe = Some(path);
+    op
 }
 
 /// `%F|%a|%U|%G|%u|%g|%s|%h` as Ansible's `add_path_info` names it.
@@ -533,13 +533,25 @@ fn plan_directory(
         // ancestors are listed here, each quoted, so no name is ever split or re-parsed.
         // Another process (or another inventory alias of the same machine) may create an
         // ancestor between the test and mkdir: a directory that exists by then is fine.
+        // A plain octal mode alone goes to mkdir itself (one process less per directory);
+        // the second mkdir of a failure is only there to print why.
         let mut script = String::new();
+        let octal = attrs.mode.as_deref().filter(|m| {
+            attrs.owner.is_none() && attrs.group.is_none() && u32::from_str_radix(m, 8).is_ok()
+        });
         for dir in ancestors(path) {
             let qd = quote(&dir);
+            let (make, then) = match octal {
+                Some(m) => (format!("mkdir -m {} --", quote(m)), String::new()),
+                None => ("mkdir --".to_string(), attrs.script(&qd, false)),
+            };
             script.push_str(&format!(
                 "if [ ! -e {qd} ]; then\n\
-                 if ! e=$(mkdir -- {qd} 2>&1) && [ ! -d {qd} ]; then printf '%s\\n' \"$e\" >&2; exit 1; fi\n{}fi\n",
-                attrs.script(&qd, false)
+                 if {make} {qd} 2>/dev/null; then :; elif [ -d {qd} ]; then {race}; else mkdir -- {qd}; exit 1; fi\n{then}fi\n",
+                race = match octal {
+                    Some(_) => attrs.script(&qd, false).trim_end().to_string(),
+                    None => ":".to_string(),
+                },
             ));
         }
         if recurse {

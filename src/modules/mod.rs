@@ -403,10 +403,24 @@ impl ModuleCtx<'_> {
         } else {
             String::new()
         };
-        let script = format!("{}{env}{}", op.prelude, op.script);
+        let script = match &op.describe {
+            Some(path) => format!(
+                "{}{env}( {}\n); __r=$?; [ \"$__r\" = 0 ] && {}\nexit $__r",
+                op.prelude,
+                op.script,
+                crate::connection::describe_script(&crate::connection::quote(path))
+            ),
+            None => format!("{}{env}{}", op.prelude, op.script),
+        };
         let stdin = (!op.payload.is_empty()).then_some(op.payload.as_slice());
-        let out = exec_as(self.conn, &script, stdin, self.become_.as_ref())?;
-        (op.finish)(&out)
+        let mut out = exec_as(self.conn, &script, stdin, self.become_.as_ref())?;
+        let described = match op.describe {
+            Some(path) => crate::connection::take_described(&mut out.stdout, &[path])
+                .pop()
+                .flatten(),
+            None => None,
+        };
+        (op.finish)(&out, described)
     }
 
     /// Run a `sh` script on the host as the become user, with the task's environment.
@@ -696,7 +710,7 @@ pub fn run_script(script: String, what: String) -> ApplyFn {
 pub fn script_op(script: String, what: String) -> op::RemoteOp {
     op::RemoteOp::script(
         script,
-        Box::new(move |out: &Output| {
+        Box::new(move |out: &Output, _| {
             if out.rc != 0 {
                 return Err(Error::module(format!(
                     "{what} failed: {}",

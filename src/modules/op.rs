@@ -5,7 +5,7 @@
 //! of its output either way, so a batched task reports exactly what it would alone.
 
 use super::probe::{Answer, Probe};
-use crate::connection::Output;
+use crate::connection::{FileState, Output};
 use crate::diagnostics::Result;
 use crate::vars::Vars;
 
@@ -17,7 +17,9 @@ pub struct Done {
     pub known: Vec<(Probe, Answer)>,
 }
 
-pub type FinishFn = Box<dyn FnOnce(&Output) -> Result<Done> + Send>;
+/// Reads an op's output; the second argument is the state of its [`RemoteOp::describe`]
+/// path after it ran (`None` when it asked for none, failed, or the path is gone).
+pub type FinishFn = Box<dyn FnOnce(&Output, Option<FileState>) -> Result<Done> + Send>;
 
 pub struct RemoteOp {
     /// Runs in a subshell of its own. Contract: it reads exactly `payload.len()` bytes
@@ -35,6 +37,9 @@ pub struct RemoteOp {
     /// What the host will hold once it ran, when that is known exactly beforehand, for
     /// the plans queued after it; replaced by what it reports once it ran.
     pub expect: Vec<(Probe, Answer)>,
+    /// The path whose state the result reports once the op succeeded. Not stat'ed by
+    /// the op itself: a batch stats the paths of all its ops with one `stat` process.
+    pub describe: Option<String>,
 }
 
 impl RemoteOp {
@@ -47,6 +52,7 @@ impl RemoteOp {
             with_env: true,
             finish,
             expect: Vec::new(),
+            describe: None,
         }
     }
 }

@@ -305,14 +305,17 @@ fn write_op(
     let sum = sha1_hex(&content);
     let readable = content.len() <= KNOWN_CONTENT_MAX;
     let mut known_content = readable.then(|| content.clone());
+    let mut payload = content;
+    payload.extend_from_slice(crate::connection::PUT_SENTINEL);
     RemoteOp {
         script,
-        payload: content,
+        payload,
         prelude: crate::connection::put_prelude(),
         with_env: false,
         expect: Vec::new(),
-        finish: Box::new(move |out| {
-            let written = crate::connection::put_finish(&dest, out)?;
+        describe: Some(dest.clone()),
+        finish: Box::new(move |out, described| {
+            let written = crate::connection::put_finish(&dest, out, described)?;
             let mut done = Done::default();
             if let Some(b) = written.backup {
                 done.extra.insert(backup_key.into(), Value::from(b));
@@ -668,9 +671,12 @@ pub fn add_path_info(r: &mut Vars, st: &crate::connection::FileState) {
     r.insert("mode".into(), Value::from(st.mode_string()));
     r.insert("owner".into(), Value::from(st.owner.as_str()));
     r.insert("size".into(), Value::from(st.size));
+    // Ansible's add_path_info: link, directory, hard (more than one link), else file.
     let state = match st.kind {
-        crate::connection::FileKind::File if st.links > 1 => "hard",
-        k => super::write::state_name(k),
+        crate::connection::FileKind::Link => "link",
+        crate::connection::FileKind::Directory => "directory",
+        _ if st.links > 1 => "hard",
+        _ => "file",
     };
     r.insert("state".into(), Value::from(state));
     r.insert("uid".into(), Value::from(st.uid));
