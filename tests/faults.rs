@@ -71,6 +71,58 @@ fn a_full_disk_keeps_the_old_file_and_the_other_hosts_go_on() {
     ssh(&dir, "host1", "umount /mnt/drover-tiny");
 }
 
+/// A write that fills the disk in the middle of a batch: the items before it are
+/// written, it fails with the reason, the task's later items fail (not attempted: the
+/// batch's input is out of step after a short write) instead of vanishing, the next
+/// task does not run, and no temp file is left.
+#[test]
+fn a_full_disk_in_the_middle_of_a_batch_fails_that_task_visibly() {
+    let Some(dir) = hosts_dir() else { return };
+    let mnt = "/mnt/drover-tiny-batch";
+    ssh(
+        &dir,
+        "host2",
+        &format!(
+            "umount {mnt} 2>/dev/null; mkdir -p {mnt} && mount -t tmpfs -o size=256k tmpfs {mnt}"
+        ),
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let play = tmp.path().join("p.yml");
+    std::fs::write(
+        &play,
+        format!(
+            "- hosts: host2\n  gather_facts: no\n  tasks:\n    - name: three files\n      copy:\n        content: \"{{{{ item.size * 'x' }}}}\"\n        dest: \"{mnt}/{{{{ item.name }}}}\"\n      loop:\n        - {{name: a, size: 1000}}\n        - {{name: b, size: 409600}}\n        - {{name: c, size: 1000}}\n    - name: after\n      copy:\n        content: d\n        dest: {mnt}/d\n"
+        ),
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_drover"))
+        .arg("apply")
+        .arg(&play)
+        .arg("-i")
+        .arg(dir.join("inventory.yml"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert_eq!(out.status.code(), Some(2), "{text}");
+    assert!(
+        text.contains("changed: [host2] three files => (item={'name': 'a'"),
+        "{text}"
+    );
+    assert!(text.contains("No space left on device"), "{text}");
+    assert!(
+        text.contains("failed: [host2] three files => (item={'name': 'c'")
+            && text.contains("not attempted"),
+        "the later item is reported, failed: {text}"
+    );
+    assert!(!text.contains("after"), "the next task did not run: {text}");
+    assert_eq!(
+        ssh(&dir, "host2", &format!("ls -A {mnt}")),
+        "a\n",
+        "only a, no temp file"
+    );
+    ssh(&dir, "host2", &format!("umount {mnt}"));
+}
+
 #[test]
 fn a_slow_host_does_not_hold_up_the_others() {
     let Some(dir) = hosts_dir() else { return };

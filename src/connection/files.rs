@@ -204,7 +204,7 @@ pub fn put_finish(
             "writing {dest} was cut short (connection lost); the old file was kept"
         ))),
         RC_STREAM_LOST => Err(Error::module(format!(
-            "cannot write {dest}: {}; the old file was kept",
+            "cannot write {dest}: {}; {dest} was left as it was",
             out.stderr_str().trim()
         ))
         .with_help("free space on the host's file system, then run again")),

@@ -341,9 +341,19 @@ impl WriteBatch {
             .collect();
         let errs = split(&out.stderr, ERR_MARK);
         let mut stopped = false;
+        // The task whose op stopped the batch (its shell died, or its write left stdin
+        // out of step): the task's later items fail with that reason instead of
+        // vanishing as not run, so the task still shows, failed.
+        let mut stopped_in: Option<(usize, String)> = None;
         for (i, q) in ops.into_iter().enumerate() {
+            let unreached = match &stopped_in {
+                Some((g, why)) if *g == q.group => OpResult::Failed(Error::module(format!(
+                    "not attempted: an earlier item of this task stopped the host's batch of changes ({why})"
+                ))),
+                _ => OpResult::NotRun,
+            };
             if stopped {
-                self.results.insert(q.id, OpResult::NotRun);
+                self.results.insert(q.id, unreached);
                 continue;
             }
             let own = match outs.get(i) {
@@ -353,14 +363,16 @@ impl WriteBatch {
                     stderr: errs.get(i).map(|e| e.to_vec()).unwrap_or_default(),
                 },
                 None if self.failed_before(q.group) || out.rc == 0 => {
-                    // Not reached: an earlier task failed.
-                    self.results.insert(q.id, OpResult::NotRun);
+                    // Not reached: an earlier task failed, or an op of this one stopped
+                    // the batch.
+                    self.results.insert(q.id, unreached);
                     continue;
                 }
                 // The shell itself died here: this op gets the batch's exit and what was
                 // left on stderr; the ones after it did not run.
                 None => {
                     stopped = true;
+                    stopped_in = Some((q.group, format!("exit code {}", out.rc)));
                     Output {
                         rc: out.rc,
                         stdout: Vec::new(),
@@ -369,6 +381,9 @@ impl WriteBatch {
                 }
             };
             let failed = own.rc != 0;
+            if own.rc == RC_STREAM_LOST {
+                stopped_in = Some((q.group, own.stderr_str().trim().to_string()));
+            }
             match (q.finish)(&own, states.remove(&i)) {
                 Ok(done) if !failed => {
                     match &q.touches {
