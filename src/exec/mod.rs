@@ -142,17 +142,43 @@ fn render_connection_vars(
     Ok(())
 }
 
-/// Choose the transport for a host from its inventory variables.
+/// Variables that name the login user; any of them wins over `remote_user:`.
+const LOGIN_USER_VARS: &[&str] = &["ansible_user", "ansible_ssh_user", "ansible_remote_user"];
+
+/// Whether `host`'s variables name its login user (then `remote_user:` keywords are
+/// ignored for it, as in Ansible, where the variable has the higher precedence).
+pub(crate) fn login_user_from_vars(vars: &Vars) -> bool {
+    LOGIN_USER_VARS.iter().any(|k| vars.contains_key(*k))
+}
+
+/// Choose the transport for a host from its inventory variables; the play's
+/// `remote_user:` is the login user where the variables name none.
 fn connect(
     inv: &Inventory,
     host: &str,
     opts: &RunOptions,
     shared: &Arc<Shared>,
     env: &Arc<minijinja::Environment<'static>>,
+    play: &crate::playbook::Play,
 ) -> Result<Box<dyn Connection>> {
     // Connection variables from -e win over the inventory, as in Ansible.
     let mut vars = inv.host_vars(host);
     vars.extend(opts.extra_vars.clone());
+    if let Some(user) = play
+        .remote_user
+        .as_ref()
+        .filter(|_| !login_user_from_vars(&vars))
+    {
+        // Templated like the connection variables, and with the play's vars in scope.
+        let mut scope = inv.host_vars(host);
+        scope.extend(play.vars.clone());
+        scope.extend(opts.extra_vars.clone());
+        scope.insert("ansible_user".into(), user.clone());
+        render_connection_vars(&mut scope, host, shared, env)?;
+        if let Some(u) = scope.swap_remove("ansible_user") {
+            vars.insert("ansible_user".into(), u);
+        }
+    }
     render_connection_vars(&mut vars, host, shared, env)?;
     let conn = vars
         .get("ansible_connection")
@@ -203,8 +229,10 @@ pub fn run(
     let round_trips = AtomicUsize::new(0);
     // One connection per host for the whole run, kept between plays; its first command
     // takes the host's run lock.
-    let pool: std::sync::Mutex<std::collections::HashMap<String, Box<dyn Connection>>> =
-        Default::default();
+    // Each connection is kept with the play `remote_user:` it was made for: a play that
+    // logs in as someone else closes it (releasing the run lock) and connects again.
+    type Pooled = (Option<Value>, Box<dyn Connection>);
+    let pool: std::sync::Mutex<std::collections::HashMap<String, Pooled>> = Default::default();
     let mut seen_hosts: Vec<String> = Vec::new();
     let mut break_playbook = false;
     // After a play that may run add_host or group_by, a pattern may name groups only the
@@ -285,11 +313,24 @@ pub fn run(
                             let i = queue.fetch_add(1, Ordering::SeqCst);
                             let Some(h) = batch.get(i) else { break };
                             run.barrier.start(h);
-                            let pooled = pool.lock().ok().and_then(|mut p| p.remove(h.as_str()));
+                            let pooled = pool
+                                .lock()
+                                .ok()
+                                .and_then(|mut p| p.remove(h.as_str()))
+                                .and_then(|(user, conn)| {
+                                    if user == play.remote_user {
+                                        return Some(conn);
+                                    }
+                                    round_trips.fetch_add(
+                                        conn.stats().round_trips as usize,
+                                        Ordering::Relaxed,
+                                    );
+                                    None
+                                });
                             let fresh = pooled.is_none();
                             let conn = match pooled {
                                 Some(c) => Ok(c),
-                                None => connect(&inventory, h, opts, &shared, &env).map(
+                                None => connect(&inventory, h, opts, &shared, &env, play).map(
                                     |c| -> Box<dyn Connection> {
                                         let c: Box<dyn Connection> = if opts.verbosity >= 3 {
                                             Box::new(crate::connection::traced::Traced {
@@ -315,7 +356,10 @@ pub fn run(
                                     let f = w.walk();
                                     if f != Flow::Unreachable {
                                         if let Ok(mut p) = pool.lock() {
-                                            p.insert(h.clone(), w.ctx.conn);
+                                            p.insert(
+                                                h.clone(),
+                                                (play.remote_user.clone(), w.ctx.conn),
+                                            );
                                         }
                                     }
                                     f
@@ -362,7 +406,7 @@ pub fn run(
     }
     for conn in pool
         .into_inner()
-        .map(|p| p.into_values().collect::<Vec<_>>())
+        .map(|p| p.into_values().map(|(_, c)| c).collect::<Vec<_>>())
         .unwrap_or_default()
     {
         round_trips.fetch_add(conn.stats().round_trips as usize, Ordering::Relaxed);

@@ -836,6 +836,7 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
         let diff = task.kw.diff.unwrap_or(run.opts.diff);
         let delegate_local = task.kw.delegate_to.is_some() || module.spec().controller_only;
         if !delegate_local {
+            self.check_remote_user(&vars)?;
             super::home::expand_home(
                 self.w.ctx().conn.as_mut(),
                 become_.as_ref(),
@@ -1017,6 +1018,27 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
 
     fn become_for(&self, vars: &Vars) -> Result<Option<Become>> {
         become_of(self.run, &self.task.kw, vars)
+    }
+
+    /// A task's (or block's) `remote_user:` must be whom drover logged in as on the
+    /// host for the play: one SSH login per host and play. Where the host's variables
+    /// name the user, the keyword changes nothing (the variable wins, as in Ansible).
+    fn check_remote_user(&mut self, vars: &Vars) -> Result<()> {
+        let Some(user) = &self.task.kw.remote_user else {
+            return Ok(());
+        };
+        if super::login_user_from_vars(vars) {
+            return Ok(());
+        }
+        let want = display(&self.run.render(user, vars.clone())?);
+        let login = self.w.ctx().conn.login_user().to_string();
+        if want == login {
+            return Ok(());
+        }
+        Err(Error::module(format!(
+            "remote_user '{want}' differs from '{login}', whom drover logged in as on this host for the play"
+        ))
+        .with_help("drover keeps one SSH login per host and play: put remote_user on the play, or use become_user on the task"))
     }
 
     fn environment(&self, vars: &Vars) -> Result<Vec<(String, String)>> {

@@ -20,7 +20,6 @@ pub const UNSUPPORTED: &[(&str, &str)] = &[
     ("vars_prompt", "vars_prompt is not supported: drover runs unattended; pass values with -e"),
     ("timeout", "task timeout is not supported yet"),
     ("ignore_unreachable", "ignore_unreachable is not supported yet"),
-    ("remote_user", "remote_user in playbooks is not supported yet; set ansible_user in the inventory"),
     ("port", "port in playbooks is not supported; set ansible_port in the inventory"),
     ("order", "host order is not supported; hosts run in inventory order"),
     ("fact_path", "fact_path is not supported"),
@@ -105,6 +104,7 @@ pub fn apply_inheritable(kw: &mut Inherited, key: &str, value: &Node) -> Result<
         }
         "become" => kw.become_ = Some(value.expect_bool("become")?),
         "become_user" => kw.become_user = Some(Value::from(value.expect_str("become_user")?)),
+        "remote_user" => kw.remote_user = Some(Value::from(value.expect_str("remote_user")?)),
         "become_method" => {
             let m = value.expect_str("become_method")?;
             if m != "sudo" && m != "su" {

@@ -22,6 +22,7 @@ pub const PLAY_KEYWORDS: &[&str] = &[
     "handlers",
     "become",
     "become_user",
+    "remote_user",
     "become_method",
     "gather_facts",
     "serial",
@@ -216,6 +217,7 @@ impl Loader {
             max_fail_percentage: None,
             any_errors_fatal: false,
             force_handlers: false,
+            remote_user: None,
             base_dir: self.playbook_dir.clone(),
         };
         for (k, v) in map {
@@ -278,6 +280,7 @@ impl Loader {
         if play.name.is_empty() {
             play.name = play.hosts.as_str().unwrap_or("").to_string();
         }
+        play.remote_user = inh.remote_user.clone();
         let search = Arc::new(vec![self.playbook_dir.clone()]);
         let lc = ListCtx {
             file: file.to_path_buf(),

@@ -32,6 +32,9 @@ pub struct Inherited {
     pub become_user: Option<Value>,
     /// `become_method:` (`sudo` or `su`).
     pub become_method: Option<String>,
+    /// `remote_user:`, templated when the task runs. The login user only where no
+    /// `ansible_user` variable names one (the variable wins, as in Ansible).
+    pub remote_user: Option<Value>,
     /// Block and task vars, outermost first.
     pub vars: Vars,
     /// Role parameters and include parameters (precedence above set_fact).
@@ -335,6 +338,9 @@ pub struct Play {
     pub max_fail_percentage: Option<f64>,
     pub any_errors_fatal: bool,
     pub force_handlers: bool,
+    /// The play's `remote_user:`: whom drover logs in as on hosts whose variables name
+    /// no user (templated with the host's variables when it connects).
+    pub remote_user: Option<Value>,
     pub base_dir: PathBuf,
 }
 

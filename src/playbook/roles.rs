@@ -20,6 +20,7 @@ const ROLE_ENTRY_KEYWORDS: &[&str] = &[
     "tags",
     "become",
     "become_user",
+    "remote_user",
     "become_method",
     "environment",
     "ignore_errors",
