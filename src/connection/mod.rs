@@ -123,6 +123,16 @@ pub fn wrap_become(script: &str, become_: Option<&Become>, login_user: &str) -> 
     }
 }
 
+/// A script longer than this travels on stdin ahead of the command's own input, not as
+/// the command: an SSH channel request (and one `sh -c` argument) has a size limit.
+pub const INLINE_SCRIPT: usize = 16 * 1024;
+
+/// The command that reads a script of `len` bytes from stdin and runs it (the rest of
+/// stdin stays for the script).
+pub fn script_from_stdin(len: usize) -> String {
+    format!("__drover_s=$(head -c {len}) || exit 70\neval \"$__drover_s\"")
+}
+
 /// Run a script as the become user through any connection.
 pub fn exec_as(
     conn: &mut (impl Connection + ?Sized),
@@ -130,6 +140,18 @@ pub fn exec_as(
     stdin: Option<&[u8]>,
     become_: Option<&Become>,
 ) -> Result<Output> {
+    if script.len() > INLINE_SCRIPT {
+        // (Write batches build their input this way themselves, without the copy.)
+        let mut input = Vec::with_capacity(script.len() + stdin.map_or(0, <[u8]>::len));
+        input.extend_from_slice(script.as_bytes());
+        input.extend_from_slice(stdin.unwrap_or_default());
+        return exec_as(
+            conn,
+            &script_from_stdin(script.len()),
+            Some(&input),
+            become_,
+        );
+    }
     let wrapped = wrap_become(script, become_, conn.login_user());
     let password = become_
         .filter(|b| b.user != conn.login_user())

@@ -25,9 +25,6 @@ use std::collections::HashMap;
 /// them) stays within about 1 MiB per host, whatever the number of hosts.
 const MAX_SCRIPT: usize = 256 * 1024;
 const MAX_PAYLOAD: usize = 1024 * 1024;
-/// A longer script travels on stdin ahead of the payloads, not as the command: an SSH
-/// channel request (and one `sh -c` argument) has a size limit.
-const INLINE_SCRIPT: usize = 16 * 1024;
 /// An op at least this big is sent at once (with what is queued before it), so a long
 /// write shows its progress as it goes.
 pub const SEND_AT_ONCE: usize = 1024 * 1024;
@@ -270,13 +267,12 @@ impl WriteBatch {
                 "printf '\\000@drover-reads\\000'\n(\n{r}\n) && printf '\\000@drover-end\\000'\n"
             ));
         }
-        let (script, mut payload) = if script.len() > INLINE_SCRIPT {
+        // A long script goes ahead of the payloads on stdin (as `exec_as` would send it,
+        // but without copying the payloads once more).
+        let (script, mut payload) = if script.len() > crate::connection::INLINE_SCRIPT {
             let mut input = Vec::with_capacity(script.len() + payload_len);
             input.extend_from_slice(script.as_bytes());
-            let command = format!(
-                "__drover_s=$(head -c {}) || exit 70\neval \"$__drover_s\"",
-                script.len()
-            );
+            let command = crate::connection::script_from_stdin(script.len());
             drop(script);
             (command, input)
         } else {

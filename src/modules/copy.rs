@@ -26,6 +26,7 @@ static SPEC: ModuleSpec = ModuleSpec {
         arg("remote_src", Bool),
         arg("directory_mode", Mode),
         arg("follow", Bool),
+        arg("local_follow", Bool),
         arg("unsafe_writes", Bool),
         arg("decrypt", Bool),
     ],

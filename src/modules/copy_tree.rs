@@ -12,6 +12,9 @@ use std::path::Path;
 
 /// Copy a controller directory tree: missing directories are made first, then every file
 /// is written atomically as a single `copy` would write it. One change, one diff per file.
+/// Symbolic links in the tree are followed (`local_follow`, default true, as in Ansible);
+/// a link that is not followed (`local_follow: false`, or one whose target is missing)
+/// is made on the host as the same link.
 pub fn plan_directory(
     ctx: &mut ModuleCtx<'_>,
     args: &Args,
@@ -28,26 +31,65 @@ pub fn plan_directory(
             .unwrap_or_default();
         format!("{}/{name}", dest.trim_end_matches('/'))
     };
+    let local_follow = args.bool("local_follow", true)?;
     let mut dirs = vec![base.clone()];
     let mut files = Vec::new();
-    for entry in walkdir::WalkDir::new(src_dir)
+    // (what the link points to, the link's path on the host)
+    let mut links: Vec<(String, String)> = Vec::new();
+    let walk = walkdir::WalkDir::new(src_dir)
         .min_depth(1)
-        .sort_by_file_name()
-    {
-        let entry = entry.map_err(|e| {
-            Error::module(format!("cannot read {}: {e}", src_dir.display())).caused_by(e)
-        })?;
-        let rel = entry
-            .path()
+        .follow_links(local_follow)
+        .sort_by_file_name();
+    for entry in walk {
+        let (path, kind) = match entry {
+            Ok(e) => (e.path().to_path_buf(), Some(e.file_type())),
+            // A link to nothing, followed: copied as the link it is.
+            Err(e) if e.path().is_some_and(|p| p.is_symlink() && !p.exists()) => {
+                (e.path().unwrap_or(src_dir).to_path_buf(), None)
+            }
+            Err(e) => {
+                return Err(Error::module(format!(
+                    "cannot read {}: {e}",
+                    src_dir.display()
+                )))
+            }
+        };
+        let rel = path
             .strip_prefix(src_dir)
             .map(|r| r.to_string_lossy().into_owned())
             .unwrap_or_default();
         let target = format!("{base}/{rel}");
-        if entry.file_type().is_dir() {
-            dirs.push(target);
-        } else if entry.file_type().is_file() {
-            files.push((entry.path().to_path_buf(), target));
+        match kind {
+            Some(t) if t.is_dir() => dirs.push(target),
+            Some(t) if t.is_file() => files.push((path, target)),
+            Some(t) if !t.is_symlink() => {}
+            _ => {
+                let to = std::fs::read_link(&path).map_err(|e| {
+                    Error::module(format!("cannot read the link {}: {e}", path.display()))
+                })?;
+                links.push((to.to_string_lossy().into_owned(), target));
+            }
         }
+    }
+    // Links whose host side is not already the same link.
+    let mut link_script = String::new();
+    for (to, at) in &links {
+        let cur = ctx.stat(at, false, false)?;
+        if cur.kind == FileKind::Link && cur.link_target.as_deref() == Some(to.as_str()) {
+            continue;
+        }
+        if cur.exists() && cur.kind != FileKind::Link {
+            return Err(Error::module(format!(
+                "{at} exists as a {} and would be replaced by a link to {to}",
+                super::write::state_name(cur.kind)
+            ))
+            .with_help("remove it first, or copy with local_follow: true"));
+        }
+        link_script.push_str(&format!(
+            "ln -sfn -- {} {} || exit 1\n",
+            quote(to),
+            quote(at)
+        ));
     }
     let mut missing = Vec::new();
     for d in &dirs {
@@ -92,10 +134,11 @@ pub fn plan_directory(
         Value::from(format!("{}/", dest.trim_end_matches('/'))),
     );
     result.insert("src".into(), Value::from(src_arg));
-    if missing.is_empty() && plans.is_empty() {
+    if missing.is_empty() && plans.is_empty() && link_script.is_empty() {
         return Ok(Plan::no_change(result));
     }
     let dir_mode = args.mode("directory_mode")?;
+    let dest_dir = base.clone();
     let diffs: Vec<_> = plans
         .iter_mut()
         .flat_map(|p| std::mem::take(&mut p.diff))
@@ -122,11 +165,19 @@ pub fn plan_directory(
                     )));
                 }
             }
-            let mut last = Vars::new();
             for apply in applies {
-                last = apply(ctx)?;
+                apply(ctx)?;
             }
-            let _ = last;
+            if !link_script.is_empty() {
+                let out = ctx.sh(&link_script, None)?;
+                if out.rc != 0 {
+                    return Err(Error::module(format!(
+                        "cannot make the links under {}: {}",
+                        dest_dir,
+                        out.stderr_str().trim()
+                    )));
+                }
+            }
             Ok(Vars::new())
         }),
     )
