@@ -1,76 +1,115 @@
-//! Fact gathering: ONE remote `sh` command (POSIX sh and coreutils, no Python) that
-//! prints `key=value` lines, turned into `ansible_facts` and the `ansible_*` names.
+//! Fact gathering: ONE remote `sh` command (POSIX sh, a few standard commands, no Python)
+//! whose output (`key=value` lines, the files it read, a few commands' own output) is
+//! parsed here into `ansible_facts` and the `ansible_*` names.
 
 use crate::connection::Connection;
 use crate::diagnostics::Result;
 use crate::vars::Vars;
 use minijinja::Value;
 
+/// The command. It runs on every host at the start of every run, and every process it
+/// starts there (a fork and an exec: about a millisecond of the host's CPU, with 100 hosts
+/// gathering at once) costs the run: so the shell's builtins (`read`, `case`, `test`,
+/// `printf`, `cd -P`, `command -v`) do all they can, ONE `grep` prints every small file the
+/// facts come from (`/proc`, `/sys`, `/etc`; each line as `path:line`, the environment and
+/// the kernel command line included), and the controller parses them (`key_values`). The
+/// other commands run once each: `getent`, `getconf`, `hostname -f`, `date` (the clock and
+/// both zone names through `-f -`), `stat -f` (every mount in one call), `ip` (addresses
+/// and both default routes in one `-batch`): 7 processes on a Debian 12 host (there were
+/// about 125), and `lsb_release -a` where it is installed (a shell script on Debian 12
+/// that starts 8 more). A command substitution forks too: one here only ever wraps one
+/// external command (which the forked shell then execs), never a builtin; here-documents
+/// are quoted (an unquoted one may fork to expand).
+///
+/// Output: `key=value` lines, and sections `@name` … `@` holding one command's raw output.
+/// The fallbacks (`id`, `uname`, `nproc`, one `date` per value, one `ip` per kind) run
+/// only where `/proc`, GNU `date -f` or `ip -batch` is missing.
 const SCRIPT: &str = r#"
-echo "system=$(uname -s)"
-echo "kernel=$(uname -r)"
-echo "architecture=$(uname -m)"
-echo "hostname=$(hostname 2>/dev/null || cat /proc/sys/kernel/hostname)"
-echo "fqdn=$(hostname -f 2>/dev/null || hostname 2>/dev/null)"
-echo "user_id=$(id -un)"
-echo "user_uid=$(id -u)"
-echo "user_gid=$(id -g)"
-echo "user_dir=$HOME"
-echo "nproc=$(nproc 2>/dev/null || getconf _NPROCESSORS_ONLN)"
-awk '/^MemTotal:/{print "memtotal_kb="$2} /^MemFree:/{print "memfree_kb="$2} /^SwapTotal:/{print "swaptotal_kb="$2}' /proc/meminfo 2>/dev/null
-if [ -r /etc/os-release ]; then sed -n 's/^\(ID\|VERSION_ID\|VERSION_CODENAME\|NAME\|PRETTY_NAME\|ID_LIKE\)=/os_\1=/p' /etc/os-release; fi
-[ -r /etc/debian_version ] && echo "debian_version=$(cat /etc/debian_version)"
-echo "pid1=$(cat /proc/1/comm 2>/dev/null)"
+_fu= _feu= _fg= _feg= _fc=
+if [ -r /proc/self/status ]; then
+  while read -r _fk _fa _fb _fr; do
+    case $_fk in
+      Uid:) _fu=$_fa _feu=$_fb ;;
+      Gid:) _fg=$_fa _feg=$_fb ;;
+      Cpus_allowed_list:) _fc=$_fa ;;
+    esac
+  done < /proc/self/status
+fi
+if [ -z "$_feu" ]; then _fu=$(id -ru) _feu=$(id -u) _fg=$(id -rg) _feg=$(id -g); fi
+printf 'user_uid=%s\nuser_gid=%s\nids=%s %s %s %s\nuser_dir=%s\n' "$_feu" "$_feg" "$_fu" "$_feu" "$_fg" "$_feg" "$HOME"
+if [ -n "$_fc" ]; then printf 'cpus_allowed=%s\n' "$_fc"; else printf 'nproc=%s\n' "$(nproc 2>/dev/null || getconf _NPROCESSORS_ONLN)"; fi
+printf '@files\n'
+_fn=/sys/class/net _fi=/sys/devices/virtual/dmi/id
+grep -asH '' /proc/self/environ /proc/cmdline /proc/sys/kernel/ostype /proc/sys/kernel/osrelease \
+  /proc/sys/kernel/version /proc/sys/kernel/arch /proc/sys/kernel/hostname /proc/1/comm \
+  /proc/meminfo /proc/cpuinfo /proc/uptime /proc/loadavg /proc/sys/crypto/fips_enabled \
+  /etc/os-release /etc/debian_version /etc/resolv.conf /etc/ssh/ssh_host_*_key.pub \
+  "$_fn"/*/type "$_fn"/*/flags "$_fn"/*/mtu "$_fn"/*/address "$_fn"/*/speed \
+  "$_fi"/bios_date "$_fi"/bios_vendor "$_fi"/bios_version "$_fi"/board_asset_tag \
+  "$_fi"/board_name "$_fi"/board_serial "$_fi"/board_vendor "$_fi"/board_version \
+  "$_fi"/chassis_asset_tag "$_fi"/chassis_serial "$_fi"/chassis_vendor "$_fi"/chassis_version \
+  "$_fi"/product_name "$_fi"/product_serial "$_fi"/product_uuid "$_fi"/product_version \
+  "$_fi"/sys_vendor 2>/dev/null
+printf '@\n'
+[ -r /proc/sys/kernel/ostype ] || printf 'system=%s\nkernel=%s\nkernel_version=%s\n' "$(uname -s)" "$(uname -r)" "$(uname -v)"
+[ -r /proc/sys/kernel/arch ] || printf 'architecture=%s\n' "$(uname -m)"
+[ -r /proc/sys/kernel/hostname ] || printf 'hostname=%s\n' "$(hostname 2>/dev/null)"
+_fq=$(hostname -f 2>/dev/null) || _fq=$(hostname 2>/dev/null)
+printf 'fqdn=%s\n' "$_fq"
+printf 'passwd=%s\n' "$(getent passwd "$_feu" 2>/dev/null)"
+printf 'long_bit=%s\n' "$(getconf LONG_BIT 2>/dev/null)"
 [ -d /run/systemd/system ] && echo "systemd_booted=1"
-for m in apt-get dnf yum apk zypper pacman; do if command -v $m >/dev/null 2>&1; then echo "pkg=$m"; break; fi; done
-if command -v ip >/dev/null 2>&1; then
-  ip -4 route show default 2>/dev/null | awk 'NR==1{for(i=1;i<=NF;i++){if($i=="dev")print "default_if="$(i+1); if($i=="via")print "default_gw="$(i+1)}}'
-fi
-echo "date_epoch=$(date +%s)"
-# The rest of Ansible's Linux facts (`ansible -m setup` on the same host is the
-# reference, tests/facts_vs_ansible.rs). One `key=value` line each; lines of several
-# values are space-separated; environment and command line travel base64'd.
-echo "kernel_version=$(uname -v)"
-echo "user_gecos=$(getent passwd "$(id -u)" | cut -d: -f5 | cut -d, -f1)"
-echo "user_shell=$(getent passwd "$(id -u)" | cut -d: -f7)"
-echo "ids=$(id -ru) $(id -u) $(id -rg) $(id -g)"
-echo "long_bit=$(getconf LONG_BIT 2>/dev/null)"
-echo "env_b64=$(env -0 | base64 -w0)"
-echo "cmdline_b64=$(base64 -w0 /proc/cmdline 2>/dev/null)"
-echo "date_now=$(date '+%Y %m %d %H %M %S %Z %z %A %w %W %N')"
-echo "date_utc=$(date -u '+%Y-%m-%dT%H:%M:%S %N')"
-y=$(date +%Y); echo "tz_names=$(date -d "$y-01-01" '+%Z %z' 2>/dev/null) $(date -d "$y-07-01" '+%Z %z' 2>/dev/null)"
-awk '/^(MemTotal|MemFree|Buffers|Cached|SwapTotal|SwapFree|SwapCached):/{sub(":","",$1); print "mem_"$1"="$2}' /proc/meminfo 2>/dev/null
-echo "uptime=$(cut -d' ' -f1 /proc/uptime 2>/dev/null)"
-echo "loadavg=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null)"
-awk -F': *' '/^processor/{print "cpu_index="$2} /^vendor_id/{print "cpu_vendor="$2} /^model name/{print "cpu_model="$2} /^physical id/{print "cpu_socket="$2} /^cpu cores/{print "cpu_cores="$2} /^siblings/{print "cpu_siblings="$2}' /proc/cpuinfo 2>/dev/null
-if [ -d /sys/class/net ]; then
-  for d in /sys/class/net/*; do
-    n=${d##*/}
-    pci=; [ -L $d/device ] && pci=$(basename "$(readlink $d/device)")
-    echo "if=$n $(cat $d/type 2>/dev/null) $(cat $d/flags 2>/dev/null) $(cat $d/mtu 2>/dev/null) $(cat $d/address 2>/dev/null) $(cat $d/speed 2>/dev/null) $pci"
-  done
-fi
-if command -v ip >/dev/null 2>&1; then
-  ip -o addr show 2>/dev/null | awk '{b=""; s=""; for(i=5;i<=NF;i++){if($i=="brd")b=$(i+1); if($i=="scope")s=$(i+1)} print "addr="$2" "$3" "$4" "s" "b}'
-  ip -6 route show default 2>/dev/null | awk 'NR==1{for(i=1;i<=NF;i++){if($i=="dev")print "default6_if="$(i+1); if($i=="via")print "default6_gw="$(i+1)}}'
-fi
-if [ -r /etc/resolv.conf ]; then sed -n 's/^[[:space:]]*\(nameserver\|domain\|search\|options\|sortlist\)[[:space:]]\+/dns_\1=/p' /etc/resolv.conf; fi
-while read -r dev mnt fs opts dump pass; do
-  case $dev in /*) ;; *) continue ;; esac
-  echo "mount=$dev $mnt $fs $opts $dump $pass $(stat -f -c '%S %b %f %a %c %d' "$mnt" 2>/dev/null)"
-done < /proc/mounts 2>/dev/null
-for k in /etc/ssh/ssh_host_*_key.pub; do [ -r "$k" ] && echo "hostkey=${k##*/} $(cut -d' ' -f1,2 "$k")"; done
-[ "$(cat /proc/sys/crypto/fips_enabled 2>/dev/null)" = 1 ] && echo "fips=1"
+for _fm in apt-get dnf yum apk zypper pacman; do if command -v $_fm >/dev/null 2>&1; then echo "pkg=$_fm"; break; fi; done
 [ -d /sys/kernel/security/apparmor ] && echo "apparmor=1"
 [ -d /sys/fs/selinux ] && echo "selinux=1"
-[ -r /proc/1/root/. ] && [ "$(stat -c %d:%i / 2>/dev/null)" != "$(stat -c %d:%i /proc/1/root/. 2>/dev/null)" ] && echo "chroot=1"
-if command -v lsb_release >/dev/null 2>&1; then
-  echo "lsb=$(lsb_release -s -i 2>/dev/null)|$(lsb_release -s -r 2>/dev/null)|$(lsb_release -s -c 2>/dev/null)|$(lsb_release -s -d 2>/dev/null)"
+[ -r /proc/1/root/. ] && ! [ / -ef /proc/1/root/. ] && echo "chroot=1"
+printf '@date\n'
+date -f - '+%s %Y %m %d %H %M %S %Z %z %A %w %W %N' 2>/dev/null <<'EOF'
+now
+jan 1
+jul 1
+EOF
+_fr=$?
+printf '@\n'
+if [ "$_fr" != 0 ]; then
+  echo "date_epoch=$(date +%s)"
+  echo "date_now=$(date '+%Y %m %d %H %M %S %Z %z %A %w %W %N')"
+  echo "date_utc=$(date -u '+%Y-%m-%dT%H:%M:%S %N')"
+  _fy=$(date +%Y); echo "tz_names=$(date -d "$_fy-01-01" '+%Z %z' 2>/dev/null) $(date -d "$_fy-07-01" '+%Z %z' 2>/dev/null)"
 fi
-for f in bios_date bios_vendor bios_version board_asset_tag board_name board_serial board_vendor board_version chassis_asset_tag chassis_serial chassis_vendor chassis_version product_name product_serial product_uuid product_version sys_vendor; do
-  echo "dmi_$f=$(cat /sys/devices/virtual/dmi/id/$f 2>/dev/null || echo NA)"
-done
+if command -v ip >/dev/null 2>&1; then
+  _fo=$(ip -o -force -batch - 2>/dev/null <<'EOF'
+address show
+route show default
+link show lo
+route show table all exact ::/0
+EOF
+)
+  if [ -n "$_fo" ]; then
+    printf '@ip\n%s\n@\n' "$_fo"
+  else
+    printf '@addr\n'; ip -o addr show 2>/dev/null; printf '@\n'
+    printf '@route4\n'; ip -4 route show default 2>/dev/null; printf '@\n'
+    printf '@route6\n'; ip -6 route show default 2>/dev/null; printf '@\n'
+  fi
+fi
+set --
+if [ -r /proc/mounts ]; then
+  while read -r _md _mm _mt _mo _m1 _m2; do
+    case $_md in /*) ;; *) continue ;; esac
+    printf 'mount=%s %s %s %s %s %s\n' "$_md" "$_mm" "$_mt" "$_mo" "$_m1" "$_m2"
+    set -- "$@" "$_mm"
+  done < /proc/mounts
+fi
+if [ $# -gt 0 ]; then printf '@statfs\n'; stat -f -c '%S %b %f %a %c %d %n' "$@" 2>/dev/null; printf '@\n'; fi
+if command -v lsb_release >/dev/null 2>&1; then printf '@lsb\n'; lsb_release -a 2>/dev/null; printf '@\n'; fi
+if [ -d /sys/class/net ]; then
+  for _fd in /sys/class/net/*; do
+    _fp=
+    [ -L "$_fd/device" ] && cd -P "$_fd/device" 2>/dev/null && _fp=${PWD##*/}
+    printf 'if=%s %s\n' "${_fd##*/}" "$_fp"
+  done
+fi
 "#;
 
 /// Gather facts from a host in one round trip.
@@ -79,11 +118,449 @@ pub fn gather(conn: &mut dyn Connection) -> Result<Vars> {
     Ok(to_facts(&out.stdout_str()))
 }
 
+/// The script's output taken apart: its own `key=value` lines, the files `grep` printed
+/// (path → raw lines, in `grep`'s order) and the other commands' sections (name → lines).
+#[derive(Default)]
+struct Output<'t> {
+    kv: Vec<(&'t str, &'t str)>,
+    files: indexmap::IndexMap<&'t str, Vec<&'t str>>,
+    sections: std::collections::HashMap<&'t str, Vec<&'t str>>,
+}
+
+impl<'t> Output<'t> {
+    fn parse(text: &'t str) -> Output<'t> {
+        let mut out = Output::default();
+        let mut section: Option<(&str, Vec<&str>)> = None;
+        for line in text.split('\n') {
+            match section.as_mut() {
+                Some(_) if line == "@" => {
+                    let (name, lines) = section.take().unwrap_or_default();
+                    if name == "files" {
+                        for l in lines {
+                            let Some((path, rest)) = grep_line(l) else {
+                                continue;
+                            };
+                            out.files.entry(path).or_default().push(rest);
+                        }
+                    } else {
+                        out.sections.insert(name, lines);
+                    }
+                }
+                Some((_, lines)) => lines.push(line),
+                None => match line.strip_prefix('@') {
+                    Some(name) if !name.is_empty() => section = Some((name, Vec::new())),
+                    // As `str::lines` reads a line: without the `\r` of a `\r\n`.
+                    _ => {
+                        if let Some(kv) = line.strip_suffix('\r').unwrap_or(line).split_once('=') {
+                            out.kv.push(kv);
+                        }
+                    }
+                },
+            }
+        }
+        out
+    }
+
+    /// A file's whole content as `$(cat file)` gives it (trailing newlines dropped).
+    fn cat(&self, path: &str) -> Option<String> {
+        let lines = self.files.get(path)?;
+        Some(lines.join("\n").trim_end_matches('\n').to_string())
+    }
+
+    /// A file's first line (as `echo "key=$(cat file)"` then `str::lines` read it: without
+    /// the `\r` of a `\r\n`).
+    fn first_line(&self, path: &str) -> Option<&'t str> {
+        let l = *self.files.get(path)?.first()?;
+        Some(l.strip_suffix('\r').unwrap_or(l))
+    }
+
+    fn lines(&self, path: &str) -> &[&'t str] {
+        self.files.get(path).map_or(&[], |l| l.as_slice())
+    }
+}
+
+/// `path:line` as `grep -H` prints it. No path the script reads holds a `:` (interface
+/// names cannot) but a host key's file name might.
+fn grep_line(l: &str) -> Option<(&str, &str)> {
+    if l.starts_with("/etc/ssh/ssh_host_") {
+        if let Some(i) = l.find("_key.pub:") {
+            let end = i + "_key.pub".len();
+            return Some((&l[..end], &l[end + 1..]));
+        }
+    }
+    l.split_once(':')
+}
+
+/// awk's fields (runs of blanks split, leading and trailing ones dropped).
+fn awk_fields(l: &str) -> Vec<&str> {
+    l.split([' ', '\t', '\n'])
+        .filter(|w| !w.is_empty())
+        .collect()
+}
+
+/// `cut -d' ' -f FROM-TO` of one line (a line without a space is printed whole).
+fn cut(l: &str, from: usize, to: usize) -> String {
+    if !l.contains(' ') {
+        return l.to_string();
+    }
+    let f: Vec<&str> = l.split(' ').collect();
+    f[(from - 1).min(f.len())..to.min(f.len())].join(" ")
+}
+
+/// The `$2` of awk `-F': *'`: after the first `:` and its spaces, up to the next `:`.
+fn colon_field(l: &str) -> &str {
+    let Some((_, rest)) = l.split_once(':') else {
+        return "";
+    };
+    let rest = rest.trim_start_matches(' ');
+    rest.split(':').next().unwrap_or("")
+}
+
+/// POSIX `[[:space:]]` in the C locale.
+fn posix_space(c: char) -> bool {
+    matches!(c, ' ' | '\t' | '\n' | '\x0b' | '\x0c' | '\r')
+}
+
+/// How many CPUs a `Cpus_allowed_list` (`0-3,8`) names: `nproc`'s answer (the
+/// scheduler's affinity mask, as Ansible's `processor_nproc`).
+fn cpu_count(list: &str) -> Option<i64> {
+    let mut n = 0;
+    for part in list.trim().split(',') {
+        n += match part.split_once('-') {
+            Some((a, b)) => b.parse::<i64>().ok()? - a.parse::<i64>().ok()? + 1,
+            None => {
+                part.parse::<i64>().ok()?;
+                1
+            }
+        };
+    }
+    Some(n)
+}
+
+/// Which of `ip -o -batch`'s lines are the addresses, the main table's first IPv4 default
+/// route and its first IPv6 one. The batch is `address show` (lines `N: dev    inet …`),
+/// `route show default` (the main table's IPv4 ones), `link show lo` (`N: lo: <…>`, the
+/// separator), `route show table all exact ::/0` (IPv6 ones of every table; `table X`
+/// names the tables other than main).
+fn split_ip_batch<'a>(lines: &[&'a str]) -> (Vec<&'a str>, Option<&'a str>, Option<&'a str>) {
+    let (mut addrs, mut v4, mut v6) = (Vec::new(), None, None);
+    let mut after_separator = false;
+    for line in lines.iter().copied().filter(|l| !l.is_empty()) {
+        let w = awk_fields(line);
+        let numbered = w
+            .first()
+            .and_then(|f| f.strip_suffix(':'))
+            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+        if numbered && w.get(1).is_some_and(|d| d.ends_with(':')) {
+            after_separator = true;
+        } else if numbered && !after_separator {
+            addrs.push(line);
+        } else if !after_separator {
+            v4.get_or_insert(line);
+        } else if !w
+            .iter()
+            .enumerate()
+            .any(|(i, x)| *x == "table" && (i == 0 || w[i - 1] != "dev"))
+        {
+            v6.get_or_insert(line);
+        }
+    }
+    (addrs, v4, v6)
+}
+
+/// The interface and gateway of a default route's line: the words after `dev` and `via` of
+/// the route's first line (`-o` puts a multipath route's next hops on the same line, each
+/// after a `\`; without `-o` they are lines of their own: not read).
+fn default_route(line: &str, prefix: &str, kv: &mut Vec<(String, String)>) {
+    let line = line.split('\\').next().unwrap_or("");
+    let w = awk_fields(line);
+    for (i, x) in w.iter().enumerate() {
+        let next = w.get(i + 1).copied().unwrap_or("").to_string();
+        match *x {
+            "dev" => kv.push((format!("{prefix}_if"), next)),
+            "via" => kv.push((format!("{prefix}_gw"), next)),
+            _ => {}
+        }
+    }
+}
+
+const DMI: [&str; 17] = [
+    "bios_date",
+    "bios_vendor",
+    "bios_version",
+    "board_asset_tag",
+    "board_name",
+    "board_serial",
+    "board_vendor",
+    "board_version",
+    "chassis_asset_tag",
+    "chassis_serial",
+    "chassis_vendor",
+    "chassis_version",
+    "product_name",
+    "product_serial",
+    "product_uuid",
+    "product_version",
+    "sys_vendor",
+];
+
+/// The `key=value` lines the facts are built from (keys repeat for lists: `if`, `addr`,
+/// `mount`, `cpu_*`, `dns_*`, `hostkey`): what the files, the commands' sections and the
+/// script's own lines say. The files are read as `cat`, `cut`, `awk` and `sed` read them
+/// when they ran on the host (a value is a file's first line, a `\r` before its newline
+/// dropped), so that the facts stay the same to the byte.
+fn key_values(out: &Output) -> Vec<(String, String)> {
+    let mut kv: Vec<(String, String)> = Vec::new();
+    fn put(kv: &mut Vec<(String, String)>, k: &str, v: &str) {
+        kv.push((k.to_string(), v.to_string()));
+    }
+    let strip_cr = |l: &str| l.strip_suffix('\r').unwrap_or(l).to_string();
+    for (key, path) in [
+        ("system", "/proc/sys/kernel/ostype"),
+        ("kernel", "/proc/sys/kernel/osrelease"),
+        ("kernel_version", "/proc/sys/kernel/version"),
+        ("architecture", "/proc/sys/kernel/arch"),
+        ("hostname", "/proc/sys/kernel/hostname"),
+        ("uptime", "/proc/uptime"),
+        ("loadavg", "/proc/loadavg"),
+    ] {
+        if let Some(l) = out.first_line(path) {
+            let v = match key {
+                "uptime" => cut(l, 1, 1),
+                "loadavg" => cut(l, 1, 3),
+                _ => l.to_string(),
+            };
+            put(&mut kv, key, &v);
+        }
+    }
+    put(
+        &mut kv,
+        "pid1",
+        out.first_line("/proc/1/comm").unwrap_or(""),
+    );
+    if let Some(l) = out.first_line("/etc/debian_version") {
+        put(&mut kv, "debian_version", l);
+    }
+    for l in out.lines("/etc/os-release") {
+        if let Some((k, v)) = l.split_once('=') {
+            if matches!(
+                k,
+                "ID" | "VERSION_ID" | "VERSION_CODENAME" | "NAME" | "PRETTY_NAME" | "ID_LIKE"
+            ) {
+                kv.push((format!("os_{k}"), strip_cr(v)));
+            }
+        }
+    }
+    for l in out.lines("/proc/meminfo") {
+        let w = awk_fields(l);
+        let value = w.get(1).copied().unwrap_or("");
+        match w.first().copied() {
+            Some("MemTotal:") => put(&mut kv, "memtotal_kb", value),
+            Some("MemFree:") => put(&mut kv, "memfree_kb", value),
+            Some("SwapTotal:") => put(&mut kv, "swaptotal_kb", value),
+            _ => {}
+        }
+        if let Some(name) = w.first().and_then(|f| f.strip_suffix(':')) {
+            if matches!(
+                name,
+                "MemTotal"
+                    | "MemFree"
+                    | "Buffers"
+                    | "Cached"
+                    | "SwapTotal"
+                    | "SwapFree"
+                    | "SwapCached"
+            ) {
+                put(&mut kv, &format!("mem_{name}"), value);
+            }
+        }
+    }
+    for l in out.lines("/proc/cpuinfo") {
+        for (prefix, key) in [
+            ("processor", "cpu_index"),
+            ("vendor_id", "cpu_vendor"),
+            ("model name", "cpu_model"),
+            ("physical id", "cpu_socket"),
+            ("cpu cores", "cpu_cores"),
+            ("siblings", "cpu_siblings"),
+        ] {
+            if l.starts_with(prefix) {
+                put(&mut kv, key, colon_field(l));
+            }
+        }
+    }
+    for l in out.lines("/etc/resolv.conf") {
+        let s = l.trim_start_matches(posix_space);
+        for word in ["nameserver", "domain", "search", "options", "sortlist"] {
+            if let Some(rest) = s.strip_prefix(word) {
+                if rest.starts_with(posix_space) {
+                    kv.push((
+                        format!("dns_{word}"),
+                        strip_cr(rest.trim_start_matches(posix_space)),
+                    ));
+                }
+            }
+        }
+    }
+    for (path, lines) in &out.files {
+        let Some(name) = path.strip_prefix("/etc/ssh/") else {
+            continue;
+        };
+        if let Some(first) = lines.first() {
+            // `cut -d' ' -f1,2`: the key's type and the key, without the comment.
+            kv.push((
+                "hostkey".into(),
+                strip_cr(&format!("{name} {}", cut(first, 1, 2))),
+            ));
+        }
+    }
+    if out.cat("/proc/sys/crypto/fips_enabled").as_deref() == Some("1") {
+        put(&mut kv, "fips", "1");
+    }
+    for f in DMI {
+        let v = out.first_line(&format!("/sys/devices/virtual/dmi/id/{f}"));
+        put(&mut kv, &format!("dmi_{f}"), v.unwrap_or("NA"));
+    }
+    // The script's own lines; interfaces and mounts get the files' and `stat`'s values.
+    let statfs: std::collections::HashMap<&str, &str> = out
+        .sections
+        .get("statfs")
+        .into_iter()
+        .flatten()
+        .filter_map(|l| {
+            // "%S %b %f %a %c %d %n": six numbers, then the mount point.
+            let mut at = 0;
+            for _ in 0..6 {
+                at += l[at..].find(' ')? + 1;
+            }
+            Some((&l[at..], &l[..at - 1]))
+        })
+        .collect();
+    for &(k, v) in &out.kv {
+        match k {
+            "if" => {
+                let (name, pci) = v.split_once(' ').unwrap_or((v, ""));
+                let attr = |a: &str| {
+                    out.first_line(&format!("/sys/class/net/{name}/{a}"))
+                        .unwrap_or("")
+                };
+                let line = format!(
+                    "{name} {} {} {} {} {} {pci}",
+                    attr("type"),
+                    attr("flags"),
+                    attr("mtu"),
+                    attr("address"),
+                    attr("speed")
+                );
+                put(&mut kv, "if", &line);
+            }
+            "mount" => {
+                let mnt = v.split(' ').nth(1).unwrap_or("");
+                let stat = statfs.get(mnt).copied().unwrap_or("");
+                put(&mut kv, "mount", &format!("{v} {stat}"));
+            }
+            "passwd" => {
+                // name:password:uid:gid:gecos:home:shell
+                let f: Vec<&str> = v.split(':').collect();
+                let field = |i: usize| f.get(i).copied().unwrap_or("");
+                put(&mut kv, "user_id", field(0));
+                put(
+                    &mut kv,
+                    "user_gecos",
+                    field(4).split(',').next().unwrap_or(""),
+                );
+                put(&mut kv, "user_shell", field(6));
+            }
+            "cpus_allowed" => {
+                if let Some(n) = cpu_count(v) {
+                    put(&mut kv, "nproc", &n.to_string());
+                }
+            }
+            _ => put(&mut kv, k, v),
+        }
+    }
+    // `date -f -`: now, then January 1st and July 1st of this year (the zone's two names).
+    if let Some(rows) = out.sections.get("date") {
+        let rows: Vec<Vec<&str>> = rows.iter().map(|r| r.split(' ').collect()).collect();
+        if let Some(now) = rows.first().filter(|r| r.len() >= 13) {
+            put(&mut kv, "date_epoch", now[0]);
+            put(&mut kv, "date_now", &now[1..].join(" "));
+            let utc = now[0]
+                .parse::<i64>()
+                .ok()
+                .and_then(|s| chrono::DateTime::from_timestamp(s, 0))
+                .map(|t| t.format("%Y-%m-%dT%H:%M:%S").to_string())
+                .unwrap_or_default();
+            put(&mut kv, "date_utc", &format!("{utc} {}", now[12]));
+        }
+        if let [_, jan, jul, ..] = &rows[..] {
+            let zone =
+                |r: &Vec<&str>| format!("{} {}", r.get(7).unwrap_or(&""), r.get(8).unwrap_or(&""));
+            put(&mut kv, "tz_names", &format!("{} {}", zone(jan), zone(jul)));
+        }
+    }
+    let (addrs, v4, v6) = match out.sections.get("ip") {
+        Some(lines) => split_ip_batch(lines),
+        None => {
+            let first = |s: &str| {
+                out.sections
+                    .get(s)
+                    .and_then(|l| l.first().copied())
+                    .filter(|l| !l.is_empty())
+            };
+            let addrs = out.sections.get("addr").cloned().unwrap_or_default();
+            (addrs, first("route4"), first("route6"))
+        }
+    };
+    if let Some(l) = v4 {
+        default_route(l, "default", &mut kv);
+    }
+    for l in addrs.iter().filter(|l| !l.is_empty()) {
+        // dev family address/prefix scope broadcast
+        let w = awk_fields(l);
+        let (mut brd, mut scope) = ("", "");
+        for i in 4..w.len() {
+            let next = w.get(i + 1).copied().unwrap_or("");
+            match w[i] {
+                "brd" => brd = next,
+                "scope" => scope = next,
+                _ => {}
+            }
+        }
+        let field = |i: usize| w.get(i).copied().unwrap_or("");
+        let line = format!("{} {} {} {scope} {brd}", field(1), field(2), field(3));
+        put(&mut kv, "addr", &line);
+    }
+    if let Some(l) = v6 {
+        default_route(l, "default6", &mut kv);
+    }
+    if let Some(lines) = out.sections.get("lsb") {
+        let value = |label: &str| {
+            lines
+                .iter()
+                .find_map(|l| l.strip_prefix(label))
+                .map(|v| v.strip_prefix('\t').unwrap_or(v.trim_start()))
+                .unwrap_or("")
+        };
+        let lsb = format!(
+            "{}|{}|{}|{}",
+            value("Distributor ID:"),
+            value("Release:"),
+            value("Codename:"),
+            value("Description:")
+        );
+        // One line as the script printed it; `str::lines` dropped a last `\r`.
+        put(&mut kv, "lsb", lsb.strip_suffix('\r').unwrap_or(&lsb));
+    }
+    kv
+}
+
 fn to_facts(text: &str) -> Vars {
-    let kv: std::collections::HashMap<&str, String> = text
-        .lines()
-        .filter_map(|l| l.split_once('='))
-        .map(|(k, v)| (k, v.trim_matches('"').to_string()))
+    let out = Output::parse(text);
+    let lines = key_values(&out);
+    let kv: std::collections::HashMap<&str, String> = lines
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.trim_matches('"').to_string()))
         .collect();
 
     let get = |k: &str| kv.get(k).cloned().unwrap_or_default();
@@ -173,7 +650,7 @@ fn to_facts(text: &str) -> Vars {
             &get("date_epoch"),
         )),
     );
-    for (k, v) in more_facts(&kv, text) {
+    for (k, v) in more_facts(&kv, &lines, &out) {
         f.insert(k, v);
     }
     f
@@ -181,11 +658,11 @@ fn to_facts(text: &str) -> Vars {
 
 /// The values of a key printed once per item (interfaces, addresses, mounts, CPUs …), in
 /// order.
-fn all_values<'t>(text: &'t str, key: &str) -> Vec<&'t str> {
-    text.lines()
-        .filter_map(|l| l.split_once('='))
-        .filter(|(k, _)| *k == key)
-        .map(|(_, v)| v)
+fn all_values<'t>(lines: &'t [(String, String)], key: &str) -> Vec<&'t str> {
+    lines
+        .iter()
+        .filter(|(k, _)| k == key)
+        .map(|(_, v)| v.as_str())
         .collect()
 }
 
@@ -271,8 +748,12 @@ fn link_type(arphrd: &str) -> &'static str {
 /// Interfaces, addresses, default routes, DNS; CPUs, memory, mounts; users, environment,
 /// command line, host keys and the rest (see the README's facts table for what is left
 /// out).
-fn more_facts(kv: &std::collections::HashMap<&str, String>, text: &str) -> Vars {
-    let all = |key: &str| all_values(text, key);
+fn more_facts(
+    kv: &std::collections::HashMap<&str, String>,
+    lines: &[(String, String)],
+    out: &Output,
+) -> Vars {
+    let all = |key: &str| all_values(lines, key);
     let get = |k: &str| kv.get(k).cloned().unwrap_or_default();
     let num = |k: &str| get(k).parse::<i64>().unwrap_or(0);
     let s = |v: &str| Value::from(v.to_string());
@@ -299,14 +780,16 @@ fn more_facts(kv: &std::collections::HashMap<&str, String>, text: &str) -> Vars 
         _ => arch.clone(),
     };
     f.insert("userspace_architecture".into(), s(&userspace_arch));
-    let b64 = |k: &str| {
-        base64::Engine::decode(&base64::engine::general_purpose::STANDARD, get(k))
+    // Both files whole, as they are (`grep` split them at their newlines).
+    let raw = |path: &str| {
+        out.files
+            .get(path)
+            .map(|l| l.join("\n"))
             .unwrap_or_default()
     };
-    let env: Vars = b64("env_b64")
-        .split(|b| *b == 0)
+    let env: Vars = raw("/proc/self/environ")
+        .split('\0')
         .filter_map(|e| {
-            let e = String::from_utf8_lossy(e);
             let (k, v) = e.split_once('=')?;
             Some((k.to_string(), Value::from(v.to_string())))
         })
@@ -316,9 +799,7 @@ fn more_facts(kv: &std::collections::HashMap<&str, String>, text: &str) -> Vars 
     f.insert("env".into(), Value::from_iter(env));
     // The kernel command line: `cmdline` keeps the last value of a key, `proc_cmdline`
     // all of them (a list when repeated); a bare word is `true`.
-    let line = String::from_utf8_lossy(&b64("cmdline_b64"))
-        .trim()
-        .to_string();
+    let line = raw("/proc/cmdline").trim().to_string();
     let mut last = Vars::new();
     let mut every: indexmap::IndexMap<String, Vec<Value>> = Default::default();
     for word in line.split_whitespace() {
@@ -557,7 +1038,7 @@ fn more_facts(kv: &std::collections::HashMap<&str, String>, text: &str) -> Vars 
         dns.insert("options".into(), Value::from_iter(opts));
     }
     f.insert("dns".into(), Value::from_iter(dns));
-    network_facts(&mut f, &get, text);
+    network_facts(&mut f, &get, lines);
     f.insert("gather_subset".into(), Value::from(vec!["all"]));
     f.insert("module_setup".into(), Value::from(true));
     f
@@ -565,8 +1046,8 @@ fn more_facts(kv: &std::collections::HashMap<&str, String>, text: &str) -> Vars 
 
 /// `interfaces`, one fact per interface, `all_ipv4_addresses`, `all_ipv6_addresses`,
 /// `default_ipv4` and `default_ipv6` with the interface's details.
-fn network_facts(f: &mut Vars, get: &dyn Fn(&str) -> String, text: &str) {
-    let all = |key: &str| all_values(text, key);
+fn network_facts(f: &mut Vars, get: &dyn Fn(&str) -> String, lines: &[(String, String)]) {
+    let all = |key: &str| all_values(lines, key);
     let s = |v: &str| Value::from(v.to_string());
     let mut ifaces: indexmap::IndexMap<String, Vars> = Default::default();
     for line in all("if") {
@@ -726,7 +1207,7 @@ mod tests {
 
     #[test]
     fn service_manager_and_default_route() {
-        let f = to_facts("pid1=systemd\nsystemd_booted=1\ndefault_if=eth0\ndefault_gw=192.0.2.1\nif=eth0 1 0x1003 1500 02:00:00:00:00:01  virtio2\naddr=eth0 inet 192.0.2.2/24 global 192.0.2.255\n");
+        let f = to_facts("pid1=systemd\nsystemd_booted=1\ndefault_if=eth0\ndefault_gw=192.0.2.1\n@files\n/sys/class/net/eth0/type:1\n/sys/class/net/eth0/flags:0x1003\n/sys/class/net/eth0/mtu:1500\n/sys/class/net/eth0/address:02:00:00:00:00:01\n@\nif=eth0 virtio2\naddr=eth0 inet 192.0.2.2/24 global 192.0.2.255\n");
         assert_eq!(f["service_mgr"], Value::from("systemd"));
         let ip = &f["default_ipv4"];
         assert_eq!(ip.get_attr("address").unwrap(), Value::from("192.0.2.2"));
@@ -753,5 +1234,249 @@ mod tests {
         assert_eq!(f["service_mgr"], Value::from("sysvinit"));
         let f = to_facts("pid1=systemd\n");
         assert_eq!(f["service_mgr"], Value::from("systemd"));
+    }
+
+    /// What the script prints on a Debian 12 host, shortened.
+    const OUTPUT: &str = "user_uid=1000\nuser_gid=1000\nids=1000 1000 1000 1000\nuser_dir=/home/ann\ncpus_allowed=0-1,4\n@files\n\
+/proc/self/environ:HOME=/home/ann\0MULTI=a\n/proc/self/environ:b\0PATH=/usr/bin\0\n\
+/proc/cmdline:BOOT_IMAGE=/vmlinuz ro quiet console=tty0 console=ttyS0\n\
+/proc/sys/kernel/ostype:Linux\n/proc/sys/kernel/osrelease:6.1.0-18-amd64\n\
+/proc/sys/kernel/version:#1 SMP PREEMPT_DYNAMIC Debian 6.1.76-1 (2024-02-01)\n\
+/proc/sys/kernel/arch:x86_64\n/proc/sys/kernel/hostname:web1\n/proc/1/comm:systemd\n\
+/proc/meminfo:MemTotal:        2048000 kB\n/proc/meminfo:MemFree:          512000 kB\n\
+/proc/meminfo:MemAvailable:    1024000 kB\n/proc/meminfo:Buffers:           10240 kB\n\
+/proc/meminfo:Cached:           204800 kB\n/proc/meminfo:SwapCached:          1024 kB\n\
+/proc/meminfo:SwapTotal:       1048576 kB\n/proc/meminfo:SwapFree:         524288 kB\n\
+/proc/cpuinfo:processor\t: 0\n/proc/cpuinfo:vendor_id\t: GenuineIntel\n\
+/proc/cpuinfo:model name\t: Intel(R) Xeon(R) CPU @ 2.20GHz\n/proc/cpuinfo:physical id\t: 0\n\
+/proc/cpuinfo:siblings\t: 2\n/proc/cpuinfo:cpu cores\t: 1\n/proc/cpuinfo:flags\t\t: fpu vme\n\
+/proc/cpuinfo:\n/proc/cpuinfo:processor\t: 1\n/proc/cpuinfo:vendor_id\t: GenuineIntel\n\
+/proc/cpuinfo:model name\t: Intel(R) Xeon(R) CPU @ 2.20GHz\n/proc/cpuinfo:physical id\t: 0\n\
+/proc/cpuinfo:siblings\t: 2\n/proc/cpuinfo:cpu cores\t: 1\n\
+/proc/uptime:12345.67 23456.78\n/proc/loadavg:0.50 0.25 0.10 1/123 4567\n\
+/etc/os-release:PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\r\n/etc/os-release:ID=debian\n\
+/etc/os-release:VERSION_ID=\"12\"\n/etc/os-release:VERSION_CODENAME=bookworm\n\
+/etc/os-release:HOME_URL=\"https://www.debian.org/\"\n/etc/debian_version:12.5\n\
+/etc/resolv.conf:# nameserver 192.0.2.99\n/etc/resolv.conf:nameserver 192.0.2.53\n\
+/etc/resolv.conf:  nameserver\t192.0.2.54\r\n/etc/resolv.conf:nameservers 192.0.2.55\n\
+/etc/resolv.conf:search example.com example.net\n/etc/resolv.conf:options ndots:2 rotate\n\
+/etc/ssh/ssh_host_ed25519_key.pub:ssh-ed25519 AAAAC3 root@web1\n\
+/etc/ssh/ssh_host_a:b_key.pub:ssh-rsa AAAAB3\n\
+/sys/class/net/eth0/type:1\n/sys/class/net/eth0/flags:0x1003\n/sys/class/net/eth0/mtu:1500\n\
+/sys/class/net/eth0/address:02:00:00:00:00:01\n/sys/class/net/eth0/speed:1000\n\
+/sys/class/net/lo/type:772\n/sys/class/net/lo/flags:0x9\n/sys/class/net/lo/mtu:65536\n\
+/sys/class/net/lo/address:00:00:00:00:00:00\n\
+/sys/devices/virtual/dmi/id/sys_vendor:QEMU\n/sys/devices/virtual/dmi/id/product_name:Standard PC\n\
+@\nfqdn=web1.example.com\npasswd=ann:x:1000:1000:Ann Example,,,:/home/ann:/bin/bash\n\
+long_bit=64\nsystemd_booted=1\npkg=apt-get\n@date\n\
+1700000000 2023 11 14 23 13 20 CET +0100 Tuesday 2 46 123456789\n\
+1672527600 2023 01 01 00 00 00 CET +0100 Sunday 0 00 000000000\n\
+1688162400 2023 07 01 00 00 00 CEST +0200 Saturday 6 26 000000000\n@\n@ip\n\
+1: lo    inet 127.0.0.1/8 scope host lo\\       valid_lft forever preferred_lft forever\n\
+1: lo    inet6 ::1/128 scope host \\       valid_lft forever preferred_lft forever\n\
+2: eth0    inet 192.0.2.10/24 brd 192.0.2.255 scope global eth0\\       valid_lft forever preferred_lft forever\n\
+2: eth0    inet6 2001:db8::10/64 scope global \\       valid_lft forever preferred_lft forever\n\
+default via 192.0.2.1 dev eth0 proto dhcp src 192.0.2.10 metric 100 \n\
+1: lo: <LOOPBACK,UP,LOWER_UP> mtu 65536 qdisc noqueue state UNKNOWN mode DEFAULT group default qlen 1000\\    link/loopback 00:00:00:00:00:00 brd 00:00:00:00:00:00\n\
+default dev wg0 table 51820 metric 1024 pref medium\n\
+default via fe80::1 dev eth0 proto ra metric 1024 expires 1799sec hoplimit 64 pref medium\n@\n\
+mount=/dev/vda1 / ext4 rw,relatime 0 0\nmount=/dev/vda15 /boot/efi vfat rw 0 0\n\
+@statfs\n4096 1000 400 300 65536 60000 /\n@\n\
+@lsb\nDistributor ID:\tDebian\nDescription:\tDebian GNU/Linux 12 (bookworm)\nRelease:\t12\nCodename:\tbookworm\n@\n\
+if=eth0 0000:00:03.0\nif=lo \n";
+
+    fn attr(v: &Value, path: &str) -> Value {
+        path.split('.')
+            .fold(v.clone(), |v, k| match k.parse::<usize>() {
+                Ok(i) => v.get_item_by_index(i).unwrap(),
+                Err(_) => v.get_attr(k).unwrap(),
+            })
+    }
+
+    #[test]
+    fn reads_the_files_and_the_commands_of_one_gathering() {
+        let f = to_facts(OUTPUT);
+        let is = |k: &str, v: Value| {
+            assert_eq!(
+                attr(
+                    &f[k.split('.').next().unwrap()],
+                    k.split_once('.').map_or("", |p| p.1)
+                ),
+                v,
+                "{k}"
+            )
+        };
+        let eq = |k: &str, v: Value| assert_eq!(f[k], v, "{k}");
+        eq("system", Value::from("Linux"));
+        eq("kernel", Value::from("6.1.0-18-amd64"));
+        eq(
+            "kernel_version",
+            Value::from("#1 SMP PREEMPT_DYNAMIC Debian 6.1.76-1 (2024-02-01)"),
+        );
+        eq("architecture", Value::from("x86_64"));
+        eq("nodename", Value::from("web1"));
+        eq("fqdn", Value::from("web1.example.com"));
+        eq("domain", Value::from("example.com"));
+        eq("distribution", Value::from("Debian"));
+        eq("distribution_version", Value::from("12.5"));
+        eq("distribution_release", Value::from("bookworm"));
+        eq("service_mgr", Value::from("systemd"));
+        // getent's line: name, the first gecos field, shell; ids from /proc/self/status
+        eq("user_id", Value::from("ann"));
+        eq("user_gecos", Value::from("Ann Example"));
+        eq("user_shell", Value::from("/bin/bash"));
+        eq("user_uid", Value::from(1000));
+        eq("effective_group_id", Value::from(1000));
+        eq("user_dir", Value::from("/home/ann"));
+        eq("processor_nproc", Value::from(3));
+        eq("userspace_bits", Value::from("64"));
+        // meminfo in kB, facts in MB
+        eq("memtotal_mb", Value::from(2000));
+        eq("swapfree_mb", Value::from(512));
+        is("memory_mb.nocache.free", Value::from(500 + 10 + 200));
+        is("memory_mb.swap.cached", Value::from(1));
+        eq("uptime_seconds", Value::from(12345));
+        is("loadavg.15m", Value::from(0.1));
+        is("processor.2", Value::from("Intel(R) Xeon(R) CPU @ 2.20GHz"));
+        eq("processor_count", Value::from(1));
+        eq("processor_threads_per_core", Value::from(2));
+        // the environment and the command line whole, newlines in values included
+        is("env.MULTI", Value::from("a\nb"));
+        is("env.PATH", Value::from("/usr/bin"));
+        is("cmdline.console", Value::from("ttyS0"));
+        is("proc_cmdline.console.0", Value::from("tty0"));
+        // resolv.conf: commented lines and other words are not nameservers
+        is("dns.nameservers.1", Value::from("192.0.2.54"));
+        assert_eq!(attr(&f["dns"], "nameservers").len(), Some(2));
+        is("dns.search.1", Value::from("example.net"));
+        is("dns.options.ndots", Value::from("2"));
+        eq("ssh_host_key_ed25519_public", Value::from("AAAAC3"));
+        eq("ssh_host_key_a:b_public_keytype", Value::from("ssh-rsa"));
+        eq("system_vendor", Value::from("QEMU"));
+        eq("product_name", Value::from("Standard PC"));
+        eq("bios_date", Value::from("NA"));
+        // one `date` for the clock and both zone names; UTC from the epoch
+        is("date_time.epoch", Value::from("1700000000"));
+        is("date_time.hour", Value::from("23"));
+        is("date_time.iso8601", Value::from("2023-11-14T22:13:20Z"));
+        is(
+            "date_time.iso8601_micro",
+            Value::from("2023-11-14T22:13:20.123456Z"),
+        );
+        is("date_time.tz", Value::from("CET"));
+        is("date_time.tz_dst", Value::from("CEST"));
+        // addresses, the main table's default routes (not wg0's table)
+        is("default_ipv4.gateway", Value::from("192.0.2.1"));
+        is("default_ipv4.address", Value::from("192.0.2.10"));
+        is("default_ipv4.broadcast", Value::from("192.0.2.255"));
+        is("default_ipv6.gateway", Value::from("fe80::1"));
+        is("default_ipv6.interface", Value::from("eth0"));
+        is("default_ipv6.address", Value::from("2001:db8::10"));
+        is("lo.ipv6.0.scope", Value::from("host"));
+        is("eth0.pciid", Value::from("0000:00:03.0"));
+        is("eth0.speed", Value::from(1000));
+        is("lo.type", Value::from("loopback"));
+        eq("all_ipv4_addresses", Value::from(vec!["192.0.2.10"]));
+        // a mount `stat -f` did not answer for is left out
+        assert_eq!(f["mounts"].len(), Some(1));
+        is("mounts.0.size_total", Value::from(4096 * 1000));
+        is("mounts.0.block_used", Value::from(600));
+        is("mounts.0.inode_used", Value::from(5536));
+        is("lsb.id", Value::from("Debian"));
+        is("lsb.major_release", Value::from("12"));
+        is(
+            "lsb.description",
+            Value::from("Debian GNU/Linux 12 (bookworm)"),
+        );
+    }
+
+    #[test]
+    fn files_are_read_as_cat_cut_awk_and_sed_read_them() {
+        assert_eq!(
+            colon_field("model name\t: Intel(R) Xeon(R) CPU @ 2.20GHz"),
+            "Intel(R) Xeon(R) CPU @ 2.20GHz"
+        );
+        assert_eq!(colon_field("a : b: c"), "b");
+        assert_eq!(colon_field("no colon"), "");
+        assert_eq!(cut("12345.67 23456.78", 1, 1), "12345.67");
+        assert_eq!(cut("0.50 0.25 0.10 1/123 4567", 1, 3), "0.50 0.25 0.10");
+        assert_eq!(cut("nospace", 1, 2), "nospace");
+        assert_eq!(cut("a  b", 1, 2), "a ");
+        assert_eq!(
+            awk_fields("MemTotal:\t  2048 kB"),
+            vec!["MemTotal:", "2048", "kB"]
+        );
+        assert_eq!(
+            grep_line("/etc/os-release:ID=debian"),
+            Some(("/etc/os-release", "ID=debian"))
+        );
+        assert_eq!(
+            grep_line("/proc/meminfo:MemFree: 1 kB"),
+            Some(("/proc/meminfo", "MemFree: 1 kB"))
+        );
+        assert_eq!(
+            grep_line("/etc/ssh/ssh_host_a:b_key.pub:ssh-rsa AAAA"),
+            Some(("/etc/ssh/ssh_host_a:b_key.pub", "ssh-rsa AAAA"))
+        );
+        // Cpus_allowed_list, as `nproc` counts it
+        assert_eq!(cpu_count("0-1"), Some(2));
+        assert_eq!(cpu_count("0-3,8,10-11\n"), Some(7));
+        assert_eq!(cpu_count("x"), None);
+        // `$(cat)` drops trailing newlines only; a first line drops a `\r`
+        let out = Output::parse("@files\n/f:1\n/f:\n/g:a\r\n/g:b\n@\n");
+        assert_eq!(out.cat("/f").as_deref(), Some("1"));
+        assert_eq!(out.first_line("/g"), Some("a"));
+        assert_eq!(out.cat("/missing"), None);
+    }
+
+    #[test]
+    fn default_routes_of_the_main_table_first_line_only() {
+        let batch = [
+            "2: eth0    inet 192.0.2.10/24 brd 192.0.2.255 scope global eth0\\ valid_lft forever",
+            "default \\\tnexthop via 10.1.0.1 dev d0 weight 1 \\\tnexthop via 10.2.0.1 dev d1 weight 1 ",
+            "default via 10.0.0.1 dev eth1 metric 600",
+            "1: lo: <LOOPBACK,UP,LOWER_UP> mtu 65536\\    link/loopback 00:00:00:00:00:00",
+            "default via 2001:db8::1 dev d0 table 7 metric 1024 pref medium",
+            "default via fe80::1 dev table metric 1024 pref medium",
+        ];
+        let (addrs, v4, v6) = split_ip_batch(&batch);
+        assert_eq!(addrs.len(), 1);
+        assert_eq!(v4, Some(batch[1]));
+        // an interface named `table` is not a table
+        assert_eq!(v6, Some(batch[5]));
+        let mut kv = Vec::new();
+        // a multipath route's first line names no interface
+        default_route(batch[1], "default", &mut kv);
+        assert!(kv.is_empty());
+        default_route("default via inet6 fe80::1 dev eth0 ", "default", &mut kv);
+        let kv: Vec<(&str, &str)> = kv.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        assert_eq!(kv, [("default_gw", "inet6"), ("default_if", "eth0")]);
+        // no IPv6 route, no addresses
+        let (addrs, v4, v6) =
+            split_ip_batch(&["default via 10.0.0.1 dev eth0", "1: lo: <LOOPBACK>", ""]);
+        assert!(addrs.is_empty() && v6.is_none());
+        assert_eq!(v4, Some("default via 10.0.0.1 dev eth0"));
+    }
+
+    #[test]
+    fn the_fallbacks_of_hosts_without_proc_gnu_date_or_ip_batch() {
+        let f = to_facts(
+            "system=Linux\narchitecture=aarch64\nnproc=4\ndate_epoch=1700000000\n\
+date_now=2023 11 14 22 13 20 UTC +0000 Tuesday 2 46 5\ndate_utc=2023-11-14T22:13:20 5\n\
+tz_names=UTC +0000 UTC +0000\n@date\n@\n@addr\n\
+2: eth0    inet 192.0.2.10/24 brd 192.0.2.255 scope global eth0\\ valid_lft forever\n@\n\
+@route4\ndefault via 192.0.2.1 dev eth0 \n@\n@route6\n@\nif=eth0 \n",
+        );
+        assert_eq!(f["architecture"], Value::from("aarch64"));
+        assert_eq!(f["processor_nproc"], Value::from(4));
+        assert_eq!(
+            attr(&f["date_time"], "iso8601"),
+            Value::from("2023-11-14T22:13:20Z")
+        );
+        assert_eq!(
+            attr(&f["default_ipv4"], "address"),
+            Value::from("192.0.2.10")
+        );
+        assert_eq!(f["default_ipv6"].len(), Some(0));
     }
 }

@@ -14,21 +14,25 @@ use std::time::Duration;
 
 const MARKER: &str = "drover-lock:";
 
-/// The shell fragment that takes the lock; its output holds one marker line.
+/// The shell fragment that takes the lock; its output holds one marker line. It starts
+/// two processes on the host (more cost the run, as for the facts): `flock` locks the
+/// shell's descriptor 9 (the lock belongs to the open file, so it outlives `flock`), the
+/// background `tail` inherits the descriptor and keeps the lock, and the shell closes its
+/// own so that nothing else the command starts holds it. The files are created once, open
+/// to every user (`umask 000` in a subshell, the only other fork, on the first run only).
 pub fn script(inventory_host: &str, timeout: Duration, holder: &str) -> String {
     use sha1::Digest;
     let digest = hex::encode(sha1::Sha1::digest(inventory_host.as_bytes()));
     let name = format!("drover-{}", &digest[..16]);
     format!(
         r#"__d=/run/lock; [ -d "$__d" ] && [ -w "$__d" ] || __d=${{TMPDIR:-/tmp}}
-__l="$__d/{name}.lock"; __i="$__d/{name}.holder"; __s="$__d/{name}.$$.state"; __p=$PPID
-( umask 000; exec 9>>"$__l"
-  if flock -w {secs} 9; then printf '%s\n' {holder} > "$__i"; echo ok > "$__s"
-    tail --pid="$__p" -s 0.1 -f /dev/null
-  else echo busy > "$__s"; fi ) </dev/null >/dev/null 2>&1 &
-while [ ! -s "$__s" ]; do sleep 0.01; done
-if [ "$(cat "$__s")" = ok ]; then rm -f "$__s"; echo "{MARKER} ok"
-else rm -f "$__s"; echo "{MARKER} busy $(cat "$__i" 2>/dev/null)"; exit 75; fi
+__l="$__d/{name}.lock"; __i="$__d/{name}.holder"
+[ -e "$__l" ] && [ -e "$__i" ] || (umask 000; : >> "$__l"; : >> "$__i") 2>/dev/null
+exec 9>>"$__l"
+if flock -w {secs} 9; then printf '%s\n' {holder} > "$__i"
+  tail --pid="$PPID" -s 0.1 -f /dev/null </dev/null >/dev/null 2>&1 &
+  exec 9>&-; echo "{MARKER} ok"
+else exec 9>&-; __h=; read -r __h 2>/dev/null < "$__i"; echo "{MARKER} busy $__h"; exit 75; fi
 "#,
         secs = timeout.as_secs().max(1),
         holder = quote(holder),
