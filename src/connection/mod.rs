@@ -10,8 +10,8 @@ pub mod ssh;
 pub(crate) mod traced;
 
 pub(crate) use files::{
-    parse_stat, put_finish, put_prelude, put_script, stat, stat_script, FileKind, FileState,
-    STAT_FIELDS,
+    octal_mode, parse_stat, put_finish, put_prelude, put_script, stat, stat_script, FileKind,
+    FileState, STAT_FIELDS,
 };
 pub(crate) use local::LocalConnection;
 pub(crate) use quote::quote;
