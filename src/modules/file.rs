@@ -94,8 +94,24 @@ impl Module for File {
             // Without a state an existing link stays one (see plan_file).
             None => cur.kind == FileKind::Link,
         };
+        let warnings = if ctx.check && args.str("state")?.as_deref() != Some("absent") {
+            super::file_lookups::warnings(ctx, args)?
+        } else {
+            Vec::new()
+        };
         let path_arg = path.clone();
-        let mut plan = plan_file(ctx, args, path).map_err(|e| with_path_info(e, &cur))?;
+        let mut plan = plan_file(ctx, args, path).map_err(|e| {
+            let e = with_path_info(e, &cur);
+            if warnings.is_empty() {
+                e
+            } else {
+                e.with_result_value("warnings", serde_json::json!(warnings))
+            }
+        })?;
+        if !warnings.is_empty() {
+            plan.result
+                .insert("warnings".into(), Value::from_serialize(&warnings));
+        }
         if plan.is_change() && ctx.check {
             describe_current(&mut plan.result, &cur);
         }
