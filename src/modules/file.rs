@@ -150,7 +150,11 @@ impl Module for File {
                 plan.result.insert("dest".into(), p);
             }
         }
-        Ok(if tree {
+        // A recursion through links reaches paths outside the tree: the whole cache goes.
+        let through_links = args.bool("recurse", false)? && args.bool("follow", true)?;
+        Ok(if through_links {
+            plan
+        } else if tree {
             plan.touching_tree(touched)
         } else {
             plan.touching_inode(touched, &cur)
@@ -365,7 +369,14 @@ fn plan_file(ctx: &mut ModuleCtx<'_>, args: &Args, path: String) -> Result<Plan>
             )
             .with_diff(Some(diff)))
         }
-        "directory" => plan_directory(&path, &cur, &effective, &attrs, recurse, ctx, result),
+        "directory" => {
+            let tree = match (recurse, follow) {
+                (false, _) => Tree::No,
+                (true, false) => Tree::Physical,
+                (true, true) => Tree::Following,
+            };
+            plan_directory(&path, &cur, &effective, &attrs, tree, ctx, result)
+        }
         "file" => {
             // Ansible's result names the path and what it is.
             let cannot = |what: &str| {
@@ -589,12 +600,31 @@ fn add_state(result: &mut Vars, cur: &FileState, attrs: &Attrs, check: bool) {
     result.insert("size".into(), Value::from(cur.size));
 }
 
+/// The attributes on a directory and below it.
+fn tree_script(attrs: &Attrs, q: &str, tree: Tree) -> String {
+    match tree {
+        Tree::Following => attrs.following_tree_script(q),
+        _ => attrs.script(q, true),
+    }
+}
+
+/// How `recurse` walks below a directory.
+#[derive(Clone, Copy, PartialEq)]
+enum Tree {
+    No,
+    /// `follow: false`: links below are left as they are.
+    Physical,
+    /// `follow: true` (the default): as Ansible's `recursive_set_attributes`, what a link
+    /// below points to changes too, and a linked directory is walked.
+    Following,
+}
+
 fn plan_directory(
     path: &str,
     cur: &FileState,
     effective: &FileState,
     attrs: &Attrs,
-    recurse: bool,
+    tree: Tree,
     ctx: &mut ModuleCtx<'_>,
     mut result: Vars,
 ) -> Result<Plan> {
@@ -622,8 +652,8 @@ fn plan_directory(
                 attrs.script(&qd, false)
             ));
         }
-        if recurse {
-            script.push_str(&attrs.script(&q, true));
+        if tree != Tree::No {
+            script.push_str(&tree_script(attrs, &q, tree));
         }
         let diff = Diff {
             before_header: path.to_string(),
@@ -641,7 +671,16 @@ fn plan_directory(
     }
     add_state(&mut result, effective, attrs, ctx.check);
     let mut diffs = attrs.differences(effective);
-    if recurse && (attrs.mode.is_some() || attrs.owner.is_some() || attrs.group.is_some()) {
+    // `find -L` looks through the links below when they are followed.
+    // (a dangling link, `-type l` under `-L`, is left alone).
+    let find = if tree == Tree::Following {
+        "find -L {q} -mindepth 1 ! -type l"
+    } else {
+        "find {q} -mindepth 1"
+    }
+    .replace("{q}", &q);
+    if tree != Tree::No && (attrs.mode.is_some() || attrs.owner.is_some() || attrs.group.is_some())
+    {
         // Anything below that differs? One `find` answers it.
         let mut conds = Vec::new();
         if let Some(o) = &attrs.owner {
@@ -660,7 +699,7 @@ fn plan_directory(
         let mut differs = false;
         if !conds.is_empty() {
             let script = format!(
-                "find {q} -mindepth 1 \\( {} \\) -print -quit 2>/dev/null",
+                "{find} \\( {} \\) -print -quit 2>/dev/null",
                 conds.join(" -o ")
             );
             differs |= !ctx.sh(&script, None)?.stdout.is_empty();
@@ -668,7 +707,7 @@ fn plan_directory(
         if let (Some(m), false) = (symbolic, differs) {
             // A symbolic mode's result depends on each entry's mode and type: the distinct
             // (mode, type) pairs below the directory decide it.
-            let script = format!("find {q} -mindepth 1 -printf '%m %y\\n' 2>/dev/null | sort -u");
+            let script = format!("{find} -printf '%m %y\\n' 2>/dev/null | sort -u");
             let out = ctx.sh(&script, None)?;
             differs = out.stdout_str().lines().any(|l| {
                 let (mode, kind) = l.split_once(' ').unwrap_or((l, ""));
@@ -684,7 +723,11 @@ fn plan_directory(
         return Ok(Plan::no_change(result));
     }
     let diff = attr_diff(path, effective, attrs, &diffs);
-    let script = attrs.script(&q, recurse);
+    let script = if tree == Tree::No {
+        attrs.script(&q, false)
+    } else {
+        tree_script(attrs, &q, tree)
+    };
     Ok(Plan::change_op(
         Change::Modify(diffs),
         result,
