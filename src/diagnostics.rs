@@ -85,8 +85,9 @@ pub struct ErrorData {
     pub host: Option<String>,
     /// The task it happened in.
     pub task: Option<String>,
-    /// Keys a failed module reports beside `msg` (include_vars's `message`), as text.
-    pub result_keys: Vec<(String, String)>,
+    /// Keys a failed module reports beside `msg` (include_vars's `message`, the file
+    /// module's `path` and its attributes).
+    pub result_keys: Vec<(String, serde_json::Value)>,
     /// The underlying error (I/O, libssh2), kept for `std::error::Error::source`.
     pub source: Option<Arc<dyn std::error::Error + Send + Sync + 'static>>,
 }
@@ -135,8 +136,14 @@ impl Error {
     }
 
     /// A key of the failed task's result beside `msg`.
-    pub fn with_result_key(mut self, key: &str, value: impl Into<String>) -> Self {
-        self.result_keys.push((key.to_string(), value.into()));
+    pub fn with_result_key(self, key: &str, value: impl Into<String>) -> Self {
+        self.with_result_value(key, serde_json::Value::String(value.into()))
+    }
+
+    /// A key of the failed task's result with any value; a later one replaces an earlier.
+    pub fn with_result_value(mut self, key: &str, value: serde_json::Value) -> Self {
+        self.result_keys.retain(|(k, _)| k != key);
+        self.result_keys.push((key.to_string(), value));
         self
     }
 

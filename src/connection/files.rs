@@ -344,9 +344,16 @@ impl FileState {
         self.kind != FileKind::Missing
     }
 
+    /// The mode as Ansible's results and diffs show it (`add_path_info`'s `'0%03o'`):
+    /// `0644`, `01777`.
     pub fn mode_string(&self) -> String {
-        format!("{:04o}", self.mode)
+        octal_mode(self.mode)
     }
+}
+
+/// Ansible's `'0%03o' % mode`: a leading zero before at least three octal digits.
+pub fn octal_mode(mode: u32) -> String {
+    format!("0{mode:03o}")
 }
 
 /// The shell fragment that prints a path's state; `{p}` must be a quoted path.

@@ -1204,7 +1204,7 @@ fn fail_one(e: Error) -> One {
     }
     r.insert("msg".into(), Value::from(msg));
     for (k, v) in &e.result_keys {
-        r.insert(k.clone(), Value::from(v.as_str()));
+        r.insert(k.clone(), Value::from_serialize(v));
     }
     One::new(r, Status::Failed)
 }

@@ -75,6 +75,27 @@ impl Attrs {
         s
     }
 
+    /// The attributes on a directory and everything below it, through the links below as
+    /// Ansible's `recursive_set_attributes` with `follow`: `find -L` walks linked
+    /// directories, and chmod/chown of a link reach what it points to; a dangling link
+    /// (`-type l` under `-L`) is left alone.
+    pub fn following_tree_script(&self, quoted_path: &str) -> String {
+        let mut s = self.script(quoted_path, false);
+        let below = |cmd: String| {
+            format!("find -L {quoted_path} -mindepth 1 ! -type l -exec {cmd} -- {{}} + || exit 1\n")
+        };
+        match (&self.owner, &self.group) {
+            (Some(o), Some(g)) => s.push_str(&below(format!("chown {}:{}", quote(o), quote(g)))),
+            (Some(o), None) => s.push_str(&below(format!("chown {}", quote(o)))),
+            (None, Some(g)) => s.push_str(&below(format!("chgrp {}", quote(g)))),
+            (None, None) => {}
+        }
+        if let Some(m) = &self.mode {
+            s.push_str(&below(format!("chmod {}", quote(m))));
+        }
+        s
+    }
+
     /// Apply to a path, as an op.
     pub fn op(&self, path: &str) -> super::op::RemoteOp {
         let path = path.to_string();

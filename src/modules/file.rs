@@ -3,9 +3,9 @@
 use super::attrs::Attrs;
 use super::probe::Probe;
 use super::spec::{arg, ArgType::*, FreeForm, ModuleSpec};
-use super::write::{attr_diff, diff_map, state_name};
+use super::write::{attr_diff, attr_pairs, diff_map, path_state, state_name};
 use super::{Args, Change, Diff, Module, ModuleCtx, Plan};
-use crate::connection::{quote, FileKind, FileState};
+use crate::connection::{octal_mode, quote, FileKind, FileState};
 use crate::diagnostics::{Error, Result};
 use crate::vars::Vars;
 use minijinja::Value;
@@ -88,47 +88,96 @@ impl Module for File {
         {
             touched.push(link_target_path(&path, t));
         }
-        let link = match args.str("state")?.as_deref() {
-            Some(s) => matches!(s, "link" | "hard"),
+        // Ansible's link states and touch name the path `dest` in their result.
+        let dest_named = match args.str("state")?.as_deref() {
+            Some(s) => matches!(s, "link" | "hard" | "touch"),
             // Without a state an existing link stays one (see plan_file).
             None => cur.kind == FileKind::Link,
         };
-        let mut plan = plan_file(ctx, args, path)?;
+        let warnings = if ctx.check && args.str("state")?.as_deref() != Some("absent") {
+            super::file_lookups::warnings(ctx, args)?
+        } else {
+            Vec::new()
+        };
+        let path_arg = path.clone();
+        let mut plan = plan_file(ctx, args, path).map_err(|e| {
+            let e = with_path_info(e, &cur);
+            if warnings.is_empty() {
+                e
+            } else {
+                e.with_result_value("warnings", serde_json::json!(warnings))
+            }
+        })?;
+        if !warnings.is_empty() {
+            plan.result
+                .insert("warnings".into(), Value::from_serialize(&warnings));
+        }
         if plan.is_change() && ctx.check {
             describe_current(&mut plan.result, &cur);
         }
-        // In diff mode the result carries the before/after mappings the diff shows.
-        if let (true, Some(d)) = (ctx.diff && plan.is_change(), plan.diff.first()) {
-            let side = |s: &str| serde_json::from_str::<serde_json::Value>(s).ok();
-            if let (Some(before), Some(after)) = (side(&d.before), side(&d.after)) {
-                plan.result.insert(
-                    "diff".into(),
-                    Value::from_serialize(serde_json::json!({"before": before, "after": after})),
-                );
+        // In diff mode the result carries the before/after mappings: Ansible's file
+        // module returns them even when nothing changes (but for a path staying absent).
+        if ctx.diff {
+            let follow = args.bool("follow", true)?;
+            let effective = if follow && cur.kind == FileKind::Link {
+                ctx.stat(&path_arg, true, false)?
+            } else {
+                cur.clone()
+            };
+            let state = resolved_state(args, &cur, &effective)?;
+            // `file` and `directory` follow a link to what it points to.
+            let prev = if matches!(state.as_str(), "file" | "directory") {
+                &effective
+            } else {
+                &cur
+            };
+            let p = plan
+                .result
+                .get("path")
+                .and_then(|p| p.as_str().map(str::to_string));
+            let base = super::file_diff::unchanged(&p.unwrap_or(path_arg), &state, prev);
+            let planned = plan.diff.first().filter(|_| plan.is_change());
+            let diff = match (planned, base) {
+                (Some(d), base) => super::file_diff::merged(&d.before, &d.after, base),
+                (None, base) => base,
+            };
+            if let Some(d) = diff {
+                plan.result.insert("diff".into(), Value::from_serialize(d));
             }
         }
-        if link && ctx.diff && !plan.is_change() {
-            // Ansible's link states return their (empty) diff even when nothing changes.
-            if let Some(p) = plan.result.get("path").cloned() {
-                let side = serde_json::json!({ "path": p.as_str() });
-                plan.result.insert(
-                    "diff".into(),
-                    Value::from_serialize(serde_json::json!({"before": side, "after": side})),
-                );
-            }
-        }
-        if link {
-            // A link's result names it `dest`, as Ansible's.
+        if dest_named {
             if let Some(p) = plan.result.shift_remove("path") {
                 plan.result.insert("dest".into(), p);
             }
         }
-        Ok(if tree {
+        // A recursion through links reaches paths outside the tree: the whole cache goes.
+        let through_links = args.bool("recurse", false)? && args.bool("follow", true)?;
+        Ok(if through_links {
+            plan
+        } else if tree {
             plan.touching_tree(touched)
         } else {
-            plan.touching(touched)
+            plan.touching_inode(touched, &cur)
         })
     }
+}
+
+/// A failure naming the task's path (`path` or `dest`) also describes it, as Ansible's
+/// `fail_json` does (its `add_path_info`: owner, mode, size, what it is).
+fn with_path_info(e: Error, cur: &FileState) -> Error {
+    if !e
+        .result_keys
+        .iter()
+        .any(|(k, _)| k == "path" || k == "dest")
+    {
+        return e;
+    }
+    let mut info = Vars::new();
+    super::write::add_path_info(&mut info, cur);
+    info.into_iter().fold(e, |e, (k, v)| {
+        let v = serde_json::to_value(&v).unwrap_or(serde_json::Value::Null);
+        e.with_result_value(&k, v)
+    })
 }
 
 /// `_diff_peek`: only whether the file looks binary (a NUL byte in its first 8 KiB; an
@@ -198,7 +247,7 @@ pub(super) fn path_info(line: &str) -> Vars {
     r.insert("state".into(), Value::from(state));
     r.insert(
         "mode".into(),
-        Value::from(format!("{:04o}", u32::from_str_radix(f[1], 8).unwrap_or(0))),
+        Value::from(octal_mode(u32::from_str_radix(f[1], 8).unwrap_or(0))),
     );
     r.insert("owner".into(), Value::from(f[2]));
     r.insert("group".into(), Value::from(f[3]));
@@ -216,7 +265,7 @@ fn describe_current(result: &mut Vars, cur: &FileState) {
     }
     if cur.exists() {
         add_state(result, cur, &Attrs::default(), true);
-        result.insert("state".into(), Value::from(state_name(cur.kind)));
+        result.insert("state".into(), Value::from(path_state(cur)));
     }
 }
 
@@ -249,6 +298,22 @@ fn tree_before(ctx: &mut ModuleCtx<'_>, path: &str, kind: FileKind) -> Result<St
     Ok(format!("{}\n", String::from_utf8_lossy(&buf)))
 }
 
+/// The state the task asks for, as Ansible's `additional_parameter_handling` resolves a
+/// missing one: a path that exists keeps its kind (a link stays a link: `get_state` looks
+/// with lstat); otherwise `recurse` means a directory, and anything else a file.
+fn resolved_state(args: &Args, cur: &FileState, effective: &FileState) -> Result<String> {
+    Ok(match args.str("state")? {
+        Some(s) => s,
+        None if cur.kind == FileKind::Link => "link".to_string(),
+        None if cur.exists() => match effective.kind {
+            FileKind::Directory => "directory".to_string(),
+            _ => "file".to_string(),
+        },
+        None if args.bool("recurse", false)? => "directory".to_string(),
+        None => "file".to_string(),
+    })
+}
+
 fn plan_file(ctx: &mut ModuleCtx<'_>, args: &Args, path: String) -> Result<Plan> {
     let attrs = Attrs::from_args(args)?;
     let follow = args.bool("follow", true)?;
@@ -260,28 +325,18 @@ fn plan_file(ctx: &mut ModuleCtx<'_>, args: &Args, path: String) -> Result<Plan>
         cur.clone()
     };
     let recurse = args.bool("recurse", false)?;
-    // Ansible's `additional_parameter_handling`: a path that exists keeps its kind (a link
-    // stays a link: `get_state` looks with lstat); `recurse` and `src` need a state that
-    // uses them.
-    let state = match args.str("state")? {
-        Some(s) => s,
-        None if cur.kind == FileKind::Link => "link".to_string(),
-        None if cur.exists() => match effective.kind {
-            FileKind::Directory => "directory".to_string(),
-            _ => "file".to_string(),
-        },
-        None if recurse => "directory".to_string(),
-        None => "file".to_string(),
-    };
+    let state = resolved_state(args, &cur, &effective)?;
     if recurse && state != "directory" {
-        return Err(Error::module(
-            "recurse option requires state to be 'directory'",
-        ));
+        return Err(
+            Error::module("recurse option requires state to be 'directory'")
+                .with_result_key("path", path.as_str()),
+        );
     }
     if args.has("src") && !matches!(state.as_str(), "link" | "hard") {
-        return Err(Error::module(
-            "src option requires state to be 'link' or 'hard'",
-        ));
+        return Err(
+            Error::module("src option requires state to be 'link' or 'hard'")
+                .with_result_key("path", path.as_str()),
+        );
     }
     let mut result = Vars::new();
     result.insert("path".into(), Value::from(path.as_str()));
@@ -314,19 +369,29 @@ fn plan_file(ctx: &mut ModuleCtx<'_>, args: &Args, path: String) -> Result<Plan>
             )
             .with_diff(Some(diff)))
         }
-        "directory" => plan_directory(&path, &cur, &effective, &attrs, recurse, ctx, result),
+        "directory" => {
+            let tree = match (recurse, follow) {
+                (false, _) => Tree::No,
+                (true, false) => Tree::Physical,
+                (true, true) => Tree::Following,
+            };
+            plan_directory(&path, &cur, &effective, &attrs, tree, ctx, result)
+        }
         "file" => {
+            // Ansible's result names the path and what it is.
+            let cannot = |what: &str| {
+                Error::module(format!("file ({path}) is {what}, cannot continue"))
+                    .with_result_key("path", path.as_str())
+                    .with_result_key("state", what)
+            };
             if !cur.exists() {
-                return Err(
-                    Error::module(format!("file ({path}) is absent, cannot continue")).with_help(
-                        "use state: touch to create an empty file, or copy/template to write one",
-                    ),
-                );
+                return Err(cannot("absent").with_help(
+                    "use state: touch to create an empty file, or copy/template to write one",
+                ));
             }
             if effective.kind == FileKind::Directory {
-                return Err(Error::module(format!(
-                    "{path} is a directory, not a file (state: file)"
-                )));
+                return Err(cannot("directory")
+                    .with_help("use state: directory for a directory, or remove it first"));
             }
             match super::file_times::plan(args, &path, ctx)? {
                 None => plan_attrs(&path, &effective, &attrs, result, "file", ctx.check),
@@ -358,16 +423,31 @@ fn plan_file(ctx: &mut ModuleCtx<'_>, args: &Args, path: String) -> Result<Plan>
                 Change::Create
             };
             let mut script = format!("touch -- {q} || exit 1\n");
-            script.push_str(&super::file_times::explicit_script(args, &path)?);
-            script.push_str(&attrs.script(&q, false));
+            let mut rest = super::file_times::explicit_script(args, &path)?;
+            rest.push_str(&attrs.script(&q, false));
+            if cur.exists() || rest.is_empty() {
+                script.push_str(&rest);
+            } else {
+                // As Ansible's touch: a file it just created goes again when its
+                // attributes cannot be set.
+                script.push_str(&format!("(\n{rest}) || {{ rm -f -- {q}; exit 1; }}\n"));
+            }
+            let mut before = vec![
+                ("path", path.clone()),
+                ("state", state_name(cur.kind).to_string()),
+            ];
+            let mut after = vec![("path", path.clone()), ("state", "touch".to_string())];
+            if cur.exists() {
+                // The attributes it changes too, as Ansible's diff shows them.
+                let (b, a) = attr_pairs(&effective, &attrs, &attrs.differences(&effective));
+                before.extend(b);
+                after.extend(a);
+            }
             let diff = Diff {
                 before_header: path.clone(),
                 after_header: path.clone(),
-                before: diff_map(&[
-                    ("path", path.clone()),
-                    ("state", state_name(cur.kind).into()),
-                ]),
-                after: diff_map(&[("path", path.clone()), ("state", "touch".into())]),
+                before: diff_map(&before),
+                after: diff_map(&after),
             };
             Ok(
                 Plan::change_op(change, result, apply_describing(script, &path))
@@ -433,7 +513,7 @@ fn plan_attrs(
     state: &str,
     check: bool,
 ) -> Result<Plan> {
-    result.insert("state".into(), Value::from(state));
+    result.insert("state".into(), Value::from(reported_state(state, cur)));
     add_state(&mut result, cur, attrs, check);
     let diffs = attrs.differences(cur);
     if diffs.is_empty() {
@@ -460,7 +540,7 @@ fn plan_attrs_and_times(
     times: super::file_times::Times,
     check: bool,
 ) -> Result<Plan> {
-    result.insert("state".into(), Value::from(state));
+    result.insert("state".into(), Value::from(reported_state(state, cur)));
     add_state(&mut result, cur, attrs, check);
     let mut changed = attrs.differences(cur);
     changed.push("times".into());
@@ -485,6 +565,16 @@ fn plan_attrs_and_times(
     .with_diff(Some(diff)))
 }
 
+/// The state a result reports for an existing `file`: Ansible's `add_path_info` reads it
+/// back from the path, so a file with more than one hard link is `hard`.
+fn reported_state<'a>(state: &'a str, cur: &FileState) -> &'a str {
+    if state == "file" {
+        path_state(cur)
+    } else {
+        state
+    }
+}
+
 /// The path's attributes in the result, as Ansible reports them after the module ran:
 /// the mode it ends up with (a symbolic mode resolved to octal); in check mode, what is
 /// there now (nothing for a path that does not exist yet).
@@ -494,7 +584,7 @@ fn add_state(result: &mut Vars, cur: &FileState, attrs: &Attrs, check: bool) {
     }
     let mode = match (&attrs.mode, check) {
         (Some(m), false) => super::attrs::target_mode(m, cur.mode, cur.kind == FileKind::Directory)
-            .map(|n| format!("{n:04o}"))
+            .map(octal_mode)
             .unwrap_or_else(|| m.clone()),
         _ => cur.mode_string(),
     };
@@ -510,12 +600,31 @@ fn add_state(result: &mut Vars, cur: &FileState, attrs: &Attrs, check: bool) {
     result.insert("size".into(), Value::from(cur.size));
 }
 
+/// The attributes on a directory and below it.
+fn tree_script(attrs: &Attrs, q: &str, tree: Tree) -> String {
+    match tree {
+        Tree::Following => attrs.following_tree_script(q),
+        _ => attrs.script(q, true),
+    }
+}
+
+/// How `recurse` walks below a directory.
+#[derive(Clone, Copy, PartialEq)]
+enum Tree {
+    No,
+    /// `follow: false`: links below are left as they are.
+    Physical,
+    /// `follow: true` (the default): as Ansible's `recursive_set_attributes`, what a link
+    /// below points to changes too, and a linked directory is walked.
+    Following,
+}
+
 fn plan_directory(
     path: &str,
     cur: &FileState,
     effective: &FileState,
     attrs: &Attrs,
-    recurse: bool,
+    tree: Tree,
     ctx: &mut ModuleCtx<'_>,
     mut result: Vars,
 ) -> Result<Plan> {
@@ -524,8 +633,9 @@ fn plan_directory(
     if cur.exists() && effective.kind != FileKind::Directory {
         return Err(Error::module(format!(
             "{path} already exists as a {}",
-            state_name(effective.kind)
+            path_state(effective)
         ))
+        .with_result_key("path", path)
         .with_help("remove it first (state: absent) if it should be a directory"));
     }
     if !cur.exists() {
@@ -554,8 +664,8 @@ fn plan_directory(
                 },
             ));
         }
-        if recurse {
-            script.push_str(&attrs.script(&q, true));
+        if tree != Tree::No {
+            script.push_str(&tree_script(attrs, &q, tree));
         }
         let diff = Diff {
             before_header: path.to_string(),
@@ -573,7 +683,16 @@ fn plan_directory(
     }
     add_state(&mut result, effective, attrs, ctx.check);
     let mut diffs = attrs.differences(effective);
-    if recurse && (attrs.mode.is_some() || attrs.owner.is_some() || attrs.group.is_some()) {
+    // `find -L` looks through the links below when they are followed.
+    // (a dangling link, `-type l` under `-L`, is left alone).
+    let find = if tree == Tree::Following {
+        "find -L {q} -mindepth 1 ! -type l"
+    } else {
+        "find {q} -mindepth 1"
+    }
+    .replace("{q}", &q);
+    if tree != Tree::No && (attrs.mode.is_some() || attrs.owner.is_some() || attrs.group.is_some())
+    {
         // Anything below that differs? One `find` answers it.
         let mut conds = Vec::new();
         if let Some(o) = &attrs.owner {
@@ -592,7 +711,7 @@ fn plan_directory(
         let mut differs = false;
         if !conds.is_empty() {
             let script = format!(
-                "find {q} -mindepth 1 \\( {} \\) -print -quit 2>/dev/null",
+                "{find} \\( {} \\) -print -quit 2>/dev/null",
                 conds.join(" -o ")
             );
             differs |= !ctx.sh(&script, None)?.stdout.is_empty();
@@ -600,7 +719,7 @@ fn plan_directory(
         if let (Some(m), false) = (symbolic, differs) {
             // A symbolic mode's result depends on each entry's mode and type: the distinct
             // (mode, type) pairs below the directory decide it.
-            let script = format!("find {q} -mindepth 1 -printf '%m %y\\n' 2>/dev/null | sort -u");
+            let script = format!("{find} -printf '%m %y\\n' 2>/dev/null | sort -u");
             let out = ctx.sh(&script, None)?;
             differs = out.stdout_str().lines().any(|l| {
                 let (mode, kind) = l.split_once(' ').unwrap_or((l, ""));
@@ -616,7 +735,11 @@ fn plan_directory(
         return Ok(Plan::no_change(result));
     }
     let diff = attr_diff(path, effective, attrs, &diffs);
-    let script = attrs.script(&q, recurse);
+    let script = if tree == Tree::No {
+        attrs.script(&q, false)
+    } else {
+        tree_script(attrs, &q, tree)
+    };
     Ok(Plan::change_op(
         Change::Modify(diffs),
         result,
@@ -677,7 +800,9 @@ fn plan_link(
         if out.stdout_str().trim() != "ok" {
             return Err(Error::module(format!(
                 "src file does not exist, use 'force=yes' if you really want to create the link: {absrc}"
-            )));
+            ))
+            .with_result_key("path", path)
+            .with_result_key("src", src.as_str()));
         }
     }
     let up_to_date = if state == "link" {
@@ -718,7 +843,7 @@ fn plan_link(
         return Ok(Plan::no_change(result));
     }
     // What Ansible's ensure_symlink/ensure_hardlink refuse to replace, in its words.
-    let refuse = |msg: String| Err(Error::module(msg));
+    let refuse = |msg: String| Err(Error::module(msg).with_result_key("path", path));
     match (state, cur.kind) {
         ("link", FileKind::Directory) => {
             if !force {
@@ -739,21 +864,36 @@ fn plan_link(
         }
         ("link", FileKind::File | FileKind::Other) if !force => {
             return refuse(format!(
-                "refusing to convert from file to symlink for {path}"
+                "refusing to convert from {} to symlink for {path}",
+                path_state(cur)
             ));
         }
         ("hard", FileKind::File) if !force => {
-            return refuse("Cannot link, file exists at destination".into());
+            // A file with other links is Ansible's `hard` state, refused in other words.
+            let msg = if cur.links > 1 {
+                "Cannot link, different hard link exists at destination"
+            } else {
+                "Cannot link, file exists at destination"
+            };
+            return Err(Error::module(msg)
+                .with_result_key("dest", path)
+                .with_result_key("src", src.as_str()));
         }
         ("hard", FileKind::Directory) if !force => {
-            return refuse("Cannot link: different hard link exists at destination".into());
+            return Err(
+                Error::module("Cannot link: different hard link exists at destination")
+                    .with_result_key("dest", path)
+                    .with_result_key("src", src.as_str()),
+            );
         }
         _ => {}
     }
     if state == "hard" && !ctx.check {
         let out = ctx.sh(&format!("[ -e {qs} ] && echo ok"), None)?;
         if out.stdout_str().trim() != "ok" {
-            return Err(Error::module("src does not exist"));
+            return Err(Error::module("src does not exist")
+                .with_result_key("dest", path)
+                .with_result_key("src", src.as_str()));
         }
     }
     let script = if state == "link" {
@@ -778,8 +918,12 @@ fn plan_link(
     let diff = Diff {
         before_header: path.to_string(),
         after_header: path.to_string(),
-        // As Ansible's file module: `src` shows only when a link is re-pointed.
+        // As Ansible's file module: `src` shows only when a link is re-pointed, the
+        // state only when it is not a link already.
         before: match &cur.link_target {
+            Some(t) if state == "link" => {
+                diff_map(&[("path", path.to_string()), ("src", t.clone())])
+            }
             Some(t) => diff_map(&[
                 ("path", path.to_string()),
                 ("state", "link".into()),
@@ -791,6 +935,9 @@ fn plan_link(
             ]),
         },
         after: match &cur.link_target {
+            Some(_) if state == "link" => {
+                diff_map(&[("path", path.to_string()), ("src", src.to_string())])
+            }
             Some(_) => diff_map(&[
                 ("path", path.to_string()),
                 ("state", state.to_string()),

@@ -41,6 +41,8 @@ mod copy_tree;
 mod cron;
 mod fetch;
 mod file;
+mod file_diff;
+mod file_lookups;
 mod file_times;
 mod find;
 mod get_url;
@@ -262,6 +264,17 @@ impl Plan {
     pub fn touching(mut self, paths: Vec<String>) -> Self {
         self.touches = Some(paths);
         self
+    }
+
+    /// As [`Plan::touching`] for a change to the attributes of `cur` in place: when its
+    /// inode has other names (hard links), they change too, unknown which, so the apply
+    /// leaves the whole cache instead.
+    pub fn touching_inode(self, paths: Vec<String>, cur: &crate::connection::FileState) -> Self {
+        if cur.kind == crate::connection::FileKind::File && cur.links > 1 {
+            self
+        } else {
+            self.touching(paths)
+        }
     }
 
     /// As [`Plan::touching`], for changes that reach below the paths too.

@@ -79,7 +79,8 @@ impl Module for Stat {
         s.insert("exists".into(), Value::from(st.exists()));
         if st.exists() {
             s.insert("path".into(), Value::from(path.as_str()));
-            s.insert("mode".into(), Value::from(st.mode_string()));
+            // stat's own format: '%04o' (`1777`, not `01777`).
+            s.insert("mode".into(), Value::from(format!("{:04o}", st.mode)));
             s.insert("isdir".into(), Value::from(st.kind == FileKind::Directory));
             s.insert("isreg".into(), Value::from(st.kind == FileKind::File));
             s.insert("islnk".into(), Value::from(st.kind == FileKind::Link));

@@ -100,7 +100,10 @@ fn path_info(out: &str, directory: bool) -> Vars {
         let mode = u32::from_str_radix(f[4], 8).unwrap_or(0);
         r.insert("gid".into(), Value::from(num(f[1])));
         r.insert("group".into(), Value::from(f[3]));
-        r.insert("mode".into(), Value::from(format!("{mode:04o}")));
+        r.insert(
+            "mode".into(),
+            Value::from(crate::connection::octal_mode(mode)),
+        );
         r.insert("owner".into(), Value::from(f[2]));
         r.insert("path".into(), Value::from(path));
         r.insert("size".into(), Value::from(num(f[5])));

@@ -102,7 +102,14 @@ pub fn plan_write(ctx: &mut ModuleCtx<'_>, req: WriteRequest) -> Result<Plan> {
         ResultShape::File { .. } => {
             let mut r = base_result(&req.dest, &cur, &new_sum, req.content.len());
             if let Some(m) = &req.attrs.mode {
-                r.insert("mode".into(), Value::from(m.as_str()));
+                // The mode it ends up with, as Ansible reads it back ('0%03o').
+                let numeric = m.chars().all(|c| c.is_ascii_digit());
+                let shown = (cur.exists() || numeric)
+                    .then(|| super::attrs::target_mode(m, cur.mode, false))
+                    .flatten()
+                    .map(crate::connection::octal_mode)
+                    .unwrap_or_else(|| m.clone());
+                r.insert("mode".into(), Value::from(shown));
             }
             r
         }
@@ -194,7 +201,7 @@ pub fn plan_write(ctx: &mut ModuleCtx<'_>, req: WriteRequest) -> Result<Plan> {
         let diff = attr_diff(&req.dest, &cur, &req.attrs, &attr_diffs);
         let op = req.attrs.op(&req.dest);
         return Ok(Plan::change_op(Change::Modify(attr_diffs), result, op)
-            .touching(vec![req.dest.clone()])
+            .touching_inode(vec![req.dest.clone()], &cur)
             .with_diff(Some(diff)));
     }
     let change = if cur.exists() {
@@ -422,8 +429,22 @@ pub fn diff_map(pairs: &[(&str, String)]) -> String {
 
 /// Before/after of attributes, in the shape Ansible's diff shows them.
 pub fn attr_diff(path: &str, cur: &FileState, attrs: &Attrs, which: &[String]) -> Diff {
-    let mut before = vec![("path", path.to_string())];
-    let mut after = vec![("path", path.to_string())];
+    let (mut before, mut after) = attr_pairs(cur, attrs, which);
+    before.insert(0, ("path", path.to_string()));
+    after.insert(0, ("path", path.to_string()));
+    let (before, after) = (diff_map(&before), diff_map(&after));
+    Diff {
+        before_header: format!("{path} (attributes)"),
+        after_header: format!("{path} (attributes)"),
+        before,
+        after,
+    }
+}
+
+/// The entries of [`attr_diff`] for the attributes `which`, before and after.
+pub type DiffPairs = Vec<(&'static str, String)>;
+pub fn attr_pairs(cur: &FileState, attrs: &Attrs, which: &[String]) -> (DiffPairs, DiffPairs) {
+    let (mut before, mut after) = (Vec::new(), Vec::new());
     for w in which {
         let (k, b, a) = match w.as_str() {
             // A symbolic mode shows as the octal mode it results in, as in Ansible.
@@ -435,7 +456,7 @@ pub fn attr_diff(path: &str, cur: &FileState, attrs: &Attrs, which: &[String]) -
                     .as_deref()
                     .map(|m| {
                         super::attrs::target_mode(m, cur.mode, cur.kind == FileKind::Directory)
-                            .map(|n| format!("{n:04o}"))
+                            .map(crate::connection::octal_mode)
                             .unwrap_or_else(|| m.to_string())
                     })
                     .unwrap_or_default(),
@@ -456,13 +477,7 @@ pub fn attr_diff(path: &str, cur: &FileState, attrs: &Attrs, which: &[String]) -
         before.push((k, b));
         after.push((k, a));
     }
-    let (before, after) = (diff_map(&before), diff_map(&after));
-    Diff {
-        before_header: format!("{path} (attributes)"),
-        after_header: format!("{path} (attributes)"),
-        before,
-        after,
-    }
+    (before, after)
 }
 
 pub fn state_name(kind: FileKind) -> &'static str {
@@ -472,6 +487,20 @@ pub fn state_name(kind: FileKind) -> &'static str {
         FileKind::Directory => "directory",
         FileKind::Link => "link",
         FileKind::Other => "other",
+    }
+}
+
+/// Ansible's `get_state` of a path that is there: its kind, a regular file with more than
+/// one link `hard`.
+pub fn path_state(st: &FileState) -> &'static str {
+    // Ansible's: link, directory, hard (more than one link), else file (a fifo, a
+    // socket or a device too).
+    match st.kind {
+        FileKind::Missing => "absent",
+        FileKind::Link => "link",
+        FileKind::Directory => "directory",
+        _ if st.links > 1 => "hard",
+        _ => "file",
     }
 }
 
@@ -671,13 +700,6 @@ pub fn add_path_info(r: &mut Vars, st: &crate::connection::FileState) {
     r.insert("mode".into(), Value::from(st.mode_string()));
     r.insert("owner".into(), Value::from(st.owner.as_str()));
     r.insert("size".into(), Value::from(st.size));
-    // Ansible's add_path_info: link, directory, hard (more than one link), else file.
-    let state = match st.kind {
-        crate::connection::FileKind::Link => "link",
-        crate::connection::FileKind::Directory => "directory",
-        _ if st.links > 1 => "hard",
-        _ => "file",
-    };
-    r.insert("state".into(), Value::from(state));
+    r.insert("state".into(), Value::from(path_state(st)));
     r.insert("uid".into(), Value::from(st.uid));
 }
