@@ -41,6 +41,20 @@ pub fn is_env_name(name: &str) -> bool {
         && chars.all(|c| c == '_' || c.is_ascii_alphanumeric())
 }
 
+/// `export NAME=value` lines for a task's environment (names checked).
+pub fn exports(environment: &[(String, String)]) -> crate::diagnostics::Result<String> {
+    let mut full = String::new();
+    for (k, v) in environment {
+        // Checked when the task's environment is built; never export what a shell
+        // would read as more than a name.
+        if !is_env_name(k) {
+            return Err(env_name_error(k));
+        }
+        full.push_str(&format!("export {}={}\n", k, quote(v)));
+    }
+    Ok(full)
+}
+
 /// The error for an environment name that is not one, with what to do.
 pub fn env_name_error(name: &str) -> crate::diagnostics::Error {
     crate::diagnostics::Error::new(

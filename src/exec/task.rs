@@ -840,6 +840,7 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
             super::home::expand_home(
                 self.w.ctx().conn.as_mut(),
                 become_.as_ref(),
+                &environment,
                 module.spec().name,
                 &mut rendered,
             )

@@ -351,16 +351,7 @@ pub enum Applied {
 impl ModuleCtx<'_> {
     /// The `export` lines of the task's environment.
     fn env_prefix(&self) -> Result<String> {
-        let mut full = String::new();
-        for (k, v) in &self.environment {
-            // Checked when the task's environment is built; never export what a shell
-            // would read as more than a name.
-            if !crate::connection::quote::is_env_name(k) {
-                return Err(crate::connection::quote::env_name_error(k));
-            }
-            full.push_str(&format!("export {}={}\n", k, crate::connection::quote(v)));
-        }
-        Ok(full)
+        crate::connection::quote::exports(&self.environment)
     }
 
     /// Send the writes queued before this task's, so what runs next sees them (a
