@@ -28,11 +28,7 @@ const CASES: &[(&str, u32, &str)] = &[
     ),
     ("empty_task.yml", 3, "empty task"),
     ("no_hosts.yml", 1, "play has no 'hosts'"),
-    (
-        "required_missing.yml",
-        3,
-        "template needs the argument 'src'",
-    ),
+    ("required_missing.yml", 3, "missing required arguments: src"),
     ("exclusive_args.yml", 3, "mutually exclusive"),
     (
         "bad_loop_control.yml",

@@ -80,7 +80,7 @@ impl Args {
     /// A string argument the module cannot do without.
     pub fn req_str(&self, name: &str) -> Result<String> {
         self.str(name)?
-            .ok_or_else(|| Error::module(format!("{} needs the argument '{name}'", self.module)))
+            .ok_or_else(|| Error::module(format!("missing required arguments: {name}")))
     }
 
     /// A boolean argument as Ansible reads one (`yes`, `on`, `1` …), or `default`.
@@ -611,40 +611,51 @@ pub fn validate(
         return Ok(());
     }
     let has_raw = args.contains_key("_raw_params");
-    for a in spec.args.iter().filter(|a| a.required) {
-        if !(present.contains(&a.name) || has_raw && matches!(a.name, "cmd" | "_raw_params")) {
-            return Err(Error::invalid(
-                format!("{} needs the argument '{}'", spec.name, a.name),
-                span,
-            ));
-        }
+    // Ansible's own words (a playbook may test them, `ignore_errors` then `msg ==`), with
+    // drover's help on what to do.
+    let help = format!("see the arguments of {} in the README", spec.name);
+    let mut missing: Vec<&str> = spec
+        .args
+        .iter()
+        .filter(|a| a.required)
+        .filter(|a| {
+            !(present.contains(&a.name) || has_raw && matches!(a.name, "cmd" | "_raw_params"))
+        })
+        .map(|a| a.name)
+        .collect();
+    if !missing.is_empty() {
+        missing.sort_unstable();
+        let msg = match (spec.name, missing.as_slice()) {
+            // copy's action plugin checks its arguments before the module, in its words.
+            ("copy", ["dest"]) => "dest is required".to_string(),
+            _ => format!("missing required arguments: {}", missing.join(", ")),
+        };
+        return Err(Error::invalid(msg, span).with_help(help));
     }
     for group in spec.required_one_of {
         let any = group
             .iter()
             .any(|g| present.contains(g) || (has_raw && matches!(*g, "cmd" | "argv")));
         if !any {
-            return Err(Error::invalid(
-                format!("{} needs one of: {}", spec.name, group.join(", ")),
-                span,
-            ));
+            let msg = match spec.name {
+                "copy" => "src (or content) is required".to_string(),
+                _ => format!("one of the following is required: {}", group.join(", ")),
+            };
+            return Err(Error::invalid(msg, span).with_help(help));
         }
     }
     for group in spec.mutually_exclusive {
-        let given: Vec<&&str> = group.iter().filter(|g| present.contains(g)).collect();
+        let given: Vec<&str> = group
+            .iter()
+            .copied()
+            .filter(|g| present.contains(g))
+            .collect();
         if given.len() > 1 {
-            return Err(Error::invalid(
-                format!(
-                    "{} arguments {} are mutually exclusive",
-                    spec.name,
-                    given
-                        .iter()
-                        .map(|g| format!("'{g}'"))
-                        .collect::<Vec<_>>()
-                        .join(" and ")
-                ),
-                span,
-            ));
+            let msg = match spec.name {
+                "copy" => "src and content are mutually exclusive".to_string(),
+                _ => format!("parameters are mutually exclusive: {}", given.join("|")),
+            };
+            return Err(Error::invalid(msg, span).with_help(help));
         }
     }
     Ok(())

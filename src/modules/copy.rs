@@ -70,6 +70,12 @@ impl Module for Copy {
 
     fn plan(&self, ctx: &mut ModuleCtx<'_>, args: &Args) -> Result<Plan> {
         let mut dest = args.req_str("dest")?;
+        // An empty src (often a variable that came out empty) is no source: Ansible's
+        // message, at run time.
+        if !args.has("content") && args.str("src")?.is_some_and(|s| s.is_empty()) {
+            return Err(Error::module("src (or content) is required")
+                .with_help("give src a controller file or directory, or give content"));
+        }
         if args.bool("remote_src", false)? {
             let src = args.req_str("src")?;
             return super::copy_tree::plan_remote(ctx, args, &src, &dest);

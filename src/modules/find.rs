@@ -545,7 +545,7 @@ impl Module for Find {
     fn plan(&self, ctx: &mut ModuleCtx<'_>, args: &Args) -> Result<Plan> {
         let paths = untrimmed_list(args, "paths")?;
         if paths.is_empty() {
-            return Err(Error::module("find needs the argument 'paths'"));
+            return Err(Error::module("missing required arguments: paths"));
         }
         let use_regex = args.bool("use_regex", false)?;
         let mut patterns = args.str_list("patterns")?;

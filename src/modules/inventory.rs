@@ -200,7 +200,7 @@ impl Module for AddHost {
         };
         let (name, port) = split_port(raw_name.trim());
         if name.is_empty() {
-            return Err(Error::module("add_host needs the argument 'name'")
+            return Err(Error::module("missing required arguments: name")
                 .with_help("give add_host a name: (the inventory name of the new host)"));
         }
         let groups = match GROUPS.iter().find(|k| args.has(k)) {
