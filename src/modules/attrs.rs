@@ -20,6 +20,20 @@ impl Attrs {
         })
     }
 
+    /// [`Attrs::from_args`] for a copy of the controller file `src`: `mode: preserve`
+    /// gives the copy the source's own permission bits, as Ansible's copy does.
+    pub fn from_args_copying(args: &Args, src: &std::path::Path) -> Result<Attrs> {
+        let mut attrs = Attrs::from_args(args)?;
+        if args.mode("mode")?.as_deref() == Some("preserve") {
+            use std::os::unix::fs::PermissionsExt;
+            let meta = std::fs::metadata(src).map_err(|e| {
+                crate::diagnostics::Error::module(format!("cannot read {}: {e}", src.display()))
+            })?;
+            attrs.mode = Some(format!("0{:o}", meta.permissions().mode() & 0o7777));
+        }
+        Ok(attrs)
+    }
+
     /// The attributes that differ from the current state, by name.
     pub fn differences(&self, cur: &FileState) -> Vec<String> {
         let mut d = Vec::new();

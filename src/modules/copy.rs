@@ -129,14 +129,17 @@ impl Module for Copy {
                 )
             }
         };
+        // content has no file name to put in a directory: Ansible's words.
+        let content_into_dir = || {
+            Error::module("can not use content with a dir as dest")
+                .with_help("give dest the path of the file to write")
+        };
         if dest.ends_with('/') {
             let name = src_name
                 .as_deref()
                 .and_then(|s| std::path::Path::new(s).file_name())
                 .and_then(|n| n.to_str())
-                .ok_or_else(|| {
-                    Error::module("dest ends with '/' but there is no src file name to put there")
-                })?;
+                .ok_or_else(content_into_dir)?;
             dest = format!("{dest}{name}");
         } else if let Some(name) = src_name
             .as_deref()
@@ -148,7 +151,13 @@ impl Module for Copy {
             if cur.kind == FileKind::Directory {
                 dest = format!("{}/{name}", dest.trim_end_matches('/'));
             }
+        } else if ctx.stat(&dest, true, true)?.kind == FileKind::Directory {
+            return Err(content_into_dir());
         }
+        let attrs = match &src_path {
+            Some(p) => Attrs::from_args_copying(args, std::path::Path::new(p))?,
+            None => Attrs::from_args(args)?,
+        };
         // Ansible's diff names the controller file it copied, or the destination.
         let after_header = src_path.unwrap_or_else(|| dest.clone());
         let mut plan = plan_write(
@@ -157,7 +166,7 @@ impl Module for Copy {
                 make_parents: false,
                 dest,
                 content,
-                attrs: Attrs::from_args(args)?,
+                attrs,
                 backup: args.bool("backup", false)?,
                 validate: args.str("validate")?,
                 force: args.bool("force", true)?,

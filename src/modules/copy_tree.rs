@@ -116,7 +116,7 @@ pub fn plan_directory(
                 make_parents: false,
                 dest: target,
                 content: data,
-                attrs: Attrs::from_args(args)?,
+                attrs: Attrs::from_args_copying(args, &src)?,
                 backup: false,
                 validate: None,
                 force: args.bool("force", true)?,
@@ -227,17 +227,23 @@ pub fn plan_remote(ctx: &mut ModuleCtx<'_>, args: &Args, src: &str, dest: &str) 
         return Ok(Plan::no_change(result));
     }
     let (s, d) = (quote(src), quote(&dest));
+    // `mode: preserve`: the copy gets the source's mode, over an existing file too.
+    let preserve = u8::from(args.mode("mode")?.as_deref() == Some("preserve"));
     let mut script = String::new();
     if !same {
         script.push_str(&format!(
             "t=$(mktemp \"$(dirname -- {d})/.drover-tmp.$$.XXXXXXXXXX\") || exit 1\n\
              trap 'rm -f \"$t\"' EXIT\n\
              cp -- {s} \"$t\" || exit 1\n\
-             if [ -e {d} ]; then chmod --reference={d} \"$t\"; else chmod --reference={s} \"$t\"; fi\n\
+             if [ -e {d} ] && [ {preserve} = 0 ]; then chmod --reference={d} \"$t\"; else chmod --reference={s} \"$t\"; fi\n\
              mv -f \"$t\" {d} || exit 1\ntrap - EXIT\n"
         ));
     }
     script.push_str(&attrs.script(&d, false));
+    // The result describes the copy, as Ansible's does (mode, owner, size …).
+    script.push_str(&format!(
+        "printf '@drover-path '; stat -c '%F|%a|%U|%G|%u|%g|%s|%h' -- {d} 2>/dev/null || echo\n"
+    ));
     let what = dest.clone();
     Ok(Plan::change(
         Change::Run,
@@ -250,7 +256,12 @@ pub fn plan_remote(ctx: &mut ModuleCtx<'_>, args: &Args, src: &str, dest: &str) 
                     out.stderr_str().trim()
                 )));
             }
-            Ok(Vars::new())
+            Ok(out
+                .stdout_str()
+                .lines()
+                .find_map(|l| l.strip_prefix("@drover-path "))
+                .map(super::file::path_info)
+                .unwrap_or_default())
         }),
     )
     .touching(vec![dest]))
