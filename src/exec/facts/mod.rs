@@ -388,25 +388,9 @@ fn more_facts(
         ]));
     }
     f.insert("mounts".into(), Value::from(mounts));
-    for k in [
-        "bios_date",
-        "bios_vendor",
-        "bios_version",
-        "board_asset_tag",
-        "board_name",
-        "board_serial",
-        "board_vendor",
-        "board_version",
-        "chassis_asset_tag",
-        "chassis_serial",
-        "chassis_vendor",
-        "chassis_version",
-        "product_name",
-        "product_serial",
-        "product_uuid",
-        "product_version",
-    ] {
-        f.insert(k.into(), s(&get(&format!("dmi_{k}"))));
+    // Every DMI file under its own name, but sys_vendor (Ansible's system_vendor).
+    for k in DMI.iter().filter(|k| **k != "sys_vendor") {
+        f.insert((*k).into(), s(&get(&format!("dmi_{k}"))));
     }
     f.insert("system_vendor".into(), s(&get("dmi_sys_vendor")));
     // security
