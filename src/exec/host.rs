@@ -99,6 +99,7 @@ impl<'a> HostWalker<'a> {
                         handler: false,
                         no_log: false,
                         module: "gather_facts",
+                        note: None,
                     }));
             })
         } else {
@@ -193,6 +194,7 @@ impl<'a> HostWalker<'a> {
                 handler: false,
                 no_log: false,
                 module: "",
+                note: None,
             }));
         Flow::Unreachable
     }
@@ -220,6 +222,7 @@ impl<'a> HostWalker<'a> {
                 handler: false,
                 no_log: false,
                 module: "",
+                note: None,
             }));
     }
 
@@ -803,6 +806,7 @@ impl<'a> HostWalker<'a> {
                     handler: false,
                     no_log: false,
                     module: "",
+                    note: None,
                 }));
         };
         if skipped.is_empty() {

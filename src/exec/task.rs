@@ -44,6 +44,8 @@ struct One {
     not_run: bool,
     /// Host state the apply step reported (see `ProbeCache::learn`).
     known: Vec<(Probe, Answer)>,
+    /// Where a failure happened and what to do (shown with `msg`, not part of it).
+    note: Option<crate::output::FailureNote>,
 }
 
 impl One {
@@ -58,6 +60,7 @@ impl One {
             pending: None,
             not_run: false,
             known: Vec::new(),
+            note: None,
         }
     }
 
@@ -800,6 +803,7 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
             handler: self.handler,
             no_log: self.task.kw.no_log == Some(true),
             module: self.task.module,
+            note: one.note.as_ref(),
         }));
     }
 
@@ -1196,18 +1200,19 @@ fn fail_one(e: Error) -> One {
     let mut r = Vars::new();
     r.insert("changed".into(), Value::from(false));
     r.insert("failed".into(), Value::from(true));
-    let mut msg = e.message.clone();
-    if let Some(h) = &e.help {
-        msg.push_str(&format!(" (help: {h})"));
-    }
-    if let Some(s) = &e.span {
-        msg = format!("{s}: {msg}");
-    }
-    r.insert("msg".into(), Value::from(msg));
+    // The bare message, as Ansible's `msg`; where and what to do are shown with it.
+    r.insert("msg".into(), Value::from(e.message.clone()));
     for (k, v) in &e.result_keys {
         r.insert(k.clone(), Value::from_serialize(v));
     }
-    One::new(r, Status::Failed)
+    let mut one = One::new(r, Status::Failed);
+    if e.span.is_some() || e.help.is_some() {
+        one.note = Some(crate::output::FailureNote {
+            at: e.span.as_ref().map(|s| s.to_string()),
+            help: e.help.clone(),
+        });
+    }
+    one
 }
 
 /// A value as text, the way Python's str() shows it (`{'k': True}` for a dict item).

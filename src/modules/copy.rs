@@ -151,9 +151,18 @@ impl Module for Copy {
             if cur.kind == FileKind::Directory {
                 dest = format!("{}/{name}", dest.trim_end_matches('/'));
             }
-        } else if ctx.stat(&dest, true, true)?.kind == FileKind::Directory {
-            return Err(content_into_dir());
         }
+        // content (no file name to put in a directory): the one stat plan_write needs.
+        let current = match src_name {
+            Some(_) => None,
+            None => {
+                let st = ctx.stat(&dest, true, true)?;
+                if st.kind == FileKind::Directory {
+                    return Err(content_into_dir());
+                }
+                Some((st, None))
+            }
+        };
         let attrs = match &src_path {
             Some(p) => Attrs::from_args_copying(args, std::path::Path::new(p))?,
             None => Attrs::from_args(args)?,
@@ -170,7 +179,7 @@ impl Module for Copy {
                 backup: args.bool("backup", false)?,
                 validate: args.str("validate")?,
                 force: args.bool("force", true)?,
-                current: None,
+                current,
                 shape: ResultShape::File { after_header },
             },
         )?;

@@ -69,6 +69,17 @@ pub struct TaskEvent<'a> {
     pub no_log: bool,
     /// The module's canonical name (debug output is always shown).
     pub module: &'a str,
+    /// Where a failure happened and what to do, shown with its message; the result's
+    /// own `msg` stays the bare message, as Ansible's (a playbook may compare it).
+    pub note: Option<&'a FailureNote>,
+}
+
+/// drover's additions to a failure's message: where, and what to do.
+#[derive(Clone, Debug, Default)]
+pub struct FailureNote {
+    /// `file:line:column` of what failed (an argument, a condition), when known.
+    pub at: Option<String>,
+    pub help: Option<String>,
 }
 
 pub enum Event<'a> {
@@ -119,7 +130,18 @@ pub fn shown_msg(t: &TaskEvent<'_>) -> Option<String> {
     if t.no_log {
         return Some(NO_LOG_MSG.to_string());
     }
-    result_msg(t.result)
+    let msg = result_msg(t.result)?;
+    let Some(note) = t.note else {
+        return Some(msg);
+    };
+    let mut shown = match &note.at {
+        Some(at) => format!("{at}: {msg}"),
+        None => msg,
+    };
+    if let Some(h) = &note.help {
+        shown.push_str(&format!(" (help: {h})"));
+    }
+    Some(shown)
 }
 
 pub const NO_LOG_MSG: &str =
