@@ -842,6 +842,15 @@ fn plan_link(
         }
         return Ok(Plan::no_change(result));
     }
+    // Ansible's ensure_hardlink checks the source before what the destination holds.
+    if state == "hard" && !ctx.check {
+        let out = ctx.sh(&format!("[ -e {qs} ] && echo ok"), None)?;
+        if out.stdout_str().trim() != "ok" {
+            return Err(Error::module("src does not exist")
+                .with_result_key("dest", path)
+                .with_result_key("src", src.as_str()));
+        }
+    }
     // What Ansible's ensure_symlink/ensure_hardlink refuse to replace, in its words.
     let refuse = |msg: String| Err(Error::module(msg).with_result_key("path", path));
     match (state, cur.kind) {
@@ -887,14 +896,6 @@ fn plan_link(
             );
         }
         _ => {}
-    }
-    if state == "hard" && !ctx.check {
-        let out = ctx.sh(&format!("[ -e {qs} ] && echo ok"), None)?;
-        if out.stdout_str().trim() != "ok" {
-            return Err(Error::module("src does not exist")
-                .with_result_key("dest", path)
-                .with_result_key("src", src.as_str()));
-        }
     }
     let script = if state == "link" {
         let attrs_script = if follow {
