@@ -10,9 +10,9 @@ pub mod ssh;
 pub(crate) mod traced;
 
 pub(crate) use files::{
-    describe_script, octal_mode, parse_described, parse_stat, put_finish, put_prelude,
-    put_script, split_described, stat, stat_script, take_described, FileKind, FileState,
-    PUT_SENTINEL, RC_STREAM_LOST, STAT_FIELDS,
+    describe_script, octal_mode, parse_described, parse_stat, put_finish, put_prelude, put_script,
+    split_described, stat, stat_script, take_described, FileKind, FileState, PUT_SENTINEL,
+    RC_STREAM_LOST, STAT_FIELDS,
 };
 pub(crate) use local::LocalConnection;
 pub(crate) use quote::quote;

@@ -480,15 +480,8 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
                 .chain(all_items.get(i + 1).map(|x| ("nextitem", x.clone())))
                 .collect::<Value>(),
             );
-            let label = match &task.loop_control.label {
-                Some(l) => run
-                    .render(l, vars.clone())
-                    .map(|v| display(&v))
-                    .unwrap_or_else(|_| display(&item)),
-                None => display(&item),
-            };
             let t0 = Instant::now();
-            let one = match self.execute(vars) {
+            let mut one = match self.execute(vars.clone()) {
                 Ok(o) => o,
                 Err(e) if e.kind == ErrorKind::Unreachable => {
                     return Ran::Done(self.unreachable(e))
@@ -496,6 +489,34 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
                 Err(e) => fail_one(e),
             };
             let duration = t0.elapsed();
+            // As Ansible (ansible#83619): each item's result is registered as it ends, so
+            // the label (rendered after the item) and the next items see it.
+            let registered = task
+                .register
+                .as_ref()
+                .filter(|_| one.pending.is_none())
+                .map(|r| {
+                    let mut res = one.result.clone();
+                    res.insert(var.clone(), item.clone());
+                    res.insert("ansible_loop_var".into(), Value::from(var.as_str()));
+                    (r.clone(), Value::from_iter(res))
+                });
+            if let Some((r, v)) = &registered {
+                vars.insert(r.clone(), v.clone());
+            }
+            let label = match &task.loop_control.label {
+                Some(l) => match run.render(l, vars) {
+                    Ok(v) => display(&v),
+                    // An undefined label fails the item, as Ansible (a batched item
+                    // has no result yet to fail: it keeps the item as its label).
+                    Err(e) if is_undefined(&e) && one.pending.is_none() => {
+                        label_failed(&mut one, &e);
+                        display(&item)
+                    }
+                    Err(_) => display(&item),
+                },
+                None => display(&item),
+            };
             if !self.defer {
                 self.emit(&one, Some(label.clone()), duration);
             }
@@ -508,6 +529,9 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
             {
                 self.w.ctx_ref().apply_var_effects(&one.effects);
                 base = self.rebuild_base(&base);
+            }
+            if let Some((r, v)) = registered {
+                base.insert(r, v);
             }
             recs.push(ItemRec {
                 one,
@@ -1207,6 +1231,24 @@ fn fail_one(e: Error) -> One {
         r.insert(k.clone(), Value::from_serialize(v));
     }
     One::new(r, Status::Failed)
+}
+
+fn is_undefined(e: &Error) -> bool {
+    e.kind == ErrorKind::Template && e.message.contains("undefined")
+}
+
+/// An item whose loop_control.label could not be rendered: failed, with Ansible's message
+/// (its other keys, `skipped` of a false `when` too, are kept as Ansible does).
+fn label_failed(one: &mut One, e: &Error) {
+    one.result.insert("failed".into(), Value::from(true));
+    one.result.insert(
+        "msg".into(),
+        Value::from(format!(
+            "Failed to template loop_control.label: {}",
+            e.message
+        )),
+    );
+    one.status = Status::Failed;
 }
 
 /// A value as text, the way Python's str() shows it (`{'k': True}` for a dict item).
