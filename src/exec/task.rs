@@ -780,6 +780,49 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
         }
     }
 
+    /// The task's `timeout:` in seconds (`None`: no limit). Refused for a module that
+    /// cannot enforce it, rather than letting the task run past its limit.
+    fn timeout(&self, vars: &Vars) -> Result<Option<u64>> {
+        let Some(v) = &self.task.kw.timeout else {
+            return Ok(None);
+        };
+        let span = &self.task.span;
+        let r = self
+            .run
+            .render(v, vars.clone())
+            .map_err(|e| e.at(span.clone()))?;
+        let secs = i64::try_from(r.clone())
+            .ok()
+            .or_else(|| r.as_str().and_then(|s| s.trim().parse().ok()))
+            .ok_or_else(|| {
+                Error::invalid(
+                    format!("timeout must be a number of seconds, got '{}'", display(&r)),
+                    span,
+                )
+            })?;
+        if secs <= 0 {
+            return Ok(None);
+        }
+        let m = self.task.module;
+        if crate::modules::timeout::INSTANT.contains(&m) {
+            return Ok(None);
+        }
+        if !crate::modules::timeout::ENFORCED.contains(&m) {
+            return Err(Error::invalid(
+                format!(
+                    "'timeout' is not supported by drover for the module '{}'",
+                    self.task.module
+                ),
+                span,
+            )
+            .with_help(format!(
+                "drover enforces timeout for {} only; remove it or run the work with one of them",
+                crate::modules::timeout::ENFORCED.join(", ")
+            )));
+        }
+        Ok(Some(secs as u64))
+    }
+
     fn ignore_errors(&self, vars: &Vars) -> bool {
         match &self.task.kw.ignore_errors {
             None => false,
@@ -890,6 +933,7 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
             }
             None => 5.0,
         };
+        let timeout = self.timeout(&vars)?;
         let eval = TaskEval {
             run,
             vars: vars.clone(),
@@ -921,6 +965,7 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
                     Some(g) if !delegate_local => Some((&mut w.batch, g)),
                     _ => None,
                 },
+                timeout,
             };
             // Hosts delegating to the controller may edit the same file: one at a time,
             // each reading it afresh (another host may have just written it).

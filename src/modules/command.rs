@@ -403,7 +403,16 @@ fn run(
 ) -> Result<Vars> {
     let start = SystemTime::now();
     let t0 = Instant::now();
-    let out = ctx.sh(script, stdin)?;
+    let out = match ctx.timeout {
+        Some(secs) => {
+            let out = ctx.sh(&super::timeout::wrap(script, secs), stdin)?;
+            if super::timeout::expired(out.rc, t0.elapsed(), secs) {
+                return Ok(super::timeout::result_for(secs));
+            }
+            out
+        }
+        None => ctx.sh(script, stdin)?,
+    };
     let end = SystemTime::now();
     let mut stdout = out.stdout_str();
     let mut stderr = out.stderr_str();
