@@ -624,8 +624,9 @@ pub fn validate(
             .iter()
             .any(|g| present.contains(g) || (has_raw && matches!(*g, "cmd" | "argv")));
         if !any {
+            // Ansible's wording (playbooks match it in registered messages).
             return Err(Error::invalid(
-                format!("{} needs one of: {}", spec.name, group.join(", ")),
+                format!("one of the following is required: {}", group.join(", ")),
                 span,
             ));
         }
@@ -634,15 +635,7 @@ pub fn validate(
         let given: Vec<&&str> = group.iter().filter(|g| present.contains(g)).collect();
         if given.len() > 1 {
             return Err(Error::invalid(
-                format!(
-                    "{} arguments {} are mutually exclusive",
-                    spec.name,
-                    given
-                        .iter()
-                        .map(|g| format!("'{g}'"))
-                        .collect::<Vec<_>>()
-                        .join(" and ")
-                ),
+                format!("parameters are mutually exclusive: {}", group.join("|")),
                 span,
             ));
         }

@@ -31,8 +31,9 @@ static COMMAND: ModuleSpec = ModuleSpec {
         arg("executable", Str),
     ],
     free_form: FreeForm::RawParams,
-    required_one_of: &[&["cmd", "argv"]],
-    mutually_exclusive: &[&["cmd", "argv"]],
+    // Ansible's groups (its messages name them): the free-form text is one of the ways.
+    required_one_of: &[&["_raw_params", "cmd", "argv"]],
+    mutually_exclusive: &[&["_raw_params", "cmd", "argv"]],
     controller_only: false,
     any_keys: false,
 };
@@ -51,7 +52,9 @@ static SHELL: ModuleSpec = ModuleSpec {
         arg("executable", Str),
     ],
     free_form: FreeForm::RawParams,
-    required_one_of: &[&["cmd"]],
+    // Ansible's shell runs its command module, whose group (and message) has argv too;
+    // shell refuses argv as an unknown argument before this is looked at.
+    required_one_of: &[&["_raw_params", "cmd", "argv"]],
     mutually_exclusive: &[],
     controller_only: false,
     any_keys: false,
