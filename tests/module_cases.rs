@@ -423,6 +423,7 @@ fn run(case: &Case) -> Result<(Outcome, Recording), String> {
     let phase = conn.phase();
     {
         let mut ctx = ModuleCtx {
+            timeout: None,
             host: "testhost",
             conn: &mut conn,
             become_,

@@ -483,15 +483,8 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
                 .chain(all_items.get(i + 1).map(|x| ("nextitem", x.clone())))
                 .collect::<Value>(),
             );
-            let label = match &task.loop_control.label {
-                Some(l) => run
-                    .render(l, vars.clone())
-                    .map(|v| display(&v))
-                    .unwrap_or_else(|_| display(&item)),
-                None => display(&item),
-            };
             let t0 = Instant::now();
-            let one = match self.execute(vars) {
+            let mut one = match self.execute(vars.clone()) {
                 Ok(o) => o,
                 Err(e) if e.kind == ErrorKind::Unreachable => {
                     return Ran::Done(self.unreachable(e))
@@ -499,6 +492,34 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
                 Err(e) => fail_one(e),
             };
             let duration = t0.elapsed();
+            // As Ansible (ansible#83619): each item's result is registered as it ends, so
+            // the label (rendered after the item) and the next items see it.
+            let registered = task
+                .register
+                .as_ref()
+                .filter(|_| one.pending.is_none())
+                .map(|r| {
+                    let mut res = one.result.clone();
+                    res.insert(var.clone(), item.clone());
+                    res.insert("ansible_loop_var".into(), Value::from(var.as_str()));
+                    (r.clone(), Value::from_iter(res))
+                });
+            if let Some((r, v)) = &registered {
+                vars.insert(r.clone(), v.clone());
+            }
+            let label = match &task.loop_control.label {
+                Some(l) => match run.render(l, vars) {
+                    Ok(v) => display(&v),
+                    // An undefined label fails the item, as Ansible (a batched item
+                    // has no result yet to fail: it keeps the item as its label).
+                    Err(e) if is_undefined(&e) && one.pending.is_none() => {
+                        label_failed(&mut one, &e);
+                        display(&item)
+                    }
+                    Err(_) => display(&item),
+                },
+                None => display(&item),
+            };
             if !self.defer {
                 self.emit(&one, Some(label.clone()), duration);
             }
@@ -511,6 +532,9 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
             {
                 self.w.ctx_ref().apply_var_effects(&one.effects);
                 base = self.rebuild_base(&base);
+            }
+            if let Some((r, v)) = registered {
+                base.insert(r, v);
             }
             recs.push(ItemRec {
                 one,
@@ -759,6 +783,49 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
         }
     }
 
+    /// The task's `timeout:` in seconds (`None`: no limit). Refused for a module that
+    /// cannot enforce it, rather than letting the task run past its limit.
+    fn timeout(&self, vars: &Vars) -> Result<Option<u64>> {
+        let Some(v) = &self.task.kw.timeout else {
+            return Ok(None);
+        };
+        let span = &self.task.span;
+        let r = self
+            .run
+            .render(v, vars.clone())
+            .map_err(|e| e.at(span.clone()))?;
+        let secs = i64::try_from(r.clone())
+            .ok()
+            .or_else(|| r.as_str().and_then(|s| s.trim().parse().ok()))
+            .ok_or_else(|| {
+                Error::invalid(
+                    format!("timeout must be a number of seconds, got '{}'", display(&r)),
+                    span,
+                )
+            })?;
+        if secs <= 0 {
+            return Ok(None);
+        }
+        let m = self.task.module;
+        if crate::modules::timeout::INSTANT.contains(&m) {
+            return Ok(None);
+        }
+        if !crate::modules::timeout::ENFORCED.contains(&m) {
+            return Err(Error::invalid(
+                format!(
+                    "'timeout' is not supported by drover for the module '{}'",
+                    self.task.module
+                ),
+                span,
+            )
+            .with_help(format!(
+                "drover enforces timeout for {} only; remove it or run the work with one of them",
+                crate::modules::timeout::ENFORCED.join(", ")
+            )));
+        }
+        Ok(Some(secs as u64))
+    }
+
     fn ignore_errors(&self, vars: &Vars) -> bool {
         match &self.task.kw.ignore_errors {
             None => false,
@@ -871,6 +938,7 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
             }
             None => 5.0,
         };
+        let timeout = self.timeout(&vars)?;
         let eval = TaskEval {
             run,
             vars: vars.clone(),
@@ -902,6 +970,7 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
                     Some(g) if !delegate_local => Some((&mut w.batch, g)),
                     _ => None,
                 },
+                timeout,
             };
             // Hosts delegating to the controller may edit the same file: one at a time,
             // each reading it afresh (another host may have just written it).
@@ -1213,6 +1282,24 @@ fn fail_one(e: Error) -> One {
         });
     }
     one
+}
+
+fn is_undefined(e: &Error) -> bool {
+    e.kind == ErrorKind::Template && e.message.contains("undefined")
+}
+
+/// An item whose loop_control.label could not be rendered: failed, with Ansible's message
+/// (its other keys, `skipped` of a false `when` too, are kept as Ansible does).
+fn label_failed(one: &mut One, e: &Error) {
+    one.result.insert("failed".into(), Value::from(true));
+    one.result.insert(
+        "msg".into(),
+        Value::from(format!(
+            "Failed to template loop_control.label: {}",
+            e.message
+        )),
+    );
+    one.status = Status::Failed;
 }
 
 /// A value as text, the way Python's str() shows it (`{'k': True}` for a dict item).

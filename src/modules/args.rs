@@ -653,7 +653,8 @@ pub fn validate(
         if given.len() > 1 {
             let msg = match spec.name {
                 "copy" => "src and content are mutually exclusive".to_string(),
-                _ => format!("parameters are mutually exclusive: {}", given.join("|")),
+                // Ansible names the whole group, as declared.
+                _ => format!("parameters are mutually exclusive: {}", group.join("|")),
             };
             return Err(Error::invalid(msg, span).with_help(help));
         }

@@ -31,8 +31,9 @@ static COMMAND: ModuleSpec = ModuleSpec {
         arg("executable", Str),
     ],
     free_form: FreeForm::RawParams,
-    required_one_of: &[&["cmd", "argv"]],
-    mutually_exclusive: &[&["cmd", "argv"]],
+    // Ansible's groups (its messages name them): the free-form text is one of the ways.
+    required_one_of: &[&["_raw_params", "cmd", "argv"]],
+    mutually_exclusive: &[&["_raw_params", "cmd", "argv"]],
     controller_only: false,
     any_keys: false,
 };
@@ -51,7 +52,9 @@ static SHELL: ModuleSpec = ModuleSpec {
         arg("executable", Str),
     ],
     free_form: FreeForm::RawParams,
-    required_one_of: &[&["cmd"]],
+    // Ansible's shell runs its command module, whose group (and message) has argv too;
+    // shell refuses argv as an unknown argument before this is looked at.
+    required_one_of: &[&["_raw_params", "cmd", "argv"]],
     mutually_exclusive: &[],
     controller_only: false,
     any_keys: false,
@@ -168,9 +171,7 @@ fn plan_command(ctx: &mut ModuleCtx<'_>, args: &Args, flavor: Flavor) -> Result<
     // As Ansible, the module changes directory first, in check mode too.
     if let (true, Some(dir)) = (ctx.check, &chdir) {
         if ctx.stat(dir, true, false)?.kind != crate::connection::FileKind::Directory {
-            return Err(Error::module(format!(
-                "Unable to change directory before execution: [Errno 2] No such file or directory: b'{dir}'"
-            )));
+            return Err(Error::module(CHDIR_FAILED_MSG));
         }
     }
     // Known from the batch, or asked now in check mode. Otherwise the test travels with
@@ -208,7 +209,10 @@ fn plan_command(ctx: &mut ModuleCtx<'_>, args: &Args, flavor: Flavor) -> Result<
     });
     let strip = args.bool("strip_empty_ends", true)?;
     let mut full = match &chdir {
-        Some(c) => format!("cd {} || exit 1\n{script}", quote(c)),
+        Some(c) => format!(
+            "cd {} 2>/dev/null || {{ echo {CHDIR_FAILED} >&2; exit 1; }}\n{script}",
+            quote(c)
+        ),
         None => script,
     };
     let marker = guard_marker();
@@ -226,6 +230,9 @@ fn plan_command(ctx: &mut ModuleCtx<'_>, args: &Args, flavor: Flavor) -> Result<
         Vars::new(),
         Box::new(move |ctx: &mut ModuleCtx<'_>| {
             let mut out = run(ctx, &full, stdin.as_deref(), cmd.clone(), strip)?;
+            if chdir_failed(&out) {
+                return Ok(chdir_failed_result(cmd.clone()));
+            }
             if let Some(w) = &warning {
                 out.insert("warnings".into(), Value::from(vec![w.clone()]));
             }
@@ -256,6 +263,37 @@ fn plan_command(ctx: &mut ModuleCtx<'_>, args: &Args, flavor: Flavor) -> Result<
         }
     }
     Ok(plan)
+}
+
+/// What the script says on stderr when its `chdir` does not exist (then exits 1).
+const CHDIR_FAILED: &str = "__drover_chdir_failed__";
+const CHDIR_FAILED_MSG: &str = "Unable to change directory before execution.";
+
+fn chdir_failed(out: &Vars) -> bool {
+    out.get("rc").and_then(|v| i64::try_from(v.clone()).ok()) == Some(1)
+        && out
+            .get("stderr")
+            .and_then(|v| v.as_str().map(|s| s.trim_end() == CHDIR_FAILED))
+            .unwrap_or(false)
+}
+
+/// Ansible's result when `chdir` fails: the command never ran, so its keys are empty.
+fn chdir_failed_result(cmd: Value) -> Vars {
+    let none = || Value::from(());
+    result(&[
+        ("changed", Value::from(false)),
+        ("stdout", Value::from("")),
+        ("stderr", Value::from("")),
+        ("rc", none()),
+        ("cmd", cmd),
+        ("start", none()),
+        ("end", none()),
+        ("delta", none()),
+        ("msg", Value::from(CHDIR_FAILED_MSG)),
+        ("failed", Value::from(true)),
+        ("stdout_lines", Value::from(Vec::<Value>::new())),
+        ("stderr_lines", Value::from(Vec::<Value>::new())),
+    ])
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -403,7 +441,16 @@ fn run(
 ) -> Result<Vars> {
     let start = SystemTime::now();
     let t0 = Instant::now();
-    let out = ctx.sh(script, stdin)?;
+    let out = match ctx.timeout {
+        Some(secs) => {
+            let out = ctx.sh(&super::timeout::wrap(script, secs), stdin)?;
+            if super::timeout::expired(out.rc, t0.elapsed(), secs) {
+                return Ok(super::timeout::result_for(secs));
+            }
+            out
+        }
+        None => ctx.sh(script, stdin)?,
+    };
     let end = SystemTime::now();
     let mut stdout = out.stdout_str();
     let mut stderr = out.stderr_str();

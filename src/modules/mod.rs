@@ -70,6 +70,7 @@ mod sysctl;
 mod systemd;
 mod tempfile;
 mod template;
+pub(crate) mod timeout;
 mod unarchive;
 mod uri;
 mod user;
@@ -338,6 +339,9 @@ pub struct ModuleCtx<'a> {
     /// Where a task's ops wait to be sent with those of the tasks around it, and the
     /// task's number in it; `None` when the task's changes run at once.
     pub batch: Option<(&'a mut crate::exec::batch::WriteBatch, usize)>,
+    /// The task's `timeout:` in seconds, for the modules that enforce it
+    /// ([`timeout::ENFORCED`]).
+    pub timeout: Option<u64>,
 }
 
 /// What became of an op handed to [`ModuleCtx::apply_op`].

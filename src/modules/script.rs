@@ -140,7 +140,17 @@ impl Module for Script {
                 "trap 'rm -rf -- {d}' EXIT\n( {cd}{line}\n)",
                 d = quote(&dir).replace('\'', "'\\''")
             );
-            let out = ctx.sh(&script, None)?;
+            let t0 = std::time::Instant::now();
+            let out = match ctx.timeout {
+                Some(secs) => {
+                    let out = ctx.sh(&super::timeout::wrap(&script, secs), None)?;
+                    if super::timeout::expired(out.rc, t0.elapsed(), secs) {
+                        return Ok(super::timeout::result_for(secs));
+                    }
+                    out
+                }
+                None => ctx.sh(&script, None)?,
+            };
             let lines =
                 |s: &str| Value::from(crate::template::ansible::pycompat::splitlines(s, false));
             let (stdout, stderr) = (out.stdout_str(), out.stderr_str());

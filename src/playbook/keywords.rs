@@ -18,7 +18,6 @@ pub const UNSUPPORTED: &[(&str, &str)] = &[
     ("module_defaults", "module_defaults is not supported; set the arguments on each task or use a variable"),
     ("collections", "collections are not supported; use ansible.builtin module names"),
     ("vars_prompt", "vars_prompt is not supported: drover runs unattended; pass values with -e"),
-    ("timeout", "task timeout is not supported yet"),
     ("ignore_unreachable", "ignore_unreachable is not supported yet"),
     ("port", "port in playbooks is not supported; set ansible_port in the inventory"),
     ("order", "host order is not supported; hosts run in inventory order"),
@@ -138,6 +137,7 @@ pub fn apply_inheritable(kw: &mut Inherited, key: &str, value: &Node) -> Result<
         "no_log" => kw.no_log = Some(value.expect_bool("no_log")?),
         "any_errors_fatal" => kw.any_errors_fatal = Some(value.expect_bool("any_errors_fatal")?),
         "run_once" => kw.run_once = Some(value.expect_bool("run_once")?),
+        "timeout" => kw.timeout = Some(value.to_value()),
         "delegate_to" => {
             let target = value.expect_str("delegate_to")?;
             if !matches!(target.as_str(), "localhost" | "127.0.0.1") {

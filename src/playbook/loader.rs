@@ -38,6 +38,7 @@ pub const PLAY_KEYWORDS: &[&str] = &[
     "force_handlers",
     "when",
     "run_once",
+    "timeout",
 ];
 
 pub struct Loader {

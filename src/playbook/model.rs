@@ -55,6 +55,8 @@ pub struct Inherited {
     pub delegate_to: Option<Value>,
     /// `run_once:` (the first host runs it for the batch).
     pub run_once: Option<bool>,
+    /// `timeout:` in seconds (may be a template); enforced for remote commands only.
+    pub timeout: Option<Value>,
     /// The role the task comes from (its defaults, vars and search path).
     pub role: Option<Arc<Role>>,
 }

@@ -28,6 +28,7 @@ pub const TASK_KEYWORDS: &[&str] = &[
     "no_log",
     "any_errors_fatal",
     "run_once",
+    "timeout",
     "delegate_to",
     "register",
     "notify",
@@ -91,6 +92,7 @@ pub const BLOCK_KEYWORDS: &[&str] = &[
     "no_log",
     "any_errors_fatal",
     "run_once",
+    "timeout",
     "delegate_to",
     "notify",
 ];

@@ -366,7 +366,7 @@ fn template_error(
             let name = undeclared.and_then(|u| first_undefined(env, u, ctx));
             let what = match (told, name) {
                 (Some(d), _) => d.to_string(),
-                (None, Some(n)) => format!("'{n}' is undefined"),
+                (None, Some(n)) => n,
                 (None, None) => "undefined variable or attribute".to_string(),
             };
             Error::template(format!("{what} in '{snippet}'{line}")).with_help(
@@ -390,7 +390,8 @@ fn template_error(
     }
 }
 
-/// The first name (or dotted path) in `names` that the context cannot resolve.
+/// What is undefined of the first name (or dotted path) in `names` that the context
+/// cannot resolve.
 fn first_undefined(
     env: &Environment<'static>,
     names: &std::collections::HashSet<String>,
@@ -411,7 +412,15 @@ fn first_undefined(
             walked.push(part);
             match cur.get_attr(part) {
                 Ok(v) if !v.is_undefined() => cur = v,
-                _ => return Some(walked.join(".")),
+                // A key missing from a dict gets Ansible's wording too (playbooks match
+                // `no attribute 'x'` in registered messages).
+                _ if walked.len() > 1 && cur.kind() == minijinja::value::ValueKind::Map => {
+                    return Some(format!(
+                        "'{}' is undefined: object of type 'dict' has no attribute '{part}'",
+                        walked.join(".")
+                    ))
+                }
+                _ => return Some(format!("'{}' is undefined", walked.join("."))),
             }
         }
     }
@@ -428,6 +437,22 @@ mod tests {
         let env = environment();
         let ctx = Value::from_iter([("x", Value::from(1))]);
         render_str(&env, s, &ctx).unwrap_err().message.clone()
+    }
+
+    #[test]
+    fn a_key_missing_from_a_dict_is_named_as_ansible_does() {
+        let env = environment();
+        let ctx = Value::from_iter([("r", Value::from_iter([("rc", Value::from(0))]))]);
+        let m = render_str(&env, "{{ r.stdout }}", &ctx)
+            .unwrap_err()
+            .message
+            .clone();
+        assert!(
+            m.starts_with(
+                "'r.stdout' is undefined: object of type 'dict' has no attribute 'stdout'"
+            ),
+            "{m}"
+        );
     }
 
     #[test]
