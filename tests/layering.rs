@@ -16,14 +16,22 @@ fn sources(dir: &str) -> BTreeMap<String, String> {
     std::fs::read_dir(&root)
         .unwrap()
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "rs"))
+        // A directory module (`facts/mod.rs`) is one node, named after the directory.
+        .map(|p| if p.is_dir() { p.join("mod.rs") } else { p })
+        .filter(|p| p.extension().is_some_and(|x| x == "rs") && p.exists())
         .map(|p| {
             let text = std::fs::read_to_string(&p).unwrap();
             let code = match text.find("#[cfg(test)]") {
                 Some(i) => text[..i].to_string(),
                 None => text,
             };
-            let stem = p.file_stem().unwrap().to_string_lossy().into_owned();
+            let stem = if p.ends_with("mod.rs") && p.parent() != Some(root.as_path()) {
+                p.parent().unwrap().file_name().unwrap()
+            } else {
+                p.file_stem().unwrap()
+            }
+            .to_string_lossy()
+            .into_owned();
             (stem, code)
         })
         .collect()

@@ -142,15 +142,6 @@ fn render_connection_vars(
     Ok(())
 }
 
-/// Variables that name the login user; any of them wins over `remote_user:`.
-const LOGIN_USER_VARS: &[&str] = &["ansible_user", "ansible_ssh_user", "ansible_remote_user"];
-
-/// Whether `host`'s variables name its login user (then `remote_user:` keywords are
-/// ignored for it, as in Ansible, where the variable has the higher precedence).
-pub(crate) fn login_user_from_vars(vars: &Vars) -> bool {
-    LOGIN_USER_VARS.iter().any(|k| vars.contains_key(*k))
-}
-
 /// Choose the transport for a host from its inventory variables; the play's
 /// `remote_user:` is the login user where the variables name none.
 fn connect(
@@ -167,7 +158,7 @@ fn connect(
     if let Some(user) = play
         .remote_user
         .as_ref()
-        .filter(|_| !login_user_from_vars(&vars))
+        .filter(|_| !crate::connection::ssh::target::login_user_from_vars(&vars))
     {
         // Templated like the connection variables, and with the play's vars in scope.
         let mut scope = inv.host_vars(host);

@@ -1101,7 +1101,7 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
         let Some(user) = &self.task.kw.remote_user else {
             return Ok(());
         };
-        if super::login_user_from_vars(vars) {
+        if crate::connection::ssh::target::login_user_from_vars(vars) {
             return Ok(());
         }
         let want = display(&self.run.render(user, vars.clone())?);

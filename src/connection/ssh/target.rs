@@ -228,6 +228,16 @@ pub fn resolve(host: &str, vars: &Vars, opts: &SshOptions) -> Result<Target> {
     resolve_in(host, vars, opts, &base)
 }
 
+/// Variables that name the login user; any of them wins over `remote_user:` keywords.
+pub(crate) const LOGIN_USER_VARS: &[&str] =
+    &["ansible_user", "ansible_ssh_user", "ansible_remote_user"];
+
+/// Whether a host's variables name its login user (then `remote_user:` keywords change
+/// nothing for it, as in Ansible, where the variable has the higher precedence).
+pub(crate) fn login_user_from_vars(vars: &Vars) -> bool {
+    LOGIN_USER_VARS.iter().any(|k| vars.contains_key(*k))
+}
+
 fn resolve_in(host: &str, vars: &Vars, opts: &SshOptions, base: &SshConfig) -> Result<Target> {
     let cli = SshConfig::from_options(&ssh_args_options(vars, &opts.ssh_args)?)
         .map_err(|e| unreachable(format!("{host}: {e}")))?;
@@ -242,11 +252,7 @@ fn resolve_in(host: &str, vars: &Vars, opts: &SshOptions, base: &SshConfig) -> R
     .or_else(|| opts.private_key.clone());
     let over = Overrides {
         port: var_port(vars, &["ansible_port", "ansible_ssh_port"])?,
-        user: var_str(
-            vars,
-            &["ansible_user", "ansible_ssh_user", "ansible_remote_user"],
-        )
-        .or_else(|| opts.remote_user.clone()),
+        user: var_str(vars, LOGIN_USER_VARS).or_else(|| opts.remote_user.clone()),
         key,
         password: var_str(
             vars,
