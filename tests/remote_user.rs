@@ -15,15 +15,20 @@ const USER: &str = "drover-ru";
 /// host4 with the harness key and host-key checking, and `extra` (YAML lines) — no
 /// `ansible_user` unless `extra` sets it. The login user may log in with the same key.
 fn inventory(dir: &Path, tmp: &Path, extra: &str) -> PathBuf {
-    ssh(
-        dir,
-        "host4",
-        &format!(
-            "id {USER} >/dev/null 2>&1 || useradd -m -s /bin/sh {USER}; \
-             mkdir -p /home/{USER}/.ssh && cp /root/.ssh/authorized_keys /home/{USER}/.ssh/ && \
-             chown -R {USER}: /home/{USER}/.ssh"
-        ),
-    );
+    // Once per test process: the tests run in parallel, and two `useradd`s at once
+    // race (one fails, and its `chown` finds no user yet).
+    static USER_READY: std::sync::Once = std::sync::Once::new();
+    USER_READY.call_once(|| {
+        ssh(
+            dir,
+            "host4",
+            &format!(
+                "id {USER} >/dev/null 2>&1 || useradd -m -s /bin/sh {USER}; usermod -p '*' {USER}; \
+                 install -d -o {USER} -g {USER} -m 700 /home/{USER}/.ssh && \
+                 install -o {USER} -g {USER} -m 600 /root/.ssh/authorized_keys /home/{USER}/.ssh/authorized_keys"
+            ),
+        );
+    });
     let mut s = format!(
         "all:\n  hosts:\n    host4:\n      ansible_host: 127.0.0.1\n      ansible_port: {}\n      ansible_ssh_private_key_file: {}\n      ansible_ssh_common_args: \"-o UserKnownHostsFile={} -o StrictHostKeyChecking=yes\"\n",
         base_port(dir) + 4,

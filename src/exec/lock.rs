@@ -20,6 +20,10 @@ const MARKER: &str = "drover-lock:";
 /// background `tail` inherits the descriptor and keeps the lock, and the shell closes its
 /// own so that nothing else the command starts holds it. The files are created once, open
 /// to every user (`umask 000` in a subshell, the only other fork, on the first run only).
+/// The lock file is opened read-only (flock needs no more): an open that may create
+/// is refused in a sticky directory for a file another user made (`protected_regular`),
+/// so a run as one login would fail where a run as another made the file; the holder
+/// line is best effort for the same reason.
 pub fn script(inventory_host: &str, timeout: Duration, holder: &str) -> String {
     use sha1::Digest;
     let digest = hex::encode(sha1::Sha1::digest(inventory_host.as_bytes()));
@@ -28,8 +32,8 @@ pub fn script(inventory_host: &str, timeout: Duration, holder: &str) -> String {
         r#"__d=/run/lock; [ -d "$__d" ] && [ -w "$__d" ] || __d=${{TMPDIR:-/tmp}}
 __l="$__d/{name}.lock"; __i="$__d/{name}.holder"
 [ -e "$__l" ] && [ -e "$__i" ] || (umask 000; : >> "$__l"; : >> "$__i") 2>/dev/null
-exec 9>>"$__l"
-if flock -w {secs} 9; then printf '%s\n' {holder} > "$__i"
+exec 9<"$__l"
+if flock -w {secs} 9; then {{ printf '%s\n' {holder} > "$__i"; }} 2>/dev/null
   tail --pid="$PPID" -s 0.1 -f /dev/null </dev/null >/dev/null 2>&1 &
   exec 9>&-; echo "{MARKER} ok"
 else exec 9>&-; __h=; read -r __h 2>/dev/null < "$__i"; echo "{MARKER} busy $__h"; exit 75; fi
