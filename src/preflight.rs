@@ -112,6 +112,14 @@ pub fn check(
             }
         }
     }
+    for at in crate::vault::undecryptable::seen() {
+        warnings.push(format!(
+            "{}:{}:{}: no vault password given opens this vault-encrypted value; a task that uses it fails (pass --vault-password-file, --vault-id or --ask-vault-pass)",
+            at.file.display(),
+            at.line,
+            at.col
+        ));
+    }
     Ok(warnings)
 }
 

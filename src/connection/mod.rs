@@ -2,6 +2,7 @@
 //! through [`Connection::exec`], so the local and SSH transports behave the same, and the
 //! file primitives (atomic put, read, stat) are built once on top of it.
 
+pub(crate) mod expand;
 mod files;
 mod local;
 pub(crate) mod quote;

@@ -1385,6 +1385,16 @@ pub(super) fn render_args(
         if value.as_str() == Some(OMIT) {
             continue;
         }
+        // A value no vault password opens fails here, where a module would use it;
+        // set_fact keeps it as it is, still encrypted.
+        if task.module != "set_fact" {
+            crate::vault::undecryptable::ensure_none_in(&value).map_err(|e| {
+                Error::module(format!(
+                    "Error while resolving value for '{k}': {}",
+                    e.detail().unwrap_or_default()
+                ))
+            })?;
+        }
         let key = if task.module == "set_fact" && k.contains("{{") {
             let name = run.render(&Value::from(k.as_str()), vars.clone())?;
             let name = name

@@ -4,7 +4,7 @@ use super::probe::{glob_word, Probe};
 use super::spec::{arg, ArgType::*, FreeForm, ModuleSpec};
 use super::{result, Args, Change, Module, ModuleCtx, Plan};
 use crate::clock::{format_delta, format_timestamp};
-use crate::connection::quote;
+use crate::connection::{expand, quote};
 use crate::diagnostics::{Error, Result};
 use crate::vars::Vars;
 use minijinja::Value;
@@ -140,10 +140,21 @@ fn build_script(args: &Args, flavor: Flavor) -> Result<(String, Value)> {
             if argv.is_empty() {
                 return Err(Error::module("command: the command line is empty"));
             }
-            let script = format!(
-                "exec {}",
-                argv.iter().map(|a| quote(a)).collect::<Vec<_>>().join(" ")
-            );
+            // As Ansible's run_command: each argument's `$NAME` and leading `~` are
+            // expanded in the module's environment unless `expand_argument_vars: false`.
+            let expand = args.bool("expand_argument_vars", true)?;
+            let mut script = String::new();
+            let mut words = Vec::new();
+            for (i, a) in argv.iter().enumerate() {
+                if expand && expand::expands(a) {
+                    let var = format!("drover_arg{i}");
+                    script.push_str(&expand::expanding_assignment(&var, a));
+                    words.push(format!("\"${var}\""));
+                } else {
+                    words.push(quote(a));
+                }
+            }
+            script.push_str(&format!("exec {}", words.join(" ")));
             Ok((script, Value::from(argv)))
         }
         Flavor::Shell | Flavor::Raw => {

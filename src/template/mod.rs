@@ -50,6 +50,7 @@ fn format_value(
     state: &minijinja::State<'_, '_>,
     value: &Value,
 ) -> std::result::Result<(), minijinja::Error> {
+    crate::vault::undecryptable::ensure_none_in(value)?;
     match value.kind() {
         ValueKind::None => Ok(()),
         ValueKind::Seq

@@ -4,16 +4,18 @@
 //! - [`envelope`]: the header and the hex text around vault data;
 //! - [`cipher`]: PBKDF2 / AES-256-CTR / HMAC-SHA256;
 //! - [`secrets`]: password sources, and which password opens or seals what;
-//! - [`store`]: the process-wide secrets and the registry of values to mask.
+//! - [`store`]: the process-wide secrets and the registry of values to mask;
+//! - [`undecryptable`]: an inline value no password given opens, failing where used.
 //!
 //! The rest of drover uses the functions below: the YAML loader and the copy and
-//! template modules decrypt with [`decrypt_file`] / [`decrypt_inline`], output calls
-//! [`mask`].
+//! template modules decrypt with [`decrypt_file`] / [`open_inline`], output calls
+//! [`mask`]; an inline value no password opens is an [`undecryptable`] value.
 
 pub(crate) mod cipher;
 pub(crate) mod envelope;
 pub(crate) mod secrets;
 pub(crate) mod store;
+pub(crate) mod undecryptable;
 
 pub(crate) use envelope::is_encrypted;
 pub(crate) use secrets::Secrets;
@@ -63,27 +65,38 @@ pub fn decrypt_file(data: &[u8], path: &Path, secrets: Option<&Secrets>) -> Resu
     })
 }
 
-/// Decrypt an inline `!vault` value found at `span`; the plaintext is registered for
-/// masking.
-pub fn decrypt_inline(ciphertext: &str, span: &Span, secrets: Option<&Secrets>) -> Result<String> {
-    let Some(secrets) = secrets.filter(|s| !s.is_empty()) else {
-        return Err(Error::invalid(
-            "vault-encrypted value but no vault password given; pass --vault-password-file or --ask-vault-pass",
-            span,
-        )
-        .with_help(NO_PASSWORD_HELP));
-    };
-    let (plain, _) = secrets.decrypt(ciphertext.as_bytes()).map_err(|e| {
+/// An inline `!vault` value found at `span`, opened if a password given opens it
+/// (the plaintext is then registered for masking), else `None`: kept encrypted, it fails
+/// where it is used (see [`undecryptable`]), as in ansible-core 2.19. Damaged vault text
+/// is an error now.
+pub fn open_inline(
+    ciphertext: &str,
+    span: &Span,
+    secrets: Option<&Secrets>,
+) -> Result<Option<String>> {
+    let located = |e: secrets::DecryptError| {
         Error::invalid(
             format!("cannot decrypt the vault-encrypted value: {e}"),
             span,
         )
         .with_help(decrypt_help(&e))
-    })?;
-    let text = String::from_utf8(plain)
-        .map_err(|_| Error::invalid("the vault-encrypted value is not UTF-8 text", span))?;
-    register_secret(&text);
-    Ok(text)
+    };
+    if let Err(e) = envelope::Envelope::parse(ciphertext.as_bytes()) {
+        return Err(located(secrets::DecryptError::Format(e.0)));
+    }
+    let Some(secrets) = secrets.filter(|s| !s.is_empty()) else {
+        return Ok(None);
+    };
+    match secrets.decrypt(ciphertext.as_bytes()) {
+        Ok((plain, _)) => {
+            let text = String::from_utf8(plain)
+                .map_err(|_| Error::invalid("the vault-encrypted value is not UTF-8 text", span))?;
+            register_secret(&text);
+            Ok(Some(text))
+        }
+        Err(secrets::DecryptError::Failed { padding: false, .. }) => Ok(None),
+        Err(e) => Err(located(e)),
+    }
 }
 
 /// A controller file (copy/template `src`, lookups): decrypted with the installed secrets

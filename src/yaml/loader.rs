@@ -252,8 +252,12 @@ impl Builder<'_> {
                 }
                 // A timestamp stays its text (drover has no date type).
                 (Some("timestamp"), ..) => NodeKind::Str(text),
-                // Decrypted at load time; without a password this is a located error.
-                (None, "!", "vault") if self.playbook => NodeKind::Str(vault::decrypt_inline(&text, &span, self.secrets)?),
+                // Decrypted at load time; one no password opens stays encrypted and
+                // fails where it is used, as in ansible-core 2.19.
+                (None, "!", "vault") if self.playbook => match vault::open_inline(&text, &span, self.secrets)? {
+                    Some(plain) => NodeKind::Str(plain),
+                    None => NodeKind::Vault(text),
+                },
                 // `!unsafe` marks a string that must never be templated: wrapping it in a
                 // raw block gives exactly that under lazy templating.
                 (None, "!", "unsafe") if self.playbook => NodeKind::Str(format!("{{% raw %}}{text}{{% endraw %}}")),
@@ -662,27 +666,39 @@ mod tests {
         assert_eq!(vault::mask("x 0644-Lw8-unit"), "x ********");
     }
 
+    /// As in ansible-core 2.19, a value no password opens loads; it fails where it is
+    /// used, naming where it was written.
     #[test]
-    fn inline_vault_without_password_is_a_located_error() {
+    fn inline_vault_without_password_stays_encrypted() {
         let text = vault_doc("whatever");
-        let err = load_str_with(&text, Path::new("t.yml"), None).unwrap_err();
-        assert!(
-            err.message.contains("no vault password given"),
-            "{}",
-            err.message
-        );
-        let span = err.span.clone().unwrap();
-        // A block scalar is located at its first line: the vault header.
-        assert_eq!((span.line, span.col), (3, 3));
+        for secrets in [
+            None,
+            Some(Secrets::new(vec![vault::secrets::VaultSecret::new(
+                "default",
+                "test",
+                b"other".to_vec(),
+            )
+            .unwrap()])),
+        ] {
+            let doc = load_str_with(&text, Path::new("t.yml"), secrets.as_ref()).unwrap();
+            let value = doc[0].get("s").unwrap().to_value();
+            let u = vault::undecryptable::as_undecryptable(&value).expect("kept encrypted");
+            assert!(u.ciphertext.starts_with("$ANSIBLE_VAULT;1.1;AES256"));
+            // A block scalar is located at its first line: the vault header.
+            assert_eq!((u.origin.line, u.origin.col), (3, 3));
+            let err = vault::undecryptable::use_error(u).to_string();
+            assert!(
+                err.contains("undecryptable variable") && err.contains("t.yml:3:3"),
+                "{err}"
+            );
+        }
     }
 
     #[test]
-    fn inline_vault_with_wrong_password_is_a_located_error() {
-        let text = vault_doc("whatever");
-        let pw = vault::secrets::VaultSecret::new("default", "test", b"other".to_vec()).unwrap();
-        let err =
-            load_str_with(&text, Path::new("t.yml"), Some(&Secrets::new(vec![pw]))).unwrap_err();
-        assert!(err.message.contains("cannot decrypt"), "{}", err.message);
+    fn damaged_inline_vault_is_a_located_error() {
+        let text = "a: 1\ns: !vault |\n  $ANSIBLE_VAULT;1.1;AES256\n  zz-not-hex\n";
+        let err = load_str_with(text, Path::new("t.yml"), None).unwrap_err();
+        assert!(err.message.contains("vault"), "{}", err.message);
         assert_eq!(err.span.as_ref().unwrap().line, 3);
     }
 

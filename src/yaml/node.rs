@@ -20,7 +20,8 @@ pub enum NodeKind {
     Seq(Vec<Node>),
     /// A mapping, in document order.
     Map(Vec<(Node, Node)>),
-    /// An inline `!vault` scalar: the ciphertext, decrypted later by the vault layer.
+    /// An inline `!vault` scalar no given password opens: its ciphertext. It fails where
+    /// it is used (`crate::vault::undecryptable`).
     Vault(String),
 }
 
@@ -61,7 +62,7 @@ impl Node {
             NodeKind::Str(_) => "string",
             NodeKind::Seq(_) => "list",
             NodeKind::Map(_) => "mapping",
-            NodeKind::Vault(_) => "vault-encrypted string",
+            NodeKind::Vault(_) => "vault-encrypted string no given password opens",
         }
     }
 
@@ -177,7 +178,7 @@ impl Node {
             NodeKind::Int(i) => i64::try_from(*i).map_or_else(|_| Value::from(*i), Value::from),
             NodeKind::Float(f) => Value::from(*f),
             NodeKind::Str(s) => Value::from(s.as_str()),
-            NodeKind::Vault(s) => Value::from(s.as_str()),
+            NodeKind::Vault(s) => crate::vault::undecryptable::value(s, &self.span),
             NodeKind::Seq(items) => {
                 Value::from(items.iter().map(Node::to_value).collect::<Vec<_>>())
             }

@@ -35,6 +35,8 @@ pub fn register(env: &mut Environment<'static>) {
         "basename" => f::basename,
         "bool" => f::bool_filter,
         "checksum" => f::checksum,
+        "unvault" => f::unvault,
+        "vault" => f::vault,
         "combine" => f::combine,
         "dict2items" => f::dict2items,
         "difference" => f::difference,

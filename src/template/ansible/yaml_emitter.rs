@@ -98,6 +98,9 @@ fn scalar(text: impl Into<String>) -> Node {
 }
 
 fn represent(value: &Value, opts: &DumpOptions, filter: &str) -> Result<Node, Error> {
+    if let Some(u) = crate::vault::undecryptable::as_undecryptable(value) {
+        return Err(crate::vault::undecryptable::use_error(u));
+    }
     match value.kind() {
         ValueKind::Undefined => Err(Error::new(
             ErrorKind::UndefinedError,

@@ -79,6 +79,9 @@ fn write_json(
             out.push_str(&" ".repeat(indent * level));
         }
     };
+    if let Some(u) = crate::vault::undecryptable::as_undecryptable(value) {
+        return Err(crate::vault::undecryptable::use_error(u));
+    }
     match value.kind() {
         ValueKind::Undefined => {
             return Err(Error::new(

@@ -22,6 +22,7 @@ mod paths;
 mod regex;
 mod strings;
 mod types;
+mod vault;
 mod version;
 
 // Every filter at `filters::name`, the path `register` and the rest of the crate use.
@@ -35,6 +36,7 @@ pub(crate) use paths::*;
 pub(crate) use regex::*;
 pub(crate) use strings::*;
 pub(crate) use types::*;
+pub(crate) use vault::*;
 pub(crate) use version::*;
 
 // ---------------------------------------------------------------------------
