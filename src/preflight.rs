@@ -23,6 +23,15 @@ type Collected = (
     Option<std::sync::Arc<str>>,
 );
 
+/// What the checks before a run found besides errors.
+#[derive(Debug, Default)]
+pub struct Checked {
+    /// Problems of content only a dynamic include reaches, and other notes.
+    pub warnings: Vec<String>,
+    /// Some template of the run reads `ansible_python`: facts gathering includes it.
+    pub reads_python_fact: bool,
+}
+
 /// Check every play of every playbook. What is static (the play's tasks, imports, roles)
 /// must be right; what a dynamic include brings in is read when a host reaches it (as
 /// Ansible), so its problems come back as warnings naming the include and its condition.
@@ -31,7 +40,8 @@ pub fn check(
     inv: &Inventory,
     extra_vars: &Vars,
     roles_path: &[PathBuf],
-) -> Result<Vec<String>> {
+) -> Result<Checked> {
+    let mut reads_python_fact = false;
     let env = crate::template::environment();
     let globals: HashSet<String> = env.globals().map(|(k, _)| k.to_string()).collect();
     // Facts and registered results outlive their play: later plays may read them.
@@ -68,6 +78,7 @@ pub fn check(
                 visited_files: HashSet::new(),
                 guard: None,
                 warnings: Vec::new(),
+                reads_python_fact: std::cell::Cell::new(false),
             };
             walker.collect_play_names(extra_vars)?;
             let mut tasks: Vec<Collected> = Vec::new();
@@ -105,6 +116,7 @@ pub fn check(
                     lazy.into_iter().for_each(|w| walker.warn(w));
                 }
             }
+            reads_python_fact |= walker.reads_python_fact.get();
             for w in walker.warnings {
                 if !warnings.contains(&w) {
                     warnings.push(w);
@@ -120,7 +132,10 @@ pub fn check(
             at.col
         ));
     }
-    Ok(warnings)
+    Ok(Checked {
+        warnings,
+        reads_python_fact,
+    })
 }
 
 /// How a warning names a guarded task drover cannot run: where, what guards it, why.
@@ -193,6 +208,8 @@ struct PlayCheck<'a> {
     guard: Option<std::sync::Arc<str>>,
     /// Problems in dynamically included content: reported, not fatal.
     warnings: Vec<String>,
+    /// Some template reads `ansible_python`, gathered only then.
+    reads_python_fact: std::cell::Cell<bool>,
 }
 
 impl PlayCheck<'_> {
@@ -626,6 +643,9 @@ impl PlayCheck<'_> {
     /// Compile a template string (or bare expression) and list the names it reads.
     fn names_in(&self, text: &str, is_expr: bool) -> Result<Vec<String>> {
         let templated = text.contains("{{") || text.contains("{%");
+        if (templated || is_expr) && crate::exec::reads_python_fact(text) {
+            self.reads_python_fact.set(true);
+        }
         let names: HashSet<String> = if is_expr && !templated {
             self.env
                 .compile_expression(text)
@@ -698,6 +718,9 @@ impl PlayCheck<'_> {
                     1,
                 ))
             })?;
+        if crate::exec::reads_python_fact(&text) {
+            self.reads_python_fact.set(true);
+        }
         if !check_names {
             return Ok(());
         }

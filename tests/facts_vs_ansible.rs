@@ -18,7 +18,10 @@ const LEFT_OUT: &[(&str, &str)] = &[
         "local",
         "facts.d scripts and files are not read (`ansible_local`)",
     ),
-    ("python", "no Python on targets: drover never looks for one"),
+    (
+        "python",
+        "gathered only when the run reads it (a Python start per host)",
+    ),
     ("python_version", "no Python on targets"),
     ("discovered_interpreter_python", "no Python on targets"),
     ("selinux_python_present", "no Python on targets"),

@@ -97,7 +97,7 @@ pub fn apply(a: ApplyArgs) -> Result<i32> {
             }
         }
     }
-    let warnings = crate::preflight::check(
+    let checked = crate::preflight::check(
         &loaded.playbooks,
         &loaded.inventory,
         &loaded.extra_vars,
@@ -105,7 +105,7 @@ pub fn apply(a: ApplyArgs) -> Result<i32> {
     )?;
     // Dynamic includes with problems run only if a host reaches them: said with -v.
     if a.verbosity > 0 {
-        for w in &warnings {
+        for w in &checked.warnings {
             eprintln!("warning: {}", crate::vault::mask(w));
         }
     }
@@ -127,6 +127,7 @@ pub fn apply(a: ApplyArgs) -> Result<i32> {
         ssh,
         lock_timeout: a.lock_timeout,
         no_batch_writes: a.no_batch_writes,
+        python_fact: checked.reads_python_fact,
         become_defaults: a.become_.clone(),
         become_password: if a.ask_become_pass {
             Some(ask_password("BECOME")?)
@@ -175,7 +176,8 @@ pub fn validate(
         &loaded.inventory,
         &loaded.extra_vars,
         &loaded.roles_path,
-    )?;
+    )?
+    .warnings;
     let plays: usize = loaded.playbooks.iter().map(|p| p.plays.len()).sum();
     // Host patterns must resolve, too (leniently after add_host/group_by: see exec::run).
     let mut inventory_may_change = false;

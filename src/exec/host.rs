@@ -70,6 +70,18 @@ impl<'a> HostWalker<'a> {
         }
     }
 
+    /// The host's `ansible_python_interpreter`, rendered, if it names a path (`auto…`
+    /// values are Ansible's discovery, which drover's default mirrors).
+    fn python_interpreter(&self) -> Option<String> {
+        let vars = self.ctx.base_vars(&Inherited::default());
+        let value = vars.get("ansible_python_interpreter")?;
+        let rendered = self.ctx.run.render(value, vars.clone()).ok()?;
+        rendered
+            .as_str()
+            .filter(|p| !p.starts_with("auto"))
+            .map(str::to_string)
+    }
+
     /// Walk the whole play on this host.
     pub fn walk(&mut self) -> Flow {
         let play = self.ctx.run.play;
@@ -77,7 +89,17 @@ impl<'a> HostWalker<'a> {
         // `lock`): facts when the play gathers them, else a bare `true`.
         let first = if play.gather_facts {
             let started = std::time::Instant::now();
-            super::facts::gather(self.ctx.conn.as_mut()).map(|f| {
+            let interpreter = self
+                .ctx
+                .run
+                .opts
+                .python_fact
+                .then(|| self.python_interpreter());
+            let python = match &interpreter {
+                None => super::facts::PythonFact::Skip,
+                Some(named) => super::facts::PythonFact::Gather(named.as_deref()),
+            };
+            super::facts::gather(self.ctx.conn.as_mut(), python).map(|f| {
                 self.ctx.run.shared.with_host(&self.ctx.host, |s| {
                     s.facts = f;
                     s.stats.ok += 1;

@@ -6,7 +6,8 @@ mod barrier;
 pub(crate) mod batch;
 mod facts;
 
-pub use facts::gather as gather_facts;
+pub use facts::python::read_by as reads_python_fact;
+pub use facts::{gather as gather_facts, PythonFact};
 mod home;
 mod host;
 mod host_ctx;

@@ -32,6 +32,8 @@ pub struct RunOptions {
     pub lock_timeout: std::time::Duration,
     /// Every change in a round trip of its own (`exec::batch` off).
     pub no_batch_writes: bool,
+    /// Gather `ansible_python` (a Python start per host): the run's content reads it.
+    pub python_fact: bool,
     /// `--ask-become-pass`: the sudo password, asked once.
     pub become_password: Option<String>,
     /// `become*` defaults from `ansible.cfg` / `ANSIBLE_BECOME*`.

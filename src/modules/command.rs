@@ -221,7 +221,7 @@ fn plan_command(ctx: &mut ModuleCtx<'_>, args: &Args, flavor: Flavor) -> Result<
     let strip = args.bool("strip_empty_ends", true)?;
     let mut full = match &chdir {
         Some(c) => format!(
-            "cd {} 2>/dev/null || {{ echo {CHDIR_FAILED} >&2; exit 1; }}\n{script}",
+            "cd -P -- {} 2>/dev/null || {{ echo {CHDIR_FAILED} >&2; exit 1; }}\n{script}",
             quote(c)
         ),
         None => script,

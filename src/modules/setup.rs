@@ -51,7 +51,7 @@ fn gather(ctx: &mut ModuleCtx<'_>, filters: &[String]) -> Result<Plan> {
         })
         .collect::<Result<_>>()?;
     ctx.settle()?;
-    let facts = crate::exec::gather_facts(ctx.conn)?;
+    let facts = crate::exec::gather_facts(ctx.conn, crate::exec::PythonFact::Skip)?;
     let kept: Vars = facts
         .into_iter()
         .filter(|(k, _)| {

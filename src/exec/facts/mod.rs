@@ -8,6 +8,7 @@ use crate::vars::Vars;
 use minijinja::Value;
 
 mod network;
+pub(crate) mod python;
 mod raw;
 mod script;
 
@@ -15,10 +16,29 @@ use network::*;
 use raw::*;
 use script::SCRIPT;
 
+/// Whether to gather `ansible_python`, which costs a Python start (see `python`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PythonFact<'a> {
+    /// Leave it out: nothing the run does reads it.
+    Skip,
+    /// Gather it, with the inventory's `ansible_python_interpreter` if it names one.
+    Gather(Option<&'a str>),
+}
+
 /// Gather facts from a host in one round trip.
-pub fn gather(conn: &mut dyn Connection) -> Result<Vars> {
-    let out = conn.exec(SCRIPT, None)?;
-    Ok(to_facts(&out.stdout_str()))
+pub fn gather(conn: &mut dyn Connection, python: PythonFact<'_>) -> Result<Vars> {
+    let out = match python {
+        PythonFact::Skip => conn.exec(SCRIPT, None)?,
+        PythonFact::Gather(interpreter) => {
+            conn.exec(&format!("{SCRIPT}{}", python::script(interpreter)), None)?
+        }
+    };
+    let text = out.stdout_str();
+    let mut facts = to_facts(&text);
+    if let Some(fact) = python::fact(&Output::parse(&text)) {
+        facts.insert("python".into(), fact);
+    }
+    Ok(facts)
 }
 
 fn to_facts(text: &str) -> Vars {
