@@ -61,6 +61,7 @@ static SPEC: ModuleSpec = ModuleSpec {
     mutually_exclusive: &[&["deb", "name"]],
     controller_only: false,
     any_keys: false,
+    messages: &[],
 };
 
 static PACKAGE_SPEC: ModuleSpec = ModuleSpec {
@@ -72,6 +73,7 @@ static PACKAGE_SPEC: ModuleSpec = ModuleSpec {
     mutually_exclusive: &[],
     controller_only: false,
     any_keys: false,
+    messages: &[],
 };
 
 /// Exit code of the query script when the host has no apt-get.

@@ -1,7 +1,7 @@
 //! Module arguments: checked against the spec up front, read with typed getters at run
 //! time (after templating), with Ansible's type coercions.
 
-use super::spec::{ArgType, FreeForm, ModuleSpec};
+use super::spec::{ArgType, Check, FreeForm, ModuleSpec};
 use crate::diagnostics::{did_you_mean, Error, Result, Span};
 use crate::template::scope::needs_templating;
 use crate::vars::Vars;
@@ -233,10 +233,13 @@ fn regex_lite_symbolic(s: &str) -> bool {
 }
 
 fn unknown_arg(spec: &ModuleSpec, name: &str, span: Option<&Span>) -> Error {
-    let mut e = Error::new(
-        crate::diagnostics::ErrorKind::Invalid,
-        format!("unsupported argument '{name}' for module {}", spec.name),
-    );
+    let message = spec
+        .messages
+        .iter()
+        .find(|(c, _)| matches!(c, Check::Unsupported(a) if *a == name))
+        .map(|(_, m)| m.to_string())
+        .unwrap_or_else(|| format!("unsupported argument '{name}' for module {}", spec.name));
+    let mut e = Error::new(crate::diagnostics::ErrorKind::Invalid, message);
     if let Some(s) = span {
         e = e.at(s.clone());
     }
@@ -625,11 +628,13 @@ pub fn validate(
         .collect();
     if !missing.is_empty() {
         missing.sort_unstable();
-        let msg = match (spec.name, missing.as_slice()) {
-            // copy's action plugin checks its arguments before the module, in its words.
-            ("copy", ["dest"]) => "dest is required".to_string(),
-            _ => format!("missing required arguments: {}", missing.join(", ")),
+        let own = match missing.as_slice() {
+            [only] => spec.message(Check::Missing(only)),
+            _ => None,
         };
+        let msg = own
+            .map(str::to_string)
+            .unwrap_or_else(|| format!("missing required arguments: {}", missing.join(", ")));
         return Err(Error::invalid(msg, span).with_help(help));
     }
     for group in spec.required_one_of {
@@ -637,10 +642,12 @@ pub fn validate(
             .iter()
             .any(|g| present.contains(g) || (has_raw && matches!(*g, "cmd" | "argv")));
         if !any {
-            let msg = match spec.name {
-                "copy" => "src (or content) is required".to_string(),
-                _ => format!("one of the following is required: {}", group.join(", ")),
-            };
+            let msg = spec
+                .message(Check::NoneOf)
+                .map(str::to_string)
+                .unwrap_or_else(|| {
+                    format!("one of the following is required: {}", group.join(", "))
+                });
             return Err(Error::invalid(msg, span).with_help(help));
         }
     }
@@ -651,11 +658,13 @@ pub fn validate(
             .filter(|g| present.contains(g))
             .collect();
         if given.len() > 1 {
-            let msg = match spec.name {
-                "copy" => "src and content are mutually exclusive".to_string(),
-                // Ansible names the whole group, as declared.
-                _ => format!("parameters are mutually exclusive: {}", group.join("|")),
-            };
+            // Ansible names the whole group, as declared.
+            let msg = spec
+                .message(Check::Exclusive)
+                .map(str::to_string)
+                .unwrap_or_else(|| {
+                    format!("parameters are mutually exclusive: {}", group.join("|"))
+                });
             return Err(Error::invalid(msg, span).with_help(help));
         }
     }

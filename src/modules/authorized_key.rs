@@ -31,6 +31,7 @@ static SPEC: ModuleSpec = ModuleSpec {
     mutually_exclusive: &[],
     controller_only: false,
     any_keys: false,
+    messages: &[],
 };
 
 const KEY_TYPES: &[&str] = &[

@@ -43,6 +43,7 @@ static SPEC: ModuleSpec = ModuleSpec {
     mutually_exclusive: &[&["insertbefore", "insertafter"]],
     controller_only: false,
     any_keys: false,
+    messages: &[],
 };
 
 impl Module for BlockInFile {

@@ -1,7 +1,7 @@
 //! command, shell and raw.
 
 use super::probe::{glob_word, Probe};
-use super::spec::{arg, ArgType::*, FreeForm, ModuleSpec};
+use super::spec::{arg, ArgType::*, Check, FreeForm, ModuleSpec};
 use super::{result, Args, Change, Module, ModuleCtx, Plan};
 use crate::clock::{format_delta, format_timestamp};
 use crate::connection::{expand, quote};
@@ -36,6 +36,7 @@ static COMMAND: ModuleSpec = ModuleSpec {
     mutually_exclusive: &[&["_raw_params", "cmd", "argv"]],
     controller_only: false,
     any_keys: false,
+    messages: &[],
 };
 
 static SHELL: ModuleSpec = ModuleSpec {
@@ -58,6 +59,11 @@ static SHELL: ModuleSpec = ModuleSpec {
     mutually_exclusive: &[],
     controller_only: false,
     any_keys: false,
+    // Shell's action plugin refuses command's one argument shell lacks, in these words.
+    messages: &[(
+        Check::Unsupported("expand_argument_vars"),
+        "Unsupported parameters for (shell) module: expand_argument_vars",
+    )],
 };
 
 static RAW: ModuleSpec = ModuleSpec {
@@ -69,6 +75,7 @@ static RAW: ModuleSpec = ModuleSpec {
     mutually_exclusive: &[],
     controller_only: false,
     any_keys: false,
+    messages: &[],
 };
 
 #[derive(Clone, Copy, PartialEq)]

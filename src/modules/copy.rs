@@ -2,7 +2,7 @@
 
 use super::attrs::Attrs;
 use super::probe::Probe;
-use super::spec::{arg, ArgType::*, FreeForm, ModuleSpec};
+use super::spec::{arg, ArgType::*, Check, FreeForm, ModuleSpec};
 use super::write::{plan_write, ResultShape, WriteRequest};
 use super::{Args, Module, ModuleCtx, Plan};
 use crate::connection::FileKind;
@@ -35,6 +35,12 @@ static SPEC: ModuleSpec = ModuleSpec {
     mutually_exclusive: &[&["src", "content"]],
     controller_only: false,
     any_keys: false,
+    // copy's action plugin checks these before the module, in its words.
+    messages: &[
+        (Check::Missing("dest"), "dest is required"),
+        (Check::NoneOf, "src (or content) is required"),
+        (Check::Exclusive, "src and content are mutually exclusive"),
+    ],
 };
 
 impl Module for Copy {

@@ -40,6 +40,7 @@ static SPEC: ModuleSpec = ModuleSpec {
     mutually_exclusive: &[&["insertafter", "insertbefore"]],
     controller_only: false,
     any_keys: false,
+    messages: &[],
 };
 
 const MARK: &str = "#Ansible: ";

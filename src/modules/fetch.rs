@@ -30,6 +30,7 @@ static FETCH: ModuleSpec = ModuleSpec {
     mutually_exclusive: &[],
     controller_only: false,
     any_keys: false,
+    messages: &[],
 };
 
 fn sha1_hex(data: &[u8]) -> String {

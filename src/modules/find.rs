@@ -49,6 +49,7 @@ static FIND: ModuleSpec = ModuleSpec {
     mutually_exclusive: &[],
     controller_only: false,
     any_keys: false,
+    messages: &[],
 };
 
 /// One entry of a `find -printf` listing.

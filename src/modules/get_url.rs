@@ -46,6 +46,7 @@ static GET_URL_SPEC: ModuleSpec = ModuleSpec {
     mutually_exclusive: &[],
     controller_only: false,
     any_keys: false,
+    messages: &[],
 };
 
 /// `algo:hex` of get_url's `checksum`.

@@ -27,6 +27,7 @@ static GETENT: ModuleSpec = ModuleSpec {
     mutually_exclusive: &[],
     controller_only: false,
     any_keys: false,
+    messages: &[],
 };
 
 /// Databases whose fields are colon-separated when `split` is not given.

@@ -26,6 +26,7 @@ static SPEC: ModuleSpec = ModuleSpec {
     mutually_exclusive: &[],
     controller_only: false,
     any_keys: false,
+    messages: &[],
 };
 
 const QUERY: &str = "echo \"live=$(hostname 2>/dev/null || cat /proc/sys/kernel/hostname)\"\n\

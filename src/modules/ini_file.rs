@@ -41,6 +41,7 @@ static INI_FILE: ModuleSpec = ModuleSpec {
     mutually_exclusive: &[&["value", "values"]],
     controller_only: false,
     any_keys: false,
+    messages: &[],
 };
 
 /// The section name community.general uses for "no section" (the lines before the first

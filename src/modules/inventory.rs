@@ -30,6 +30,7 @@ static ADD_HOST: ModuleSpec = ModuleSpec {
     mutually_exclusive: &[],
     controller_only: true,
     any_keys: true,
+    messages: &[],
 };
 
 static GROUP_BY: ModuleSpec = ModuleSpec {
@@ -41,6 +42,7 @@ static GROUP_BY: ModuleSpec = ModuleSpec {
     mutually_exclusive: &[],
     controller_only: true,
     any_keys: false,
+    messages: &[],
 };
 
 /// What add_host or group_by asks of the inventory.

@@ -27,6 +27,7 @@ static KNOWN_HOSTS: ModuleSpec = ModuleSpec {
     mutually_exclusive: &[],
     controller_only: false,
     any_keys: false,
+    messages: &[],
 };
 
 #[derive(Debug, PartialEq, Clone)]

@@ -46,6 +46,7 @@ static SPEC: ModuleSpec = ModuleSpec {
     ],
     controller_only: false,
     any_keys: false,
+    messages: &[],
 };
 
 enum Matcher {

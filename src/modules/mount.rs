@@ -40,6 +40,7 @@ static MOUNT: ModuleSpec = ModuleSpec {
     mutually_exclusive: &[],
     controller_only: false,
     any_keys: false,
+    messages: &[],
 };
 
 /// fstab's escapes for space, `&` and backslash, as ansible.posix writes them.

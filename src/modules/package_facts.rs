@@ -26,6 +26,7 @@ static PACKAGE_FACTS: ModuleSpec = ModuleSpec {
     mutually_exclusive: &[],
     controller_only: false,
     any_keys: false,
+    messages: &[],
 };
 
 const SEP: &str = "@@drover-policy@@";

@@ -25,6 +25,7 @@ static PAUSE: ModuleSpec = ModuleSpec {
     mutually_exclusive: &[&["minutes", "seconds"]],
     controller_only: true,
     any_keys: false,
+    messages: &[],
 };
 
 /// Python's `str()` of a float rounded to 2 places (`1.0`, `0.02`, `12.5`).

@@ -47,6 +47,7 @@ static DEB822_SPEC: ModuleSpec = ModuleSpec {
     mutually_exclusive: &[],
     controller_only: false,
     any_keys: false,
+    messages: &[],
 };
 
 static APT_REPO_SPEC: ModuleSpec = ModuleSpec {
@@ -69,6 +70,7 @@ static APT_REPO_SPEC: ModuleSpec = ModuleSpec {
     mutually_exclusive: &[],
     controller_only: false,
     any_keys: false,
+    messages: &[],
 };
 
 const KEYRINGS: &str = "/etc/apt/keyrings";

@@ -28,6 +28,7 @@ static SCRIPT: ModuleSpec = ModuleSpec {
     mutually_exclusive: &[&["_raw_params", "cmd"]],
     controller_only: false,
     any_keys: false,
+    messages: &[],
 };
 
 fn skipped(msg: &str) -> Plan {

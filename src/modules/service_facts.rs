@@ -23,6 +23,7 @@ static SERVICE_FACTS: ModuleSpec = ModuleSpec {
     mutually_exclusive: &[],
     controller_only: false,
     any_keys: false,
+    messages: &[],
 };
 
 /// Everything in one round trip; each section starts with a marker line.

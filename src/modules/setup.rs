@@ -27,6 +27,7 @@ static SETUP: ModuleSpec = ModuleSpec {
     mutually_exclusive: &[],
     controller_only: false,
     any_keys: false,
+    messages: &[],
 };
 
 static GATHER_FACTS: ModuleSpec = ModuleSpec {
@@ -38,6 +39,7 @@ static GATHER_FACTS: ModuleSpec = ModuleSpec {
     mutually_exclusive: &[],
     controller_only: false,
     any_keys: false,
+    messages: &[],
 };
 
 /// Gather, keep what `filter` asks for, and return it as Ansible's setup does.

@@ -110,9 +110,34 @@ pub struct ModuleSpec {
     pub controller_only: bool,
     /// Arguments are free names (set_fact): only their names are checked.
     pub any_keys: bool,
+    /// Checks whose failure Ansible words in the module's own terms (its action plugin
+    /// checks those arguments before the module runs), with that message: a playbook may
+    /// compare it. The other checks use AnsibleModule's words.
+    pub messages: &'static [(Check, &'static str)],
+}
+
+/// An argument check of [`ModuleSpec`] (see `modules::args::validate`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Check {
+    /// Only this required argument is missing.
+    Missing(&'static str),
+    /// No argument of a `required_one_of` group is given.
+    NoneOf,
+    /// Arguments of a `mutually_exclusive` group are given together.
+    Exclusive,
+    /// This argument is given and the module does not take it.
+    Unsupported(&'static str),
 }
 
 impl ModuleSpec {
+    /// The module's own message for a failed check, if it has one.
+    pub fn message(&self, check: Check) -> Option<&'static str> {
+        self.messages
+            .iter()
+            .find(|(c, _)| *c == check)
+            .map(|(_, m)| *m)
+    }
+
     /// The canonical name of an argument given under any of its names.
     pub fn canonical_arg(&self, name: &str) -> Option<&'static ArgSpec> {
         self.args

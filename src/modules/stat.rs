@@ -31,6 +31,7 @@ static STAT: ModuleSpec = ModuleSpec {
     mutually_exclusive: &[],
     controller_only: false,
     any_keys: false,
+    messages: &[],
 };
 
 static SLURP: ModuleSpec = ModuleSpec {
@@ -42,6 +43,7 @@ static SLURP: ModuleSpec = ModuleSpec {
     mutually_exclusive: &[],
     controller_only: false,
     any_keys: false,
+    messages: &[],
 };
 
 impl Module for Stat {

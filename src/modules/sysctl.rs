@@ -29,6 +29,7 @@ static SPEC: ModuleSpec = ModuleSpec {
     mutually_exclusive: &[],
     controller_only: false,
     any_keys: false,
+    messages: &[],
 };
 
 /// Ansible's value normalisation: booleans become 1/0, strings are stripped.

@@ -48,6 +48,7 @@ static SPEC: ModuleSpec = ModuleSpec {
     mutually_exclusive: &[],
     controller_only: false,
     any_keys: false,
+    messages: &[],
 };
 
 static SERVICE_SPEC: ModuleSpec = ModuleSpec {
@@ -64,6 +65,7 @@ static SERVICE_SPEC: ModuleSpec = ModuleSpec {
     mutually_exclusive: &[],
     controller_only: false,
     any_keys: false,
+    messages: &[],
 };
 
 /// What systemd says about a unit.

@@ -26,6 +26,7 @@ static TEMPFILE: ModuleSpec = ModuleSpec {
     mutually_exclusive: &[],
     controller_only: false,
     any_keys: false,
+    messages: &[],
 };
 
 /// Python's `tempfile` name alphabet.

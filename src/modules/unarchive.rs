@@ -41,6 +41,7 @@ static SPEC: ModuleSpec = ModuleSpec {
     mutually_exclusive: &[&["include", "exclude"], &["remote_src", "copy"]],
     controller_only: false,
     any_keys: false,
+    messages: &[],
 };
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]

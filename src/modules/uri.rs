@@ -44,6 +44,7 @@ static URI_SPEC: ModuleSpec = ModuleSpec {
     mutually_exclusive: &[&["body", "src"]],
     controller_only: false,
     any_keys: false,
+    messages: &[],
 };
 
 /// `application/x-www-form-urlencoded` encoding of a mapping.

@@ -33,6 +33,7 @@ static WAIT_FOR_SPEC: ModuleSpec = ModuleSpec {
     mutually_exclusive: &[&["port", "path"]],
     controller_only: false,
     any_keys: false,
+    messages: &[],
 };
 
 impl Module for WaitFor {

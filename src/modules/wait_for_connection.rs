@@ -23,6 +23,7 @@ static WAIT_FOR_CONNECTION: ModuleSpec = ModuleSpec {
     mutually_exclusive: &[],
     controller_only: false,
     any_keys: false,
+    messages: &[],
 };
 
 fn sleep_interruptible(d: Duration) {

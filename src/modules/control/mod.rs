@@ -37,6 +37,7 @@ pub(super) const fn spec(
         mutually_exclusive: &[],
         controller_only,
         any_keys: false,
+        messages: &[],
     }
 }
 

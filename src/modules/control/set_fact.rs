@@ -11,6 +11,7 @@ pub struct SetFact;
 
 static SET_FACT: ModuleSpec = ModuleSpec {
     any_keys: true,
+    messages: &[],
     ..spec("set_fact", &[], FreeForm::KeyValue, true)
 };
 
