@@ -1051,6 +1051,13 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
                 one.result
                     .insert("failed_when_result".into(), Value::from(failed));
                 one.result.insert("failed".into(), Value::from(failed));
+                // As Ansible: a failure's exception, overruled, is kept under another name.
+                if !failed {
+                    if let Some(e) = one.result.shift_remove("exception") {
+                        one.result
+                            .insert("failed_when_suppressed_exception".into(), e);
+                    }
+                }
                 if failed {
                     one.status = Status::Failed;
                 } else if one.status == Status::Failed {

@@ -6,6 +6,7 @@ use super::{result, Args, Change, Module, ModuleCtx, Plan};
 use crate::clock::{format_delta, format_timestamp};
 use crate::connection::{expand, quote};
 use crate::diagnostics::{Error, Result};
+use crate::template::ansible::filters::shell_quote;
 use crate::vars::Vars;
 use minijinja::Value;
 use std::time::{Instant, SystemTime};
@@ -161,6 +162,16 @@ fn build_script(args: &Args, flavor: Flavor) -> Result<(String, Value)> {
                     words.push(quote(a));
                 }
             }
+            // Ansible's run_command fails before any output when the program cannot be
+            // started (Python's exec error): found out here, said on stderr.
+            script.push_str(&format!(
+                "drover_exe={}\ncase $drover_exe in\n\
+                 */*) if [ ! -e \"$drover_exe\" ]; then echo {EXEC_FAILED} 2 >&2; exit 127; \
+                 elif [ -d \"$drover_exe\" ] || [ ! -x \"$drover_exe\" ]; then echo {EXEC_FAILED} 13 >&2; exit 126; fi ;;\n\
+                 *) command -v -- \"$drover_exe\" >/dev/null 2>&1 || {{ echo {EXEC_FAILED} 2 >&2; exit 127; }} ;;\n\
+                 esac\n",
+                words[0]
+            ));
             script.push_str(&format!("exec {}", words.join(" ")));
             Ok((script, Value::from(argv)))
         }
@@ -251,6 +262,9 @@ fn plan_command(ctx: &mut ModuleCtx<'_>, args: &Args, flavor: Flavor) -> Result<
             if chdir_failed(&out) {
                 return Ok(chdir_failed_result(cmd.clone()));
             }
+            if let Some(errno) = exec_failed(&out) {
+                return Ok(exec_failed_result(&cmd, errno));
+            }
             if let Some(w) = &warning {
                 out.insert("warnings".into(), Value::from(vec![w.clone()]));
             }
@@ -311,6 +325,42 @@ fn chdir_failed_result(cmd: Value) -> Vars {
         ("failed", Value::from(true)),
         ("stdout_lines", Value::from(Vec::<Value>::new())),
         ("stderr_lines", Value::from(Vec::<Value>::new())),
+    ])
+}
+
+/// What the script says on stderr, with the errno, when the program cannot be started.
+const EXEC_FAILED: &str = "__drover_exec_failed__";
+
+/// The errno of a program that could not be started.
+fn exec_failed(out: &Vars) -> Option<i64> {
+    let rc = out.get("rc").and_then(|v| i64::try_from(v.clone()).ok())?;
+    let stderr = out.get("stderr")?.as_str()?.trim_end();
+    let errno = stderr.strip_prefix(EXEC_FAILED)?.trim().parse().ok()?;
+    matches!(rc, 126 | 127).then_some(errno)
+}
+
+/// Ansible's result when the exec fails: `rc` is the errno, `cmd` the command line as
+/// Python's shlex.quote joins it.
+fn exec_failed_result(cmd: &Value, errno: i64) -> Vars {
+    let line = match cmd.try_iter() {
+        Ok(args) if cmd.as_str().is_none() => args
+            .map(|a| shell_quote(&a.as_str().map_or_else(|| a.to_string(), str::to_string)))
+            .collect::<Vec<_>>()
+            .join(" "),
+        _ => cmd.to_string(),
+    };
+    result(&[
+        ("changed", Value::from(false)),
+        ("cmd", Value::from(line)),
+        ("failed", Value::from(true)),
+        ("msg", Value::from("Error executing command.")),
+        ("rc", Value::from(errno)),
+        ("stderr", Value::from("")),
+        ("stderr_lines", Value::from(Vec::<Value>::new())),
+        ("stdout", Value::from("")),
+        ("stdout_lines", Value::from(Vec::<Value>::new())),
+        // Ansible's text when tracebacks are not collected (the default).
+        ("exception", Value::from("(traceback unavailable)")),
     ])
 }
 
