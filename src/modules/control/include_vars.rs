@@ -32,6 +32,7 @@ impl Module for IncludeVars {
         &INCLUDE_VARS
     }
     fn plan(&self, ctx: &mut ModuleCtx<'_>, args: &Args) -> Result<Plan> {
+        let from_dir = args.has("dir");
         let (vars, read) = match args.str("dir")? {
             Some(dir) => {
                 let dir = ctx.find_src("vars", dir.trim())?;
@@ -92,14 +93,17 @@ impl Module for IncludeVars {
             ("ansible_facts", Value::from_iter(facts)),
             (
                 "ansible_included_var_files",
-                // Ansible reports the absolute path of the file it read.
+                // Ansible reports the absolute path of the file it read: from a directory
+                // as its walk found it (through links), a file resolved.
                 Value::from(
                     read.iter()
                         .map(|p| {
-                            std::fs::canonicalize(p)
-                                .unwrap_or(p.clone())
-                                .display()
-                                .to_string()
+                            let shown = if from_dir {
+                                std::path::absolute(p)
+                            } else {
+                                std::fs::canonicalize(p)
+                            };
+                            shown.unwrap_or(p.clone()).display().to_string()
                         })
                         .collect::<Vec<_>>(),
                 ),
@@ -151,9 +155,9 @@ fn not_found(what: String) -> Plan {
     p
 }
 
-/// `include_vars dir:`: the files below `dir` in name order (`depth` levels, 0 = all),
-/// those matching `files_matching` and not named in `ignore_files`, with one of
-/// `extensions`; later files override earlier ones.
+/// `include_vars dir:`: the files below `dir` (`depth` levels, 0 = all), directory by
+/// directory in path order, each one's files by name; those matching `files_matching`
+/// and not `ignore_files`, with one of `extensions`; later files override earlier ones.
 fn vars_dir(dir: &std::path::Path, args: &Args) -> Result<(Vars, Vec<std::path::PathBuf>)> {
     let depth = args.int("depth")?.unwrap_or(0);
     let matching = match args.str("files_matching")? {
@@ -165,25 +169,45 @@ fn vars_dir(dir: &std::path::Path, args: &Args) -> Result<(Vars, Vec<std::path::
         ),
         None => None,
     };
-    let ignore: Vec<String> = args.str_list("ignore_files")?;
+    // Each a Python regular expression matched at the end of the name, as in Ansible.
+    let ignore = args
+        .str_list("ignore_files")?
+        .iter()
+        .map(|p| {
+            crate::pyregex::PyRegex::new(&format!("{p}$"), false, false)
+                .map_err(|e| Error::module(format!("Invalid regular expression: {p} ({e})")))
+        })
+        .collect::<Result<Vec<_>>>()?;
     let mut extensions: Vec<String> = args.str_list("extensions")?;
     if extensions.is_empty() {
         extensions = vec!["yaml".into(), "yml".into(), "json".into()];
     }
     let ignore_unknown = args.bool("ignore_unknown_extensions", false)?;
-    let mut walk = walkdir::WalkDir::new(dir).min_depth(1).sort_by_file_name();
+    // As Ansible's os.walk(followlinks=True): links to directories are followed, the
+    // directories are taken in the order of their paths, then each one's files by name.
+    let mut walk = walkdir::WalkDir::new(dir).min_depth(1).follow_links(true);
     if depth > 0 {
         walk = walk.max_depth(depth as usize);
     }
-    let mut vars = Vars::new();
-    let mut read = Vec::new();
+    let mut files: Vec<(String, String, std::path::PathBuf)> = Vec::new();
     for entry in walk {
         let entry = entry.map_err(|e| Error::module(format!("include_vars: {e}")).caused_by(e))?;
         if !entry.file_type().is_file() {
             continue;
         }
+        let parent = entry
+            .path()
+            .parent()
+            .map(|p| p.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let name = entry.file_name().to_string_lossy().into_owned();
-        if ignore.contains(&name)
+        files.push((parent, name, entry.path().to_path_buf()));
+    }
+    files.sort();
+    let mut vars = Vars::new();
+    let mut read = Vec::new();
+    for (_, name, path) in files {
+        if ignore.iter().any(|re| re.is_match(&name).unwrap_or(false))
             || matching
                 .as_ref()
                 .is_some_and(|re| !re.is_match(&name).unwrap_or(false))
@@ -200,7 +224,7 @@ fn vars_dir(dir: &std::path::Path, args: &Args) -> Result<(Vars, Vec<std::path::
             }
             let message = format!(
                 "{} does not have a valid extension: {}",
-                entry.path().display(),
+                path.display(),
                 extensions.join(", ")
             );
             return Err(Error::module(format!("include_vars: {message}"))
@@ -209,8 +233,8 @@ fn vars_dir(dir: &std::path::Path, args: &Args) -> Result<(Vars, Vec<std::path::
                     "set ignore_unknown_extensions: true, or list the extension in extensions",
                 ));
         }
-        vars.extend(crate::vars::file::load_vars_file(entry.path())?);
-        read.push(entry.path().to_path_buf());
+        vars.extend(crate::vars::file::load_vars_file(&path)?);
+        read.push(path);
     }
     Ok((vars, read))
 }
