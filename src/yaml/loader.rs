@@ -702,6 +702,20 @@ mod tests {
         assert_eq!(err.span.as_ref().unwrap().line, 3);
     }
 
+    /// PyYAML ignores indentation inside flow collections (vendor/yaml-rust2/PATCH.md).
+    #[test]
+    fn flow_collections_ignore_indentation_as_pyyaml() {
+        let doc = parse("k: {\n  \"a\": [\n    1\n]\n}\nz: 2\n").unwrap();
+        assert_eq!(doc.to_value().to_string(), r#"{"k": {"a": [1]}, "z": 2}"#);
+        let doc = parse("k: {\na: 1,\nb: [x,\ny]\n}\n").unwrap();
+        assert_eq!(
+            doc.to_value().to_string(),
+            r#"{"k": {"a": 1, "b": ["x", "y"]}}"#
+        );
+        // Block context keeps its checks.
+        assert!(parse("a:\n    b: 1\n  c: 2\n").is_err());
+    }
+
     #[test]
     fn deep_nesting_is_refused_without_overflowing_the_stack() {
         let block: String = (0..1000)
