@@ -20,7 +20,7 @@ static STAT: ModuleSpec = ModuleSpec {
         arg("follow", Bool),
         arg("get_checksum", Bool),
         arg("checksum_algorithm", Str)
-            .choices(&["sha1"])
+            .choices(&["md5", "sha1", "sha224", "sha256", "sha384", "sha512"])
             .aliases(&["checksum", "checksum_algo"]),
         arg("get_mime", Bool).aliases(&["mime", "mime_type", "mime-type"]),
         arg("get_attributes", Bool).aliases(&["attr", "attributes"]),
@@ -65,7 +65,7 @@ impl Module for Stat {
                 Probe::Stat {
                     path,
                     follow,
-                    checksum,
+                    checksum: checksum && details.checksum.is_none(),
                 },
             ],
             _ => Vec::new(),
@@ -75,8 +75,10 @@ impl Module for Stat {
     fn plan(&self, ctx: &mut ModuleCtx<'_>, args: &Args) -> Result<Plan> {
         let path = args.req_str("path")?;
         let follow = args.bool("follow", false)?;
-        let checksum = args.bool("get_checksum", true)?;
-        let st = ctx.stat(&path, follow, checksum)?;
+        let details = Details::from_args(args)?;
+        // The stat reads sha1; another digest comes with the details.
+        let sha1 = args.bool("get_checksum", true)? && details.checksum.is_none();
+        let st = ctx.stat(&path, follow, sha1)?;
         let mut s = Vars::new();
         s.insert("exists".into(), Value::from(st.exists()));
         if st.exists() {
@@ -98,12 +100,11 @@ impl Module for Stat {
             if let Some(t) = &st.link_target {
                 s.insert("lnk_target".into(), Value::from(t.as_str()));
             }
-            let details = Details::from_args(args)?;
-            let out = ctx.query(&details.script(&path, follow))?;
-            details.add(&mut s, st.mode, st.kind == FileKind::Link, &out);
-            if let Some(c) = &st.sha1 {
+            if let Some(c) = st.sha1.as_ref().filter(|_| sha1) {
                 s.insert("checksum".into(), Value::from(c.as_str()));
             }
+            let out = ctx.query(&details.script(&path, follow))?;
+            details.add(&mut s, st.mode, st.kind == FileKind::Link, &out);
         }
         let mut r = Vars::new();
         r.insert("stat".into(), Value::from_iter(s));
@@ -168,6 +169,8 @@ fn slurp_failure(ctx: &mut ModuleCtx<'_>, src: &str) -> Result<String> {
 struct Details {
     mime: bool,
     attributes: bool,
+    /// A digest other than sha1 (which the batched stat probe reads): coreutils' NAMEsum.
+    checksum: Option<String>,
 }
 
 /// lsattr's letters and the names Ansible gives them.
@@ -196,9 +199,14 @@ const ATTRIBUTE_NAMES: &[(char, &str)] = &[
 
 impl Details {
     fn from_args(args: &Args) -> Result<Self> {
+        let algorithm = args
+            .str("checksum_algorithm")?
+            .unwrap_or_else(|| "sha1".to_string());
         Ok(Details {
             mime: args.bool("get_mime", true)?,
             attributes: args.bool("get_attributes", true)?,
+            checksum: (args.bool("get_checksum", true)? && algorithm != "sha1")
+                .then_some(algorithm),
         })
     }
 
@@ -217,6 +225,13 @@ impl Details {
         }
         if self.attributes {
             s.push_str("printf 'attr='; lsattr -vd -- \"$p\" 2>/dev/null || echo\n");
+        }
+        if let Some(algorithm) = &self.checksum {
+            // As Ansible: a readable regular file (a link only when followed).
+            let not_link = if follow { "" } else { "[ ! -L \"$p\" ] && " };
+            s.push_str(&format!(
+                "{not_link}[ -f \"$p\" ] && [ -r \"$p\" ] && {{ printf 'sum='; {algorithm}sum < \"$p\"; }}\n"
+            ));
         }
         s
     }
@@ -277,6 +292,9 @@ impl Details {
                 };
                 s.insert("mimetype".into(), Value::from(mime));
                 s.insert("charset".into(), Value::from(charset));
+            } else if let Some(sum) = line.strip_prefix("sum=") {
+                let digest = sum.split_whitespace().next().unwrap_or_default();
+                s.insert("checksum".into(), Value::from(digest));
             } else if let Some(a) = line.strip_prefix("attr=") {
                 // `VERSION FLAGS PATH`; nothing for a link (lsattr cannot read one).
                 let mut w = a.split_whitespace();
