@@ -95,11 +95,23 @@ impl Module for File {
             // Without a state an existing link stays one (see plan_file).
             None => cur.kind == FileKind::Link,
         };
-        let warnings = if ctx.check && args.str("state")?.as_deref() != Some("absent") {
-            super::file_lookups::warnings(ctx, args)?
+        let lookups = if ctx.check && args.str("state")?.as_deref() != Some("absent") {
+            super::file_lookups::lookups(ctx, args)?
         } else {
-            Vec::new()
+            Default::default()
         };
+        let warnings = lookups.warnings;
+        // touch, file and directory compare the owner of an existing path: an unknown
+        // name fails there, in check mode too (see file_lookups).
+        let compares_owner = match args.str("state")?.as_deref() {
+            Some(s) => matches!(s, "touch" | "file" | "directory"),
+            None => matches!(cur.kind, FileKind::File | FileKind::Directory),
+        };
+        if let Some(msg) = lookups.failure.filter(|_| compares_owner && cur.exists()) {
+            return Err(Error::module(msg)
+                .with_result_key("path", path.as_str())
+                .with_result_value("warnings", serde_json::json!(warnings)));
+        }
         let path_arg = path.clone();
         let mut plan = plan_file(ctx, args, path).map_err(|e| {
             let e = with_path_info(e, &cur);
