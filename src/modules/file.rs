@@ -42,6 +42,32 @@ static SPEC: ModuleSpec = ModuleSpec {
     messages: &[],
 };
 
+/// As Ansible's `additional_parameter_handling`: with a `src`, a `path` that is a
+/// directory (through links) means the entry named like `src` inside it, for every state
+/// but `link` and `absent`.
+fn path_inside_directory(
+    ctx: &mut ModuleCtx<'_>,
+    args: &Args,
+    path: &str,
+) -> Result<Option<String>> {
+    if matches!(args.str("state")?.as_deref(), Some("link" | "absent")) {
+        return Ok(None);
+    }
+    // Python's os.path.basename: what follows the last slash (nothing for `dir/`).
+    let Some(name) = args
+        .str("src")?
+        .map(|s| s.rsplit('/').next().unwrap_or_default().to_string())
+        .filter(|n| !n.is_empty())
+    else {
+        return Ok(None);
+    };
+    if ctx.stat(path, true, false)?.kind != FileKind::Directory {
+        return Ok(None);
+    }
+    let sep = if path.ends_with('/') { "" } else { "/" };
+    Ok(Some(format!("{path}{sep}{name}")))
+}
+
 impl Module for File {
     fn spec(&self) -> &'static ModuleSpec {
         &SPEC
@@ -66,9 +92,12 @@ impl Module for File {
     }
 
     fn plan(&self, ctx: &mut ModuleCtx<'_>, args: &Args) -> Result<Plan> {
-        let path = args.req_str("path")?;
+        let mut path = args.req_str("path")?;
         if args.has("_diff_peek") {
             return diff_peek(ctx, &path);
+        }
+        if let Some(inner) = path_inside_directory(ctx, args, &path)? {
+            path = inner;
         }
         let mut touched = vec![path.clone()];
         touched.extend(args.str("src")?);
