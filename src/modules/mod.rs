@@ -42,6 +42,7 @@ mod cron;
 mod fetch;
 mod file;
 mod file_diff;
+mod file_flags;
 mod file_lookups;
 mod file_times;
 mod find;
