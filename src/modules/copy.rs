@@ -57,7 +57,7 @@ impl Module for Copy {
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
         });
-        match (dest.ends_with('/'), name) {
+        let mut probes = match (dest.ends_with('/'), name) {
             (false, Some(n)) => vec![
                 stat(format!("{}/{n}", dest.trim_end_matches('/'))),
                 stat(dest),
@@ -65,7 +65,12 @@ impl Module for Copy {
             (false, None) => vec![stat(dest)],
             (true, Some(n)) => vec![stat(format!("{dest}{n}"))],
             (true, None) => Vec::new(),
+        };
+        // A host file or directory: what either plan reads, the listing of a tree too.
+        if args.bool("remote_src", false).unwrap_or(false) {
+            probes.extend(super::copy_remote_tree::probes(args));
         }
+        probes
     }
 
     fn plan(&self, ctx: &mut ModuleCtx<'_>, args: &Args) -> Result<Plan> {

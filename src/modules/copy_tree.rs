@@ -1,5 +1,6 @@
 //! copy's two other sources: a controller directory (`src: dir` copies the directory,
-//! `src: dir/` its contents) and a file already on the host (`remote_src: true`).
+//! `src: dir/` its contents) and a file already on the host (`remote_src: true`; a
+//! directory on the host is `copy_remote_tree`).
 
 use super::attrs::Attrs;
 use super::write::{plan_write, ResultShape, WriteRequest};
@@ -193,11 +194,12 @@ pub fn plan_remote(ctx: &mut ModuleCtx<'_>, args: &Args, src: &str, dest: &str) 
     match from.kind {
         FileKind::File => {}
         FileKind::Missing => return Err(Error::module(format!("Source {src} not found"))),
+        FileKind::Directory => return super::copy_remote_tree::plan(ctx, args, src, &from),
+        // Ansible's words (a device, a fifo …).
         _ => {
             return Err(Error::module(format!(
-                "copy with remote_src of a directory ({src}) is not supported"
-            ))
-            .with_help("copy the files one by one, or use command: cp -a with creates"))
+                "Cannot copy invalid source '{src}': not a file"
+            )))
         }
     }
     let mut dest = dest.to_string();

@@ -37,6 +37,7 @@ mod command;
 mod compose;
 mod control;
 mod copy;
+mod copy_remote_tree;
 mod copy_tree;
 mod cron;
 mod fetch;
