@@ -14,8 +14,8 @@ use std::path::Path;
 /// Copy a controller directory tree: missing directories are made first, then every file
 /// is written atomically as a single `copy` would write it. One change, one diff per file.
 /// Symbolic links in the tree are followed (`local_follow`, default true, as in Ansible);
-/// a link that is not followed (`local_follow: false`, or one whose target is missing)
-/// is made on the host as the same link.
+/// a link that is not followed (`local_follow: false`, one whose target is missing, or
+/// one back into the tree) is made on the host as the same link (see `copy_walk`).
 pub fn plan_directory(
     ctx: &mut ModuleCtx<'_>,
     args: &Args,
@@ -33,45 +33,23 @@ pub fn plan_directory(
         format!("{}/{name}", dest.trim_end_matches('/'))
     };
     let local_follow = args.bool("local_follow", true)?;
+    let walked = super::copy_walk::walk_dirs(src_dir, local_follow).map_err(|e| {
+        Error::module(format!("cannot read {}: {e}", src_dir.display())).caused_by(e)
+    })?;
+    let at = |rel: &str| format!("{base}/{rel}");
     let mut dirs = vec![base.clone()];
-    let mut files = Vec::new();
+    dirs.extend(walked.dirs.iter().map(|d| at(d)));
+    let files: Vec<(std::path::PathBuf, String)> = walked
+        .files
+        .into_iter()
+        .map(|(path, rel)| (path, at(&rel)))
+        .collect();
     // (what the link points to, the link's path on the host)
-    let mut links: Vec<(String, String)> = Vec::new();
-    let walk = walkdir::WalkDir::new(src_dir)
-        .min_depth(1)
-        .follow_links(local_follow)
-        .sort_by_file_name();
-    for entry in walk {
-        let (path, kind) = match entry {
-            Ok(e) => (e.path().to_path_buf(), Some(e.file_type())),
-            // A link to nothing, followed: copied as the link it is.
-            Err(e) if e.path().is_some_and(|p| p.is_symlink() && !p.exists()) => {
-                (e.path().unwrap_or(src_dir).to_path_buf(), None)
-            }
-            Err(e) => {
-                return Err(Error::module(format!(
-                    "cannot read {}: {e}",
-                    src_dir.display()
-                )))
-            }
-        };
-        let rel = path
-            .strip_prefix(src_dir)
-            .map(|r| r.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let target = format!("{base}/{rel}");
-        match kind {
-            Some(t) if t.is_dir() => dirs.push(target),
-            Some(t) if t.is_file() => files.push((path, target)),
-            Some(t) if !t.is_symlink() => {}
-            _ => {
-                let to = std::fs::read_link(&path).map_err(|e| {
-                    Error::module(format!("cannot read the link {}: {e}", path.display()))
-                })?;
-                links.push((to.to_string_lossy().into_owned(), target));
-            }
-        }
-    }
+    let links: Vec<(String, String)> = walked
+        .links
+        .into_iter()
+        .map(|(to, rel)| (to, at(&rel)))
+        .collect();
     // Links whose host side is not already the same link.
     let mut link_script = String::new();
     for (to, at) in &links {

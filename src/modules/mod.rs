@@ -39,6 +39,7 @@ mod control;
 mod copy;
 mod copy_remote_tree;
 mod copy_tree;
+mod copy_walk;
 mod cron;
 mod fetch;
 mod file;
