@@ -5,7 +5,7 @@ use super::probe::Probe;
 use super::spec::{arg, ArgType::*, FreeForm, ModuleSpec};
 use super::write::{plan_write, ResultShape, WriteRequest};
 use super::{Args, Module, ModuleCtx, Plan};
-use crate::connection::FileKind;
+use crate::connection::{quote, FileKind};
 use crate::diagnostics::{Error, Result};
 
 pub struct Copy;
@@ -66,6 +66,16 @@ impl Module for Copy {
             (true, Some(n)) => vec![stat(format!("{dest}{n}"))],
             (true, None) => Vec::new(),
         };
+        // `follow`: whether dest is a link.
+        if args.bool("follow", false).unwrap_or(false) {
+            if let Ok(Some(d)) = args.str("dest") {
+                probes.push(Probe::Stat {
+                    path: d,
+                    follow: false,
+                    checksum: false,
+                });
+            }
+        }
         // A host file or directory: what either plan reads, the listing of a tree too.
         if args.bool("remote_src", false).unwrap_or(false) {
             probes.extend(super::copy_remote_tree::probes(args));
@@ -155,6 +165,18 @@ impl Module for Copy {
             let cur = ctx.stat(&dest, true, false)?;
             if cur.kind == FileKind::Directory {
                 dest = format!("{}/{name}", dest.trim_end_matches('/'));
+            }
+        }
+        // `follow`: a link at dest stays, and what it points to is written (Ansible's
+        // module writes to the link's realpath, and names it as dest).
+        if args.bool("follow", false)?
+            && ctx.stat(&dest, false, false)?.kind == FileKind::Link
+            && ctx.stat(&dest, true, false)?.exists()
+        {
+            let real = ctx.query(&format!("realpath -- {}", quote(&dest)))?;
+            let real = real.trim_end_matches('\n');
+            if !real.is_empty() {
+                dest = real.to_string();
             }
         }
         // content (no file name to put in a directory): the one stat plan_write needs.
