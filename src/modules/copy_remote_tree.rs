@@ -473,6 +473,9 @@ pub fn probes(args: &Args) -> Vec<Probe> {
     if let Ok(Some(script)) = listing_for(args, &p) {
         out.push(Probe::Query { script });
     }
+    out.push(Probe::Query {
+        script: super::copy_tree::md5_script(&src),
+    });
     out
 }
 
@@ -519,6 +522,44 @@ fn file_copy_script(from: &str, to: &str, copymode: bool) -> String {
     )
 }
 
+/// `dest/`'s missing directories made one by one from the top, each new one with
+/// `attrs` (directory_mode, owner, group), as the module's `os.makedirs` and
+/// `adjust_recursive_directory_permissions`.
+pub fn make_dirs_script(dir: &str, attrs: &Attrs) -> String {
+    let mut script = String::new();
+    let mut prefix = String::new();
+    for (i, part) in dir.split('/').enumerate() {
+        if i > 0 {
+            prefix.push('/');
+        }
+        prefix.push_str(part);
+        if part.is_empty() || part == "." {
+            continue;
+        }
+        let q = quote(&prefix);
+        script.push_str(&format!(
+            "if [ ! -d {q} ]; then mkdir -- {q} || exit 1\n{}fi\n",
+            attrs.script(&q, false)
+        ));
+    }
+    script
+}
+
+/// Check mode when `dest/` does not exist: the module stops there, changed.
+pub fn would_make_dirs(src: &str, dir: &str) -> Plan {
+    let mut r = Vars::new();
+    r.insert(
+        "msg".into(),
+        Value::from(format!("dest directory {dir} would be created")),
+    );
+    r.insert("src".into(), Value::from(src));
+    Plan::change(
+        Change::Create,
+        r,
+        Box::new(|_: &mut ModuleCtx<'_>| Ok(Vars::new())),
+    )
+}
+
 /// The result Ansible's module returns for a directory: src, dest, null checksums.
 fn base_result(src: &str, dest: &str) -> Vars {
     let mut r = Vars::new();
@@ -562,38 +603,14 @@ pub fn plan(
         let dir = py_dirname(&p.dest);
         if ctx.stat(&dir, true, false)?.kind == FileKind::Missing {
             if ctx.check {
-                let mut r = Vars::new();
-                r.insert(
-                    "msg".into(),
-                    Value::from(format!("dest directory {dir} would be created")),
-                );
-                r.insert("src".into(), Value::from(src));
-                return Ok(Plan::change(
-                    Change::Create,
-                    r,
-                    Box::new(|_: &mut ModuleCtx<'_>| Ok(Vars::new())),
-                ));
+                return Ok(would_make_dirs(src, &dir));
             }
             let dir_attrs = Attrs {
                 mode: args.mode("directory_mode")?,
                 owner: attrs.owner.clone(),
                 group: attrs.group.clone(),
             };
-            let mut prefix = String::new();
-            for (i, part) in dir.split('/').enumerate() {
-                if i > 0 {
-                    prefix.push('/');
-                }
-                prefix.push_str(part);
-                if part.is_empty() || part == "." {
-                    continue;
-                }
-                let q = quote(&prefix);
-                script.push_str(&format!(
-                    "if [ ! -d {q} ]; then mkdir -- {q} || exit 1\n{}fi\n",
-                    dir_attrs.script(&q, false)
-                ));
-            }
+            script.push_str(&make_dirs_script(&dir, &dir_attrs));
             touched.push(dir.clone());
             made_dest = true;
         }

@@ -185,11 +185,40 @@ pub fn plan_remote(ctx: &mut ModuleCtx<'_>, args: &Args, src: &str, dest: &str) 
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
+    let attrs = Attrs::from_args(args)?;
+    // `dest/`: its missing directories are made first, with directory_mode (check
+    // mode stops there, as the module does).
+    let mut make_dirs = String::new();
+    if dest.ends_with('/') {
+        let dir = super::copy_remote_tree::py_dirname(&dest);
+        if ctx.stat(&dir, true, false)?.kind == FileKind::Missing {
+            if ctx.check {
+                return Ok(super::copy_remote_tree::would_make_dirs(src, &dir));
+            }
+            let dir_attrs = Attrs {
+                mode: args.mode("directory_mode")?,
+                ..attrs.clone()
+            };
+            make_dirs = super::copy_remote_tree::make_dirs_script(&dir, &dir_attrs);
+        }
+    }
     if dest.ends_with('/') || ctx.stat(&dest, true, false)?.kind == FileKind::Directory {
         dest = format!("{}/{name}", dest.trim_end_matches('/'));
     }
-    let cur = ctx.stat(&dest, true, true)?;
-    let attrs = Attrs::from_args(args)?;
+    let cur = if make_dirs.is_empty() {
+        ctx.stat(&dest, true, true)?
+    } else {
+        crate::connection::FileState::missing()
+    };
+    // Ansible's words for a file whose directory is missing.
+    if !cur.exists() && make_dirs.is_empty() {
+        let dir = super::copy_remote_tree::py_dirname(&dest);
+        if !dir.is_empty() && ctx.stat(&dir, true, false)?.kind == FileKind::Missing {
+            return Err(Error::module(format!(
+                "Destination directory {dir} does not exist"
+            )));
+        }
+    }
     let same = cur.exists() && cur.sha1 == from.sha1;
     let attr_diffs = if cur.exists() {
         attrs.differences(&cur)
@@ -203,13 +232,21 @@ pub fn plan_remote(ctx: &mut ModuleCtx<'_>, args: &Args, src: &str, dest: &str) 
         "checksum".into(),
         Value::from(from.sha1.clone().unwrap_or_default()),
     );
+    // The module's md5sum of the source (its backwards-compatible key).
+    let md5 = ctx.query(&md5_script(src))?;
+    let md5 = md5.trim();
+    if md5.len() == 32 {
+        result.insert("md5sum".into(), Value::from(md5));
+    }
     if same && attr_diffs.is_empty() {
+        // The module names the file it left, as it does after a copy.
+        super::write::add_path_info(&mut result, &cur);
         return Ok(Plan::no_change(result));
     }
     let (s, d) = (quote(src), quote(&dest));
     // `mode: preserve`: the copy gets the source's mode, over an existing file too.
     let preserve = u8::from(args.mode("mode")?.as_deref() == Some("preserve"));
-    let mut script = String::new();
+    let mut script = make_dirs;
     if !same {
         script.push_str(&format!(
             "t=$(mktemp \"$(dirname -- {d})/.drover-tmp.$$.XXXXXXXXXX\") || exit 1\n\
@@ -245,4 +282,9 @@ pub fn plan_remote(ctx: &mut ModuleCtx<'_>, args: &Args, src: &str, dest: &str) 
         }),
     )
     .touching(vec![dest]))
+}
+
+/// The query for the MD5 of a host file (read-only; prefetched with copy's probes).
+pub fn md5_script(src: &str) -> String {
+    format!("md5sum < {} | cut -d' ' -f1", quote(src))
 }
