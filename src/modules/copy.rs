@@ -149,7 +149,8 @@ impl Module for Copy {
             Error::module("can not use content with a dir as dest")
                 .with_help("give dest the path of the file to write")
         };
-        if dest.ends_with('/') {
+        let into_dir = dest.ends_with('/');
+        if into_dir {
             let name = src_name
                 .as_deref()
                 .and_then(|s| std::path::Path::new(s).file_name())
@@ -196,10 +197,18 @@ impl Module for Copy {
         };
         // Ansible's diff names the controller file it copied, or the destination.
         let after_header = src_path.unwrap_or_else(|| dest.clone());
+        // `dest/` whose directory is missing: the module makes it, and gives the new
+        // directories directory_mode, owner and group.
+        let dir = super::copy_remote_tree::py_dirname(&dest);
+        let make_parents = into_dir && ctx.stat(&dir, true, false)?.kind == FileKind::Missing;
+        let dir_attrs = Attrs {
+            mode: args.mode("directory_mode")?,
+            ..attrs.clone()
+        };
         let mut plan = plan_write(
             ctx,
             WriteRequest {
-                make_parents: false,
+                make_parents,
                 dest,
                 content,
                 attrs,
@@ -210,6 +219,16 @@ impl Module for Copy {
                 shape: ResultShape::File { after_header },
             },
         )?;
+        if make_parents && !dir_attrs.script("", false).is_empty() {
+            if let Some(op) = plan.op.as_mut() {
+                // Before the write, and never failing there: an op reads its stdin first.
+                op.script = format!(
+                    "( {}) >/dev/null 2>&1\n{}",
+                    super::copy_remote_tree::make_dirs_script(&dir, &dir_attrs),
+                    op.script
+                );
+            }
+        }
         // As Ansible, only a copy that writes names its source.
         if let (Some(s), true) = (src_name, plan.is_change() && !ctx.check) {
             plan.result.insert("src".into(), minijinja::Value::from(s));

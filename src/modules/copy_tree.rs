@@ -112,11 +112,24 @@ pub fn plan_directory(
         "dest".into(),
         Value::from(format!("{}/", dest.trim_end_matches('/'))),
     );
-    result.insert("src".into(), Value::from(src_arg));
+    // The source as the action plugin found it (its trailing slash kept).
+    let found = std::path::absolute(src_dir)
+        .unwrap_or_else(|_| src_dir.to_path_buf())
+        .display()
+        .to_string();
+    let found = match (src_arg.ends_with('/'), found.ends_with('/')) {
+        (true, false) => format!("{found}/"),
+        (false, true) => found.trim_end_matches('/').to_string(),
+        _ => found,
+    };
+    result.insert("src".into(), Value::from(found));
     if missing.is_empty() && plans.is_empty() && link_script.is_empty() {
         return Ok(Plan::no_change(result));
     }
-    let dir_mode = args.mode("directory_mode")?;
+    let dir_attrs = Attrs {
+        mode: args.mode("directory_mode")?,
+        ..Attrs::from_args(args)?
+    };
     let dest_dir = base.clone();
     let diffs: Vec<_> = plans
         .iter_mut()
@@ -128,12 +141,11 @@ pub fn plan_directory(
         result,
         Box::new(move |ctx: &mut ModuleCtx<'_>| {
             if !missing.is_empty() {
+                // Each new directory (those above the copy too) gets directory_mode,
+                // owner and group, as the module's makedirs and the file module give them.
                 let mut script = String::new();
                 for d in &missing {
-                    script.push_str(&format!("mkdir -p -- {} || exit 1\n", quote(d)));
-                    if let Some(m) = &dir_mode {
-                        script.push_str(&format!("chmod {} -- {} || exit 1\n", quote(m), quote(d)));
-                    }
+                    script.push_str(&super::copy_remote_tree::make_dirs_script(d, &dir_attrs));
                 }
                 let out = ctx.sh(&script, None)?;
                 if out.rc != 0 {
