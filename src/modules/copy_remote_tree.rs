@@ -819,3 +819,165 @@ fn run_op(mut script: String, src: &str, reported: &str) -> RemoteOp {
     op.describe = Some(reported.to_string());
     op
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn python_path_helpers() {
+        assert_eq!(py_dirname("a/b/"), "a/b");
+        assert_eq!(py_dirname("/a"), "/");
+        assert_eq!(py_dirname("/"), "/");
+        assert_eq!(py_dirname("a"), "");
+        assert_eq!(py_dirname("a//b"), "a");
+        assert_eq!(py_basename("/x/src/"), "");
+        assert_eq!(py_basename("/x/src"), "src");
+        assert_eq!(py_join("/d", ""), "/d/");
+        assert_eq!(py_join("/d/", "s"), "/d/s");
+        assert_eq!(py_join("/d", "/abs"), "/abs");
+    }
+
+    #[test]
+    fn paths_with_and_without_trailing_slashes() {
+        let p = Paths::new("/s/src/", "/d/dest");
+        assert_eq!(
+            p,
+            Paths {
+                dest: "/d/dest".into(),
+                joined: "/d/dest/".into(),
+                target: "/d/dest".into(),
+                src_dir: "/s/src/".into(),
+            }
+        );
+        let p = Paths::new("/s/src", "dest");
+        assert_eq!(p.dest, "./dest");
+        assert_eq!(p.joined, "./dest/src");
+        assert_eq!(p.target, "dest/src");
+        assert_eq!(p.src_dir, "/s/src/");
+    }
+
+    #[test]
+    fn listing_is_read_with_links_and_broken_entries() {
+        let out = "hreadable\0hwjoined\0hreal_dest=/real/d\0\
+                   s-f|4|1700000000.1234567890|a file\0sLf|3|1700000000.0000000000|link\0\
+                   s-d|4096|1700000000.5000000000|sub\0sLl|7|1700000000.0000000000|dangling\0\
+                   t81a4|4|1700000000.123456789|a file\0t41ed|4096|1.0|sub\0\
+                   ua file\0usub\0udangling\0";
+        let l = parse_listing(out);
+        assert!(l.src_readable && l.joined_dir_writable && !l.dest_dir_writable);
+        assert_eq!(l.real_dest.as_deref(), Some("/real/d"));
+        assert_eq!(
+            l.src["a file"],
+            Entry {
+                link: false,
+                kind: Kind::File,
+                size: 4,
+                mtime: (1700000000, 123456789)
+            }
+        );
+        assert!(l.src["link"].link);
+        assert_eq!(l.src["dangling"].kind, Kind::Broken);
+        assert_eq!(l.target["a file"].mtime, l.src["a file"].mtime);
+        assert_eq!(l.target["sub"].kind, Kind::Dir);
+        // Listed by lstat, not by stat through it: a link to nothing.
+        assert_eq!(l.target["dangling"].kind, Kind::Broken);
+    }
+
+    fn entry(kind: Kind, size: u64, secs: i64) -> Entry {
+        Entry {
+            link: false,
+            kind,
+            size,
+            mtime: (secs, 0),
+        }
+    }
+
+    #[test]
+    fn an_existing_copy_is_updated_as_dircmp_sees_it() {
+        let mut src = Tree::new();
+        src.insert("same".into(), entry(Kind::File, 3, 10));
+        src.insert("bigger".into(), entry(Kind::File, 5, 10));
+        src.insert("touched".into(), entry(Kind::File, 3, 20));
+        src.insert("new".into(), entry(Kind::File, 1, 10));
+        src.insert("newdir".into(), entry(Kind::Dir, 0, 10));
+        src.insert("newdir/x".into(), entry(Kind::File, 1, 10));
+        src.insert("d".into(), entry(Kind::Dir, 0, 10));
+        src.insert("d/inner".into(), entry(Kind::File, 2, 10));
+        src.insert(".git".into(), entry(Kind::Dir, 0, 10));
+        src.insert(
+            "link".into(),
+            Entry {
+                link: true,
+                ..entry(Kind::File, 1, 10)
+            },
+        );
+        let mut dst = Tree::new();
+        dst.insert("same".into(), entry(Kind::File, 3, 10));
+        dst.insert("bigger".into(), entry(Kind::File, 3, 10));
+        dst.insert("touched".into(), entry(Kind::File, 3, 99));
+        dst.insert("d".into(), entry(Kind::Dir, 0, 10));
+
+        // Same size, another time: the contents decide.
+        let first = plan_tree(&src, &dst, None, &|_| None);
+        assert_eq!(first.compare, vec!["touched".to_string()]);
+        let plan = plan_tree(&src, &dst, None, &|r| Some(r != "touched"));
+        assert!(plan.changed);
+        assert_eq!(
+            plan.acts,
+            vec![
+                Act::File {
+                    rel: "bigger".into(),
+                    copymode: true
+                },
+                Act::File {
+                    rel: "touched".into(),
+                    copymode: true
+                },
+                // `link` is only in the source: without local_follow nothing is copied.
+                Act::File {
+                    rel: "new".into(),
+                    copymode: true
+                },
+                Act::Tree {
+                    rel: "newdir".into(),
+                    follow: false
+                },
+                Act::File {
+                    rel: "d/inner".into(),
+                    copymode: true
+                },
+            ]
+        );
+        let plan = plan_tree(&src, &dst, Some(false), &|_| Some(true));
+        assert!(plan.acts.contains(&Act::Link { rel: "link".into() }));
+        let plan = plan_tree(&src, &dst, Some(true), &|_| Some(true));
+        assert!(plan.acts.contains(&Act::File {
+            rel: "link".into(),
+            copymode: false
+        }));
+
+        // Up to date: nothing to do, no change (.git is never looked at).
+        let mut done = dst.clone();
+        for (k, v) in &src {
+            if k != "link" && !k.starts_with(".git") {
+                done.insert(k.clone(), v.clone());
+            }
+        }
+        let mut src_no_link = src.clone();
+        src_no_link.remove("link");
+        let plan = plan_tree(&src_no_link, &done, None, &|_| Some(true));
+        assert_eq!(plan, TreePlan::default());
+    }
+
+    #[test]
+    fn scripts_quote_paths() {
+        let s = tree_copy_script("/s/a b/", "/d/it's", false);
+        assert!(s.contains("cp -R -P --preserve=mode,timestamps -- '/s/a b'/. \"$d\""));
+        assert!(s.contains("mv -T -- \"$d\" '/d/it'\"'\"'s'"));
+        let f = file_copy_script("/s/f", "/d/f", true);
+        assert!(f.contains("chmod --reference=/s/f"));
+        let m = make_dirs_script("./a/b", &Attrs::default());
+        assert!(m.contains("mkdir -- ./a ") && m.contains("mkdir -- ./a/b "));
+    }
+}
