@@ -21,19 +21,6 @@ use crate::vars::Vars;
 use minijinja::Value;
 use std::collections::{BTreeMap, HashMap};
 
-/// Names `filecmp.dircmp` leaves out of both sides (its `DEFAULT_IGNORES`): Ansible's
-/// update of an existing copy never looks at them.
-const DIRCMP_IGNORES: &[&str] = &[
-    "RCS",
-    "CVS",
-    "tags",
-    ".git",
-    ".hg",
-    ".bzr",
-    "_darcs",
-    "__pycache__",
-];
-
 /// Python's `os.path.dirname`.
 pub fn py_dirname(p: &str) -> String {
     let i = p.rfind('/').map(|i| i + 1).unwrap_or(0);
@@ -322,15 +309,10 @@ pub fn plan_tree(
     let mut plan = TreePlan::default();
     let mut dirs = vec![String::new()];
     while let Some(dir) = dirs.pop() {
+        // dircmp's ignore list (`.git`, `CVS` …) never applies: Ansible's module passes
+        // it bytes paths, whose names never equal the list's strings.
         let names = |m: &HashMap<String, Vec<String>>| -> Vec<String> {
-            m.get(&dir)
-                .map(|v| {
-                    v.iter()
-                        .filter(|n| !DIRCMP_IGNORES.contains(&n.as_str()))
-                        .cloned()
-                        .collect()
-                })
-                .unwrap_or_default()
+            m.get(&dir).cloned().unwrap_or_default()
         };
         let (left, right) = (names(&sc), names(&tc));
         let mut diff = Vec::new();
@@ -934,6 +916,11 @@ mod tests {
                     rel: "touched".into(),
                     copymode: true
                 },
+                // dircmp's ignore list never applies (bytes paths).
+                Act::Tree {
+                    rel: ".git".into(),
+                    follow: false
+                },
                 // `link` is only in the source: without local_follow nothing is copied.
                 Act::File {
                     rel: "new".into(),
@@ -957,10 +944,10 @@ mod tests {
             copymode: false
         }));
 
-        // Up to date: nothing to do, no change (.git is never looked at).
+        // Up to date: nothing to do, no change.
         let mut done = dst.clone();
         for (k, v) in &src {
-            if k != "link" && !k.starts_with(".git") {
+            if k != "link" {
                 done.insert(k.clone(), v.clone());
             }
         }

@@ -244,6 +244,15 @@ pub fn plan_remote(ctx: &mut ModuleCtx<'_>, args: &Args, src: &str, dest: &str) 
         "checksum".into(),
         Value::from(from.sha1.clone().unwrap_or_default()),
     );
+    // `force: no` and something there: the module stops, unchanged.
+    if cur.exists() && !args.bool("force", true)? {
+        let mut r = Vars::new();
+        r.insert("msg".into(), Value::from("file already exists"));
+        r.insert("src".into(), Value::from(src));
+        r.insert("dest".into(), Value::from(dest.as_str()));
+        super::write::add_path_info(&mut r, &cur);
+        return Ok(Plan::no_change(r));
+    }
     // The module's md5sum of the source (its backwards-compatible key).
     let md5 = ctx.query(&md5_script(src))?;
     let md5 = md5.trim();
