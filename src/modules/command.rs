@@ -233,6 +233,11 @@ fn plan_command(ctx: &mut ModuleCtx<'_>, args: &Args, flavor: Flavor) -> Result<
             if chdir_failed(&out) {
                 return Ok(chdir_failed_result(cmd.clone()));
             }
+            if flavor == Flavor::Command {
+                if let Some(failed) = exec_failed_result(&out, &cmd) {
+                    return Ok(failed);
+                }
+            }
             if let Some(w) = &warning {
                 out.insert("warnings".into(), Value::from(vec![w.clone()]));
             }
@@ -294,6 +299,45 @@ fn chdir_failed_result(cmd: Value) -> Vars {
         ("stdout_lines", Value::from(Vec::<Value>::new())),
         ("stderr_lines", Value::from(Vec::<Value>::new())),
     ])
+}
+
+/// Ansible's result when the program of `command` cannot be run (not found): its
+/// `Popen` fails, so the module fails with errno 2, empty output and the command line.
+fn exec_failed_result(out: &Vars, cmd: &Value) -> Option<Vars> {
+    let argv: Vec<String> = cmd
+        .try_iter()
+        .ok()?
+        .filter_map(|v| v.as_str().map(str::to_string))
+        .collect();
+    let rc = out.get("rc").and_then(|v| i64::try_from(v.clone()).ok());
+    let stderr = out
+        .get("stderr")
+        .and_then(|v| v.as_str().map(str::to_string))?;
+    let missing = format!("exec: {}: not found", argv.first()?);
+    if rc != Some(127) || !stderr.trim_end().ends_with(&missing) {
+        return None;
+    }
+    // Python's shlex.quote: a word of safe characters as it is (`--flag` too).
+    let shlex = |a: &String| {
+        let safe = |c: char| c.is_alphanumeric() || "_@%+=:,./-".contains(c);
+        if !a.is_empty() && a.chars().all(safe) {
+            a.clone()
+        } else {
+            format!("'{}'", a.replace('\'', "'\"'\"'"))
+        }
+    };
+    let line: Vec<String> = argv.iter().map(shlex).collect();
+    Some(result(&[
+        ("changed", Value::from(false)),
+        ("cmd", Value::from(line.join(" "))),
+        ("rc", Value::from(2)),
+        ("stdout", Value::from("")),
+        ("stderr", Value::from("")),
+        ("stdout_lines", Value::from(Vec::<Value>::new())),
+        ("stderr_lines", Value::from(Vec::<Value>::new())),
+        ("msg", Value::from("Error executing command.")),
+        ("failed", Value::from(true)),
+    ]))
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
