@@ -5,7 +5,7 @@ use super::probe::Probe;
 use super::spec::{arg, ArgType::*, Check, FreeForm, ModuleSpec};
 use super::write::{plan_write, ResultShape, WriteRequest};
 use super::{Args, Module, ModuleCtx, Plan};
-use crate::connection::FileKind;
+use crate::connection::{quote, FileKind};
 use crate::diagnostics::{Error, Result};
 
 pub struct Copy;
@@ -63,7 +63,7 @@ impl Module for Copy {
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
         });
-        match (dest.ends_with('/'), name) {
+        let mut probes = match (dest.ends_with('/'), name) {
             (false, Some(n)) => vec![
                 stat(format!("{}/{n}", dest.trim_end_matches('/'))),
                 stat(dest),
@@ -71,7 +71,22 @@ impl Module for Copy {
             (false, None) => vec![stat(dest)],
             (true, Some(n)) => vec![stat(format!("{dest}{n}"))],
             (true, None) => Vec::new(),
+        };
+        // `follow`: whether dest is a link.
+        if args.bool("follow", false).unwrap_or(false) {
+            if let Ok(Some(d)) = args.str("dest") {
+                probes.push(Probe::Stat {
+                    path: d,
+                    follow: false,
+                    checksum: false,
+                });
+            }
         }
+        // A host file or directory: what either plan reads, the listing of a tree too.
+        if args.bool("remote_src", false).unwrap_or(false) {
+            probes.extend(super::copy_remote_tree::probes(args));
+        }
+        probes
     }
 
     fn plan(&self, ctx: &mut ModuleCtx<'_>, args: &Args) -> Result<Plan> {
@@ -140,7 +155,8 @@ impl Module for Copy {
             Error::module("can not use content with a dir as dest")
                 .with_help("give dest the path of the file to write")
         };
-        if dest.ends_with('/') {
+        let into_dir = dest.ends_with('/');
+        if into_dir {
             let name = src_name
                 .as_deref()
                 .and_then(|s| std::path::Path::new(s).file_name())
@@ -156,6 +172,18 @@ impl Module for Copy {
             let cur = ctx.stat(&dest, true, false)?;
             if cur.kind == FileKind::Directory {
                 dest = format!("{}/{name}", dest.trim_end_matches('/'));
+            }
+        }
+        // `follow`: a link at dest stays, and what it points to is written (Ansible's
+        // module writes to the link's realpath, and names it as dest).
+        if args.bool("follow", false)?
+            && ctx.stat(&dest, false, false)?.kind == FileKind::Link
+            && ctx.stat(&dest, true, false)?.exists()
+        {
+            let real = ctx.query(&format!("realpath -- {}", quote(&dest)))?;
+            let real = real.trim_end_matches('\n');
+            if !real.is_empty() {
+                dest = real.to_string();
             }
         }
         // content (no file name to put in a directory): the one stat plan_write needs.
@@ -175,10 +203,18 @@ impl Module for Copy {
         };
         // Ansible's diff names the controller file it copied, or the destination.
         let after_header = src_path.unwrap_or_else(|| dest.clone());
+        // `dest/` whose directory is missing: the module makes it, and gives the new
+        // directories directory_mode, owner and group.
+        let dir = super::copy_remote_tree::py_dirname(&dest);
+        let make_parents = into_dir && ctx.stat(&dir, true, false)?.kind == FileKind::Missing;
+        let dir_attrs = Attrs {
+            mode: args.mode("directory_mode")?,
+            ..attrs.clone()
+        };
         let mut plan = plan_write(
             ctx,
             WriteRequest {
-                make_parents: false,
+                make_parents,
                 dest,
                 content,
                 attrs,
@@ -189,6 +225,16 @@ impl Module for Copy {
                 shape: ResultShape::File { after_header },
             },
         )?;
+        if make_parents && !dir_attrs.script("", false).is_empty() {
+            if let Some(op) = plan.op.as_mut() {
+                // Before the write, and never failing there: an op reads its stdin first.
+                op.script = format!(
+                    "( {}) >/dev/null 2>&1\n{}",
+                    super::copy_remote_tree::make_dirs_script(&dir, &dir_attrs),
+                    op.script
+                );
+            }
+        }
         // As Ansible, only a copy that writes names its source.
         if let (Some(s), true) = (src_name, plan.is_change() && !ctx.check) {
             plan.result.insert("src".into(), minijinja::Value::from(s));

@@ -1,5 +1,6 @@
 //! copy's two other sources: a controller directory (`src: dir` copies the directory,
-//! `src: dir/` its contents) and a file already on the host (`remote_src: true`).
+//! `src: dir/` its contents) and a file already on the host (`remote_src: true`; a
+//! directory on the host is `copy_remote_tree`).
 
 use super::attrs::Attrs;
 use super::write::{plan_write, ResultShape, WriteRequest};
@@ -13,8 +14,8 @@ use std::path::Path;
 /// Copy a controller directory tree: missing directories are made first, then every file
 /// is written atomically as a single `copy` would write it. One change, one diff per file.
 /// Symbolic links in the tree are followed (`local_follow`, default true, as in Ansible);
-/// a link that is not followed (`local_follow: false`, or one whose target is missing)
-/// is made on the host as the same link.
+/// a link that is not followed (`local_follow: false`, one whose target is missing, or
+/// one back into the tree) is made on the host as the same link (see `copy_walk`).
 pub fn plan_directory(
     ctx: &mut ModuleCtx<'_>,
     args: &Args,
@@ -32,45 +33,23 @@ pub fn plan_directory(
         format!("{}/{name}", dest.trim_end_matches('/'))
     };
     let local_follow = args.bool("local_follow", true)?;
+    let walked = super::copy_walk::walk_dirs(src_dir, local_follow).map_err(|e| {
+        Error::module(format!("cannot read {}: {e}", src_dir.display())).caused_by(e)
+    })?;
+    let at = |rel: &str| format!("{base}/{rel}");
     let mut dirs = vec![base.clone()];
-    let mut files = Vec::new();
+    dirs.extend(walked.dirs.iter().map(|d| at(d)));
+    let files: Vec<(std::path::PathBuf, String)> = walked
+        .files
+        .into_iter()
+        .map(|(path, rel)| (path, at(&rel)))
+        .collect();
     // (what the link points to, the link's path on the host)
-    let mut links: Vec<(String, String)> = Vec::new();
-    let walk = walkdir::WalkDir::new(src_dir)
-        .min_depth(1)
-        .follow_links(local_follow)
-        .sort_by_file_name();
-    for entry in walk {
-        let (path, kind) = match entry {
-            Ok(e) => (e.path().to_path_buf(), Some(e.file_type())),
-            // A link to nothing, followed: copied as the link it is.
-            Err(e) if e.path().is_some_and(|p| p.is_symlink() && !p.exists()) => {
-                (e.path().unwrap_or(src_dir).to_path_buf(), None)
-            }
-            Err(e) => {
-                return Err(Error::module(format!(
-                    "cannot read {}: {e}",
-                    src_dir.display()
-                )))
-            }
-        };
-        let rel = path
-            .strip_prefix(src_dir)
-            .map(|r| r.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let target = format!("{base}/{rel}");
-        match kind {
-            Some(t) if t.is_dir() => dirs.push(target),
-            Some(t) if t.is_file() => files.push((path, target)),
-            Some(t) if !t.is_symlink() => {}
-            _ => {
-                let to = std::fs::read_link(&path).map_err(|e| {
-                    Error::module(format!("cannot read the link {}: {e}", path.display()))
-                })?;
-                links.push((to.to_string_lossy().into_owned(), target));
-            }
-        }
-    }
+    let links: Vec<(String, String)> = walked
+        .links
+        .into_iter()
+        .map(|(to, rel)| (to, at(&rel)))
+        .collect();
     // Links whose host side is not already the same link.
     let mut link_script = String::new();
     for (to, at) in &links {
@@ -133,11 +112,24 @@ pub fn plan_directory(
         "dest".into(),
         Value::from(format!("{}/", dest.trim_end_matches('/'))),
     );
-    result.insert("src".into(), Value::from(src_arg));
+    // The source as the action plugin found it (its trailing slash kept).
+    let found = std::path::absolute(src_dir)
+        .unwrap_or_else(|_| src_dir.to_path_buf())
+        .display()
+        .to_string();
+    let found = match (src_arg.ends_with('/'), found.ends_with('/')) {
+        (true, false) => format!("{found}/"),
+        (false, true) => found.trim_end_matches('/').to_string(),
+        _ => found,
+    };
+    result.insert("src".into(), Value::from(found));
     if missing.is_empty() && plans.is_empty() && link_script.is_empty() {
         return Ok(Plan::no_change(result));
     }
-    let dir_mode = args.mode("directory_mode")?;
+    let dir_attrs = Attrs {
+        mode: args.mode("directory_mode")?,
+        ..Attrs::from_args(args)?
+    };
     let dest_dir = base.clone();
     let diffs: Vec<_> = plans
         .iter_mut()
@@ -149,12 +141,11 @@ pub fn plan_directory(
         result,
         Box::new(move |ctx: &mut ModuleCtx<'_>| {
             if !missing.is_empty() {
+                // Each new directory (those above the copy too) gets directory_mode,
+                // owner and group, as the module's makedirs and the file module give them.
                 let mut script = String::new();
                 for d in &missing {
-                    script.push_str(&format!("mkdir -p -- {} || exit 1\n", quote(d)));
-                    if let Some(m) = &dir_mode {
-                        script.push_str(&format!("chmod {} -- {} || exit 1\n", quote(m), quote(d)));
-                    }
+                    script.push_str(&super::copy_remote_tree::make_dirs_script(d, &dir_attrs));
                 }
                 let out = ctx.sh(&script, None)?;
                 if out.rc != 0 {
@@ -193,11 +184,12 @@ pub fn plan_remote(ctx: &mut ModuleCtx<'_>, args: &Args, src: &str, dest: &str) 
     match from.kind {
         FileKind::File => {}
         FileKind::Missing => return Err(Error::module(format!("Source {src} not found"))),
+        FileKind::Directory => return super::copy_remote_tree::plan(ctx, args, src, &from),
+        // Ansible's words (a device, a fifo …).
         _ => {
             return Err(Error::module(format!(
-                "copy with remote_src of a directory ({src}) is not supported"
-            ))
-            .with_help("copy the files one by one, or use command: cp -a with creates"))
+                "Cannot copy invalid source '{src}': not a file"
+            )))
         }
     }
     let mut dest = dest.to_string();
@@ -205,11 +197,40 @@ pub fn plan_remote(ctx: &mut ModuleCtx<'_>, args: &Args, src: &str, dest: &str) 
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
+    let attrs = Attrs::from_args(args)?;
+    // `dest/`: its missing directories are made first, with directory_mode (check
+    // mode stops there, as the module does).
+    let mut make_dirs = String::new();
+    if dest.ends_with('/') {
+        let dir = super::copy_remote_tree::py_dirname(&dest);
+        if ctx.stat(&dir, true, false)?.kind == FileKind::Missing {
+            if ctx.check {
+                return Ok(super::copy_remote_tree::would_make_dirs(src, &dir));
+            }
+            let dir_attrs = Attrs {
+                mode: args.mode("directory_mode")?,
+                ..attrs.clone()
+            };
+            make_dirs = super::copy_remote_tree::make_dirs_script(&dir, &dir_attrs);
+        }
+    }
     if dest.ends_with('/') || ctx.stat(&dest, true, false)?.kind == FileKind::Directory {
         dest = format!("{}/{name}", dest.trim_end_matches('/'));
     }
-    let cur = ctx.stat(&dest, true, true)?;
-    let attrs = Attrs::from_args(args)?;
+    let cur = if make_dirs.is_empty() {
+        ctx.stat(&dest, true, true)?
+    } else {
+        crate::connection::FileState::missing()
+    };
+    // Ansible's words for a file whose directory is missing.
+    if !cur.exists() && make_dirs.is_empty() {
+        let dir = super::copy_remote_tree::py_dirname(&dest);
+        if !dir.is_empty() && ctx.stat(&dir, true, false)?.kind == FileKind::Missing {
+            return Err(Error::module(format!(
+                "Destination directory {dir} does not exist"
+            )));
+        }
+    }
     let same = cur.exists() && cur.sha1 == from.sha1;
     let attr_diffs = if cur.exists() {
         attrs.differences(&cur)
@@ -223,13 +244,30 @@ pub fn plan_remote(ctx: &mut ModuleCtx<'_>, args: &Args, src: &str, dest: &str) 
         "checksum".into(),
         Value::from(from.sha1.clone().unwrap_or_default()),
     );
+    // `force: no` and something there: the module stops, unchanged.
+    if cur.exists() && !args.bool("force", true)? {
+        let mut r = Vars::new();
+        r.insert("msg".into(), Value::from("file already exists"));
+        r.insert("src".into(), Value::from(src));
+        r.insert("dest".into(), Value::from(dest.as_str()));
+        super::write::add_path_info(&mut r, &cur);
+        return Ok(Plan::no_change(r));
+    }
+    // The module's md5sum of the source (its backwards-compatible key).
+    let md5 = ctx.query(&md5_script(src))?;
+    let md5 = md5.trim();
+    if md5.len() == 32 {
+        result.insert("md5sum".into(), Value::from(md5));
+    }
     if same && attr_diffs.is_empty() {
+        // The module names the file it left, as it does after a copy.
+        super::write::add_path_info(&mut result, &cur);
         return Ok(Plan::no_change(result));
     }
     let (s, d) = (quote(src), quote(&dest));
     // `mode: preserve`: the copy gets the source's mode, over an existing file too.
     let preserve = u8::from(args.mode("mode")?.as_deref() == Some("preserve"));
-    let mut script = String::new();
+    let mut script = make_dirs;
     if !same {
         script.push_str(&format!(
             "t=$(mktemp \"$(dirname -- {d})/.drover-tmp.$$.XXXXXXXXXX\") || exit 1\n\
@@ -265,4 +303,9 @@ pub fn plan_remote(ctx: &mut ModuleCtx<'_>, args: &Args, src: &str, dest: &str) 
         }),
     )
     .touching(vec![dest]))
+}
+
+/// The query for the MD5 of a host file (read-only; prefetched with copy's probes).
+pub fn md5_script(src: &str) -> String {
+    format!("md5sum < {} | cut -d' ' -f1", quote(src))
 }

@@ -153,8 +153,9 @@ pub fn plan_write(ctx: &mut ModuleCtx<'_>, req: WriteRequest) -> Result<Plan> {
     };
     let mut hard_link_diff = None;
     if let ResultShape::File { after_header } = &req.shape {
-        if cur.exists() && !req.force && !content_same {
-            // force: no on an existing file: Ansible reports the destination only.
+        if cur.exists() && !req.force {
+            // force: no on an existing file (whatever its content): Ansible reports the
+            // destination only.
             result = Vars::new();
             result.insert("dest".into(), Value::from(req.dest.as_str()));
         } else if unchanged_content {
@@ -194,8 +195,11 @@ pub fn plan_write(ctx: &mut ModuleCtx<'_>, req: WriteRequest) -> Result<Plan> {
             );
         }
     }
+    // copy and template with `force: no` leave an existing file alone, its attributes
+    // too: Ansible's action plugin skips it before any module runs.
+    let skipped = cur.exists() && !req.force && matches!(req.shape, ResultShape::File { .. });
     if unchanged_content {
-        if attr_diffs.is_empty() {
+        if attr_diffs.is_empty() || skipped {
             return Ok(Plan::no_change(result).with_diff(hard_link_diff));
         }
         let diff = attr_diff(&req.dest, &cur, &req.attrs, &attr_diffs);

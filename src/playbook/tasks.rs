@@ -812,11 +812,26 @@ fn include_apply(args: &ActionArgs) -> Option<&Node> {
     }
 }
 
+/// The file of `include_tasks: NAME` or of its key=value form `include_tasks: file=NAME`
+/// (Ansible parses the free form as key=value when it is one).
+fn free_form_file(s: &str) -> String {
+    let t = s.trim();
+    match t.strip_prefix("file=") {
+        Some(rest) if !rest.is_empty() && !rest.contains(char::is_whitespace) => {
+            let unquoted = ['"', '\'']
+                .iter()
+                .find_map(|q| rest.strip_prefix(*q).and_then(|r| r.strip_suffix(*q)));
+            unquoted.unwrap_or(rest).to_string()
+        }
+        _ => s.to_string(),
+    }
+}
+
 fn include_file_arg(args: &ActionArgs, at: &Node, at_include: bool) -> Result<(String, Vars)> {
     match args {
-        ActionArgs::Text(t, _) => Ok((t.clone(), Vars::new())),
+        ActionArgs::Text(t, _) => Ok((free_form_file(t), Vars::new())),
         ActionArgs::Node(n) => match &n.kind {
-            NodeKind::Str(s) => Ok((s.clone(), Vars::new())),
+            NodeKind::Str(s) => Ok((free_form_file(s), Vars::new())),
             NodeKind::Map(entries) => {
                 let mut file = None;
                 for (k, v) in entries {
@@ -905,4 +920,18 @@ fn parse_loop_control(v: &Node) -> Result<LoopControl> {
         }
     }
     Ok(lc)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::free_form_file;
+
+    #[test]
+    fn include_free_form_may_be_file_equals() {
+        assert_eq!(free_form_file("file=more.yml"), "more.yml");
+        assert_eq!(free_form_file("file='a b.yml'"), "file='a b.yml'");
+        assert_eq!(free_form_file("file=\"x.yml\""), "x.yml");
+        assert_eq!(free_form_file("tasks/x.yml"), "tasks/x.yml");
+        assert_eq!(free_form_file("{{ f }}"), "{{ f }}");
+    }
 }

@@ -47,8 +47,9 @@ pub fn decrypt_file(data: &[u8], path: &Path, secrets: Option<&Secrets>) -> Resu
     let Some(secrets) = secrets.filter(|s| !s.is_empty()) else {
         return Err(Error::new(
             ErrorKind::Invalid,
+            // Ansible's words (its loader's).
             format!(
-                "{} is vault-encrypted but no vault password was given",
+                "A vault password or secret must be specified to decrypt {}",
                 path.display()
             ),
         )

@@ -81,11 +81,22 @@ impl ProbeCache {
     /// have created them: `file state=directory` makes parents), and with `tree` also
     /// everything below them.
     pub fn invalidate(&mut self, paths: &[String], tree: bool) {
+        // `dir/` names `dir` too: compare without trailing slashes.
+        let norm = |p: &str| -> String {
+            let t = p.trim_end_matches('/');
+            if t.is_empty() && !p.is_empty() {
+                "/".to_string()
+            } else {
+                t.to_string()
+            }
+        };
         let below = |p: &str, dir: &str| p.starts_with(&format!("{}/", dir.trim_end_matches('/')));
         let hit = |p: &str| {
-            paths
-                .iter()
-                .any(|t| p == t || (tree && below(p, t)) || below(t, p))
+            let p = norm(p);
+            paths.iter().any(|t| {
+                let t = norm(t);
+                p == t || (tree && below(&p, &t)) || below(&t, &p)
+            })
         };
         self.answers.retain(|(probe, _), _| match probe {
             Probe::Stat { path, .. } | Probe::Read { path } => !hit(path),
@@ -263,6 +274,28 @@ fn parse_answer(p: &Probe, rest: &str) -> Result<Answer> {
 mod tests {
     use super::*;
     use crate::connection::{FileKind, LocalConnection};
+
+    #[test]
+    fn a_change_to_a_directory_forgets_its_path_written_with_a_slash() {
+        let stat = |path: &str| Probe::Stat {
+            path: path.to_string(),
+            follow: true,
+            checksum: false,
+        };
+        let mut cache = ProbeCache::default();
+        let known = ["/r/d/", "/r/d", "/r/other/", "/r/d/x"]
+            .iter()
+            .map(|p| (stat(p), Answer::Stat(FileState::missing())))
+            .collect();
+        cache.learn(known, None);
+        cache.invalidate(&["/r/d".to_string()], false);
+        assert!(!cache.contains(&stat("/r/d/"), None));
+        assert!(!cache.contains(&stat("/r/d"), None));
+        assert!(cache.contains(&stat("/r/other/"), None));
+        assert!(cache.contains(&stat("/r/d/x"), None));
+        cache.invalidate(&["/r/other/".to_string()], true);
+        assert!(!cache.contains(&stat("/r/other/"), None));
+    }
 
     #[test]
     fn one_batch_answers_stats_reads_and_globs() {
