@@ -133,7 +133,11 @@ fn no_password_is_a_clear_error_and_touches_nothing() {
     let out = run(dir.path(), None, &[]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("no vault password"), "{err}");
+    // Ansible's words for a vault-encrypted file without a password.
+    assert!(
+        err.contains("A vault password or secret must be specified to decrypt"),
+        "{err}"
+    );
     assert!(err.contains("--vault-password-file"), "{err}");
     assert!(std::fs::read_dir(dir.path()).unwrap().next().is_none());
 }
