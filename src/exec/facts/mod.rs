@@ -35,8 +35,11 @@ pub fn gather(conn: &mut dyn Connection, python: PythonFact<'_>) -> Result<Vars>
     };
     let text = out.stdout_str();
     let mut facts = to_facts(&text);
-    if let Some(fact) = python::fact(&Output::parse(&text)) {
-        facts.insert("python".into(), fact);
+    // Its section is read only when it was asked for (a second parse of the output).
+    if python != PythonFact::Skip {
+        if let Some(fact) = python::fact(&Output::parse(&text)) {
+            facts.insert("python".into(), fact);
+        }
     }
     Ok(facts)
 }
