@@ -907,7 +907,10 @@ fn sequences(run: &RunOut) -> BTreeMap<String, Vec<(String, String, String)>> {
         }
         let host = e["host"].as_str().unwrap_or("?").to_string();
         let item = match &e["item"] {
+            // A result without a label (no_log hides it): drover gives null, the callback
+            // Python's str(None).
             J::Null => String::new(),
+            J::String(s) if s == "None" => String::new(),
             J::String(s) => s.clone(),
             other => other.to_string(),
         };
@@ -1346,7 +1349,12 @@ fn forces_changes_in_check_mode(dir: &Path) -> bool {
     walkdir::WalkDir::new(dir).into_iter().flatten().any(|e| {
         e.file_type().is_file()
             && std::fs::read_to_string(e.path())
-                .is_ok_and(|t| t.contains("check_mode: false") || t.contains("check_mode: no"))
+                .is_ok_and(|t| {
+                    // A templated check_mode may render false on some host.
+                    ["check_mode: false", "check_mode: no", "check_mode: \"{{", "check_mode: '{{"]
+                        .iter()
+                        .any(|k| t.contains(k))
+                })
     })
 }
 

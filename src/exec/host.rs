@@ -337,6 +337,7 @@ impl<'a> HostWalker<'a> {
             && t.kw.ignore_errors.is_none()
             && t.kw.delegate_to.is_none()
             && t.kw.run_once.is_none()
+            && t.kw.no_log.is_none()
             && !t.runs_once()
             && t.unsupported.is_none()
             && t.loop_control.pause.is_none()
@@ -694,11 +695,13 @@ impl<'a> HostWalker<'a> {
                 // not templated again.
                 crate::template::as_data(outcome.registered.clone()),
             ));
-            if task
-                .kw
-                .any_errors_fatal
-                .unwrap_or(self.ctx.run.play.any_errors_fatal)
-            {
+            // Ansible's strategy reads this keyword without templating it: a template is
+            // a non-empty string there, so it holds whatever it would render to.
+            let fatal = match &task.kw.any_errors_fatal {
+                None => self.ctx.run.play.any_errors_fatal,
+                Some(f) => f.literal().unwrap_or(true),
+            };
+            if fatal {
                 self.ctx.run.abort();
             }
             return Flow::Failed;

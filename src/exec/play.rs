@@ -202,6 +202,32 @@ impl<'a> PlayRun<'a> {
         crate::template::eval_condition(&self.env, cond, &ctx)
     }
 
+    /// A boolean keyword's value for these variables: a template is rendered (Ansible
+    /// templates every keyword), and the result must read as a boolean.
+    pub fn flag(&self, key: &str, flag: &crate::playbook::Flag, vars: &Vars) -> Result<bool> {
+        use crate::playbook::Flag;
+        match flag {
+            Flag::Literal(b) => Ok(*b),
+            Flag::Template { expr, .. } => {
+                let v = self
+                    .render(expr, vars.clone())
+                    .map_err(|e| flag.render_error(key, e))?;
+                flag.convert(key, &v)
+            }
+        }
+    }
+
+    /// [`PlayRun::flag`] for an optional keyword, `default` when it is not set.
+    pub fn flag_or(
+        &self,
+        key: &str,
+        flag: Option<&crate::playbook::Flag>,
+        default: bool,
+        vars: &Vars,
+    ) -> Result<bool> {
+        flag.map_or(Ok(default), |f| self.flag(key, f, vars))
+    }
+
     /// Does a task with these (effective) tags run under --tags/--skip-tags?
     pub fn tags_match(&self, tags: &[String]) -> bool {
         tags_selected(tags, &self.opts.tags, &self.opts.skip_tags)

@@ -46,6 +46,8 @@ struct One {
     known: Vec<(Probe, Answer)>,
     /// Where a failure happened and what to do (shown with `msg`, not part of it).
     note: Option<crate::output::FailureNote>,
+    /// `no_log` as it held for this item: its output is censored.
+    no_log: bool,
 }
 
 impl One {
@@ -61,6 +63,7 @@ impl One {
             not_run: false,
             known: Vec::new(),
             note: None,
+            no_log: false,
         }
     }
 
@@ -159,6 +162,8 @@ pub struct TaskRunner<'w, 'a> {
     defer: bool,
     /// The handler names, already rendered (a deferred task being completed).
     notify_rendered: Option<Vec<String>>,
+    /// `no_log` for the item running now (Ansible renders it for each item).
+    no_log: bool,
 }
 
 /// The controller's host name (`template_host`, Python's `os.uname()[1]`).
@@ -241,6 +246,7 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
             name,
             defer: false,
             notify_rendered: None,
+            no_log: false,
         }
     }
 
@@ -262,7 +268,7 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
     fn run_any(mut self) -> Ran {
         let run = self.run;
         let task = self.task.clone();
-        if task.runs_once() {
+        if task.runs_once() && self.once_here() {
             if let Some(first) = run.first_active_host() {
                 if first != self.w.ctx_ref().host {
                     // Another host runs it; this one gets the same result, as in Ansible.
@@ -270,7 +276,7 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
                     // add_host and pause without `run_once`: Ansible runs them for the
                     // first host alone (their actions bypass the host loop), so the others
                     // register nothing and take no effects.
-                    let bypass = task.kw.run_once != Some(true);
+                    let bypass = task.kw.run_once.is_none();
                     return Ran::Done(match shared {
                         // Registered results and facts go to every host, as in Ansible.
                         Some((status, registered, effects)) => ItemOutcome {
@@ -327,6 +333,19 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
         Ran::Done(outcome)
     }
 
+    /// Whether a templated `run_once` holds for this host (its variables decide; a
+    /// literal or add_host/pause always does). One that holds takes the first host's
+    /// result; one that does not runs the task for this host, as its own.
+    fn once_here(&self) -> bool {
+        match &self.task.kw.run_once {
+            Some(f @ crate::playbook::Flag::Template { .. }) => {
+                let vars = self.w.ctx_ref().vars_at(&self.task.kw, &self.task.span);
+                self.run.flag("run_once", f, &vars).unwrap_or(true)
+            }
+            _ => true,
+        }
+    }
+
     fn show_start(&self) {
         self.run.sink.event(&Event::TaskStart {
             host: &self.w.ctx_ref().host,
@@ -370,6 +389,7 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
             name: d.name,
             defer: false,
             notify_rendered: Some(d.notify),
+            no_log: false,
         };
         if !d.start_shown {
             runner.show_start();
@@ -484,12 +504,9 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
                 .collect::<Value>(),
             );
             let t0 = Instant::now();
-            let mut one = match self.execute(vars.clone()) {
+            let mut one = match self.execute_item(vars.clone()) {
                 Ok(o) => o,
-                Err(e) if e.kind == ErrorKind::Unreachable => {
-                    return Ran::Done(self.unreachable(e))
-                }
-                Err(e) => fail_one(e),
+                Err(e) => return Ran::Done(self.unreachable(e)),
             };
             let duration = t0.elapsed();
             // As Ansible (ansible#83619): each item's result is registered as it ends, so
@@ -625,7 +642,9 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
         };
         if n == 0 {
             reg.insert("skipped_reason".into(), Value::from("No items in the list"));
-            self.emit(&One::new(reg.clone(), status), None, started.elapsed());
+            let mut one = One::new(reg.clone(), status);
+            one.no_log = self.no_log_for(base).unwrap_or(true);
+            self.emit(&one, None, started.elapsed());
         }
         ItemOutcome {
             status,
@@ -712,10 +731,9 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
     }
 
     fn one(&mut self, vars: Vars, started: Instant) -> Ran {
-        let mut one = match self.execute(vars.clone()) {
+        let mut one = match self.execute_item(vars.clone()) {
             Ok(o) => o,
-            Err(e) if e.kind == ErrorKind::Unreachable => return Ran::Done(self.unreachable(e)),
-            Err(e) => fail_one(e),
+            Err(e) => return Ran::Done(self.unreachable(e)),
         };
         if one.status == Status::Failed && self.ignore_errors(&vars) {
             one.status = Status::Ignored;
@@ -749,8 +767,11 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
     /// The task failed before any item ran (its loop source): `ignore_errors` still
     /// applies, as in Ansible.
     fn failure(&mut self, e: Error, vars: Vars, started: Instant) -> Ran {
+        self.no_log = self.no_log_for(&vars).unwrap_or(true);
+        let mut one = fail_one(e);
+        one.no_log = self.no_log;
         let mut rec = ItemRec {
-            one: fail_one(e),
+            one,
             label: None,
             item: Value::from(()),
             duration: started.elapsed(),
@@ -868,10 +889,45 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
             duration,
             item,
             handler: self.handler,
-            no_log: self.task.kw.no_log == Some(true),
+            no_log: one.no_log,
             module: self.task.module,
             note: one.note.as_ref(),
         }));
+    }
+
+    /// `no_log` for these variables. A template that cannot be rendered, or gives no
+    /// boolean (with a warning), fails the item with its output censored, as Ansible.
+    fn no_log_for(&self, vars: &Vars) -> Result<bool> {
+        let Some(flag) = &self.task.kw.no_log else {
+            return Ok(false);
+        };
+        match self.run.flag("no_log", flag, vars) {
+            Err(e) if e.message.contains("could not be converted") => {
+                self.run.sink.event(&Event::Warning {
+                    host: Some(&self.w.ctx_ref().host),
+                    message: &format!(
+                        "Invalid no_log value for task, output will be masked: {}",
+                        e.message.trim_start_matches("Task failed: ")
+                    ),
+                });
+                Err(e)
+            }
+            r => r,
+        }
+    }
+
+    /// One item (or the single run): [`Self::execute`] with the item's `no_log`, a
+    /// failure turned into a failed result. `Err` only for an unreachable host.
+    fn execute_item(&mut self, vars: Vars) -> Result<One> {
+        let no_log = self.no_log_for(&vars);
+        self.no_log = *no_log.as_ref().unwrap_or(&true);
+        let mut one = match no_log.and_then(|_| self.execute(vars)) {
+            Ok(o) => o,
+            Err(e) if e.kind == ErrorKind::Unreachable => return Err(e),
+            Err(e) => fail_one(e),
+        };
+        one.no_log = self.no_log;
+        Ok(one)
     }
 
     /// Conditions, arguments, plan, apply: one item of one task.
@@ -903,8 +959,8 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
             render_args(run, &task, &vars).map_err(|e| e.at(task.args_span.clone()))?;
         let become_ = self.become_for(&vars)?;
         let environment = self.environment(&vars)?;
-        let check = task.kw.check_mode.unwrap_or(run.opts.check);
-        let diff = task.kw.diff.unwrap_or(run.opts.diff);
+        let check = run.flag_or("check_mode", task.kw.check_mode.as_ref(), run.opts.check, &vars)?;
+        let diff = run.flag_or("diff", task.kw.diff.as_ref(), run.opts.diff, &vars)?;
         let delegate_local = task.kw.delegate_to.is_some() || module.spec().controller_only;
         if !delegate_local {
             self.check_remote_user(&vars)?;
@@ -1331,12 +1387,11 @@ pub fn become_of(
         .as_ref()
         .and_then(crate::modules::args::to_bool);
     let defaults = &run.opts.become_defaults;
-    if !kw
-        .become_
-        .or(inv_become)
-        .or(defaults.become_)
-        .unwrap_or(false)
-    {
+    let on = match &kw.become_ {
+        Some(f) => run.flag("become", f, vars)?,
+        None => inv_become.or(defaults.become_).unwrap_or(false),
+    };
+    if !on {
         return Ok(None);
     }
     let user = match &kw.become_user {

@@ -86,7 +86,12 @@ impl Sink for HumanSink {
                     t.task,
                     t.item
                         .as_ref()
-                        .map(|i| format!(" => (item={i})"))
+                        // As Ansible's default callback: a hidden result hides its item.
+                        .map(|i| if t.no_log {
+                            " => (item=(censored due to no_log))".to_string()
+                        } else {
+                            format!(" => (item={i})")
+                        })
                         .unwrap_or_default()
                 );
                 if self.verbosity > 0 {

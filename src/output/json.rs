@@ -80,7 +80,8 @@ impl Sink for JsonSink {
                     "line": t.source.line,
                     "status": t.status.as_str(),
                     "changed": t.changed,
-                    "item": t.item,
+                    // A hidden result hides its item too (Ansible's result has no label).
+                    "item": if t.no_log { None } else { t.item.as_ref() },
                     "duration_ms": t.duration.as_millis() as u64,
                     "diff": if t.no_log { vec![] } else { t.diffs.iter().map(unified).collect::<Vec<_>>() },
                     "message": super::shown_msg(t),

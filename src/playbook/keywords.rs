@@ -1,6 +1,7 @@
 //! Keywords shared by plays, blocks, role entries and tasks, read into [`Inherited`].
 
 use super::model::{Cond, Inherited};
+use super::Flag;
 use crate::diagnostics::{Error, Result};
 use crate::vars::file::check_var_name;
 use crate::vars::Vars;
@@ -101,7 +102,7 @@ pub fn apply_inheritable(kw: &mut Inherited, key: &str, value: &Node) -> Result<
                 }
             }
         }
-        "become" => kw.become_ = Some(value.expect_bool("become")?),
+        "become" => kw.become_ = Some(Flag::parse(value, "become")?),
         "become_user" => kw.become_user = Some(Value::from(value.expect_str("become_user")?)),
         "remote_user" => kw.remote_user = Some(Value::from(value.expect_str("remote_user")?)),
         "become_method" => {
@@ -132,11 +133,11 @@ pub fn apply_inheritable(kw: &mut Inherited, key: &str, value: &Node) -> Result<
             }
         }
         "ignore_errors" => kw.ignore_errors = Some(value.to_value()),
-        "check_mode" => kw.check_mode = Some(value.expect_bool("check_mode")?),
-        "diff" => kw.diff = Some(value.expect_bool("diff")?),
-        "no_log" => kw.no_log = Some(value.expect_bool("no_log")?),
-        "any_errors_fatal" => kw.any_errors_fatal = Some(value.expect_bool("any_errors_fatal")?),
-        "run_once" => kw.run_once = Some(value.expect_bool("run_once")?),
+        "check_mode" => kw.check_mode = Some(Flag::parse(value, "check_mode")?),
+        "diff" => kw.diff = Some(Flag::parse(value, "diff")?),
+        "no_log" => kw.no_log = Some(Flag::parse(value, "no_log")?),
+        "any_errors_fatal" => kw.any_errors_fatal = Some(Flag::parse(value, "any_errors_fatal")?),
+        "run_once" => kw.run_once = Some(Flag::parse(value, "run_once")?),
         "timeout" => kw.timeout = Some(value.to_value()),
         "delegate_to" => {
             let target = value.expect_str("delegate_to")?;

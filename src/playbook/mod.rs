@@ -1,5 +1,6 @@
 //! Playbooks, plays, blocks, tasks and roles.
 
+pub mod flag;
 pub mod keywords;
 mod loader;
 pub(crate) mod model;
@@ -9,5 +10,6 @@ mod tasks;
 pub(crate) use loader::{load_playbook, load_playbook_str, Loader, PLAY_KEYWORDS};
 pub(crate) use model::*;
 // What tests/module_cases.rs builds a task from (a module case runs without a playbook).
+pub use flag::Flag;
 pub use model::{Inherited, LoopControl, Task};
 pub(crate) use tasks::{ListCtx, BLOCK_KEYWORDS, TASK_KEYWORDS};

@@ -27,7 +27,7 @@ pub struct Inherited {
     /// Tags, with those of the enclosing blocks, roles and imports.
     pub tags: Vec<String>,
     /// `become:` (`None`: not said at any level).
-    pub become_: Option<bool>,
+    pub become_: Option<super::Flag>,
     /// `become_user:`, templated when the task runs.
     pub become_user: Option<Value>,
     /// `become_method:` (`sudo` or `su`).
@@ -44,17 +44,17 @@ pub struct Inherited {
     /// `ignore_errors:` (may be a template).
     pub ignore_errors: Option<Value>,
     /// `check_mode:` (forces check mode on or off for the task).
-    pub check_mode: Option<bool>,
+    pub check_mode: Option<super::Flag>,
     /// `diff:` (forces diff output on or off for the task).
-    pub diff: Option<bool>,
+    pub diff: Option<super::Flag>,
     /// `no_log:` (results hidden from the output).
-    pub no_log: Option<bool>,
+    pub no_log: Option<super::Flag>,
     /// `any_errors_fatal:` (a failure stops every host).
-    pub any_errors_fatal: Option<bool>,
+    pub any_errors_fatal: Option<super::Flag>,
     /// `delegate_to:` (may be a template).
     pub delegate_to: Option<Value>,
     /// `run_once:` (the first host runs it for the batch).
-    pub run_once: Option<bool>,
+    pub run_once: Option<super::Flag>,
     /// `timeout:` in seconds (may be a template); enforced for remote commands only.
     pub timeout: Option<Value>,
     /// The role the task comes from (its defaults, vars and search path).
@@ -207,7 +207,10 @@ impl Task {
     /// Does the task run once for the whole batch: `run_once`, or add_host and pause,
     /// which Ansible runs on the first host only (their actions bypass the host loop)?
     pub fn runs_once(&self) -> bool {
-        self.kw.run_once == Some(true) || matches!(self.module, "add_host" | "pause")
+        // A templated `run_once` may be true: the batch waits for the first host, which
+        // decides (see `exec::task`).
+        self.kw.run_once.as_ref().is_some_and(super::Flag::may_be_true)
+            || matches!(self.module, "add_host" | "pause")
     }
 }
 

@@ -599,10 +599,10 @@ impl Loader {
                 own_full.tags.push(t);
             }
         }
-        own_full.become_ = child.become_;
+        own_full.become_ = child.become_.clone();
         own_full.become_user = child.become_user.clone();
         own_full.delegate_to = child.delegate_to.clone();
-        own_full.run_once = child.run_once;
+        own_full.run_once = child.run_once.clone();
         own_full.ignore_errors = child.ignore_errors.clone();
         let mut role_opts = RoleOpts::default();
         let file = match kind {

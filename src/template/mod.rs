@@ -64,6 +64,11 @@ fn format_value(
     }
 }
 
+/// Does a playbook string hold a template (an expression or a statement)?
+pub fn is_template(s: &str) -> bool {
+    s.contains("{{") || s.contains("{%")
+}
+
 /// If `s` is a single `{{ expr }}` and nothing else, the expression.
 fn single_expression(s: &str) -> Option<&str> {
     // Surrounding text, even whitespace, makes it a string template.
