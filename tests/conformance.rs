@@ -1348,13 +1348,17 @@ struct CaseResult {
 fn forces_changes_in_check_mode(dir: &Path) -> bool {
     walkdir::WalkDir::new(dir).into_iter().flatten().any(|e| {
         e.file_type().is_file()
-            && std::fs::read_to_string(e.path())
-                .is_ok_and(|t| {
-                    // A templated check_mode may render false on some host.
-                    ["check_mode: false", "check_mode: no", "check_mode: \"{{", "check_mode: '{{"]
-                        .iter()
-                        .any(|k| t.contains(k))
-                })
+            && std::fs::read_to_string(e.path()).is_ok_and(|t| {
+                // A templated check_mode may render false on some host.
+                [
+                    "check_mode: false",
+                    "check_mode: no",
+                    "check_mode: \"{{",
+                    "check_mode: '{{",
+                ]
+                .iter()
+                .any(|k| t.contains(k))
+            })
     })
 }
 

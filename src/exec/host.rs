@@ -608,6 +608,19 @@ impl<'a> HostWalker<'a> {
             self.cross_host_wait(task);
         }
         let outcome = TaskRunner::new(self, task, handler).run();
+        // A task delegated to another host may have changed it: no host goes on until
+        // every host has run it, so the delegate's own next tasks see the change (as
+        // Ansible's lock-step guarantees).
+        if !handler
+            && self.ctx.run.batch.len() > 1
+            && crate::graph::cross_host::delegates_to_other_hosts(task)
+        {
+            self.cross_host_seen += 1;
+            let run = self.ctx.run;
+            run.barrier.wait(&self.ctx.host, self.cross_host_seen, || {
+                run.aborted() || run.ended()
+            });
+        }
         self.finish_task(task, outcome)
     }
 

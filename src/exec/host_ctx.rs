@@ -30,6 +30,11 @@ pub struct HostCtx<'a> {
     pub defer_group: Option<usize>,
     /// In a rescue: the failed task and its result (`ansible_failed_task`/`_result`).
     pub failed_task: Option<(Value, Value)>,
+    /// Connections to the hosts this host's tasks delegate to.
+    pub delegates: super::delegate::Delegates,
+    /// How many changes other hosts' delegated tasks had made to this host when its
+    /// cache was last trusted (see `HostState::changed_elsewhere`).
+    pub changes_seen: u64,
 }
 
 impl<'a> HostCtx<'a> {
@@ -47,6 +52,8 @@ impl<'a> HostCtx<'a> {
             batch: WriteBatch::default(),
             defer_group: None,
             failed_task: None,
+            delegates: Default::default(),
+            changes_seen: 0,
         }
     }
 
@@ -68,6 +75,15 @@ impl<'a> HostCtx<'a> {
     }
     pub fn failed_context(&self) -> Option<&(Value, Value)> {
         self.failed_task.as_ref()
+    }
+    /// Drop what is known of the host's state when another host's delegated task
+    /// changed it since.
+    pub fn forget_changes_elsewhere(&mut self) {
+        let now = self.run.shared.peek(&self.host, |s| s.changed_elsewhere);
+        if now != self.changes_seen {
+            self.changes_seen = now;
+            self.cache.clear();
+        }
     }
 }
 

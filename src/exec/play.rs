@@ -202,6 +202,19 @@ impl<'a> PlayRun<'a> {
         crate::template::eval_condition(&self.env, cond, &ctx)
     }
 
+    /// A connection to inventory host `host` (or an address the inventory lacks), as the
+    /// play opens its hosts' connections: for tasks delegated to it.
+    pub fn connect(&self, host: &str) -> Result<Box<dyn crate::connection::Connection>> {
+        super::connect::connect(
+            &self.shared.inventory(),
+            host,
+            self.opts,
+            &self.shared,
+            &self.env,
+            self.play,
+        )
+    }
+
     /// A boolean keyword's value for these variables: a template is rendered (Ansible
     /// templates every keyword), and the result must read as a boolean.
     pub fn flag(&self, key: &str, flag: &crate::playbook::Flag, vars: &Vars) -> Result<bool> {

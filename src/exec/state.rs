@@ -24,6 +24,9 @@ pub struct HostState {
     pub failed: bool,
     pub unreachable: bool,
     pub stats: HostStats,
+    /// Bumped when a task another host delegated here may have changed this host: its
+    /// own worker then stops trusting what it cached of the host's state.
+    pub changed_elsewhere: u64,
 }
 
 impl HostState {

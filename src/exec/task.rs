@@ -2,6 +2,7 @@
 //! mode, apply, retries/until, changed_when/failed_when, and the registered result.
 
 use super::batch::OpResult;
+use super::delegate::Delegation;
 use super::host_ctx::HostCtx;
 use super::loops;
 use super::play::PlayRun;
@@ -959,13 +960,29 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
             render_args(run, &task, &vars).map_err(|e| e.at(task.args_span.clone()))?;
         let become_ = self.become_for(&vars)?;
         let environment = self.environment(&vars)?;
-        let check = run.flag_or("check_mode", task.kw.check_mode.as_ref(), run.opts.check, &vars)?;
+        let check = run.flag_or(
+            "check_mode",
+            task.kw.check_mode.as_ref(),
+            run.opts.check,
+            &vars,
+        )?;
         let diff = run.flag_or("diff", task.kw.diff.as_ref(), run.opts.diff, &vars)?;
-        let delegate_local = task.kw.delegate_to.is_some() || module.spec().controller_only;
-        if !delegate_local {
-            self.check_remote_user(&vars)?;
+        let (delegation, delegated_to) = self.delegation(module, &vars)?;
+        let delegate_local = matches!(delegation, Delegation::Controller(_));
+        let home_conn: Option<&mut dyn crate::connection::Connection> = match &delegation {
+            Delegation::Own => {
+                self.check_remote_user(&vars)?;
+                // Another host's delegated task may have changed this one since its
+                // state was read.
+                self.w.ctx().forget_changes_elsewhere();
+                Some(self.w.ctx().conn.as_mut())
+            }
+            Delegation::Host(h) => Some(self.w.ctx().delegates.get(run, h)?.conn.as_mut()),
+            Delegation::Controller(_) => None,
+        };
+        if let Some(conn) = home_conn {
             super::home::expand_home(
-                self.w.ctx().conn.as_mut(),
+                conn,
                 become_.as_ref(),
                 &environment,
                 module.spec().name,
@@ -1008,8 +1025,14 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
             }
             let w = self.w.ctx();
             let (conn, cache): (&mut dyn crate::connection::Connection, _) =
-                match (delegate_local, w.local.as_mut()) {
-                    (true, Some(local)) => (local.as_mut(), &mut w.local_cache),
+                match (&delegation, w.local.as_mut()) {
+                    (Delegation::Controller(_), Some(local)) => {
+                        (local.as_mut(), &mut w.local_cache)
+                    }
+                    (Delegation::Host(h), _) => {
+                        let d = w.delegates.get(run, h)?;
+                        (d.conn.as_mut(), &mut d.cache)
+                    }
                     _ => (w.conn.as_mut(), &mut w.cache),
                 };
             let mut ctx = ModuleCtx {
@@ -1023,7 +1046,7 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
                 eval: &eval,
                 cache,
                 batch: match w.defer_group {
-                    Some(g) if !delegate_local => Some((&mut w.batch, g)),
+                    Some(g) if delegation == Delegation::Own => Some((&mut w.batch, g)),
                     _ => None,
                 },
                 timeout,
@@ -1057,10 +1080,17 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
                 }) => ctx.cache.invalidate(paths, *touched_tree),
                 _ => ctx.cache.clear(),
             }
+            // The delegate's own worker no longer trusts what it cached of it.
+            if let (Delegation::Host(h) | Delegation::Controller(h), false) = (&delegation, check) {
+                if !matches!(&result, Ok(o) if matches!(o.status, Status::Ok | Status::Skipped)) {
+                    run.shared.with_host(h, |s| s.changed_elsewhere += 1);
+                }
+            }
             let mut one = result?;
             // What the change reported it left is known without reading it again.
             ctx.cache
                 .learn(std::mem::take(&mut one.known), become_.as_ref());
+            self.delegate_facts(delegated_to.as_deref(), &vars, &mut one)?;
             // add_host / group_by: the inventory changes now (check mode too, as in
             // Ansible), and whether it did is the task's `changed`.
             if one.status == Status::Ok {
@@ -1151,6 +1181,66 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
             }
             return Ok(one);
         }
+    }
+
+    /// Where this task runs for these variables (`delegate_to` is templated per item),
+    /// and the host it is delegated to (where `delegate_facts` sends facts: set_fact
+    /// runs on the controller whatever it is delegated to).
+    fn delegation(
+        &self,
+        module: &dyn modules::Module,
+        vars: &Vars,
+    ) -> Result<(Delegation, Option<String>)> {
+        let rendered = self
+            .task
+            .kw
+            .delegate_to
+            .as_ref()
+            .map(|d| self.run.render(d, vars.clone()))
+            .transpose()
+            .map_err(|e| e.at(self.task.span.clone()))?;
+        let written = self.task.kw.delegate_to.clone().unwrap_or_default();
+        let resolved = super::delegate::resolve(
+            self.run,
+            &self.w.ctx_ref().host,
+            &written,
+            rendered.as_ref(),
+        )
+        .map_err(|e| e.at(self.task.span.clone()))?;
+        let delegated_to = match &resolved {
+            Delegation::Host(h) | Delegation::Controller(h) => Some(h.clone()),
+            Delegation::Own => None,
+        };
+        if module.spec().controller_only {
+            return Ok((Delegation::Controller("localhost".into()), delegated_to));
+        }
+        Ok((resolved, delegated_to))
+    }
+
+    /// `delegate_facts`: the facts a delegated task set (set_fact, a module's
+    /// `ansible_facts`) go to the host it ran on instead of this one, as in Ansible.
+    fn delegate_facts(&self, to: Option<&str>, vars: &Vars, one: &mut One) -> Result<()> {
+        let Some(to) = to else {
+            return Ok(());
+        };
+        let Some(flag) = &self.task.kw.delegate_facts else {
+            return Ok(());
+        };
+        if !self.run.flag("delegate_facts", flag, vars)? {
+            return Ok(());
+        }
+        let (facts, rest): (Vec<Effect>, Vec<Effect>) =
+            std::mem::take(&mut one.effects).into_iter().partition(|e| {
+                matches!(
+                    e,
+                    Effect::SetFacts(_) | Effect::UpdateFacts(_) | Effect::ModuleFacts(_)
+                )
+            });
+        one.effects = rest;
+        if !facts.is_empty() {
+            self.run.shared.with_host(to, |s| s.apply(&facts));
+        }
+        Ok(())
     }
 
     fn become_for(&self, vars: &Vars) -> Result<Option<Become>> {

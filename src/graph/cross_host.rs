@@ -10,12 +10,26 @@ use minijinja::value::{Value, ValueKind};
 use minijinja::Environment;
 use std::collections::HashSet;
 
+/// Is this task delegated to a host other than the controller (or may it be, through a
+/// template)? Such a task changes another host, so hosts meet before it and after it.
+pub fn delegates_to_other_hosts(task: &Task) -> bool {
+    task.kw
+        .delegate_to
+        .as_ref()
+        .is_some_and(|to| !matches!(to.as_str(), Some("localhost" | "127.0.0.1")))
+}
+
 /// Does this task read other hosts' variables, directly or through the variables it
 /// uses (`voters: "{{ groups.kafka | map('extract', hostvars, 'id') }}"`)? `vars` are
 /// the task's variables before templating.
 pub fn reads_other_hosts(env: &Environment<'static>, task: &Task, vars: &Vars) -> bool {
     // A run_once task runs for the whole batch: once every host got there.
     if task.runs_once() {
+        return true;
+    }
+    // A task delegated to another host changes that host: it runs once every host has
+    // passed the tasks before it, as in Ansible's lock-step (the delegate is set up).
+    if delegates_to_other_hosts(task) {
         return true;
     }
     let mut pending: Vec<String> = Vec::new();

@@ -13,7 +13,6 @@ pub const UNSUPPORTED: &[(&str, &str)] = &[
     ("async", "background tasks (async/poll) are not supported; run the command in the foreground or use a systemd unit"),
     ("poll", "background tasks (async/poll) are not supported"),
     ("throttle", "throttle is not supported; use serial on the play or --forks"),
-    ("delegate_facts", "delegate_facts is not supported"),
     ("connection", "per-task or per-play connection plugins are not supported; set ansible_connection in the inventory"),
     ("debugger", "the task debugger is not supported"),
     ("module_defaults", "module_defaults is not supported; set the arguments on each task or use a variable"),
@@ -141,15 +140,13 @@ pub fn apply_inheritable(kw: &mut Inherited, key: &str, value: &Node) -> Result<
         "timeout" => kw.timeout = Some(value.to_value()),
         "delegate_to" => {
             let target = value.expect_str("delegate_to")?;
-            if !matches!(target.as_str(), "localhost" | "127.0.0.1") {
-                return Err(Error::invalid(
-                    format!("delegate_to: {target} is not supported"),
-                    &value.span,
-                )
-                .with_help("drover supports delegate_to: localhost (the controller)"));
+            if target.trim().is_empty() {
+                return Err(Error::invalid("delegate_to names no host", &value.span)
+                    .with_help("name an inventory host, an address or localhost"));
             }
             kw.delegate_to = Some(Value::from(target));
         }
+        "delegate_facts" => kw.delegate_facts = Some(Flag::parse(value, "delegate_facts")?),
         _ => return Ok(false),
     }
     Ok(true)

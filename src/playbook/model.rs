@@ -51,8 +51,11 @@ pub struct Inherited {
     pub no_log: Option<super::Flag>,
     /// `any_errors_fatal:` (a failure stops every host).
     pub any_errors_fatal: Option<super::Flag>,
-    /// `delegate_to:` (may be a template).
+    /// `delegate_to:` (may be a template): another inventory host, an address, or the
+    /// controller (`localhost`).
     pub delegate_to: Option<Value>,
+    /// `delegate_facts:`: facts a delegated task sets go to the host it ran on.
+    pub delegate_facts: Option<super::Flag>,
     /// `run_once:` (the first host runs it for the batch).
     pub run_once: Option<super::Flag>,
     /// `timeout:` in seconds (may be a template); enforced for remote commands only.
@@ -209,7 +212,10 @@ impl Task {
     pub fn runs_once(&self) -> bool {
         // A templated `run_once` may be true: the batch waits for the first host, which
         // decides (see `exec::task`).
-        self.kw.run_once.as_ref().is_some_and(super::Flag::may_be_true)
+        self.kw
+            .run_once
+            .as_ref()
+            .is_some_and(super::Flag::may_be_true)
             || matches!(self.module, "add_host" | "pause")
     }
 }

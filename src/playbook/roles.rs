@@ -29,6 +29,7 @@ const ROLE_ENTRY_KEYWORDS: &[&str] = &[
     "no_log",
     "any_errors_fatal",
     "delegate_to",
+    "delegate_facts",
     "run_once",
 ];
 

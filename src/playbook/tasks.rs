@@ -30,6 +30,7 @@ pub const TASK_KEYWORDS: &[&str] = &[
     "run_once",
     "timeout",
     "delegate_to",
+    "delegate_facts",
     "register",
     "notify",
     "listen",
@@ -94,6 +95,7 @@ pub const BLOCK_KEYWORDS: &[&str] = &[
     "run_once",
     "timeout",
     "delegate_to",
+    "delegate_facts",
     "notify",
 ];
 
@@ -602,6 +604,7 @@ impl Loader {
         own_full.become_ = child.become_.clone();
         own_full.become_user = child.become_user.clone();
         own_full.delegate_to = child.delegate_to.clone();
+        own_full.delegate_facts = child.delegate_facts.clone();
         own_full.run_once = child.run_once.clone();
         own_full.ignore_errors = child.ignore_errors.clone();
         let mut role_opts = RoleOpts::default();
