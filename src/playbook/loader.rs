@@ -39,6 +39,9 @@ pub const PLAY_KEYWORDS: &[&str] = &[
     "when",
     "run_once",
     "timeout",
+    "module_defaults",
+    "collections",
+    "throttle",
 ];
 
 pub struct Loader {
