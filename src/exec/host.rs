@@ -337,6 +337,7 @@ impl<'a> HostWalker<'a> {
             && t.kw.ignore_errors.is_none()
             && t.kw.delegate_to.is_none()
             && t.kw.run_once.is_none()
+            && t.kw.throttle.is_none()
             && !t.runs_once()
             && t.unsupported.is_none()
             && t.loop_control.pause.is_none()
