@@ -609,6 +609,20 @@ impl Loader {
                         child.params.insert(vk, vv);
                     }
                 }
+                // Not attributes of Ansible's TaskInclude/IncludeRole.
+                "module_defaults" | "throttle" => {
+                    let class = match kind {
+                        IncludeKind::Tasks => "TaskInclude",
+                        IncludeKind::Role => "IncludeRole",
+                    };
+                    return Err(Error::invalid(
+                        format!("'{key}' is not a valid attribute for a {class}"),
+                        &k.span,
+                    )
+                    .with_help(format!(
+                        "put '{key}' on a block around the include (or in include_tasks' apply:), or use the import"
+                    )));
+                }
                 _ => {
                     if !apply_inheritable(&mut child, &key, v)? {
                         return Err(unknown_key(&key, k, "an include", BLOCK_KEYWORDS));
