@@ -354,6 +354,8 @@ pub struct Play {
     /// no user (templated with the host's variables when it connects).
     pub remote_user: Option<Value>,
     pub base_dir: PathBuf,
+    /// The play's `module_defaults` (its fact gathering takes those of `setup`).
+    pub module_defaults: Vec<super::module_defaults::Level>,
 }
 
 #[derive(Debug, Default)]

@@ -347,13 +347,7 @@ pub fn apply(
             .iter()
             .any(|e| matches!(e.args, EntryArgs::Template(_)))
     {
-        return entries
-            .iter()
-            .map(|e| match &e.args {
-                EntryArgs::Template(t) => t.clone(),
-                EntryArgs::Static(v, _) => Value::from_iter(v.clone()),
-            })
-            .collect();
+        return as_values(&entries);
     }
     let mut defaults: Vec<(String, Value, Span)> = Vec::new();
     for e in entries {
@@ -376,6 +370,23 @@ pub fn apply(
         }
     }
     Vec::new()
+}
+
+/// The entries as values to render: a mapping each, or the template of one.
+fn as_values(entries: &[&Entry]) -> Vec<Value> {
+    entries
+        .iter()
+        .map(|e| match &e.args {
+            EntryArgs::Template(t) => t.clone(),
+            EntryArgs::Static(v, _) => Value::from_iter(v.clone()),
+        })
+        .collect()
+}
+
+/// The defaults `levels` give `module`, in order, not yet rendered (for what runs a module
+/// without a task of it: the play's fact gathering runs `setup`).
+pub fn for_module(levels: &[Level], module: &str) -> Vec<Value> {
+    as_values(&effective(levels, module))
 }
 
 /// Merge rendered defaults (the entries [`apply`] returned, templated) below a task's
