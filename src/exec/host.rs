@@ -124,7 +124,7 @@ impl<'a> HostWalker<'a> {
             let filter = self.play_fact_filter();
             let gathered = super::facts::gather(self.ctx.conn.as_mut(), python);
             gathered
-                .and_then(|f| Ok(crate::modules::setup::keep(f, &filter?)?))
+                .and_then(|f| crate::modules::setup::keep(f, &filter?))
                 .map(|f| {
                     self.ctx.run.shared.with_host(&self.ctx.host, |s| {
                         s.facts = f;
