@@ -32,10 +32,19 @@ fn cases() -> Vec<Case> {
     };
     for m in registry() {
         let spec = m.spec();
+        // The name a task calls it by: a module drover has from a collection by its
+        // FQCN (a short name only its collection provides is unknown without
+        // `collections:`, as in Ansible).
+        let call = spec
+            .aliases
+            .iter()
+            .copied()
+            .find(|a| a.matches('.').count() >= 2 && !a.starts_with("ansible."))
+            .unwrap_or(spec.name);
         if !spec.any_keys && spec.name != "meta" {
             add(
                 format!("{}-unknown-arg", spec.name),
-                task(&format!("      {}:\n        zz_not_an_arg: 1\n", spec.name)),
+                task(&format!("      {call}:\n        zz_not_an_arg: 1\n")),
                 "unsupported argument 'zz_not_an_arg'",
                 6,
             );
@@ -53,10 +62,7 @@ fn cases() -> Vec<Case> {
             if let Some((value, needle)) = bad {
                 add(
                     format!("{}-{}-bad-value", spec.name, a.name),
-                    task(&format!(
-                        "      {}:\n        {}: {value}\n",
-                        spec.name, a.name
-                    )),
+                    task(&format!("      {call}:\n        {}: {value}\n", a.name)),
                     needle,
                     6,
                 );
@@ -92,7 +98,7 @@ fn cases() -> Vec<Case> {
                 };
                 add(
                     format!("{}-missing-{}", spec.name, a.name),
-                    task(&format!("      {}:\n        {other}: {value}\n", spec.name)),
+                    task(&format!("      {call}:\n        {other}: {value}\n")),
                     expected,
                     0,
                 );

@@ -36,6 +36,9 @@ fn keyword_schema(k: &str) -> J {
         "become" | "check_mode" | "diff" | "no_log" | "run_once" | "any_errors_fatal"
         | "gather_facts" | "force_handlers" => json!({"type": ["boolean", "string"]}),
         "vars" | "environment" | "args" | "loop_control" => json!({"type": ["object", "string"]}),
+        "module_defaults" => json!({"type": ["object", "array"]}),
+        "collections" => json!({"type": ["array", "string"]}),
+        "throttle" => json!({"type": ["integer", "string"]}),
         "block" | "rescue" | "always" | "pre_tasks" | "tasks" | "post_tasks" | "handlers" => {
             json!({"$ref": "#/$defs/task_list"})
         }

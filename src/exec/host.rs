@@ -82,6 +82,28 @@ impl<'a> HostWalker<'a> {
             .map(str::to_string)
     }
 
+    /// The `filter` of the play's module_defaults for `setup`, which its fact gathering
+    /// runs (as Ansible's gather_facts action applies them), rendered with the host's
+    /// variables as they are before facts.
+    fn play_fact_filter(&self) -> Result<Vec<String>> {
+        let levels = &self.ctx.run.play.module_defaults;
+        let entries = crate::playbook::module_defaults::for_module(levels, "setup");
+        if entries.is_empty() {
+            return Ok(Vec::new());
+        }
+        let vars = self.ctx.base_vars(&Default::default());
+        let rendered = entries
+            .iter()
+            .map(|e| self.ctx.run.render(e, vars.clone()))
+            .collect::<Result<Vec<_>>>()?;
+        let spec = crate::modules::find("setup").map(|m| m.spec());
+        let mut args = Vars::new();
+        if let Some(spec) = spec {
+            crate::playbook::module_defaults::merge_rendered(spec, rendered, &mut args)?;
+        }
+        crate::modules::setup::play_gathering_filter(args)
+    }
+
     /// Walk the whole play on this host.
     pub fn walk(&mut self) -> Flow {
         let play = self.ctx.run.play;
@@ -99,31 +121,35 @@ impl<'a> HostWalker<'a> {
                 None => super::facts::PythonFact::Skip,
                 Some(named) => super::facts::PythonFact::Gather(named.as_deref()),
             };
-            super::facts::gather(self.ctx.conn.as_mut(), python).map(|f| {
-                self.ctx.run.shared.with_host(&self.ctx.host, |s| {
-                    s.facts = f;
-                    s.stats.ok += 1;
-                });
-                // A task of its own in the output and the recap, as Ansible's.
-                self.ctx
-                    .run
-                    .sink
-                    .event(&Event::Task(crate::output::TaskEvent {
-                        host: &self.ctx.host,
-                        task: "Gathering Facts",
-                        source: &self.ctx.run.play.span,
-                        status: Status::Ok,
-                        changed: false,
-                        result: &Vars::new(),
-                        diffs: &[],
-                        duration: started.elapsed(),
-                        item: None,
-                        handler: false,
-                        no_log: false,
-                        module: "gather_facts",
-                        note: None,
-                    }));
-            })
+            let filter = self.play_fact_filter();
+            let gathered = super::facts::gather(self.ctx.conn.as_mut(), python);
+            gathered
+                .and_then(|f| crate::modules::setup::keep(f, &filter?))
+                .map(|f| {
+                    self.ctx.run.shared.with_host(&self.ctx.host, |s| {
+                        s.facts = f;
+                        s.stats.ok += 1;
+                    });
+                    // A task of its own in the output and the recap, as Ansible's.
+                    self.ctx
+                        .run
+                        .sink
+                        .event(&Event::Task(crate::output::TaskEvent {
+                            host: &self.ctx.host,
+                            task: "Gathering Facts",
+                            source: &self.ctx.run.play.span,
+                            status: Status::Ok,
+                            changed: false,
+                            result: &Vars::new(),
+                            diffs: &[],
+                            duration: started.elapsed(),
+                            item: None,
+                            handler: false,
+                            no_log: false,
+                            module: "gather_facts",
+                            note: None,
+                        }));
+                })
         } else {
             Ok(())
         };
@@ -338,6 +364,7 @@ impl<'a> HostWalker<'a> {
             && t.kw.delegate_to.is_none()
             && t.kw.run_once.is_none()
             && t.kw.no_log.is_none()
+            && t.kw.throttle.is_none()
             && !t.runs_once()
             && t.unsupported.is_none()
             && t.loop_control.pause.is_none()

@@ -21,6 +21,7 @@ mod loops;
 mod play;
 pub(crate) mod state;
 mod task;
+mod throttle;
 
 pub use play::tags_selected;
 

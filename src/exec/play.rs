@@ -41,6 +41,8 @@ pub struct PlayRun<'a> {
     run_once_cv: Condvar,
     /// Cross-host edges: tasks that read other hosts' variables wait here.
     pub barrier: super::barrier::CrossHostBarrier,
+    /// `throttle`d tasks: how many hosts are inside each.
+    pub throttles: super::throttle::Throttles,
     /// Per task id: does it read other hosts' variables?
     cross_host: Mutex<HashMap<usize, bool>>,
 }
@@ -79,6 +81,7 @@ impl<'a> PlayRun<'a> {
             run_once: Mutex::new(HashMap::new()),
             run_once_cv: Condvar::new(),
             barrier: Default::default(),
+            throttles: Default::default(),
             cross_host: Mutex::new(HashMap::new()),
         }
     }

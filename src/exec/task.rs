@@ -315,6 +315,30 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
         if !self.defer {
             self.show_start();
         }
+        // One hold for the whole task, loop items included (as Ansible); `run_once` tasks
+        // ignore throttle, as in Ansible.
+        let _hold = match self.throttle(&base) {
+            Ok(Some(limit)) if !task.runs_once() => {
+                match run
+                    .throttles
+                    .acquire(task.id, limit, || run.aborted() || run.ended())
+                {
+                    Some(hold) => Some(hold),
+                    // The play ended while this host waited: it does not start the task.
+                    None => {
+                        return self.failure(
+                            Error::module(
+                                "the play ended while this host waited for its turn (throttle)",
+                            ),
+                            base,
+                            started,
+                        )
+                    }
+                }
+            }
+            Ok(_) => None,
+            Err(e) => return self.failure(e.at(task.span.clone()), base, started),
+        };
         let ran = match &task.loop_ {
             None => self.one(base, started),
             Some(l) => self.looped(base, l, started),
@@ -345,6 +369,21 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
             }
             _ => true,
         }
+    }
+
+    /// The task's `throttle`, templated with the host's variables (`None`: no limit).
+    fn throttle(&self, vars: &Vars) -> Result<Option<usize>> {
+        let Some(t) = &self.task.kw.throttle else {
+            return Ok(None);
+        };
+        let rendered = self.run.render(t, vars.clone()).map_err(|e| {
+            let message = format!(
+                "Failed to convert the throttle value to an integer: {}",
+                e.message
+            );
+            e.with_message(message)
+        })?;
+        super::throttle::limit(&rendered)
     }
 
     fn show_start(&self) {
@@ -1561,7 +1600,7 @@ pub(super) fn render_args(
         rendered.insert(key, value);
     }
     let Some(whole) = task.args.get(modules::args::VARIABLE_PARAMS) else {
-        return Ok(rendered);
+        return with_defaults(run, task, vars, rendered);
     };
     let whole = run.render(whole, vars.clone())?;
     if whole.kind() != minijinja::value::ValueKind::Map {
@@ -1587,8 +1626,40 @@ pub(super) fn render_args(
     let spec = modules::find(task.module)
         .map(|m| m.spec())
         .ok_or_else(|| Error::module(format!("unknown module {}", task.module)))?;
-    modules::args::validate(spec, &merged, &task.args_span, &[])?;
-    Ok(merged)
+    if task.arg_defaults.is_empty() {
+        modules::args::validate(spec, &merged, &task.args_span, &[])?;
+        return Ok(merged);
+    }
+    with_defaults(run, task, vars, merged)
+}
+
+/// The task's `module_defaults` that could only be merged when it runs (one is a
+/// template), rendered with the item's variables and put below its arguments; the whole
+/// is then checked against the module's spec.
+fn with_defaults(
+    run: &super::play::PlayRun<'_>,
+    task: &Task,
+    vars: &Vars,
+    mut args: Vars,
+) -> Result<Vars> {
+    if task.arg_defaults.is_empty() {
+        return Ok(args);
+    }
+    let spec = modules::find(task.module)
+        .map(|m| m.spec())
+        .ok_or_else(|| Error::module(format!("unknown module {}", task.module)))?;
+    let rendered = task
+        .arg_defaults
+        .iter()
+        .map(|d| run.render(d, vars.clone()))
+        .collect::<Result<Vec<_>>>()
+        .map_err(|mut e| {
+            e.message = format!("module_defaults for {}: {}", task.module, e.message);
+            e
+        })?;
+    crate::playbook::module_defaults::merge_rendered(spec, rendered, &mut args)?;
+    modules::args::validate(spec, &args, &task.args_span, &[])?;
+    Ok(args)
 }
 
 /// Render a loop's terms, leaving out each list item or mapping value whose template

@@ -66,7 +66,7 @@ mod replace;
 mod repo;
 mod script;
 mod service_facts;
-mod setup;
+pub(crate) mod setup;
 pub(crate) mod spec;
 mod stat;
 mod sysctl;

@@ -42,8 +42,9 @@ static GATHER_FACTS: ModuleSpec = ModuleSpec {
     messages: &[],
 };
 
-/// Gather, keep what `filter` asks for, and return it as Ansible's setup does.
-fn gather(ctx: &mut ModuleCtx<'_>, filters: &[String]) -> Result<Plan> {
+/// The facts (keys without `ansible_`) whose `ansible_` name matches one of `filters`;
+/// all of them without filters.
+pub fn keep(facts: Vars, filters: &[String]) -> Result<Vars> {
     let patterns: Vec<globset::GlobMatcher> = filters
         .iter()
         .map(|f| {
@@ -52,14 +53,34 @@ fn gather(ctx: &mut ModuleCtx<'_>, filters: &[String]) -> Result<Plan> {
                 .map_err(|e| Error::module(format!("setup: bad filter '{f}': {e}")).caused_by(e))
         })
         .collect::<Result<_>>()?;
-    ctx.settle()?;
-    let facts = crate::exec::gather_facts(ctx.conn, crate::exec::PythonFact::Skip)?;
-    let kept: Vars = facts
+    Ok(facts
         .into_iter()
         .filter(|(k, _)| {
             patterns.is_empty() || patterns.iter().any(|p| p.is_match(format!("ansible_{k}")))
         })
-        .collect();
+        .collect())
+}
+
+/// What the play's fact gathering takes from `setup`'s module_defaults (rendered): the
+/// `filter` patterns. The other arguments are read as the setup task reads them.
+pub fn play_gathering_filter(defaults: Vars) -> Result<Vec<String>> {
+    let args = Args::new(&SETUP, defaults)?;
+    if args.has("fact_path") {
+        return Err(Error::module(
+            "setup: fact_path (local facts from the host's .fact files) is not supported (from module_defaults)",
+        )
+        .with_help("remove fact_path from the play's module_defaults for setup"));
+    }
+    args.str_list("filter")
+}
+
+/// Gather, keep what `filter` asks for, and return it as Ansible's setup does.
+fn gather(ctx: &mut ModuleCtx<'_>, filters: &[String]) -> Result<Plan> {
+    // Bad patterns fail before the host is asked.
+    keep(Vars::new(), filters)?;
+    ctx.settle()?;
+    let facts = crate::exec::gather_facts(ctx.conn, crate::exec::PythonFact::Skip)?;
+    let kept = keep(facts, filters)?;
     let shown: Vars = kept
         .iter()
         .map(|(k, v)| (format!("ansible_{k}"), v.clone()))

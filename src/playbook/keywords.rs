@@ -12,11 +12,8 @@ use minijinja::Value;
 pub const UNSUPPORTED: &[(&str, &str)] = &[
     ("async", "background tasks (async/poll) are not supported; run the command in the foreground or use a systemd unit"),
     ("poll", "background tasks (async/poll) are not supported"),
-    ("throttle", "throttle is not supported; use serial on the play or --forks"),
     ("connection", "per-task or per-play connection plugins are not supported; set ansible_connection in the inventory"),
     ("debugger", "the task debugger is not supported"),
-    ("module_defaults", "module_defaults is not supported; set the arguments on each task or use a variable"),
-    ("collections", "collections are not supported; use ansible.builtin module names"),
     ("vars_prompt", "vars_prompt is not supported: drover runs unattended; pass values with -e"),
     ("ignore_unreachable", "ignore_unreachable is not supported yet"),
     ("port", "port in playbooks is not supported; set ansible_port in the inventory"),
@@ -147,6 +144,13 @@ pub fn apply_inheritable(kw: &mut Inherited, key: &str, value: &Node) -> Result<
             kw.delegate_to = Some(Value::from(target));
         }
         "delegate_facts" => kw.delegate_facts = Some(Flag::parse(value, "delegate_facts")?),
+        "module_defaults" => kw
+            .module_defaults
+            .extend(super::module_defaults::parse(value)?),
+        "collections" => {
+            kw.collections = Some(std::sync::Arc::new(super::collections::parse(value)?))
+        }
+        "throttle" => kw.throttle = Some(super::throttle::parse(value)?),
         _ => return Ok(false),
     }
     Ok(true)

@@ -39,6 +39,9 @@ pub const PLAY_KEYWORDS: &[&str] = &[
     "when",
     "run_once",
     "timeout",
+    "module_defaults",
+    "collections",
+    "throttle",
 ];
 
 pub struct Loader {
@@ -220,6 +223,7 @@ impl Loader {
             force_handlers: false,
             remote_user: None,
             base_dir: self.playbook_dir.clone(),
+            module_defaults: Vec::new(),
         };
         for (k, v) in map {
             let key = k.expect_str("a play keyword")?;
@@ -282,6 +286,7 @@ impl Loader {
             play.name = play.hosts.as_str().unwrap_or("").to_string();
         }
         play.remote_user = inh.remote_user.clone();
+        play.module_defaults = inh.module_defaults.clone();
         let search = Arc::new(vec![self.playbook_dir.clone()]);
         let lc = ListCtx {
             file: file.to_path_buf(),

@@ -1,11 +1,14 @@
 //! Playbooks, plays, blocks, tasks and roles.
 
+pub(crate) mod collections;
 pub mod flag;
 pub mod keywords;
 mod loader;
 pub(crate) mod model;
+pub(crate) mod module_defaults;
 pub(crate) mod roles;
 mod tasks;
+mod throttle;
 
 pub(crate) use loader::{load_playbook, load_playbook_str, Loader, PLAY_KEYWORDS};
 pub(crate) use model::*;

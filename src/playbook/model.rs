@@ -62,6 +62,12 @@ pub struct Inherited {
     pub timeout: Option<Value>,
     /// The role the task comes from (its defaults, vars and search path).
     pub role: Option<Arc<Role>>,
+    /// `module_defaults:` mappings, outermost first (see `playbook::module_defaults`).
+    pub module_defaults: Vec<super::module_defaults::Level>,
+    /// `collections:` searched for short module names (the nearest list wins).
+    pub collections: Option<Arc<Vec<String>>>,
+    /// `throttle:` (may be a template): at most this many hosts in the task at once.
+    pub throttle: Option<Value>,
 }
 
 #[derive(Clone, Debug)]
@@ -162,6 +168,9 @@ pub struct Task {
     /// refusing the playbook because a `when` guards the task: it may never run (a
     /// branch for another OS family). A host that reaches it fails with this error.
     pub unsupported: Option<Arc<crate::diagnostics::Error>>,
+    /// `module_defaults` entries for the module of which one is a template: merged below
+    /// the arguments when the task runs (static ones are in `args` already).
+    pub arg_defaults: Vec<Value>,
 }
 
 impl Task {
@@ -191,6 +200,7 @@ impl Task {
             span,
             search_dirs: Arc::new(Vec::new()),
             unsupported: None,
+            arg_defaults: Vec::new(),
         }
     }
 
@@ -353,6 +363,8 @@ pub struct Play {
     /// no user (templated with the host's variables when it connects).
     pub remote_user: Option<Value>,
     pub base_dir: PathBuf,
+    /// The play's `module_defaults` (its fact gathering takes those of `setup`).
+    pub module_defaults: Vec<super::module_defaults::Level>,
 }
 
 #[derive(Debug, Default)]

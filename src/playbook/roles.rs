@@ -31,6 +31,8 @@ const ROLE_ENTRY_KEYWORDS: &[&str] = &[
     "delegate_to",
     "delegate_facts",
     "run_once",
+    "module_defaults",
+    "throttle",
 ];
 
 /// A role loaded into a play: its tasks (dependencies first) and handlers.
@@ -48,7 +50,7 @@ impl Loader {
                 format!("role '{name}' looks like a collection role"),
                 span,
             )
-            .with_help("collections are not supported; copy the role into roles/"));
+            .with_help("roles from collections are not supported; copy the role into roles/"));
         }
         let mut candidates = vec![
             self.playbook_dir.join("roles").join(name),
@@ -89,6 +91,14 @@ impl Loader {
                             name = Some((v.expect_str("role name")?, v.span.clone()))
                         }
                         "vars" => params.extend(super::keywords::vars_block(v)?),
+                        // A role searches the collections of its meta/main.yml only.
+                        "collections" => {
+                            return Err(Error::invalid(
+                                "'collections' on a role entry has no effect",
+                                &k.span,
+                            )
+                            .with_help("a role's tasks search the collections listed in its meta/main.yml; put the list there"))
+                        }
                         _ if apply_inheritable(&mut kw, &key, v)? => {}
                         _ if super::keywords::unsupported_reason(&key).is_some() => {
                             return Err(unknown_key(&key, k, "a role", ROLE_ENTRY_KEYWORDS))
@@ -186,6 +196,8 @@ impl Loader {
         self.play_roles.push(role.clone());
         let mut kw = inh;
         kw.role = Some(role.clone());
+        // Roles do not inherit `collections`: their tasks search their meta list.
+        kw.collections = meta.collections.clone().map(Arc::new);
         kw.params.extend(params);
         let search = Arc::new(vec![path.to_path_buf(), self.playbook_dir.clone()]);
         if let Some(tasks_file) = find_main(&path.join("tasks"), opts.tasks_from.as_deref()) {
@@ -299,12 +311,15 @@ fn check_role_dirs(role: &Path) -> Result<()> {
 struct RoleMeta {
     dependencies: Vec<Node>,
     allow_duplicates: bool,
+    /// `collections:` searched by the role's tasks.
+    collections: Option<Vec<String>>,
 }
 
 fn read_meta(role: &Path) -> Result<RoleMeta> {
     let mut meta = RoleMeta {
         dependencies: Vec::new(),
         allow_duplicates: false,
+        collections: None,
     };
     let Some(file) = find_main(&role.join("meta"), None) else {
         return Ok(meta);
@@ -323,6 +338,9 @@ fn read_meta(role: &Path) -> Result<RoleMeta> {
                     }
                 }
                 "allow_duplicates" => meta.allow_duplicates = v.expect_bool("allow_duplicates")?,
+                "collections" => {
+                    meta.collections = Some(super::collections::parse(v)?).filter(|c| !c.is_empty())
+                }
                 // galaxy_info and argument_specs are metadata drover does not act on.
                 _ => {}
             }

@@ -31,6 +31,9 @@ pub const TASK_KEYWORDS: &[&str] = &[
     "timeout",
     "delegate_to",
     "delegate_facts",
+    "module_defaults",
+    "collections",
+    "throttle",
     "register",
     "notify",
     "listen",
@@ -96,6 +99,9 @@ pub const BLOCK_KEYWORDS: &[&str] = &[
     "timeout",
     "delegate_to",
     "delegate_facts",
+    "module_defaults",
+    "collections",
+    "throttle",
     "notify",
 ];
 
@@ -220,9 +226,19 @@ impl Loader {
             }
             _ => {}
         }
-        let parsed = match modules::find(&module_name) {
+        // The task's own `collections` replaces the inherited list, as in Ansible.
+        let collections = match node.get("collections") {
+            Some(c) => super::collections::parse(c)?,
+            None => lc.inh.collections.as_deref().cloned().unwrap_or_default(),
+        };
+        let parsed = match super::collections::resolve(&module_name, &collections) {
             Some(module) => self.parse_task(node, module, &args_node, local, lc),
-            None => Err(unknown_module(&module_name, &short, &key_node.span)),
+            None => Err(unknown_module(
+                &module_name,
+                &short,
+                &collections,
+                &key_node.span,
+            )),
         };
         let mut task = match parsed {
             Ok(task) => task,
@@ -331,7 +347,17 @@ impl Loader {
         if t.until.is_some() && t.retries.is_none() {
             t.retries = Some(Value::from(3));
         }
-        margs::validate(spec, &args, &args_span, &key_spans)?;
+        t.arg_defaults =
+            super::module_defaults::apply(&kw.module_defaults, spec, &mut args, &mut key_spans);
+        if t.arg_defaults.is_empty() {
+            margs::validate(spec, &args, &args_span, &key_spans)?;
+        } else {
+            // Templated defaults may give required arguments: what is written is checked
+            // now, the whole when the task runs.
+            let mut partial = args.clone();
+            partial.insert(margs::VARIABLE_PARAMS.into(), Value::from(""));
+            margs::validate(spec, &partial, &args_span, &key_spans)?;
+        }
         t.args = args;
         t.kw = kw;
         for n in &t.notify {
@@ -585,6 +611,20 @@ impl Loader {
                         child.params.insert(vk, vv);
                     }
                 }
+                // Not attributes of Ansible's TaskInclude/IncludeRole.
+                "module_defaults" | "throttle" => {
+                    let class = match kind {
+                        IncludeKind::Tasks => "TaskInclude",
+                        IncludeKind::Role => "IncludeRole",
+                    };
+                    return Err(Error::invalid(
+                        format!("'{key}' is not a valid attribute for a {class}"),
+                        &k.span,
+                    )
+                    .with_help(format!(
+                        "put '{key}' on a block around the include (or in include_tasks' apply:), or use the import"
+                    )));
+                }
                 _ => {
                     if !apply_inheritable(&mut child, &key, v)? {
                         return Err(unknown_key(&key, k, "an include", BLOCK_KEYWORDS));
@@ -729,13 +769,29 @@ fn split_action(value: &Node) -> Result<(String, ActionArgs)> {
 /// Arguments, the span of each argument name, and the span of the whole mapping.
 type ReadArgs = (Vars, Vec<(String, Span)>, Span);
 
-fn unknown_module(module_name: &str, short: &str, span: &Span) -> Error {
+fn unknown_module(module_name: &str, short: &str, collections: &[String], span: &Span) -> Error {
     let names = modules::all_names();
-    let e = Error::invalid(format!("unknown module '{module_name}'"), span);
+    let short_name = !module_name.contains('.');
+    let searched = if short_name {
+        format!(
+            " (searched {})",
+            super::collections::search_order(collections).join(", ")
+        )
+    } else {
+        String::new()
+    };
+    let e = Error::invalid(format!("unknown module '{module_name}'{searched}"), span);
+    if short_name {
+        if let Some(fqcn) = super::collections::home_of(short) {
+            return e.with_help(format!(
+                "drover has it as '{fqcn}': write that name, or add its collection to 'collections:'"
+            ));
+        }
+    }
     match did_you_mean(short, names.iter().copied()) {
         Some(s) => e.with_help(format!("did you mean '{s}'? (or a keyword misspelled?)")),
         None if module_name.matches('.').count() >= 2 => e.with_help(
-            "collections are not supported: drover ships its own ansible.builtin modules (see README: supported modules)",
+            "drover has no module of that name in any collection (see the README for the modules drover supports)",
         ),
         None => e.with_help("see the README for the modules drover supports"),
     }
