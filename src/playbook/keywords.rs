@@ -9,8 +9,6 @@ use minijinja::Value;
 
 /// Keywords Ansible has that drover refuses, with the reason shown to the user.
 pub const UNSUPPORTED: &[(&str, &str)] = &[
-    ("async", "background tasks (async/poll) are not supported; run the command in the foreground or use a systemd unit"),
-    ("poll", "background tasks (async/poll) are not supported"),
     ("throttle", "throttle is not supported; use serial on the play or --forks"),
     ("delegate_facts", "delegate_facts is not supported"),
     ("connection", "per-task or per-play connection plugins are not supported; set ansible_connection in the inventory"),

@@ -1,5 +1,6 @@
 //! Playbooks, plays, blocks, tasks and roles.
 
+pub mod async_kw;
 pub mod keywords;
 mod loader;
 pub(crate) mod model;
