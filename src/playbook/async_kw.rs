@@ -165,4 +165,64 @@ mod tests {
         assert_eq!(e.message, "This action (copy) does not support async.");
         assert!(check_module("command", &sp()).is_ok());
     }
+
+    /// Load a one-task play.
+    fn load(task: &str) -> crate::diagnostics::Result<crate::playbook::Playbook> {
+        let text = format!("- hosts: all\n  tasks:\n{task}");
+        crate::playbook::load_playbook_str(&text, std::path::Path::new("site.yml"), &[])
+    }
+
+    fn first_task(pb: &crate::playbook::Playbook) -> std::sync::Arc<crate::playbook::Task> {
+        match &pb.plays[0].tasks[0] {
+            crate::playbook::Item::Task(t) => t.clone(),
+            other => panic!("not a task: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn literal_values_are_checked_at_load_with_their_place() {
+        let e = load("    - command: sleep 1\n      async: -5\n").unwrap_err();
+        assert!(e.message.contains("0 or more"), "{}", e.message);
+        assert_eq!(e.span.as_ref().map(|s| s.line), Some(4));
+        let e = load("    - command: sleep 1\n      async: 10\n      poll: soon\n").unwrap_err();
+        assert!(e.message.contains("whole number"), "{}", e.message);
+        let ok = load("    - command: sleep 1\n      async: \"{{ t }}\"\n      poll: 0\n").unwrap();
+        assert!(first_task(&ok).async_.is_some());
+    }
+
+    #[test]
+    fn poll_zero_needs_a_module_that_backgrounds() {
+        let e =
+            load("    - file: path=/x state=touch\n      async: 10\n      poll: 0\n").unwrap_err();
+        assert!(e.message.contains("'poll: 0'"), "{}", e.message);
+        assert!(e
+            .help
+            .as_deref()
+            .unwrap_or("")
+            .contains("command and shell"));
+        // Polled, the same module is fine; async 0 is no async at all.
+        assert!(load("    - file: path=/x state=touch\n      async: 10\n      poll: 2\n").is_ok());
+        assert!(load("    - copy: dest=/x content=y\n      async: 0\n").is_ok());
+    }
+
+    #[test]
+    fn a_guarded_task_drover_refuses_fails_only_when_reached() {
+        let pb = load(
+            "    - file: path=/x state=touch\n      async: 10\n      poll: 0\n      when: false\n",
+        )
+        .unwrap();
+        let t = first_task(&pb);
+        assert!(t.unsupported.is_some());
+        assert!(t.async_.is_none(), "the stand-in carries no async");
+    }
+
+    #[test]
+    fn async_is_not_a_block_keyword() {
+        let e = load("    - block:\n        - debug: msg=x\n      async: 10\n").unwrap_err();
+        assert!(
+            e.message.contains("not a valid keyword for a block"),
+            "{}",
+            e.message
+        );
+    }
 }

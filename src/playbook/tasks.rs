@@ -232,13 +232,16 @@ impl Loader {
             Err(e) if e.kind == ErrorKind::Invalid && is_guarded(node, lc) => {
                 let stand_in = modules::find("fail").expect("fail is a module");
                 let no_args = ActionArgs::Text(String::new(), key_node.span.clone());
-                // The stand-in takes the task's keywords, not its module's `args:`.
+                // The stand-in takes the task's keywords, not its module's `args:` nor
+                // `async`/`poll` (which the stand-in's module would refuse).
                 let keywords = Node {
                     kind: NodeKind::Map(
                         node.as_map()
                             .unwrap_or(&[])
                             .iter()
-                            .filter(|(k, _)| k.key_text().as_deref() != Some("args"))
+                            .filter(|(k, _)| {
+                                !matches!(k.key_text().as_deref(), Some("args" | "async" | "poll"))
+                            })
                             .cloned()
                             .collect(),
                     ),
