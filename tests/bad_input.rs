@@ -15,7 +15,12 @@ const CASES: &[(&str, u32, &str)] = &[
     ("duplicate_key.yml", 4, "duplicate key 'name'"),
     ("two_modules.yml", 4, "only one module"),
     ("unknown_play_key.yml", 2, "did you mean 'tasks'"),
-    ("unsupported_async.yml", 4, "'async' is not supported"),
+    (
+        "async_poll0_module.yml",
+        4,
+        "'poll: 0' (run in the background) is not supported by drover for the module 'file'",
+    ),
+    ("async_negative.yml", 4, "'async' must be 0 or more seconds"),
     ("missing_role.yml", 3, "role 'nosuchrole' not found"),
     ("bad_pattern.yml", 1, "'webz' matches no group or host"),
     ("missing_handler.yml", 3, "no handler named 'restart it'"),

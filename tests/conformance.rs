@@ -49,6 +49,10 @@ mod recording;
 /// temporary root of its tool is replaced by `ROOT`.
 const IGNORED_KEYS: &[(&str, &str)] = &[
     ("start", "wall-clock start of a command"),
+    (
+        "child_pid",
+        "the pid of an async job killed at its limit (async_status)",
+    ),
     ("end", "wall-clock end of a command"),
     ("delta", "duration of a command"),
     (
@@ -593,8 +597,13 @@ impl Verdict {
     }
 }
 
+/// A string with the tool's temporary root replaced by `ROOT`, and an async job's id
+/// (`j` + a random number + `.` + a pid, in `ansible_job_id`, `results_file` …) by `JID`.
 fn normalise_str(s: &str, root: &Path) -> String {
-    s.replace(&root.display().to_string(), "ROOT")
+    static JID: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let jid = JID.get_or_init(|| regex::Regex::new(r"\bj[0-9]+\.[0-9]+\b").unwrap());
+    let s = s.replace(&root.display().to_string(), "ROOT");
+    jid.replace_all(&s, "JID").into_owned()
 }
 
 fn normalise(v: &J, root: &Path) -> J {

@@ -368,6 +368,7 @@ impl<'a> HostWalker<'a> {
             && !t.runs_once()
             && t.unsupported.is_none()
             && t.loop_control.pause.is_none()
+            && t.async_.is_none()
     }
 
     /// Run a task with its writes queued in the batch; it is reported by `settle`.

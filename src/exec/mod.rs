@@ -2,6 +2,7 @@
 //! thread (bounded by `--forks`), batched by `serial`; a failed or unreachable host
 //! stops only itself unless `any_errors_fatal` or `max_fail_percentage` say otherwise.
 
+mod async_job;
 mod barrier;
 pub(crate) mod batch;
 mod connect;

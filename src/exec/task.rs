@@ -1050,7 +1050,14 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
             }
             None => 5.0,
         };
-        let timeout = self.timeout(&vars)?;
+        let job = super::async_job::settings(run, &task, &vars)?;
+        let mut timeout = self.timeout(&vars)?;
+        if let Some(j) = job.filter(|j| j.poll > 0) {
+            // A polled job is bounded by its limit: the commands stop there.
+            if crate::modules::timeout::ENFORCED.contains(&task.module) {
+                timeout = Some(timeout.map_or(j.limit, |t| t.min(j.limit)));
+            }
+        }
         let eval = TaskEval {
             run,
             vars: vars.clone(),
@@ -1103,7 +1110,10 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
             let _held = _path_lock
                 .as_ref()
                 .map(|l| l.lock().unwrap_or_else(|e| e.into_inner()));
-            let result = plan_and_apply(module, &mut ctx, &args, check, diff);
+            let result = match &job {
+                None => plan_and_apply(module, &mut ctx, &args, check, diff),
+                Some(j) => run_async(module, &mut ctx, &args, check, diff, j),
+            };
             // What changed on the host leaves the cache: the paths a module names, or
             // everything after a command (or a failure half-way).
             match &result {
@@ -1455,6 +1465,70 @@ fn plan_and_apply(
         known,
         ..One::new(result, status)
     })
+}
+
+/// A task under `async` (see `exec::async_job`): left running on the host (`poll: 0`),
+/// or run now within its limit with the keys of Ansible's polled result.
+fn run_async(
+    module: &dyn modules::Module,
+    ctx: &mut ModuleCtx<'_>,
+    args: &Args,
+    check: bool,
+    diff: bool,
+    job: &super::async_job::Settings,
+) -> Result<One> {
+    use super::async_job as aj;
+    use crate::modules::background::{self, Background};
+    let failed = |e: Error| {
+        if e.kind == ErrorKind::Unreachable {
+            Err(e)
+        } else {
+            Ok(fail_one(e))
+        }
+    };
+    let dir = match modules::async_status::async_dir(ctx.eval) {
+        Ok(d) => d,
+        Err(e) => return failed(e),
+    };
+    if job.poll == 0 {
+        let work = if check {
+            // Ansible's wrapper runs the module in check mode: what it would have done is
+            // the job's result at once.
+            Ok(Background::Finished(
+                plan_and_apply(module, ctx, args, true, diff)?.result,
+            ))
+        } else {
+            module.background(ctx, args).unwrap_or_else(|| {
+                Err(Error::module(format!(
+                    "'poll: 0' is not supported by drover for the module '{}'",
+                    module.spec().name
+                )))
+            })
+        };
+        let started = work.and_then(|w| background::launch(ctx, &dir, job.limit, w));
+        return match started {
+            Ok(s) => Ok(One::new(aj::started_result(&s), Status::Changed)),
+            Err(e) => failed(e),
+        };
+    }
+    let reserved = match background::reserve(ctx, &dir) {
+        Ok(s) => s,
+        Err(e) => return failed(e),
+    };
+    let t0 = Instant::now();
+    let mut one = plan_and_apply(module, ctx, args, check, diff)?;
+    let overran = if aj::killed(&one.result, job.limit) {
+        Some(aj::killed_result(&reserved))
+    } else if aj::late(t0.elapsed(), job.limit) {
+        Some(aj::timed_out_result(job.limit, &reserved))
+    } else {
+        None
+    };
+    if let Some(result) = overran {
+        return Ok(One::new(result, Status::Failed));
+    }
+    aj::add_polled_keys(&mut one.result, &reserved);
+    Ok(one)
 }
 
 fn fail_one(e: Error) -> One {

@@ -1,5 +1,6 @@
 //! command, shell and raw.
 
+use super::background::{Background, Job};
 use super::probe::{glob_word, Probe};
 use super::spec::{arg, ArgType::*, Check, FreeForm, ModuleSpec};
 use super::{result, Args, Change, Module, ModuleCtx, Plan};
@@ -99,6 +100,12 @@ impl Module for Command {
     fn plan(&self, ctx: &mut ModuleCtx<'_>, args: &Args) -> Result<Plan> {
         plan_command(ctx, args, Flavor::Command)
     }
+    fn can_background(&self) -> bool {
+        true
+    }
+    fn background(&self, ctx: &mut ModuleCtx<'_>, args: &Args) -> Option<Result<Background>> {
+        Some(background_command(ctx, args, Flavor::Command))
+    }
 }
 
 impl Module for Shell {
@@ -113,6 +120,12 @@ impl Module for Shell {
     }
     fn plan(&self, ctx: &mut ModuleCtx<'_>, args: &Args) -> Result<Plan> {
         plan_command(ctx, args, Flavor::Shell)
+    }
+    fn can_background(&self) -> bool {
+        true
+    }
+    fn background(&self, ctx: &mut ModuleCtx<'_>, args: &Args) -> Option<Result<Background>> {
+        Some(background_command(ctx, args, Flavor::Shell))
     }
 }
 
@@ -295,6 +308,82 @@ fn plan_command(ctx: &mut ModuleCtx<'_>, args: &Args, flavor: Flavor) -> Result<
         }
     }
     Ok(plan)
+}
+
+/// command/shell left running on the host (`poll: 0`): the same script as a run in the
+/// foreground, its `creates`/`removes` decided now (a stopped command's result is the
+/// job's at once), and the results the script itself decides (`chdir`, exec failures)
+/// given to the job as Ansible's module would report them.
+fn background_command(ctx: &mut ModuleCtx<'_>, args: &Args, flavor: Flavor) -> Result<Background> {
+    let (script, cmd) = build_script(args, flavor)?;
+    let chdir = args.str("chdir")?;
+    let guards = Guards {
+        creates: args.str("creates")?,
+        removes: args.str("removes")?,
+        chdir: chdir.clone(),
+    };
+    let decided = match guards.cached(ctx) {
+        Some(g) => g,
+        None => guards.ask(ctx)?,
+    };
+    if let Some(mut skip) = guards.skipped_result(decided, false, &cmd) {
+        skip.shift_remove("stdout_lines");
+        skip.shift_remove("stderr_lines");
+        skip.insert("changed".into(), Value::from(false));
+        return Ok(Background::Finished(skip));
+    }
+    let stdin = args.str("stdin")?.map(|s| {
+        let mut data = s.into_bytes();
+        if args.bool("stdin_add_newline", true).unwrap_or(true) {
+            data.push(b'\n');
+        }
+        data
+    });
+    let full = match &chdir {
+        Some(c) => format!(
+            "cd -P -- {} 2>/dev/null || {{ echo {CHDIR_FAILED} >&2; exit 1; }}\n{script}",
+            quote(c)
+        ),
+        None => script,
+    };
+    let mut extra = Vars::new();
+    if let (Flavor::Command, Some(exe)) = (flavor, args.str("executable")?) {
+        extra.insert(
+            "warnings".into(),
+            Value::from(vec![format!(
+                "As of Ansible 2.4, the parameter 'executable' is no longer supported with the 'command' module. Not using '{exe}'."
+            )]),
+        );
+    }
+    let lines_dropped = |mut r: Vars| {
+        r.shift_remove("stdout_lines");
+        r.shift_remove("stderr_lines");
+        r
+    };
+    Ok(Background::Run(Job {
+        script: full,
+        stdin,
+        cmd: cmd.clone(),
+        strip: args.bool("strip_empty_ends", true)?,
+        fixed: vec![
+            (
+                1,
+                CHDIR_FAILED.into(),
+                lines_dropped(chdir_failed_result(cmd.clone())),
+            ),
+            (
+                127,
+                format!("{EXEC_FAILED} 2"),
+                lines_dropped(exec_failed_result(&cmd, 2)),
+            ),
+            (
+                126,
+                format!("{EXEC_FAILED} 13"),
+                lines_dropped(exec_failed_result(&cmd, 13)),
+            ),
+        ],
+        extra,
+    }))
 }
 
 /// What the script says on stderr when its `chdir` does not exist (then exits 1).

@@ -30,8 +30,10 @@
 
 mod apt;
 pub mod args;
+pub(crate) mod async_status;
 mod attrs;
 mod authorized_key;
+pub(crate) mod background;
 mod blockinfile;
 mod command;
 mod compose;
@@ -604,6 +606,20 @@ pub trait Module: Sync + Send {
     fn probes_optional(&self) -> bool {
         false
     }
+    /// Whether [`Module::background`] can leave the module's work running on the host
+    /// (`poll: 0`): checked before the run.
+    fn can_background(&self) -> bool {
+        false
+    }
+    /// The work to leave running on the host for `poll: 0` (`None`: the module cannot;
+    /// see `modules::background`). Like `plan`, it changes nothing itself.
+    fn background(
+        &self,
+        _ctx: &mut ModuleCtx<'_>,
+        _args: &Args,
+    ) -> Option<Result<background::Background>> {
+        None
+    }
 }
 
 /// Modules drover knows, and the Ansible modules it refuses with a reason.
@@ -660,6 +676,7 @@ pub fn registry() -> &'static [&'static dyn Module] {
         &ini_file::IniFile,
         &known_hosts::KnownHosts,
         &mount::Mount,
+        &async_status::AsyncStatus,
     ];
     MODULES
 }

@@ -10,8 +10,6 @@ use minijinja::Value;
 
 /// Keywords Ansible has that drover refuses, with the reason shown to the user.
 pub const UNSUPPORTED: &[(&str, &str)] = &[
-    ("async", "background tasks (async/poll) are not supported; run the command in the foreground or use a systemd unit"),
-    ("poll", "background tasks (async/poll) are not supported"),
     ("connection", "per-task or per-play connection plugins are not supported; set ansible_connection in the inventory"),
     ("debugger", "the task debugger is not supported"),
     ("vars_prompt", "vars_prompt is not supported: drover runs unattended; pass values with -e"),

@@ -1,5 +1,6 @@
 //! Playbooks, plays, blocks, tasks and roles.
 
+pub mod async_kw;
 pub(crate) mod collections;
 pub mod flag;
 pub mod keywords;

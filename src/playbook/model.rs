@@ -159,6 +159,8 @@ pub struct Task {
     pub retries: Option<Value>,
     /// `delay:` seconds between retries (may be a template).
     pub delay: Option<Value>,
+    /// `async:` and `poll:` (task-only keywords, as in Ansible).
+    pub async_: Option<super::async_kw::AsyncKw>,
     /// Where the task starts.
     pub span: Span,
     /// Directories searched for `src` files and templates (role dir, task file dir,
@@ -197,6 +199,7 @@ impl Task {
             until: None,
             retries: None,
             delay: None,
+            async_: None,
             span,
             search_dirs: Arc::new(Vec::new()),
             unsupported: None,

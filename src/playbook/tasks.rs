@@ -1,5 +1,6 @@
 //! Task lists: tasks, blocks, imports (expanded here) and includes (kept for run time).
 
+use super::async_kw::AsyncKw;
 use super::keywords::{apply_inheritable, conditions, unknown_key};
 use super::loader::Loader;
 use super::model::*;
@@ -42,6 +43,8 @@ pub const TASK_KEYWORDS: &[&str] = &[
     "until",
     "retries",
     "delay",
+    "async",
+    "poll",
     "loop",
     "loop_control",
     "args",
@@ -247,13 +250,16 @@ impl Loader {
             Err(e) if e.kind == ErrorKind::Invalid && is_guarded(node, lc) => {
                 let stand_in = modules::find("fail").expect("fail is a module");
                 let no_args = ActionArgs::Text(String::new(), key_node.span.clone());
-                // The stand-in takes the task's keywords, not its module's `args:`.
+                // The stand-in takes the task's keywords, not its module's `args:` nor
+                // `async`/`poll` (which the stand-in's module would refuse).
                 let keywords = Node {
                     kind: NodeKind::Map(
                         node.as_map()
                             .unwrap_or(&[])
                             .iter()
-                            .filter(|(k, _)| k.key_text().as_deref() != Some("args"))
+                            .filter(|(k, _)| {
+                                !matches!(k.key_text().as_deref(), Some("args" | "async" | "poll"))
+                            })
                             .cloned()
                             .collect(),
                     ),
@@ -293,6 +299,7 @@ impl Loader {
             ..Task::new(self.next_id(), spec.name, node.span.clone())
         };
         let mut own_when = Vec::new();
+        let (mut async_limit, mut poll) = (None, None);
         for (k, v) in node.as_map().unwrap_or(&[]) {
             let key = k.key_text().unwrap_or_default();
             if key == "action" || key == "local_action" || !is_task_keyword(&key) {
@@ -327,6 +334,8 @@ impl Loader {
                 "until" => t.until = Some(conditions(v)?),
                 "retries" => t.retries = Some(v.to_value()),
                 "delay" => t.delay = Some(v.to_value()),
+                "async" => async_limit = Some((v.to_value(), k.span.clone())),
+                "poll" => poll = Some(v.to_value()),
                 "loop_control" => t.loop_control = parse_loop_control(v)?,
                 "args" => {
                     let (extra, spans, _) = read_args(spec, &ActionArgs::Node(v.clone()))?;
@@ -344,6 +353,12 @@ impl Loader {
             }
         }
         kw.when.extend(own_when);
+        // `poll` alone means nothing (Ansible ignores it without `async`).
+        if let Some((limit, span)) = async_limit {
+            let a = AsyncKw { limit, poll, span };
+            super::async_kw::check_literal(&a, module)?;
+            t.async_ = Some(a);
+        }
         if t.until.is_some() && t.retries.is_none() {
             t.retries = Some(Value::from(3));
         }

@@ -128,6 +128,29 @@ pub fn skipped(value: &Value) -> Result<bool, Error> {
     Ok(result_flag(result_dict("skipped", value)?, "skipped"))
 }
 
+/// `finished`: an async job's result says it ended (`finished` is 1 or true); a result
+/// without the key (a task run without async) counts as finished, as in Ansible.
+pub fn finished(value: &Value) -> Result<bool, Error> {
+    Ok(async_flag(result_dict("finished", value)?, "finished"))
+}
+
+/// `started`: an async job's result says it started; without the key, true.
+pub fn started(value: &Value) -> Result<bool, Error> {
+    Ok(async_flag(result_dict("started", value)?, "started"))
+}
+
+/// Python's `result.get(key, 0) == 1` for a key that is there (True == 1), else true.
+fn async_flag(value: &Value, key: &str) -> bool {
+    match value.get_item(&Value::from(key)) {
+        Ok(v) if !v.is_undefined() => match v.kind() {
+            ValueKind::Bool => v.is_true(),
+            ValueKind::Number => f64::try_from(v).is_ok_and(|n| n == 1.0),
+            _ => false,
+        },
+        _ => true,
+    }
+}
+
 /// `unreachable`: `result.unreachable`.
 pub fn unreachable(value: &Value) -> Result<bool, Error> {
     Ok(result_flag(

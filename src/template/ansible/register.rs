@@ -113,6 +113,8 @@ pub fn register(env: &mut Environment<'static>) {
         "change" => t::changed,
         "skipped" => t::skipped,
         "skip" => t::skipped,
+        "finished" => t::finished,
+        "started" => t::started,
         "reachable" => t::reachable,
         "unreachable" => t::unreachable,
         "match" => t::is_match,
