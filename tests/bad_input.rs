@@ -45,7 +45,7 @@ const CASES: &[(&str, u32, &str)] = &[
         2,
         "strategy 'linear' is not supported",
     ),
-    ("bad_delegate.yml", 4, "delegate_to: db1 is not supported"),
+    ("bad_delegate.yml", 4, "delegate_to names no host"),
     (
         "collection_module.yml",
         3,

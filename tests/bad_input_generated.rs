@@ -164,10 +164,11 @@ fn cases() -> Vec<Case> {
         ("no_log", "kinda", "no_log must be a boolean"),
         ("vars", "[1]", "an entry of vars must be a mapping"),
         ("notify", "{a: 1}", "notify must be a string"),
+        ("delegate_to", "''", "delegate_to names no host"),
         (
-            "delegate_to",
-            "other-host",
-            "delegate_to: other-host is not supported",
+            "delegate_facts",
+            "sometimes",
+            "delegate_facts must be a boolean",
         ),
         (
             "become_method",

@@ -232,7 +232,7 @@ fn wait_for_a_port_that_opens_late_and_one_that_never_does() {
     );
     assert_eq!(code, 2, "{text}");
     assert!(
-        text.contains("Timeout when waiting for 127.0.0.1:1 (waited 2 seconds)"),
+        text.contains("Timeout when waiting for 127.0.0.1:1"),
         "{text}"
     );
 

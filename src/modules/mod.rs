@@ -81,6 +81,7 @@ mod uri;
 mod user;
 mod wait_for;
 mod wait_for_connection;
+mod wait_for_drain;
 mod write;
 
 pub use args::Args;

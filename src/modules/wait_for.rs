@@ -58,11 +58,17 @@ impl Module for WaitFor {
         let delay = args.int("delay")?.unwrap_or(0).max(0);
         let sleep = args.int("sleep")?.unwrap_or(1).max(1);
         let connect_timeout = args.int("connect_timeout")?.unwrap_or(5).max(1);
-        if state == "drained" {
-            return Err(
-                Error::module("wait_for state: drained is not supported by drover")
-                    .with_help("poll `ss -tn state established` with command and until:"),
-            );
+        let drained = state == "drained";
+        if drained && path.is_some() {
+            return Err(Error::module(
+                "state=drained should only be used for checking a port in the wait_for module",
+            ));
+        }
+        let exclude_hosts = args.str_list("exclude_hosts")?;
+        if args.value("exclude_hosts").is_some() && !drained {
+            return Err(Error::module(
+                "exclude_hosts should only be with state=drained",
+            ));
         }
         if port.is_some() && regex.is_some() {
             return Err(Error::module(
@@ -101,6 +107,22 @@ impl Module for WaitFor {
                     (None, false) => (format!("[ -e {q} ]"), format!("file {p}")),
                 }
             }
+            (None, Some(port)) if drained => {
+                let states = args
+                    .value("active_connection_states")
+                    .is_some()
+                    .then(|| args.str_list("active_connection_states"))
+                    .transpose()?;
+                (
+                    super::wait_for_drain::condition(
+                        &host,
+                        port,
+                        states.as_deref(),
+                        &exclude_hosts,
+                    )?,
+                    format!("{host}:{port} to drain"),
+                )
+            }
             (None, Some(port)) => {
                 let probe = format!(
                     "timeout {connect_timeout} bash -c 'exec 3<>/dev/tcp/\"$1\"/\"$2\"' _ {} {port} 2>/dev/null",
@@ -114,9 +136,16 @@ impl Module for WaitFor {
             }
             (None, None) => ("false".into(), String::new()),
         };
-        let needs_bash = path.is_none() && port.is_some();
+        let needs_bash = path.is_none() && port.is_some() && !drained;
+        // With nothing to wait for, Ansible sleeps the delay and then the whole timeout;
+        // otherwise the timeout counts from the start, delay included.
+        let limit = if path.is_none() && port.is_none() {
+            delay + timeout
+        } else {
+            timeout
+        };
         let script = format!(
-            "{}start=$(date +%s)\nsleep {delay}\nend=$((start + {timeout}))\n\
+            "{}start=$(date +%s)\nsleep {delay}\nend=$((start + {limit}))\n\
              while :; do\n  if {check}; then echo \"@ok $(( $(date +%s) - start ))\"; exit 0; fi\n\
                now=$(date +%s); if [ \"$now\" -ge \"$end\" ]; then echo \"@timeout $((now - start))\"; exit 0; fi\n\
                sleep {sleep}\ndone\n",
@@ -201,10 +230,10 @@ impl Module for WaitFor {
             // No port and no path: Ansible just waits for the timeout.
             return Ok(Plan::no_change(r));
         }
-        // Ansible's message, plus how long was waited.
-        let msg = args.str("msg")?.unwrap_or_else(|| {
-            format!("Timeout when waiting for {what} (waited {elapsed} seconds)")
-        });
+        // Ansible's bare message (targets compare it); how long was waited is `elapsed`.
+        let msg = args
+            .str("msg")?
+            .unwrap_or_else(|| format!("Timeout when waiting for {what}"));
         r.insert("msg".into(), Value::from(msg));
         let mut p = Plan::no_change(r);
         p.failed = true;
