@@ -31,6 +31,7 @@ static SPEC: ModuleSpec = ModuleSpec {
         arg("remove", Bool),
         arg("force", Bool),
         arg("non_unique", Bool),
+        arg("expires", Float),
     ],
     free_form: FreeForm::KeyValue,
     required_one_of: &[],
@@ -51,6 +52,33 @@ struct Account {
     home: String,
     shell: String,
     password: Option<String>,
+    /// The shadow entry's account expiry in days since the epoch (-1: none, as an empty
+    /// field reads in Ansible); `None` without a readable shadow entry.
+    expires: Option<i64>,
+}
+
+/// `expires` (seconds since the epoch, as Ansible takes it) as useradd/usermod's `-e`
+/// value: a UTC date, or empty (never) for a negative value.
+fn expiry_flag(expires: f64) -> String {
+    if expires < 0.0 {
+        return "-e ''".into();
+    }
+    let date = chrono::DateTime::from_timestamp(expires.floor() as i64, 0)
+        .map(|d| d.format("%Y-%m-%d").to_string())
+        .unwrap_or_default();
+    format!("-e {date}")
+}
+
+/// Does the account's expiry differ from `expires`? As Ansible's Linux user: a negative
+/// value wants none (a day count of 0 or more differs; no shadow entry reads as day 0);
+/// another compares the UTC dates.
+fn expiry_differs(current: Option<i64>, expires: f64) -> bool {
+    let current = current.unwrap_or(0);
+    if expires < 0.0 {
+        return current >= 0;
+    }
+    let day = |secs: i64| chrono::DateTime::from_timestamp(secs, 0).map(|d| d.date_naive());
+    current < 0 || day(current * 86400) != day(expires.floor() as i64)
 }
 
 fn query_script(name: &str) -> String {
@@ -82,6 +110,7 @@ fn parse(out: &str) -> Option<Account> {
             a.primary = g.trim().to_string();
         } else if let Some(s) = line.strip_prefix("S:") {
             a.password = s.split(':').nth(1).map(str::to_string);
+            a.expires = s.split(':').nth(7).map(|e| e.trim().parse().unwrap_or(-1));
         }
     }
     Some(a)
@@ -209,6 +238,9 @@ impl Module for User {
                 if args.bool("non_unique", false)? {
                     f.push("-o".into());
                 }
+                if let Some(e) = args.float("expires")? {
+                    f.push(expiry_flag(e));
+                }
                 let script = format!("useradd {} -- {q}", f.join(" "));
                 let diff = Diff {
                     before_header: format!("user {name}"),
@@ -289,6 +321,25 @@ impl Module for User {
                         before.push_str("password: (hidden)\n");
                         after.push_str("password: (changed)\n");
                         flags.push(format!("-p {}", quote(&p)));
+                    }
+                }
+                if let Some(e) = args.float("expires")? {
+                    if expiry_differs(cur.expires, e) {
+                        what.push("expires".into());
+                        let shown = |d: Option<i64>| match d {
+                            Some(d) if d >= 0 => d.to_string(),
+                            _ => "never".into(),
+                        };
+                        before.push_str(&format!("expires: {}\n", shown(cur.expires)));
+                        after.push_str(&format!(
+                            "expires: {}\n",
+                            if e < 0.0 {
+                                "never".into()
+                            } else {
+                                ((e.floor() as i64) / 86400).to_string()
+                            }
+                        ));
+                        flags.push(expiry_flag(e));
                     }
                 }
                 result.insert("append".into(), Value::from(append));
@@ -384,5 +435,22 @@ mod tests {
         assert_eq!(a.groups, ["deploy", "sudo", "adm"]);
         assert_eq!(a.password.as_deref(), Some("$6$abc"));
         assert!(parse("missing\n").is_none());
+        // An empty expiry field is "never" (-1), as Ansible reads it.
+        assert_eq!(a.expires, Some(-1));
+    }
+
+    #[test]
+    fn expiry_is_compared_and_written_as_ansibles_linux_user() {
+        use super::{expiry_differs, expiry_flag};
+        assert_eq!(expiry_flag(-1.0), "-e ''");
+        assert_eq!(expiry_flag(1_422_403_387.0), "-e 2015-01-28");
+        // Never wanted: no entry (day 0) or a date differs, "never" (-1) does not.
+        assert!(expiry_differs(None, -1.0));
+        assert!(expiry_differs(Some(16463), -1.0));
+        assert!(!expiry_differs(Some(-1), -1.0));
+        // A date: the same UTC day does not differ, another day or "never" does.
+        assert!(!expiry_differs(Some(16463), 1_422_403_387.0));
+        assert!(expiry_differs(Some(16464), 1_422_403_387.0));
+        assert!(expiry_differs(Some(-1), 1_422_403_387.0));
     }
 }
