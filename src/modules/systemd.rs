@@ -59,6 +59,9 @@ static SERVICE_SPEC: ModuleSpec = ModuleSpec {
         arg("state", Str).choices(&["started", "stopped", "restarted", "reloaded"]),
         arg("enabled", Bool),
         arg("use", Str),
+        // Passed on to the systemd backend, as Ansible's service action passes every
+        // argument to the module of the host's service manager.
+        arg("daemon_reload", Bool).aliases(&["daemon-reload"]),
     ],
     free_form: FreeForm::KeyValue,
     required_one_of: &[],
@@ -475,6 +478,12 @@ impl Module for Service {
                     ctx.host
                 ))
                 .with_help("manage the daemon with a command task"));
+            }
+            if args.has("daemon_reload") {
+                return Err(Error::module(
+                    "Unsupported parameters for (sysvinit) module: daemon_reload. Supported parameters include: arguments, daemonize, enabled, name, pattern, runlevels, sleep, state.",
+                )
+                .with_help("daemon_reload is systemd's: guard it with `ansible_service_mgr == 'systemd'` (or omit)"));
             }
             return plan_sysv(ctx, args, &mgr);
         }
