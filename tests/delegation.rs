@@ -149,6 +149,30 @@ fn the_delegates_own_next_task_sees_what_the_delegated_task_changed() {
 }
 
 #[test]
+fn delegating_to_127_0_0_1_is_the_controller_even_where_hosts_have_that_address() {
+    let Some(dir) = hosts_dir() else { return };
+    // Every test host's ansible_host is 127.0.0.1: Ansible still takes the name as its
+    // implicit localhost, not as the first host with that address.
+    let out_dir = tempfile::tempdir().unwrap();
+    let f = out_dir.path().join("from-host2");
+    let play = format!(
+        r#"- hosts: all
+  gather_facts: no
+  tasks:
+    - name: on the controller
+      copy:
+        content: "{{{{ inventory_hostname }}}}\n"
+        dest: {}
+      delegate_to: 127.0.0.1
+"#,
+        f.display()
+    );
+    let out = apply(&dir, &play, "host2");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(std::fs::read_to_string(&f).unwrap(), "host2\n");
+}
+
+#[test]
 fn an_unreachable_delegate_makes_the_task_unreachable_naming_it() {
     let Some(dir) = hosts_dir() else { return };
     let play = r#"- hosts: all

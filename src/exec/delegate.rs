@@ -55,7 +55,12 @@ pub fn resolve(
         return Ok(Delegation::Own);
     }
     let inventory = run.shared.inventory();
-    let host = if inventory.hosts.contains_key(&name) {
+    // Ansible's inventory answers these names with its implicit localhost before any
+    // address lookup: `127.0.0.1` is the controller even where hosts have it as
+    // `ansible_host` (as every SSH test host here does).
+    let implicit_localhost = matches!(name.as_str(), "localhost" | "127.0.0.1" | "::1")
+        && !inventory.hosts.contains_key(&name);
+    let host = if inventory.hosts.contains_key(&name) || implicit_localhost {
         name.clone()
     } else {
         inventory
@@ -76,8 +81,9 @@ pub fn resolve(
     }
     let vars = inventory.host_vars(&host);
     let local_connection = vars.get("ansible_connection").and_then(|c| c.as_str()) == Some("local");
-    let local_name =
-        matches!(host.as_str(), "localhost" | "127.0.0.1") && !vars.contains_key("ansible_host");
+    let local_name = implicit_localhost
+        || (matches!(host.as_str(), "localhost" | "127.0.0.1")
+            && !vars.contains_key("ansible_host"));
     Ok(if local_connection || local_name {
         Delegation::Controller(host)
     } else {
