@@ -383,6 +383,21 @@ fn short_path(s: &str) -> String {
     }
 }
 
+/// A fresh copy of the targets tree at `to` (24 MB: well under a second), whose path ends
+/// as the source's does, so [`short_path`] shortens it alike.
+fn fresh_copy(targets: &Path, to: &Path) -> PathBuf {
+    let _ = std::fs::remove_dir_all(to);
+    std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+    let st = Command::new("cp")
+        .arg("-a")
+        .arg(targets)
+        .arg(to)
+        .status()
+        .unwrap();
+    assert!(st.success(), "cp -a {} {}", targets.display(), to.display());
+    to.to_path_buf()
+}
+
 fn baseline() -> BTreeMap<String, J> {
     std::fs::read_to_string(suite_dir().join("baseline.json"))
         .ok()
@@ -411,6 +426,16 @@ fn upstream_targets() {
     let with_ansible = std::env::var("DROVER_UPSTREAM_ANSIBLE").as_deref() == Ok("1");
     let hosts = start_hosts(if with_ansible { 2 } else { 1 });
     let work_root = std::env::temp_dir().join("drover-upstream-work");
+    // Some targets write into their own directory (include_vars makes a symlink under its
+    // role_path): each tool runs a fresh copy, so neither sees the other's, nor an earlier
+    // run's, leftovers.
+    let drover_targets = fresh_copy(&targets, &work_root.join("drover/test/integration/targets"));
+    let ansible_targets = with_ansible.then(|| {
+        fresh_copy(
+            &targets,
+            &work_root.join("ansible/test/integration/targets"),
+        )
+    });
     let base = baseline();
     let mut results: Vec<Row> = Vec::new();
     let mut regressions = Vec::new();
@@ -422,14 +447,14 @@ fn upstream_targets() {
         let d = std::thread::scope(|s| {
             let ansible = with_ansible.then(|| {
                 let h = &hosts[1];
-                let targets = &targets;
+                let targets = ansible_targets.as_deref().unwrap_or(&targets);
                 let work = work_root.join(format!("ansible-{}", t.name));
                 let name = &t.name;
                 s.spawn(move || run_target(Tool::Ansible, targets, name, h, &work))
             });
             let d = run_target(
                 Tool::Drover,
-                &targets,
+                &drover_targets,
                 &t.name,
                 &hosts[0],
                 &work_root.join(format!("drover-{}", t.name)),

@@ -709,7 +709,10 @@ impl<'a> HostWalker<'a> {
             {
                 s.set_facts.insert(
                     name.clone(),
-                    crate::template::as_data(outcome.registered.clone()),
+                    crate::template::as_registered(
+                        outcome.registered.clone(),
+                        crate::modules::loaded_result_keys(task.module),
+                    ),
                 );
             }
             s.apply(&outcome.effects);

@@ -559,7 +559,12 @@ impl<'w, 'a> TaskRunner<'w, 'a> {
                     let mut res = one.result.clone();
                     res.insert(var.clone(), item.clone());
                     res.insert("ansible_loop_var".into(), Value::from(var.as_str()));
-                    (r.clone(), Value::from_iter(res))
+                    // Data, as the whole result will be once registered (host.rs).
+                    let result = crate::template::as_registered(
+                        Value::from_iter(res),
+                        crate::modules::loaded_result_keys(task.module),
+                    );
+                    (r.clone(), result)
                 });
             if let Some((r, v)) = &registered {
                 vars.insert(r.clone(), v.clone());

@@ -621,6 +621,19 @@ pub trait Module: Sync + Send {
     ) -> Option<Result<background::Background>> {
         None
     }
+    /// Keys of the result holding content read from the controller's files, which
+    /// Ansible keeps trusted as templates once registered (include_vars' `ansible_facts`:
+    /// `"{{ 1 + 1 }}"` there renders where the registered result is used). The rest of a
+    /// registered result is data, never templated again.
+    fn loaded_result_keys(&self) -> &'static [&'static str] {
+        &[]
+    }
+}
+
+/// The keys of a module's result that stay templatable once registered (see
+/// [`Module::loaded_result_keys`]); none for the engine's own actions.
+pub fn loaded_result_keys(module: &str) -> &'static [&'static str] {
+    find(module).map_or(&[], |m| m.loaded_result_keys())
 }
 
 /// Modules drover knows, and the Ansible modules it refuses with a reason.

@@ -11,7 +11,7 @@ pub(crate) use lookups::{LOOKUPS, WITH_ACTION_VAR};
 use crate::diagnostics::{Error, Result};
 use minijinja::value::{Value, ValueKind};
 use minijinja::{Environment, ErrorKind, UndefinedBehavior};
-pub use scope::{as_data, Scope};
+pub use scope::{as_data, as_registered, Scope};
 use std::sync::Arc;
 
 /// Build the shared template environment.

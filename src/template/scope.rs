@@ -117,16 +117,15 @@ impl Scope {
     }
 }
 
-/// Mark a value as data: the strings in it that look like templates are never templated
-/// again (registered results, facts, `set_fact` values — already templated once, or
-/// read from hosts and files), as Ansible tags them. The mark is minijinja's safe-string
-/// flag, which nothing else in drover uses (auto-escaping is off).
+/// Mark a value as data: its strings are never templated again (registered results,
+/// facts, `set_fact` values — already templated once, or read from hosts), as Ansible
+/// leaves them without its `TrustedAsTemplate` tag. Every string is marked, not only
+/// those that look like templates, so `tagged_with('TrustedAsTemplate')` can tell. The
+/// mark is minijinja's safe-string flag, which nothing else in drover uses (auto-escaping
+/// is off); mapping keys are left as they are, so lookups by key still match.
 pub fn as_data(v: Value) -> Value {
-    if !needs_templating(&v) {
-        return v;
-    }
     match v.kind() {
-        minijinja::value::ValueKind::String => {
+        minijinja::value::ValueKind::String if !v.is_safe() => {
             Value::from_safe_string(v.as_str().unwrap_or_default().to_string())
         }
         minijinja::value::ValueKind::Seq => Value::from(
@@ -147,6 +146,32 @@ pub fn as_data(v: Value) -> Value {
             .unwrap_or(v),
         _ => v,
     }
+}
+
+/// A registered result as data (see [`as_data`]), except under the keys `loaded` names:
+/// content a module read from the controller's files, which Ansible keeps trusted (see
+/// `Module::loaded_result_keys`). A loop's per-item `results` are treated alike.
+pub fn as_registered(v: Value, loaded: &[&str]) -> Value {
+    if loaded.is_empty() || v.kind() != minijinja::value::ValueKind::Map {
+        return as_data(v);
+    }
+    let Ok(keys) = v.try_iter() else {
+        return as_data(v);
+    };
+    keys.map(|k| {
+        let item = v.get_item(&k).unwrap_or_default();
+        let item = match k.as_str() {
+            Some(name) if loaded.contains(&name) => item,
+            Some("results") if item.kind() == minijinja::value::ValueKind::Seq => Value::from(
+                item.try_iter()
+                    .map(|it| it.map(|r| as_registered(r, loaded)).collect::<Vec<_>>())
+                    .unwrap_or_default(),
+            ),
+            _ => as_data(item),
+        };
+        (k, item)
+    })
+    .collect()
 }
 
 /// Does a value hold any template syntax (anywhere inside it) that is not data?

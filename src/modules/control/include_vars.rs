@@ -31,6 +31,9 @@ impl Module for IncludeVars {
     fn spec(&self) -> &'static ModuleSpec {
         &INCLUDE_VARS
     }
+    fn loaded_result_keys(&self) -> &'static [&'static str] {
+        &["ansible_facts"]
+    }
     fn plan(&self, ctx: &mut ModuleCtx<'_>, args: &Args) -> Result<Plan> {
         let from_dir = args.has("dir");
         let (vars, read) = match args.str("dir")? {

@@ -2,6 +2,7 @@
 //! Ansible content calls (`x.startswith(…)`, `d.items()` …).
 
 pub(crate) mod clock;
+pub(crate) mod data_tags;
 pub(crate) mod filters;
 pub(crate) mod jinja_builtins;
 pub(crate) mod jinja_globals;

@@ -150,6 +150,11 @@ pub fn register(env: &mut Environment<'static>) {
     env.add_test("iterable", t::is_iterable);
     env.add_test("lower", t::is_lower);
     env.add_test("upper", t::is_upper);
+    // ansible-core's internal collection, used by its own integration targets.
+    env.add_test(
+        "ansible._protomatter.tagged_with",
+        super::data_tags::tagged_with,
+    );
 
     super::jinja_builtins::register(env);
     super::jinja_globals::register(env);
