@@ -47,6 +47,11 @@ const CASES: &[(&str, u32, &str)] = &[
     ),
     ("bad_delegate.yml", 4, "delegate_to names no host"),
     (
+        "shipped_module/site.yml",
+        4,
+        "it is module code shipped with the content (",
+    ),
+    (
         "collection_module.yml",
         3,
         "unknown module 'community.general.ufw'",

@@ -796,6 +796,16 @@ fn unknown_module(module_name: &str, short: &str, collections: &[String], span: 
         String::new()
     };
     let e = Error::invalid(format!("unknown module '{module_name}'{searched}"), span);
+    if let Some(file) = shipped_module(short, span) {
+        return Error::invalid(
+            format!(
+                "unknown module '{module_name}': it is module code shipped with the content ({}), and drover runs only its own built-in modules",
+                file.display()
+            ),
+            span,
+        )
+        .with_help("do the same with built-in modules (command, shell and script run programs), or run this content with ansible-playbook");
+    }
     if short_name {
         if let Some(fqcn) = super::collections::home_of(short) {
             return e.with_help(format!(
@@ -810,6 +820,20 @@ fn unknown_module(module_name: &str, short: &str, collections: &[String], span: 
         ),
         None => e.with_help("see the README for the modules drover supports"),
     }
+}
+
+/// The file of a module the content ships in a `library/` directory beside its playbook
+/// or role (where Ansible looks for custom modules), if there is one by that name.
+fn shipped_module(short: &str, span: &Span) -> Option<std::path::PathBuf> {
+    // A role's tasks file is <role>/tasks/…: its library/ is two levels up at most
+    // (tasks in subdirectories aside); a playbook's is beside it.
+    span.file.ancestors().skip(1).take(3).find_map(|dir| {
+        let lib = dir.join("library");
+        ["", ".py", ".sh", ".ps1"]
+            .iter()
+            .map(|ext| lib.join(format!("{short}{ext}")))
+            .find(|f| f.is_file())
+    })
 }
 
 /// Whether the task may never run, or its failure is expected: a `when` (its own or
