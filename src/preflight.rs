@@ -609,6 +609,13 @@ impl PlayCheck<'_> {
                 sources.push((Value::from(s), l.span.clone(), false, lazy_loop));
             }
         }
+        // A task whose failure is ignored is expected to fail (Ansible's own tests check
+        // the error of an undefined name that way): a warning, not a refusal.
+        let failure_ignored = task
+            .kw
+            .ignore_errors
+            .as_ref()
+            .is_some_and(|v| v.kind() != ValueKind::Bool || v.is_true());
         for (text, span, is_expr, lazily) in sources {
             let Some(text) = text.as_str() else { continue };
             let names = self
@@ -621,6 +628,14 @@ impl PlayCheck<'_> {
                 if !is_known(&n) && !is_guarded(text, &n) && lazily {
                     lazy.push(format!(
                         "task '{}' ({span}): '{n}' is undefined in its loop '{}'; the task fails on a host whose `when` holds",
+                        task.display_name(),
+                        short(text)
+                    ));
+                    break;
+                }
+                if !is_known(&n) && !is_guarded(text, &n) && failure_ignored {
+                    lazy.push(format!(
+                        "task '{}' ({span}): '{n}' is undefined in '{}'; the task fails, and goes on as its ignore_errors says",
                         task.display_name(),
                         short(text)
                     ));
@@ -704,20 +719,36 @@ impl PlayCheck<'_> {
         let bytes = std::fs::read(&path).map_err(|e| Error::io_at(&path, &e))?;
         let text = crate::yaml::loader_decode(&bytes, &path)?;
         let name = path.display().to_string();
-        let tmpl = self
-            .env
-            .template_from_named_str(&name, &text)
-            .map_err(|e| {
-                Error::template(format!(
-                    "template syntax error: {}",
-                    e.detail().unwrap_or("syntax error")
-                ))
-                .at(Span::new(
-                    std::sync::Arc::from(path.as_path()),
-                    e.line().unwrap_or(1) as u32,
-                    1,
-                ))
-            })?;
+        // Read with the delimiters the task and the file's `#jinja2:` header give.
+        let mut opts = crate::template::TextOptions::default();
+        for (arg, _) in crate::template::text_options::DELIMITERS {
+            if let Some(v) = task.args.get(arg).and_then(|v| v.as_str()) {
+                opts.set_delimiter(arg, v.to_string());
+            }
+        }
+        let (opts, body) = crate::template::file_options(&name, &text, &opts)
+            .map_err(|e| e.at(task.args_span.clone()).in_task(&task.display_name()))?;
+        let custom;
+        let env = if opts.custom_syntax() {
+            let mut e = (*self.env).clone();
+            opts.apply(&mut e, &name)
+                .map_err(|e| e.at(task.args_span.clone()).in_task(&task.display_name()))?;
+            custom = e;
+            &custom
+        } else {
+            self.env
+        };
+        let tmpl = env.template_from_named_str(&name, body).map_err(|e| {
+            Error::template(format!(
+                "template syntax error: {}",
+                e.detail().unwrap_or("syntax error")
+            ))
+            .at(Span::new(
+                std::sync::Arc::from(path.as_path()),
+                e.line().unwrap_or(1) as u32,
+                1,
+            ))
+        })?;
         if crate::exec::reads_python_fact(&text) {
             self.reads_python_fact.set(true);
         }
@@ -817,7 +848,9 @@ fn strings_in(v: &Value) -> Vec<String> {
 /// Is `name` tested for definedness or given a default somewhere in the template?
 fn is_guarded(text: &str, name: &str) -> bool {
     let pattern = format!(
-        r#"\b{}\b[\w.\[\]'"]*\s*(\|\s*(default|d)\b|is\s+(not\s+)?(defined|undefined|none))|\b{}\s+(not\s+)?in\s|vars\[|lookup\(\s*['"]vars"#,
+        // `x.y[0]`, then filters that pass an undefined through (`| map('upper')`), then
+        // `| default` or an `is defined`-style test.
+        r#"\b{}\b[\w.\[\]'"]*\s*(\|\s*[\w.]+\s*(\([^()]*\))?\s*)*(\|\s*(default|d)\b|is\s+(not\s+)?(defined|undefined|none))|\b{}\s+(not\s+)?in\s|vars\[|lookup\(\s*['"]vars"#,
         regex::escape(name),
         regex::escape(name)
     );
@@ -844,6 +877,9 @@ mod tests {
         assert!(is_guarded("x is defined and x", "x"));
         assert!(is_guarded("{{ x.y|d(1) }}", "x"));
         assert!(is_guarded("x is not defined", "x"));
+        assert!(is_guarded("x | map('upper') is undefined", "x"));
+        assert!(is_guarded("x|select('odd')|list|default([])", "x"));
+        assert!(!is_guarded("x | map('upper') == y", "x"));
         assert!(!is_guarded("{{ x }}", "x"));
         assert!(!is_guarded("{{ xy | default(1) }} {{ x }}", "x"));
     }

@@ -79,8 +79,13 @@ impl CaseEval {
 }
 
 impl Evaluator for CaseEval {
-    fn render_text(&self, name: &str, text: &str) -> drover::diagnostics::Result<String> {
-        drover::template::render_text(&self.env, name, text, &self.ctx())
+    fn render_text(
+        &self,
+        name: &str,
+        text: &str,
+        opts: &drover::template::TextOptions,
+    ) -> drover::diagnostics::Result<String> {
+        drover::template::render_text(&self.env, name, text, &self.ctx(), opts)
     }
     fn eval_expr(&self, expr: &str) -> drover::diagnostics::Result<Value> {
         drover::template::render_str(&self.env, &format!("{{{{ {expr} }}}}"), &self.ctx())

@@ -135,27 +135,32 @@ fn start_hosts(n: u16) -> Vec<Host> {
 }
 
 impl Host {
-    /// Restart on an empty overlay layer and mount a tmpfs on /tmp, where the targets'
-    /// temporary directories go.
-    fn fresh(&self, output_dir: &Path) {
+    /// Restart on an empty overlay layer, mount a tmpfs on /tmp, where the targets'
+    /// temporary directories go, and share `output_dir` and the targets with the controller.
+    fn fresh(&self, output_dir: &Path, targets: &Path) {
         let mut c = Command::new(hosts_script("restart-host"));
         c.arg(self.index.to_string()).arg("--fresh");
         hosts_env(&mut c, &self.state, self.port - self.index);
         let out = c.output().unwrap();
         assert!(out.status.success(), "restart-host: {out:?}");
-        let out = Command::new("ssh")
-            .arg("-F")
-            .arg(self.state.join("ssh_config"))
-            .arg(format!("host{}", self.index))
-            // ansible-test's controller and target share a file system: `output_dir`
-            // exists on both.
-            .arg(format!(
-                "mount -t tmpfs -o mode=1777 tmpfs /tmp && mkdir -p '{}'",
-                output_dir.display()
-            ))
+        // ansible-test's controller and target share a file system: `output_dir` and the
+        // targets are the same directories on both (a target writes a file in output_dir
+        // on the host and reads it back with a lookup on the controller; it stats its
+        // role_path's files on the host). So the controller's directories are bound at
+        // the same paths inside the host's mount namespace, where the machine's file
+        // systems are still visible outside the host's root.
+        let dir = self.state.join(format!("host{}", self.index));
+        let pid = std::fs::read_to_string(dir.join("pid")).unwrap();
+        let out = Command::new("nsenter")
+            .args(["-t", pid.trim(), "-m", "sh", "-c"])
+            .arg(r#"mount -t tmpfs -o mode=1777 tmpfs "$1/tmp" && root=$1 && shift && for d; do mkdir -p "$root$d" && mount --bind "$d" "$root$d" || exit; done"#)
+            .arg("sh")
+            .arg(dir.join("merged"))
+            .arg(output_dir)
+            .arg(targets)
             .output()
             .unwrap();
-        assert!(out.status.success(), "mount /tmp: {out:?}");
+        assert!(out.status.success(), "mount /tmp and output_dir: {out:?}");
     }
 
     fn inventory(&self, dir: &Path) -> PathBuf {
@@ -213,7 +218,7 @@ impl Outcome {
 fn run_target(tool: Tool, targets: &Path, name: &str, host: &Host, work: &Path) -> Outcome {
     let _ = std::fs::remove_dir_all(work);
     std::fs::create_dir_all(work.join("output")).unwrap();
-    host.fresh(&work.join("output"));
+    host.fresh(&work.join("output"), targets);
     let aliases = std::fs::read_to_string(targets.join(name).join("aliases")).unwrap_or_default();
     let gather = !aliases.contains("gather_facts/no");
     let play = json!([{
@@ -369,18 +374,21 @@ fn first_line(s: &str) -> String {
 
 /// Paths inside the ansible-core source shown relative to its targets directory.
 fn short_path(s: &str) -> String {
-    match s.find("/test/integration/targets/") {
-        Some(i) => {
-            let (head, tail) = s.split_at(i);
-            let head = head.rsplit_once(' ').map_or("", |(h, _)| h);
-            format!(
-                "{head}{}{}",
-                if head.is_empty() { "" } else { " " },
-                &tail["/test/integration/targets/".len()..]
-            )
-        }
-        None => s.to_string(),
+    // Every absolute path into a targets tree (the source's or a run's copy) from the
+    // target's name on.
+    const MARK: &str = "/test/integration/targets/";
+    let mut out = String::new();
+    let mut rest = s;
+    while let Some(i) = rest.find(MARK) {
+        let head = &rest[..i];
+        let start = head
+            .rfind(|c: char| c.is_whitespace() || "('\"".contains(c))
+            .map_or(0, |p| p + 1);
+        out.push_str(&head[..start]);
+        rest = &rest[i + MARK.len()..];
     }
+    out.push_str(rest);
+    out
 }
 
 /// A fresh copy of the targets tree at `to` (24 MB: well under a second), whose path ends

@@ -203,7 +203,12 @@ fn file_owner(path: &str) -> String {
 }
 
 impl Evaluator for TaskEval<'_> {
-    fn render_text(&self, name: &str, text: &str) -> Result<String> {
+    fn render_text(
+        &self,
+        name: &str,
+        text: &str,
+        opts: &crate::template::TextOptions,
+    ) -> Result<String> {
         let mut vars = self.vars.clone();
         magic::set(&mut vars, "template_path", Value::from(name));
         magic::set(&mut vars, "template_fullpath", Value::from(name));
@@ -219,7 +224,7 @@ impl Evaluator for TaskEval<'_> {
         vars.entry("ansible_managed".into())
             .or_insert(Value::from("Ansible managed"));
         let ctx = self.run.ctx(vars);
-        crate::template::render_text(&self.run.env, name, text, &ctx).map_err(|e| {
+        crate::template::render_text(&self.run.env, name, text, &ctx, opts).map_err(|e| {
             let message = format!("{} (in template {name})", e.message);
             e.with_message(message)
         })
@@ -1721,12 +1726,14 @@ fn with_defaults(
     vars: &Vars,
     mut args: Vars,
 ) -> Result<Vars> {
-    if task.arg_defaults.is_empty() {
-        return Ok(args);
-    }
     let spec = modules::find(task.module)
         .map(|m| m.spec())
         .ok_or_else(|| Error::module(format!("unknown module {}", task.module)))?;
+    if task.arg_defaults.is_empty() {
+        // A templated value may render to something its argument does not allow.
+        modules::args::validate_rendered_choices(spec, &args, &task.args_span)?;
+        return Ok(args);
+    }
     let rendered = task
         .arg_defaults
         .iter()

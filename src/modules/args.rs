@@ -1,7 +1,7 @@
 //! Module arguments: checked against the spec up front, read with typed getters at run
 //! time (after templating), with Ansible's type coercions.
 
-use super::spec::{ArgType, Check, FreeForm, ModuleSpec};
+use super::spec::{ArgSpec, ArgType, Check, FreeForm, ModuleSpec};
 use crate::diagnostics::{did_you_mean, Error, Result, Span};
 use crate::template::scope::needs_templating;
 use crate::vars::Vars;
@@ -510,8 +510,43 @@ fn join_args(tokens: &[String]) -> String {
     out
 }
 
+/// A value against its argument's choices, if it has any.
+fn check_choice(spec: &ModuleSpec, a: &ArgSpec, k: &str, v: &Value, span: &Span) -> Result<()> {
+    if a.choices.is_empty() || v.is_none() {
+        return Ok(());
+    }
+    let s = python_str(v);
+    if a.choices.contains(&s.as_str()) {
+        return Ok(());
+    }
+    Err(Error::invalid(
+        format!(
+            "argument '{k}' of {} must be one of {}, got '{s}'",
+            spec.name,
+            a.choices.join(", ")
+        ),
+        span,
+    ))
+}
+
+/// The choices of templated arguments, once rendered (the rest was checked up front by
+/// [`validate`]).
+pub fn validate_rendered_choices(
+    spec: &'static ModuleSpec,
+    args: &Vars,
+    span: &Span,
+) -> Result<()> {
+    for (k, v) in args {
+        if let Some(a) = spec.canonical_arg(k) {
+            check_choice(spec, a, k, v, span)?;
+        }
+    }
+    Ok(())
+}
+
 /// Check arguments before any host is touched: names, required ones, literal types and
-/// choices. Templated values are checked at run time.
+/// choices. Templated values' choices are checked at run time
+/// ([`validate_rendered_choices`]).
 pub fn validate(
     spec: &'static ModuleSpec,
     args: &Vars,
@@ -595,19 +630,7 @@ pub fn validate(
                 &span_of(k),
             ));
         }
-        if !a.choices.is_empty() {
-            let s = python_str(v);
-            if !a.choices.contains(&s.as_str()) {
-                return Err(Error::invalid(
-                    format!(
-                        "argument '{k}' of {} must be one of {}, got '{s}'",
-                        spec.name,
-                        a.choices.join(", ")
-                    ),
-                    &span_of(k),
-                ));
-            }
-        }
+        check_choice(spec, a, k, v, &span_of(k))?;
     }
     if args.contains_key(VARIABLE_PARAMS) {
         // What the template gives is checked when the task runs.

@@ -61,6 +61,7 @@ mod known_hosts;
 mod lineinfile;
 mod mount;
 pub(crate) mod op;
+mod output_encoding;
 mod package_facts;
 mod pause;
 pub mod probe;
@@ -312,7 +313,12 @@ impl Plan {
 /// Evaluates templates and conditions in the task's scope (debug, assert, template).
 pub trait Evaluator {
     /// Renders `text` (a template file's content, `name` for errors) with the task's variables.
-    fn render_text(&self, name: &str, text: &str) -> Result<String>;
+    fn render_text(
+        &self,
+        name: &str,
+        text: &str,
+        opts: &crate::template::TextOptions,
+    ) -> Result<String>;
     /// Evaluates a Jinja expression (`debug: var=`).
     fn eval_expr(&self, expr: &str) -> Result<Value>;
     /// Evaluates a condition as `when:` does (`assert: that=`).

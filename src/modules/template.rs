@@ -5,6 +5,7 @@ use super::probe::Probe;
 use super::spec::{arg, ArgType::*, FreeForm, ModuleSpec};
 use super::write::{plan_write, ResultShape, WriteRequest};
 use super::{Args, Module, ModuleCtx, Plan};
+use crate::connection::FileKind;
 use crate::diagnostics::{Error, Result};
 
 pub struct Template;
@@ -24,8 +25,14 @@ static SPEC: ModuleSpec = ModuleSpec {
         arg("newline_sequence", Str).choices(&["\\n", "\\r", "\\r\\n"]),
         arg("trim_blocks", Bool),
         arg("lstrip_blocks", Bool),
+        arg("block_start_string", Str),
+        arg("block_end_string", Str),
+        arg("variable_start_string", Str),
+        arg("variable_end_string", Str),
+        arg("comment_start_string", Str),
+        arg("comment_end_string", Str),
         arg("follow", Bool),
-        arg("output_encoding", Str).choices(&["utf-8", "utf8"]),
+        arg("output_encoding", Str),
         arg("unsafe_writes", Bool),
     ],
     free_form: FreeForm::KeyValue,
@@ -60,33 +67,37 @@ impl Module for Template {
         })?;
         let bytes = crate::vault::read_controller_file(bytes, &path)?;
         let text = crate::yaml::loader_decode(&bytes, &path)?;
-        // The module's whitespace options become the template's `#jinja2:` header (a
-        // header in the file itself wins, as in Ansible).
-        let trim = args.bool("trim_blocks", true)?;
-        let lstrip = args.bool("lstrip_blocks", false)?;
-        let text = if (!trim || lstrip) && !text.starts_with("#jinja2:") {
-            let py = |b: bool| if b { "True" } else { "False" };
-            format!(
-                "#jinja2: trim_blocks: {}, lstrip_blocks: {}\n{text}",
-                py(trim),
-                py(lstrip)
-            )
-        } else {
-            text
+        // The module's whitespace and delimiter options (a `#jinja2:` header in the file
+        // itself wins, as in Ansible).
+        let mut opts = crate::template::TextOptions {
+            trim_blocks: Some(args.bool("trim_blocks", true)?),
+            lstrip_blocks: Some(args.bool("lstrip_blocks", false)?),
+            ..Default::default()
         };
-        let mut rendered = ctx.eval.render_text(&path.display().to_string(), &text)?;
+        for (name, _) in crate::template::text_options::DELIMITERS {
+            if let Some(v) = args.str(name)? {
+                opts.set_delimiter(name, v);
+            }
+        }
+        let mut rendered = ctx
+            .eval
+            .render_text(&path.display().to_string(), &text, &opts)?;
         match args.str("newline_sequence")?.as_deref() {
             Some("\\r\\n") => rendered = rendered.replace('\n', "\r\n"),
             Some("\\r") => rendered = rendered.replace('\n', "\r"),
             _ => {}
         }
         let mut dest = args.req_str("dest")?;
+        // Into a directory (named with a trailing slash, or one that exists), under the
+        // source's whole name, `.j2` kept: Ansible's `_original_basename`.
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("template");
         if dest.ends_with('/') {
-            let name = path
-                .file_stem()
-                .and_then(|n| n.to_str())
-                .unwrap_or("template");
             dest = format!("{dest}{name}");
+        } else if ctx.stat(&dest, true, false)?.kind == FileKind::Directory {
+            dest = format!("{dest}/{name}");
         }
         let after_header = dest.clone();
         let mut plan = plan_write(
@@ -94,8 +105,11 @@ impl Module for Template {
             WriteRequest {
                 make_parents: false,
                 dest,
-                content: rendered.into_bytes(),
-                attrs: Attrs::from_args(args)?,
+                content: match args.str("output_encoding")? {
+                    Some(codec) => super::output_encoding::encode(&rendered, &codec)?,
+                    None => rendered.into_bytes(),
+                },
+                attrs: Attrs::from_args_copying(args, &path)?,
                 backup: args.bool("backup", false)?,
                 validate: args.str("validate")?,
                 force: args.bool("force", true)?,

@@ -11,6 +11,7 @@ pub const LOOKUPS: &[&str] = &[
     "file",
     "template",
     "pipe",
+    "lines",
     "vars",
     "varnames",
     "password",
@@ -137,6 +138,18 @@ fn run(state: &State, name: &str, args: &[Value], kwargs: &Kwargs) -> Result<Vec
             }
         }
         "template" => {
+            // The lookup's options, as Ansible's template lookup takes them (its
+            // trim_blocks defaults to true, the engine's).
+            let mut opts = super::TextOptions {
+                trim_blocks: kwargs.get::<Option<bool>>("trim_blocks")?,
+                ..Default::default()
+            };
+            for (name, _) in super::text_options::DELIMITERS {
+                if let Some(v) = kwargs.get::<Option<String>>(name)? {
+                    opts.set_delimiter(name, v);
+                }
+            }
+            let template_vars: Option<Value> = kwargs.get("template_vars")?;
             for t in &terms {
                 let Some(path) = find_file(state, "templates", t) else {
                     return Err(err(format!(
@@ -149,27 +162,50 @@ fn run(state: &State, name: &str, args: &[Value], kwargs: &Kwargs) -> Result<Vec
                         path.display()
                     ))
                 })?;
-                let tmpl = state.env().template_from_str(&text)?;
-                let ctx = state.lookup("vars").unwrap_or_default();
-                out.push(Value::from(tmpl.render(ctx)?));
+                let name = std::path::absolute(&path)
+                    .unwrap_or(path)
+                    .display()
+                    .to_string();
+                // The variables a template sees (Ansible's generate_ansible_template_vars:
+                // the term as written and the file found), then `template_vars`, over the
+                // task's.
+                let mut extra = vec![
+                    ("template_path", Value::from(t.as_str())),
+                    ("template_fullpath", Value::from(name.as_str())),
+                ];
+                if state.lookup("ansible_managed").is_none() {
+                    extra.push(("ansible_managed", Value::from("Ansible managed")));
+                }
+                let ctx = minijinja::value::merge_maps([
+                    template_vars.clone().unwrap_or_default(),
+                    Value::from_iter(extra),
+                    state.lookup("vars").unwrap_or_default(),
+                ]);
+                let text = super::render_text_or_none(state.env(), &name, &text, &ctx, &opts)
+                    .map_err(|e| err(e.message.clone()))?;
+                out.push(text.map_or(Value::from(()), Value::from));
             }
         }
-        "pipe" => {
+        // A command's output on the controller: whole (pipe) or a line per result (lines).
+        "pipe" | "lines" => {
             for t in &terms {
                 let o = std::process::Command::new("/bin/sh")
                     .arg("-c")
                     .arg(t)
                     .output()
-                    .map_err(|e| err(format!("lookup('pipe'): cannot run '{t}': {e}")))?;
+                    .map_err(|e| err(format!("lookup('{name}'): cannot run '{t}': {e}")))?;
                 if !o.status.success() {
                     return Err(err(format!(
-                        "lookup('pipe'): '{t}' exited with {}",
+                        "lookup('{name}'): '{t}' exited with {}",
                         o.status.code().unwrap_or(-1)
                     )));
                 }
-                out.push(Value::from(
-                    String::from_utf8_lossy(&o.stdout).trim_end().to_string(),
-                ));
+                let text = String::from_utf8_lossy(&o.stdout);
+                if name == "lines" {
+                    out.extend(text.lines().map(Value::from));
+                } else {
+                    out.push(Value::from(text.trim_end().to_string()));
+                }
             }
         }
         "vars" => {

@@ -6,6 +6,7 @@
 
 mod lookups;
 pub mod scope;
+pub mod text_options;
 pub(crate) use lookups::{LOOKUPS, WITH_ACTION_VAR};
 
 use crate::diagnostics::{Error, Result};
@@ -13,6 +14,7 @@ use minijinja::value::{Value, ValueKind};
 use minijinja::{Environment, ErrorKind, UndefinedBehavior};
 pub use scope::{as_data, as_registered, Scope};
 use std::sync::Arc;
+pub use text_options::TextOptions;
 
 /// Build the shared template environment.
 pub fn environment() -> Arc<Environment<'static>> {
@@ -188,15 +190,45 @@ fn defined(
     Err(template_error(env, &err, source, ctx, Some(names)))
 }
 
-/// Render a whole template file's text to a string (the template module and lookups).
+/// A template file's options (the caller's, then its own `#jinja2:` header's) and its
+/// text after the header.
+pub fn file_options<'t>(
+    name: &str,
+    text: &'t str,
+    opts: &TextOptions,
+) -> Result<(TextOptions, &'t str)> {
+    Ok(match text.strip_prefix(text_options::HEADER) {
+        Some(rest) => {
+            let (line, body) = rest.split_once('\n').unwrap_or((rest, ""));
+            (opts.overlaid(&TextOptions::parse_header(line, name)?), body)
+        }
+        None => (opts.clone(), text),
+    })
+}
+
+/// Render a whole template file's text to a string (the template module and lookups),
+/// with the caller's options (see [`TextOptions`]).
 pub fn render_text(
-    env: &Environment<'static>,
+    env: &Environment<'_>,
     name: &str,
     text: &str,
     ctx: &Value,
+    opts: &TextOptions,
 ) -> Result<String> {
+    Ok(render_text_or_none(env, name, text, ctx, opts)?.unwrap_or_default())
+}
+
+/// [`render_text`], `None` when the template renders nothing at all (a comment, an
+/// empty `if`), trailing newlines aside: Ansible's template lookup then gives None.
+pub fn render_text_or_none(
+    env: &Environment<'_>,
+    name: &str,
+    text: &str,
+    ctx: &Value,
+    opts: &TextOptions,
+) -> Result<Option<String>> {
     // A first line `#jinja2: lstrip_blocks: True, trim_blocks: False` overrides the
-    // environment's settings for this template, as Ansible's template module does.
+    // caller's options for this template, as Ansible's template module does.
     // As Ansible's template engine: Jinja2 drops the template's last newline (and each
     // included template's), the trailing newlines are put back below; `{% include %}`
     // and `{% import %}` find templates beside this one.
@@ -216,39 +248,15 @@ pub fn render_text(
             }
         });
     }
-    let (env, text) = match text.strip_prefix("#jinja2:") {
-        Some(rest) => {
-            let (line, body) = rest.split_once('\n').unwrap_or((rest, ""));
-            for pair in line.split(',') {
-                let (k, v) = pair.split_once(':').ok_or_else(|| {
-                    Error::template(format!("{name}: bad #jinja2: override '{pair}'"))
-                })?;
-                let on = match v.trim() {
-                    "True" | "true" => true,
-                    "False" | "false" => false,
-                    other => {
-                        return Err(Error::template(format!(
-                            "{name}: #jinja2: {} must be True or False, not {other}",
-                            k.trim()
-                        )))
-                    }
-                };
-                match k.trim() {
-                    "trim_blocks" => e.set_trim_blocks(on),
-                    "lstrip_blocks" => e.set_lstrip_blocks(on),
-                    "keep_trailing_newline" => e.set_keep_trailing_newline(on),
-                    other => {
-                        return Err(Error::template(format!(
-                            "{name}: the #jinja2: override '{other}' is not supported"
-                        )))
-                    }
-                }
-            }
-            (&e, body)
-        }
-        None => (&e, text),
+    let (opts, text) = file_options(name, text, opts)?;
+    opts.apply(&mut e, name)?;
+    let env = &e;
+    // The `%` rewrite reads `{{ }}`; with other delimiters the text is left as written.
+    let text = if opts.custom_syntax() {
+        std::borrow::Cow::Borrowed(text)
+    } else {
+        ansible::percent::rewrite_template(text)
     };
-    let text = ansible::percent::rewrite_template(text);
     let text = text.as_ref();
     let tmpl = env
         .template_from_named_str(name, text)
@@ -258,12 +266,15 @@ pub fn render_text(
         .map_err(|e| template_error(env, &e, text, ctx, Some(&tmpl.undeclared_variables(true))))?;
     // Ansible keeps as many trailing newlines as the template has, even when a block tag
     // at the end (with trim_blocks) took one.
+    if out.is_empty() {
+        return Ok(None);
+    }
     let want = text.len() - text.trim_end_matches('\n').len();
     let have = out.len() - out.trim_end_matches('\n').len();
     for _ in have..want {
         out.push('\n');
     }
-    Ok(out)
+    Ok(Some(out))
 }
 
 /// Evaluate a condition (`when`, `failed_when` …). A literal boolean is itself; a string
@@ -335,7 +346,7 @@ fn short(v: &Value) -> String {
 /// Turn a minijinja error into a drover error that names the undefined variable, when
 /// that is what went wrong.
 fn template_error(
-    env: &Environment<'static>,
+    env: &Environment<'_>,
     e: &minijinja::Error,
     source: &str,
     ctx: &Value,
@@ -399,7 +410,7 @@ fn template_error(
 /// What is undefined of the first name (or dotted path) in `names` that the context
 /// cannot resolve.
 fn first_undefined(
-    env: &Environment<'static>,
+    env: &Environment<'_>,
     names: &std::collections::HashSet<String>,
     ctx: &Value,
 ) -> Option<String> {
