@@ -417,7 +417,10 @@ impl Module for Unarchive {
             }
             Ok(r)
         });
-        Ok(Plan::change(Change::Modify(vec!["files".into()]), result, apply).touching(touched))
+        Ok(
+            Plan::change(Change::Modify(vec!["files".into()]), result, apply)
+                .touching_tree(touched),
+        )
     }
 }
 

@@ -562,12 +562,18 @@ fn password(state: &State, term: &str) -> Result<String, Error> {
         use std::io::Write;
         use std::os::unix::fs::OpenOptionsExt;
         if let Some(dir) = f.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| {
-                err(format!(
-                    "lookup('password'): cannot create {}: {e}",
-                    dir.display()
-                ))
-            })?;
+            // Directories it makes are private (0700), as Ansible's makedirs_safe.
+            use std::os::unix::fs::DirBuilderExt;
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir)
+                .map_err(|e| {
+                    err(format!(
+                        "lookup('password'): cannot create {}: {e}",
+                        dir.display()
+                    ))
+                })?;
         }
         let mut fh = match std::fs::OpenOptions::new()
             .write(true)
