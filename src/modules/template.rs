@@ -88,16 +88,23 @@ impl Module for Template {
             _ => {}
         }
         let mut dest = args.req_str("dest")?;
-        // Into a directory (named with a trailing slash, or one that exists), under the
+        // Into a directory (named with a trailing slash, or one that exists: the stat the
+        // write needs anyway, checksum included, so no extra round trip), under the
         // source's whole name, `.j2` kept: Ansible's `_original_basename`.
         let name = path
             .file_name()
             .and_then(|n| n.to_str())
             .unwrap_or("template");
+        let mut current = None;
         if dest.ends_with('/') {
             dest = format!("{dest}{name}");
-        } else if ctx.stat(&dest, true, false)?.kind == FileKind::Directory {
-            dest = format!("{dest}/{name}");
+        } else {
+            let st = ctx.stat(&dest, true, true)?;
+            if st.kind == FileKind::Directory {
+                dest = format!("{dest}/{name}");
+            } else {
+                current = Some((st, None));
+            }
         }
         let after_header = dest.clone();
         let mut plan = plan_write(
@@ -113,7 +120,7 @@ impl Module for Template {
                 backup: args.bool("backup", false)?,
                 validate: args.str("validate")?,
                 force: args.bool("force", true)?,
-                current: None,
+                current,
                 shape: ResultShape::File { after_header },
             },
         )?;
