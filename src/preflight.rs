@@ -625,28 +625,28 @@ impl PlayCheck<'_> {
                 continue;
             }
             for n in names {
-                if !is_known(&n) && !is_guarded(text, &n) && lazily {
+                if is_known(&n) || is_guarded(text, &n) {
+                    continue;
+                }
+                // Read only where the `when` holds, or a failure the task ignores: warned.
+                let consequence = if lazily {
+                    Some(format!("is undefined in its loop '{}'; the task fails on a host whose `when` holds", short(text)))
+                } else if failure_ignored {
+                    Some(format!("is undefined in '{}'; the task fails, and goes on as its ignore_errors says", short(text)))
+                } else {
+                    None
+                };
+                if let Some(c) = consequence {
                     lazy.push(format!(
-                        "task '{}' ({span}): '{n}' is undefined in its loop '{}'; the task fails on a host whose `when` holds",
-                        task.display_name(),
-                        short(text)
+                        "task '{}' ({span}): '{n}' {c}",
+                        task.display_name()
                     ));
                     break;
                 }
-                if !is_known(&n) && !is_guarded(text, &n) && failure_ignored {
-                    lazy.push(format!(
-                        "task '{}' ({span}): '{n}' is undefined in '{}'; the task fails, and goes on as its ignore_errors says",
-                        task.display_name(),
-                        short(text)
-                    ));
-                    break;
-                }
-                if !is_known(&n) && !is_guarded(text, &n) {
-                    return Err(Error::template(format!("'{n}' is undefined for host {host} in '{}'", short(text)))
-                        .at(span.clone())
-                        .in_task(&task.display_name())
-                        .with_help("define it (vars, group_vars, host_vars, -e) or guard it with `| default(...)` / `is defined`"));
-                }
+                return Err(Error::template(format!("'{n}' is undefined for host {host} in '{}'", short(text)))
+                    .at(span.clone())
+                    .in_task(&task.display_name())
+                    .with_help("define it (vars, group_vars, host_vars, -e) or guard it with `| default(...)` / `is defined`"));
             }
         }
         if task.module == "template" {

@@ -212,3 +212,63 @@ fn touch_with_preserved_times_is_idempotent() {
         0o640
     );
 }
+
+/// Runs a playbook text with `root` set to a fresh directory; the run and the directory.
+fn apply_text(playbook: &str) -> (Output, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let play = dir.path().join("play.yml");
+    std::fs::write(&play, playbook).unwrap();
+    let out = drover()
+        .arg("apply")
+        .arg(&play)
+        .arg("-e")
+        .arg(format!("root={}", dir.path().display()))
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    (out, dir)
+}
+
+#[test]
+fn a_templated_argument_is_checked_against_its_choices_once_rendered() {
+    // It used to reach the module unchecked (a templated output_encoding was written as
+    // UTF-8 whatever it named).
+    let (out, dir) = apply_text(
+        r#"- hosts: localhost
+  gather_facts: no
+  vars: {wanted: bogus}
+  tasks:
+    - name: bad state
+      file: {path: "{{ root }}/f", state: "{{ wanted }}"}
+"#,
+    );
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let failed = events(&out)
+        .into_iter()
+        .find(|e| e["status"] == "failed")
+        .expect("a failed task");
+    let msg = failed["message"].as_str().unwrap_or_default();
+    assert!(
+        msg.contains("argument 'state' of file must be one of") && msg.contains("got 'bogus'"),
+        "{msg}"
+    );
+    assert!(!dir.path().join("f").exists());
+}
+
+#[test]
+fn the_password_lookup_makes_its_directories_private() {
+    let (out, dir) = apply_text(
+        r#"- hosts: localhost
+  gather_facts: no
+  tasks:
+    - debug: {msg: "{{ lookup('password', root ~ '/pw/deeper/secret length=8') }}"}
+"#,
+    );
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    for d in ["pw", "pw/deeper"] {
+        let mode = std::os::unix::fs::PermissionsExt::mode(
+            &std::fs::metadata(dir.path().join(d)).unwrap().permissions(),
+        );
+        assert_eq!(mode & 0o777, 0o700, "{d}");
+    }
+}
